@@ -1,0 +1,109 @@
+//! One error type for the library; every variant maps to a documented exit code.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Exit codes (DESIGN.md §2). Scripts rely on these numbers.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const OTHER: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const DATA: i32 = 65;
+    pub const IO: i32 = 74;
+    pub const TEMPFAIL: i32 = 75;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file operation failed; the path says where.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// I/O on a stream that has no path (stdin, stdout, a child's pipe).
+    #[error("{what}: {source}")]
+    Stream {
+        what: String,
+        #[source]
+        source: io::Error,
+    },
+    /// Bytes on disk that fail a check (CRC, length, magic, ordering).
+    #[error("corrupt data in {partition} at offset {offset}: {detail}")]
+    Corrupt {
+        partition: String,
+        offset: u64,
+        detail: String,
+    },
+    /// A file that is not ours or is from a format version we do not read.
+    #[error("{path}: {detail}")]
+    Format { path: PathBuf, detail: String },
+    /// Bad user input data (a produce input line, an oversized record).
+    #[error("{0}")]
+    BadInput(String),
+    /// Bad names, flags or values: a usage error.
+    #[error("{0}")]
+    Usage(String),
+    /// Unknown topic, group, partition, or a refused operation.
+    #[error("{0}")]
+    NotFound(String),
+    /// Refused, but retrying later may succeed (lock held, no leader, timeout).
+    #[error("{0}")]
+    Temporary(String),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn stream(what: impl Into<String>, source: io::Error) -> Self {
+        Error::Stream {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// The process exit code for this error (DESIGN.md §2).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Io { .. } | Error::Stream { .. } | Error::Corrupt { .. } | Error::Format { .. } => {
+                exit::IO
+            }
+            Error::BadInput(_) => exit::DATA,
+            Error::Usage(_) => exit::USAGE,
+            Error::NotFound(_) | Error::Other(_) => exit::OTHER,
+            Error::Temporary(_) => exit::TEMPFAIL,
+        }
+    }
+
+    /// True when the error is a closed stdout pipe (`| head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Stream { source, .. } | Error::Io { source, .. } => {
+                source.kind() == io::ErrorKind::BrokenPipe
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Attach a path to an `io::Result`.
+pub trait IoContext<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}

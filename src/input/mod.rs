@@ -1,0 +1,1 @@
+//! Produce input parsers (lines, json, csv).

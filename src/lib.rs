@@ -1,0 +1,9 @@
+//! chute: Kafka's model on a directory tree. The storage engine lives here; `main.rs` is the CLI.
+
+pub mod error;
+pub mod record;
+
+pub use error::{Error, Result};
+pub mod input;
+pub mod output;
+pub mod partitioner;

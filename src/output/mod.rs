@@ -1,0 +1,1 @@
+//! Consume output formatters (raw, json, csv, kcat template).

@@ -1,0 +1,1 @@
+//! Kafka murmur2 partitioner.
