@@ -7,3 +7,5 @@ pub use error::{Error, Result};
 pub mod input;
 pub mod output;
 pub mod partitioner;
+pub mod fsutil;
+pub mod log;

@@ -1,0 +1,214 @@
+//! Filesystem primitives that the durability and locking guarantees rest on.
+
+use crate::error::{Error, IoContext, Result};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Open flags for files inside the tree: never follow a symlink planted where our file should be.
+fn nofollow(opts: &mut OpenOptions) -> &mut OpenOptions {
+    opts.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+}
+
+pub fn open_read(path: &Path) -> Result<File> {
+    nofollow(OpenOptions::new().read(true)).open(path).at(path)
+}
+
+pub fn open_rw(path: &Path) -> Result<File> {
+    nofollow(OpenOptions::new().read(true).write(true))
+        .open(path)
+        .at(path)
+}
+
+/// Create a file that must not exist yet (`O_EXCL`): two creators never share one file.
+pub fn create_new(path: &Path) -> Result<File> {
+    nofollow(OpenOptions::new().read(true).write(true).create_new(true))
+        .open(path)
+        .at(path)
+}
+
+pub fn open_or_create(path: &Path) -> Result<File> {
+    nofollow(OpenOptions::new().read(true).write(true).create(true))
+        .open(path)
+        .at(path)
+}
+
+/// fsync a directory so that a create, rename or unlink inside it survives a crash (KAFKA-3968).
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).at(dir)?;
+    d.sync_all().map_err(|e| fatal_sync(dir, e))
+}
+
+/// A failed fsync is fatal: the kernel may already have dropped the dirty pages
+/// (PostgreSQL "fsyncgate"), so retrying would report success for lost data.
+pub fn fatal_sync(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path, std::io::Error::new(e.kind(), format!("fsync failed ({e}); data written since the last successful fsync may be lost, stopping")))
+}
+
+pub fn sync_data(f: &File, path: &Path) -> Result<()> {
+    f.sync_data().map_err(|e| fatal_sync(path, e))
+}
+
+/// Replace `path` atomically: write a temp file, fsync it, rename over, fsync the directory.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = create_new(&tmp)?;
+    f.write_all(bytes).at(&tmp)?;
+    f.sync_all().map_err(|e| fatal_sync(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).at(path)?;
+    sync_dir(dir)
+}
+
+/// Create a directory and all parents, fsyncing each parent that gained an entry.
+pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dir_all_durable(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(Error::io(dir, e)),
+    }
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Remove a directory tree safely: rename it out of the way first (so nobody finds a half-deleted
+/// tree under the real name), then delete. `trash` must be on the same file system.
+pub fn remove_tree(dir: &Path, trash: &Path) -> Result<()> {
+    create_dir_all_durable(trash)?;
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dir");
+    let target = trash.join(format!("{name}.{}.{}.deleted", std::process::id(), now_ms()));
+    std::fs::rename(dir, &target).at(dir)?;
+    if let Some(parent) = dir.parent() {
+        sync_dir(parent)?;
+    }
+    std::fs::remove_dir_all(&target).at(&target)
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Read a whole small file (metadata, member files). Bounded: refuses files over `max` bytes.
+pub fn read_small(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let f = open_read(path)?;
+    let len = f.metadata().at(path)?.len();
+    if len > max {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            detail: format!("file is {len} bytes, more than the {max} allowed"),
+        });
+    }
+    let mut buf = Vec::with_capacity(len as usize);
+    f.take(max).read_to_end(&mut buf).at(path)?;
+    Ok(buf)
+}
+
+/// An exclusive flock held on a lock file; released on drop (or by the kernel when we die).
+pub struct LockGuard {
+    file: Arc<File>,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// A lock file whose holder writes its pid into it, so a waiter that times out can name it.
+pub struct LockFile {
+    pub path: PathBuf,
+    file: Arc<File>,
+    pid_line: [u8; 16],
+}
+
+impl LockFile {
+    pub fn open(path: PathBuf) -> Result<Self> {
+        let file = open_or_create(&path)?;
+        let mut pid_line = [b' '; 16];
+        let s = format!("{}", std::process::id());
+        pid_line[..s.len()].copy_from_slice(s.as_bytes());
+        pid_line[15] = b'\n';
+        Ok(LockFile {
+            path,
+            file: Arc::new(file),
+            pid_line,
+        })
+    }
+
+    /// Take the lock exclusively, waiting at most `timeout`. On timeout the error names the
+    /// holder's pid (a stopped process keeps its lock forever: the deadline is what saves us).
+    pub fn lock(&self, timeout: Duration, what: &str) -> Result<LockGuard> {
+        let start = Instant::now();
+        let mut backoff = Duration::from_micros(20);
+        loop {
+            match self.file.try_lock() {
+                Ok(()) => {
+                    // The pid is only a hint for error messages; a failed write is harmless.
+                    let _ = self.file.write_at(&self.pid_line, 0);
+                    return Ok(LockGuard {
+                        file: self.file.clone(),
+                    });
+                }
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(Error::io(&self.path, e)),
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Temporary(format!(
+                    "{what} is locked by {} (waited {}); if that process is stopped, resume or kill it",
+                    self.holder(),
+                    humantime::format_duration(Duration::from_millis(timeout.as_millis() as u64))
+                )));
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(2));
+        }
+    }
+
+    /// Try once without waiting.
+    pub fn try_lock(&self) -> Result<Option<LockGuard>> {
+        match self.file.try_lock() {
+            Ok(()) => {
+                let _ = self.file.write_at(&self.pid_line, 0);
+                Ok(Some(LockGuard {
+                        file: self.file.clone(),
+                    }))
+            }
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(e)) => Err(Error::io(&self.path, e)),
+        }
+    }
+
+    /// "pid 1234" from the lock file, or a vague description when it holds none.
+    pub fn holder(&self) -> String {
+        let mut buf = [0u8; 16];
+        match self.file.read_at(&mut buf, 0) {
+            Ok(n) if n > 0 => {
+                let s = String::from_utf8_lossy(&buf[..n]);
+                let s = s.trim();
+                if s.is_empty() {
+                    "another process".into()
+                } else {
+                    format!("pid {s}")
+                }
+            }
+            _ => "another process".into(),
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! Record batches: the unit that is appended, checksummed, replicated and indexed.
+//!
+//! Format (record batch; integers little-endian):
+//! ```text
+//!  off  size  field
+//!   0     8   base_offset        offset of the first record (assigned under the partition lock)
+//!   8     4   batch_length       bytes in the whole batch, this header included
+//!  12     4   leader_epoch       epoch of the leader that appended it (assigned under the lock)
+//!  16     4   crc                CRC-32 (IEEE) of bytes [0,16) followed by [20,batch_length)
+//!  20     1   magic              batch format version, 1
+//!  21     1   attributes         0 = uncompressed; any other bit is refused
+//!  22     4   record_count       >= 1
+//!  26     4   last_offset_delta  offset of the last record minus base_offset
+//!  30     8   base_timestamp     ms since the epoch of the first record
+//!  38     8   max_timestamp      largest record timestamp in the batch
+//!  46     ..  records
+//! ```
+//! Record (varints are LEB128; "zz" ones zigzag-encoded signed):
+//! ```text
+//!   length           varint   bytes after this field
+//!   attributes       u8       0
+//!   timestamp_delta  zz       timestamp - base_timestamp
+//!   offset_delta     varint
+//!   key_length       zz       -1 = null key
+//!   key              bytes
+//!   value_length     zz       -1 = null value (tombstone)
+//!   value            bytes
+//!   header_count     varint
+//!   headers          header_count x { key_length varint, key utf-8, value_length zz (-1 null), value }
+//! ```
+//! The CRC covers the offset and epoch too, so a flipped offset is caught; because those two are
+//! only known under the lock, the body's CRC is computed before locking and combined after.
+
+use crate::record::Header;
+
+pub const HEADER_LEN: usize = 46;
+pub const MAGIC: u8 = 1;
+/// No batch, whatever the topic config says, may exceed this: bounds every allocation a
+/// corrupt length field could ask for.
+pub const MAX_BATCH_LEN: usize = 64 << 20;
+
+#[inline]
+fn uvarint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+#[inline]
+fn zz(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+#[inline]
+fn unzz(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+#[inline]
+fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+#[inline]
+fn opt_len(b: Option<&[u8]>) -> i64 {
+    b.map_or(-1, |b| b.len() as i64)
+}
+
+/// Builds one batch in a reusable buffer.
+pub struct BatchBuilder {
+    buf: Vec<u8>,
+    count: u32,
+    base_timestamp: i64,
+    max_timestamp: i64,
+}
+
+impl Default for BatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchBuilder {
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(64 * 1024);
+        buf.resize(HEADER_LEN, 0);
+        BatchBuilder {
+            buf,
+            count: 0,
+            base_timestamp: 0,
+            max_timestamp: i64::MIN,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.truncate(HEADER_LEN);
+        self.buf[..HEADER_LEN].fill(0);
+        self.count = 0;
+        self.max_timestamp = i64::MIN;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// Bytes the batch occupies so far, header included.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Encoded size of a record (length prefix included) if it were appended now, assuming the
+    /// worst-case varints for timestamp and offset deltas. Used to enforce max.message.bytes.
+    pub fn record_size(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[Header]) -> usize {
+        let body = Self::body_len(key, value, headers, 10, 5);
+        uvarint_len(body as u64) + body
+    }
+
+    #[inline]
+    fn body_len(
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: &[Header],
+        ts_len: usize,
+        off_len: usize,
+    ) -> usize {
+        let mut n = 1 + ts_len + off_len;
+        n += uvarint_len(zz(opt_len(key))) + key.map_or(0, |k| k.len());
+        n += uvarint_len(zz(opt_len(value))) + value.map_or(0, |v| v.len());
+        n += uvarint_len(headers.len() as u64);
+        for h in headers {
+            let vl = h.value.as_deref();
+            n += uvarint_len(h.key.len() as u64) + h.key.len();
+            n += uvarint_len(zz(opt_len(vl))) + vl.map_or(0, |v| v.len());
+        }
+        n
+    }
+
+    /// Append a record. `timestamp` is in ms since the epoch.
+    #[inline]
+    pub fn push(
+        &mut self,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        timestamp: i64,
+        headers: &[Header],
+    ) {
+        if self.count == 0 {
+            self.base_timestamp = timestamp;
+        }
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+        let ts_delta = zz(timestamp.wrapping_sub(self.base_timestamp));
+        let off_delta = self.count as u64;
+        let body = Self::body_len(
+            key,
+            value,
+            headers,
+            uvarint_len(ts_delta),
+            uvarint_len(off_delta),
+        );
+        let buf = &mut self.buf;
+        buf.reserve(body + 10);
+        put_uvarint(buf, body as u64);
+        buf.push(0);
+        put_uvarint(buf, ts_delta);
+        put_uvarint(buf, off_delta);
+        put_uvarint(buf, zz(opt_len(key)));
+        if let Some(k) = key {
+            buf.extend_from_slice(k);
+        }
+        put_uvarint(buf, zz(opt_len(value)));
+        if let Some(v) = value {
+            buf.extend_from_slice(v);
+        }
+        put_uvarint(buf, headers.len() as u64);
+        for h in headers {
+            put_uvarint(buf, h.key.len() as u64);
+            buf.extend_from_slice(h.key.as_bytes());
+            let vl = h.value.as_deref();
+            put_uvarint(buf, zz(opt_len(vl)));
+            if let Some(v) = vl {
+                buf.extend_from_slice(v);
+            }
+        }
+        self.count += 1;
+    }
+
+    /// Fill in the header fields known before locking and checksum the body.
+    /// The batch is then ready for [`stamp`] under the partition lock.
+    pub fn seal(&mut self) -> SealedBatch<'_> {
+        let len = self.buf.len();
+        let h = &mut self.buf[..HEADER_LEN];
+        h[8..12].copy_from_slice(&(len as u32).to_le_bytes());
+        h[20] = MAGIC;
+        h[21] = 0;
+        h[22..26].copy_from_slice(&self.count.to_le_bytes());
+        h[26..30].copy_from_slice(&(self.count.saturating_sub(1)).to_le_bytes());
+        h[30..38].copy_from_slice(&self.base_timestamp.to_le_bytes());
+        h[38..46].copy_from_slice(&self.max_timestamp.to_le_bytes());
+        let mut body = crc32fast::Hasher::new();
+        body.update(&self.buf[20..]);
+        SealedBatch {
+            bytes: &mut self.buf,
+            body_crc: body,
+        }
+    }
+}
+
+/// A batch whose body checksum is computed; only offset, epoch and final CRC are missing.
+pub struct SealedBatch<'a> {
+    pub bytes: &'a mut Vec<u8>,
+    body_crc: crc32fast::Hasher,
+}
+
+impl SealedBatch<'_> {
+    pub fn record_count(&self) -> u32 {
+        u32::from_le_bytes(self.bytes[22..26].try_into().unwrap())
+    }
+    pub fn max_timestamp(&self) -> i64 {
+        i64::from_le_bytes(self.bytes[38..46].try_into().unwrap())
+    }
+
+    /// Assign the base offset and leader epoch and finish the CRC. Cheap: no pass over the body.
+    pub fn stamp(&mut self, base_offset: u64, leader_epoch: u32) {
+        let h = &mut self.bytes[..HEADER_LEN];
+        h[0..8].copy_from_slice(&base_offset.to_le_bytes());
+        h[12..16].copy_from_slice(&leader_epoch.to_le_bytes());
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&h[0..16]);
+        crc.combine(&self.body_crc);
+        h[16..20].copy_from_slice(&crc.finalize().to_le_bytes());
+    }
+}
+
+/// Why a batch header or body was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    /// Fewer bytes than the header says: a torn or in-flight tail, or a truncated file.
+    Incomplete { need: usize },
+    /// The bytes are definitely not a valid batch.
+    Invalid(String),
+}
+
+/// The fixed header of a batch, parsed and bounds-checked (not yet CRC-checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: u64,
+    pub batch_length: u32,
+    pub leader_epoch: u32,
+    pub crc: u32,
+    pub magic: u8,
+    pub attributes: u8,
+    pub record_count: u32,
+    pub last_offset_delta: u32,
+    pub base_timestamp: i64,
+    pub max_timestamp: i64,
+}
+
+impl BatchHeader {
+    pub fn parse(b: &[u8]) -> Result<BatchHeader, BatchError> {
+        if b.len() < HEADER_LEN {
+            return Err(BatchError::Incomplete { need: HEADER_LEN });
+        }
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        let i64_at = |i: usize| i64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        let h = BatchHeader {
+            base_offset: u64::from_le_bytes(b[0..8].try_into().unwrap()),
+            batch_length: u32_at(8),
+            leader_epoch: u32_at(12),
+            crc: u32_at(16),
+            magic: b[20],
+            attributes: b[21],
+            record_count: u32_at(22),
+            last_offset_delta: u32_at(26),
+            base_timestamp: i64_at(30),
+            max_timestamp: i64_at(38),
+        };
+        if h.magic != MAGIC {
+            return Err(BatchError::Invalid(format!(
+                "unknown batch format version {} (this chute reads version {MAGIC})",
+                h.magic
+            )));
+        }
+        let len = h.batch_length as usize;
+        if !(HEADER_LEN..=MAX_BATCH_LEN).contains(&len) {
+            return Err(BatchError::Invalid(format!("impossible batch length {len}")));
+        }
+        if h.record_count == 0 || h.last_offset_delta < h.record_count - 1 {
+            return Err(BatchError::Invalid(format!(
+                "record count {} does not fit last offset delta {}",
+                h.record_count, h.last_offset_delta
+            )));
+        }
+        if h.attributes != 0 {
+            return Err(BatchError::Invalid(format!(
+                "unsupported batch attributes {:#x}",
+                h.attributes
+            )));
+        }
+        Ok(h)
+    }
+
+    pub fn len(&self) -> usize {
+        self.batch_length as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    pub fn last_offset(&self) -> u64 {
+        self.base_offset + self.last_offset_delta as u64
+    }
+
+    pub fn next_offset(&self) -> u64 {
+        self.last_offset() + 1
+    }
+}
+
+/// CRC of a complete batch as stored (the value its header must carry).
+pub fn compute_crc(batch: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&batch[0..16]);
+    h.update(&batch[20..]);
+    h.finalize()
+}
+
+/// Parse the header of the batch at the start of `b` and, when `b` holds all of it, check its CRC.
+pub fn check(b: &[u8]) -> Result<BatchHeader, BatchError> {
+    let h = BatchHeader::parse(b)?;
+    if b.len() < h.len() {
+        return Err(BatchError::Incomplete { need: h.len() });
+    }
+    let actual = compute_crc(&b[..h.len()]);
+    if actual != h.crc {
+        return Err(BatchError::Invalid(format!(
+            "CRC mismatch (stored {:#010x}, computed {actual:#010x})",
+            h.crc
+        )));
+    }
+    Ok(h)
+}
+
+/// One record decoded from a verified batch, borrowing the batch bytes.
+#[derive(Debug, Clone)]
+pub struct RecordView<'a> {
+    pub offset: u64,
+    pub timestamp: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    headers_raw: &'a [u8],
+    pub header_count: u64,
+}
+
+impl<'a> RecordView<'a> {
+    /// Decode the headers. Errors only on bytes that a CRC-verified batch cannot hold.
+    pub fn headers(&self) -> Result<Vec<(&'a str, Option<&'a [u8]>)>, String> {
+        let mut out = Vec::with_capacity(self.header_count.min(64) as usize);
+        let mut c = Cursor {
+            b: self.headers_raw,
+            pos: 0,
+        };
+        for _ in 0..self.header_count {
+            let kl = c.uvarint()? as usize;
+            let k = c.bytes(kl)?;
+            let k = std::str::from_utf8(k).map_err(|_| "header key is not UTF-8".to_string())?;
+            let v = c.nullable()?;
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    #[inline]
+    fn uvarint(&mut self) -> Result<u64, String> {
+        let mut v: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let Some(&byte) = self.b.get(self.pos) else {
+                return Err("record ends inside a varint".into());
+            };
+            self.pos += 1;
+            v |= ((byte & 0x7f) as u64) << shift;
+            if byte < 0x80 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err("varint longer than 10 bytes".into());
+            }
+        }
+    }
+
+    #[inline]
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.b.len())
+            .ok_or_else(|| format!("field of {n} bytes runs past the record"))?;
+        let s = &self.b[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    #[inline]
+    fn nullable(&mut self) -> Result<Option<&'a [u8]>, String> {
+        let l = unzz(self.uvarint()?);
+        if l == -1 {
+            Ok(None)
+        } else if l < 0 {
+            Err(format!("negative length {l}"))
+        } else {
+            self.bytes(l as usize).map(Some)
+        }
+    }
+
+    fn skip_headers(&mut self, count: u64) -> Result<(), String> {
+        for _ in 0..count {
+            let kl = self.uvarint()? as usize;
+            self.bytes(kl)?;
+            self.nullable()?;
+        }
+        Ok(())
+    }
+}
+
+/// Iterates over the records of one batch (its CRC already verified by the caller).
+pub struct Records<'a> {
+    header: BatchHeader,
+    c: Cursor<'a>,
+    seen: u32,
+}
+
+impl<'a> Records<'a> {
+    pub fn new(batch: &'a [u8], header: BatchHeader) -> Self {
+        Records {
+            header,
+            c: Cursor {
+                b: &batch[HEADER_LEN..header.len()],
+                pos: 0,
+            },
+            seen: 0,
+        }
+    }
+
+    fn decode(&mut self) -> Result<RecordView<'a>, String> {
+        let len = self.c.uvarint()? as usize;
+        let body = self.c.bytes(len)?;
+        let mut r = Cursor { b: body, pos: 0 };
+        let _attrs = r.bytes(1)?;
+        let ts = self
+            .header
+            .base_timestamp
+            .wrapping_add(unzz(r.uvarint()?));
+        let od = r.uvarint()?;
+        if od > self.header.last_offset_delta as u64 {
+            return Err(format!(
+                "offset delta {od} beyond the batch's last delta {}",
+                self.header.last_offset_delta
+            ));
+        }
+        let key = r.nullable()?;
+        let value = r.nullable()?;
+        let header_count = r.uvarint()?;
+        let hstart = r.pos;
+        r.skip_headers(header_count)?;
+        Ok(RecordView {
+            offset: self.header.base_offset + od,
+            timestamp: ts,
+            key,
+            value,
+            headers_raw: &body[hstart..r.pos],
+            header_count,
+        })
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<RecordView<'a>, String>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.seen >= self.header.record_count {
+            if self.c.pos != self.c.b.len() {
+                self.seen = u32::MAX;
+                return Some(Err("bytes left over after the last record".into()));
+            }
+            return None;
+        }
+        self.seen += 1;
+        match self.decode() {
+            Ok(r) => Some(Ok(r)),
+            Err(e) => {
+                self.seen = u32::MAX;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(records: &[(Option<&[u8]>, Option<&[u8]>, i64)], headers: &[Header]) -> Vec<u8> {
+        let mut b = BatchBuilder::new();
+        for (k, v, ts) in records {
+            b.push(*k, *v, *ts, headers);
+        }
+        let mut s = b.seal();
+        s.stamp(42, 7);
+        s.bytes.clone()
+    }
+
+    #[test]
+    fn roundtrip_records_and_headers() {
+        let hs = vec![
+            Header {
+                key: "h1".into(),
+                value: Some(b"v\xff".to_vec()),
+            },
+            Header {
+                key: "n".into(),
+                value: None,
+            },
+        ];
+        let bytes = build(
+            &[
+                (Some(b"k"), Some(b"hello"), 1000),
+                (None, None, 900),
+                (Some(b""), Some(&[0u8, 255, 10]), 5000),
+            ],
+            &hs,
+        );
+        let h = check(&bytes).unwrap();
+        assert_eq!(h.base_offset, 42);
+        assert_eq!(h.leader_epoch, 7);
+        assert_eq!(h.record_count, 3);
+        assert_eq!(h.last_offset(), 44);
+        assert_eq!(h.max_timestamp, 5000);
+        let recs: Vec<_> = Records::new(&bytes, h).map(|r| r.unwrap()).collect();
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0].key, Some(&b"k"[..]));
+        assert_eq!(recs[0].value, Some(&b"hello"[..]));
+        assert_eq!(recs[1].timestamp, 900);
+        assert_eq!(recs[1].key, None);
+        assert_eq!(recs[1].value, None);
+        assert_eq!(recs[2].offset, 44);
+        assert_eq!(recs[2].key, Some(&b""[..]));
+        let hv = recs[0].headers().unwrap();
+        assert_eq!(hv, vec![("h1", Some(&b"v\xff"[..])), ("n", None)]);
+    }
+
+    #[test]
+    fn every_flipped_bit_is_caught() {
+        let bytes = build(&[(Some(b"key"), Some(b"value"), 1)], &[]);
+        for i in 0..bytes.len() {
+            if (16..20).contains(&i) {
+                continue;
+            }
+            for bit in 0..8 {
+                let mut c = bytes.clone();
+                c[i] ^= 1 << bit;
+                assert!(check(&c).is_err(), "flip at byte {i} bit {bit} not detected");
+            }
+        }
+    }
+
+    #[test]
+    fn truncation_is_incomplete_not_invalid() {
+        let bytes = build(&[(None, Some(b"value"), 1)], &[]);
+        for cut in 0..bytes.len() {
+            assert!(matches!(
+                check(&bytes[..cut]),
+                Err(BatchError::Incomplete { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn record_size_bounds_actual_size() {
+        let mut b = BatchBuilder::new();
+        let before = b.len();
+        let v = vec![7u8; 300];
+        b.push(Some(b"k"), Some(&v), 123, &[]);
+        assert!(b.len() - before <= BatchBuilder::record_size(Some(b"k"), Some(&v), &[]));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x12345678u32;
+        for _ in 0..2000 {
+            let mut g = vec![0u8; 120];
+            for b in g.iter_mut() {
+                seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+                *b = (seed >> 24) as u8;
+            }
+            g[20] = MAGIC;
+            g[21] = 0;
+            let _ = check(&g);
+            if let Ok(h) = BatchHeader::parse(&g) {
+                if g.len() >= h.len() {
+                    for r in Records::new(&g, h) {
+                        if let Ok(r) = r {
+                            let _ = r.headers();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The log: batches in segments with sparse indexes, one directory per partition replica.
+
+pub mod batch;
+pub mod file_header;
+pub mod index;
+pub mod reader;
+pub mod scan;
+pub mod segment;
+pub mod tail;
+pub mod writer;
+
+pub use reader::PartitionReader;
+pub use tail::Tail;
+pub use writer::{Appended, PartitionWriter, WriterOptions};
+
+#[cfg(test)]
+mod tests;

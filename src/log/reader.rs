@@ -1,0 +1,342 @@
+//! Reading a partition without locks. Readers never look past the published tail, so they
+//! never see a batch that is being written; every batch they return has passed its CRC.
+
+use super::batch::{BatchHeader, Records};
+use super::file_header;
+use super::index;
+use super::scan::{Next, Scanner};
+use super::segment;
+use super::tail::{self, Tail};
+use super::writer::describe;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+const HDR: u64 = file_header::LEN as u64;
+
+struct Seg {
+    base: u64,
+    file: File,
+    path: PathBuf,
+    /// File length once the segment is known to be sealed.
+    sealed_len: Option<u64>,
+}
+
+pub struct PartitionReader {
+    dir: PathBuf,
+    name: String,
+    tail_file: File,
+    tail_path: PathBuf,
+    segments: Vec<u64>,
+    seg: Option<Seg>,
+    pos: u64,
+    /// Offset the next batch must start at or after.
+    next_offset: u64,
+    scanner: Scanner,
+}
+
+/// A verified batch handed out by the reader.
+pub struct BatchRef<'a> {
+    pub header: BatchHeader,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> BatchRef<'a> {
+    pub fn records(&self) -> Records<'a> {
+        Records::new(self.bytes, self.header)
+    }
+}
+
+impl PartitionReader {
+    pub fn open(dir: &Path, name: &str) -> Result<Self> {
+        let tail_path = dir.join("tail");
+        let tail_file = fsutil::open_read(&tail_path).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::NotFound(format!(
+                    "partition {name} has no data directory at {}",
+                    dir.display()
+                ))
+            }
+            e => e,
+        })?;
+        Ok(PartitionReader {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            tail_file,
+            tail_path,
+            segments: Vec::new(),
+            seg: None,
+            pos: HDR,
+            next_offset: 0,
+            scanner: Scanner::default(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The published tail. A partition whose tail is unreadable needs `verify --repair`.
+    pub fn tail(&self) -> Result<Tail> {
+        tail::read(&self.tail_file, &self.tail_path)?.ok_or_else(|| Error::Corrupt {
+            partition: self.name.clone(),
+            offset: 0,
+            detail: format!(
+                "{} has no valid slot; run `chute verify --repair` (or produce) to rebuild it",
+                self.tail_path.display()
+            ),
+        })
+    }
+
+    fn relist(&mut self) -> Result<()> {
+        self.segments = segment::list(&self.dir)?;
+        Ok(())
+    }
+
+    fn open_seg(&mut self, base: u64) -> Result<()> {
+        let path = segment::path(&self.dir, base, "log");
+        let file = fsutil::open_read(&path)?;
+        segment::read_header(&file, &path, file_header::LOG_MAGIC, base)?;
+        self.scanner.invalidate();
+        self.seg = Some(Seg {
+            base,
+            file,
+            path,
+            sealed_len: None,
+        });
+        Ok(())
+    }
+
+    /// The segment that holds `offset`, among committed segments.
+    fn segment_for(&mut self, offset: u64, t: &Tail) -> Result<u64> {
+        if self.segments.is_empty() || *self.segments.last().unwrap() < t.segment_base {
+            self.relist()?;
+        }
+        let committed = |b: &u64| *b <= t.segment_base;
+        let found = self
+            .segments
+            .iter()
+            .copied()
+            .filter(committed)
+            .take_while(|&b| b <= offset)
+            .last();
+        match found {
+            Some(b) => Ok(b),
+            None => self
+                .segments
+                .iter()
+                .copied()
+                .find(committed)
+                .ok_or_else(|| Error::Corrupt {
+                    partition: self.name.clone(),
+                    offset,
+                    detail: format!("no segment files in {}", self.dir.display()),
+                }),
+        }
+    }
+
+    /// Position the reader at the batch holding `offset` (clamped to the log's range).
+    /// Returns the offset reading will start from; records below it must be skipped by the caller.
+    pub fn seek(&mut self, offset: u64, t: &Tail) -> Result<u64> {
+        let offset = offset.clamp(t.log_start_offset, t.end_offset);
+        let base = self.segment_for(offset, t)?;
+        if self.seg.as_ref().is_none_or(|s| s.base != base) {
+            self.open_seg(base)?;
+        }
+        let rel = (offset - base).min(u32::MAX as u64) as u32;
+        let idx_path = segment::path(&self.dir, base, "index");
+        let (mut pos, mut off) = (HDR, base);
+        if let Ok(idx) = fsutil::open_read(&idx_path)
+            && segment::read_header(&idx, &idx_path, file_header::INDEX_MAGIC, base).is_ok()
+        {
+            let len = idx.metadata().at(&idx_path)?.len();
+            let limit = if base == t.segment_base {
+                t.end_position
+            } else {
+                u64::MAX
+            };
+            if let Some(e) = index::file::lookup(&idx, len, rel, limit) {
+                (pos, off) = (e.position as u64, base + e.rel_offset as u64);
+            }
+        }
+        // Walk headers to the batch holding `offset`. An index entry that points at the wrong
+        // bytes is a stale cache: fall back to the segment start rather than fail.
+        let end = self.seg_end(t)?;
+        let seg = self.seg.as_ref().unwrap();
+        let mut trusted_index = pos != HDR;
+        loop {
+            match self.scanner.next(&seg.file, &seg.path, pos, end, false)? {
+                Next::Batch { header, .. } => {
+                    if trusted_index && header.base_offset != off {
+                        (pos, off) = (HDR, base);
+                        trusted_index = false;
+                        continue;
+                    }
+                    trusted_index = false;
+                    if header.last_offset() >= offset {
+                        break;
+                    }
+                    pos += header.len() as u64;
+                    off = header.next_offset();
+                }
+                _ if trusted_index => {
+                    (pos, off) = (HDR, base);
+                    trusted_index = false;
+                }
+                _ => break,
+            }
+        }
+        self.pos = pos;
+        self.next_offset = off;
+        Ok(offset)
+    }
+
+    fn seg_end(&mut self, t: &Tail) -> Result<u64> {
+        let seg = self.seg.as_mut().unwrap();
+        if seg.base == t.segment_base {
+            return Ok(t.end_position);
+        }
+        if let Some(l) = seg.sealed_len {
+            return Ok(l);
+        }
+        let l = seg.file.metadata().at(&seg.path)?.len();
+        seg.sealed_len = Some(l);
+        Ok(l)
+    }
+
+    /// The next verified batch below the tail `t`, or `None` at the end of the visible log.
+    pub fn next_batch(&mut self, t: &Tail) -> Result<Option<BatchRef<'_>>> {
+        loop {
+            if self.seg.is_none() {
+                self.seek(self.next_offset, t)?;
+            }
+            let end = self.seg_end(t)?;
+            let seg = self.seg.as_ref().unwrap();
+            let base = seg.base;
+            let pos = self.pos;
+            // Two-phase to satisfy the borrow checker: classify first, then return the slice.
+            let outcome = match self.scanner.next(&seg.file, &seg.path, pos, end, true)? {
+                Next::Batch { header, .. } => {
+                    if header.base_offset < self.next_offset {
+                        Err(format!(
+                            "batch at byte {pos} starts at offset {} but offset {} was already read",
+                            header.base_offset, self.next_offset
+                        ))
+                    } else {
+                        Ok(Some(header))
+                    }
+                }
+                Next::End => Ok(None),
+                Next::Bad { error, .. } => {
+                    if base == t.segment_base && self.next_offset >= t.durable_offset {
+                        // Published but lost with a machine crash: the log ends here until a
+                        // writer or `verify --repair` cuts it.
+                        return Ok(None);
+                    }
+                    Err(format!("batch at byte {pos} of {}: {}", seg.path.display(), describe(&error)))
+                }
+            };
+            match outcome {
+                Err(detail) => {
+                    return Err(Error::Corrupt {
+                        partition: self.name.clone(),
+                        offset: self.next_offset,
+                        detail,
+                    });
+                }
+                Ok(Some(header)) => {
+                    self.pos += header.len() as u64;
+                    self.next_offset = header.next_offset();
+                    let seg = self.seg.as_ref().unwrap();
+                    // The scanner still holds the batch: fetch it again without I/O.
+                    let Next::Batch { bytes, .. } =
+                        self.scanner.next(&seg.file, &seg.path, pos, end, false)?
+                    else {
+                        unreachable!("batch vanished from the scan buffer")
+                    };
+                    return Ok(Some(BatchRef { header, bytes }));
+                }
+                Ok(None) => {
+                    if base >= t.segment_base {
+                        return Ok(None);
+                    }
+                    // End of a sealed segment: continue in the next committed one.
+                    let next = self.next_segment_after(base, t)?;
+                    match next {
+                        Some(b) => {
+                            self.open_seg(b)?;
+                            self.pos = HDR;
+                            self.next_offset = self.next_offset.max(b);
+                        }
+                        None => return Ok(None),
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_segment_after(&mut self, base: u64, t: &Tail) -> Result<Option<u64>> {
+        let find = |segs: &[u64]| segs.iter().copied().find(|&b| b > base && b <= t.segment_base);
+        if let Some(b) = find(&self.segments) {
+            return Ok(Some(b));
+        }
+        self.relist()?;
+        Ok(find(&self.segments))
+    }
+
+    /// The first offset whose record timestamp is >= `ts` (the end offset if none).
+    pub fn offset_for_time(&mut self, ts: i64, t: &Tail) -> Result<u64> {
+        self.relist()?;
+        let segs: Vec<u64> = self
+            .segments
+            .iter()
+            .copied()
+            .filter(|&b| b <= t.segment_base)
+            .collect();
+        for (i, &base) in segs.iter().enumerate() {
+            let sealed = base < t.segment_base;
+            let tix_path = segment::path(&self.dir, base, "timeindex");
+            let mut start = base;
+            if let Ok(f) = fsutil::open_read(&tix_path)
+                && segment::read_header(&f, &tix_path, file_header::TIMEINDEX_MAGIC, base).is_ok()
+            {
+                let len = f.metadata().at(&tix_path)?.len();
+                let last = index::file::last_time(&f, len);
+                // The last entry of a sealed segment carries its largest timestamp.
+                if sealed && last.is_some_and(|e| e.timestamp < ts) && segs.get(i + 1).is_some() {
+                    continue;
+                }
+                if let Some(e) = index::file::time_lookup(&f, len, ts) {
+                    start = base + e.rel_offset as u64;
+                }
+            }
+            let start = start.max(t.log_start_offset);
+            if start >= t.end_offset {
+                break;
+            }
+            self.seek(start, t)?;
+            let seg_limit = segs.get(i + 1).copied().unwrap_or(u64::MAX);
+            let name = self.name.clone();
+            while let Some(b) = self.next_batch(t)? {
+                if b.header.base_offset >= seg_limit {
+                    break;
+                }
+                if b.header.max_timestamp < ts {
+                    continue;
+                }
+                for r in b.records() {
+                    let r = r.map_err(|d| Error::Corrupt {
+                        partition: name.clone(),
+                        offset: b.header.base_offset,
+                        detail: d,
+                    })?;
+                    if r.offset >= start && r.timestamp >= ts {
+                        return Ok(r.offset);
+                    }
+                }
+            }
+        }
+        Ok(t.end_offset)
+    }
+}

@@ -1,0 +1,125 @@
+//! Sequential batch scanning over a segment file through one reusable buffer.
+
+use super::batch::{self, BatchError, BatchHeader, HEADER_LEN, MAX_BATCH_LEN};
+use super::tail::read_full_at;
+use crate::error::{IoContext, Result};
+use std::fs::File;
+use std::path::Path;
+
+/// Bytes read per system call when scanning; large enough that syscalls do not dominate.
+pub const CHUNK: usize = 1 << 20;
+
+pub enum Next<'a> {
+    Batch {
+        pos: u64,
+        header: BatchHeader,
+        bytes: &'a [u8],
+    },
+    /// No more bytes before `end`.
+    End,
+    /// The bytes at `pos` are not a valid batch (or the batch runs past `end`).
+    Bad { pos: u64, error: BatchError },
+}
+
+pub struct Scanner {
+    buf: Vec<u8>,
+    /// File position of `buf[0]`; `u64::MAX` when the buffer holds nothing.
+    start: u64,
+    chunk: usize,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Self::new(CHUNK)
+    }
+}
+
+impl Scanner {
+    pub fn new(chunk: usize) -> Self {
+        Scanner {
+            buf: Vec::new(),
+            start: u64::MAX,
+            chunk,
+        }
+    }
+
+    /// Forget buffered bytes (the file may have been truncated or rewritten).
+    pub fn invalidate(&mut self) {
+        self.start = u64::MAX;
+        self.buf.clear();
+    }
+
+    /// Make `buf` hold `[pos, pos+need)` if the file has it, reading at least a chunk.
+    fn fill(&mut self, file: &File, path: &Path, pos: u64, need: usize, end: u64) -> Result<usize> {
+        let have_from = pos.wrapping_sub(self.start);
+        if self.start != u64::MAX
+            && pos >= self.start
+            && have_from as usize + need <= self.buf.len()
+        {
+            return Ok(have_from as usize);
+        }
+        let want = (need.max(self.chunk) as u64).min(end.saturating_sub(pos)) as usize;
+        self.buf.resize(want.max(need.min(want)), 0);
+        let n = read_full_at(file, &mut self.buf[..want], pos).at(path)?;
+        self.buf.truncate(n);
+        self.start = pos;
+        // Do not keep a huge buffer alive after one oversized batch.
+        if self.buf.capacity() > 4 * self.chunk.max(MAX_BATCH_LEN / 16) && n < self.chunk {
+            self.buf.shrink_to(self.chunk);
+        }
+        Ok(0)
+    }
+
+    /// The batch at `pos`, if a whole one lies below `end`. With `verify`, its CRC is checked.
+    pub fn next<'a>(
+        &'a mut self,
+        file: &File,
+        path: &Path,
+        pos: u64,
+        end: u64,
+        verify: bool,
+    ) -> Result<Next<'a>> {
+        if pos >= end {
+            return Ok(Next::End);
+        }
+        let at = self.fill(file, path, pos, HEADER_LEN, end)?;
+        let avail = self.buf.len() - at;
+        let header = match BatchHeader::parse(&self.buf[at..]) {
+            Ok(h) => h,
+            Err(error) => return Ok(Next::Bad { pos, error }),
+        };
+        let len = header.len();
+        if pos + len as u64 > end {
+            return Ok(Next::Bad {
+                pos,
+                error: BatchError::Incomplete { need: len },
+            });
+        }
+        let at = if avail < len {
+            let at = self.fill(file, path, pos, len, end)?;
+            if self.buf.len() - at < len {
+                return Ok(Next::Bad {
+                    pos,
+                    error: BatchError::Incomplete { need: len },
+                });
+            }
+            at
+        } else {
+            at
+        };
+        let bytes = &self.buf[at..at + len];
+        if verify {
+            let crc = batch::compute_crc(bytes);
+            if crc != header.crc {
+                return Ok(Next::Bad {
+                    pos,
+                    error: BatchError::Invalid(format!(
+                        "CRC mismatch (stored {:#010x}, computed {crc:#010x})",
+                        header.crc
+                    )),
+                });
+            }
+        }
+        Ok(Next::Batch { pos, header, bytes })
+    }
+}

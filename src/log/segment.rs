@@ -1,0 +1,79 @@
+//! Segment files: `<20-digit base offset>.log` with its `.index` and `.timeindex`.
+
+use super::file_header;
+use crate::error::{IoContext, Result};
+use crate::fsutil;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+pub fn file_name(base: u64, ext: &str) -> String {
+    format!("{base:020}.{ext}")
+}
+
+pub fn path(dir: &Path, base: u64, ext: &str) -> PathBuf {
+    dir.join(file_name(base, ext))
+}
+
+/// Base offsets of the `.log` files in `dir`, ascending. Names that are not exactly
+/// 20 digits + `.log` (temp files, `.deleted`, `.cleaned`) are ignored.
+pub fn list(dir: &Path) -> Result<Vec<u64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(stem) = name.strip_suffix(".log")
+            && stem.len() == 20
+            && stem.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(b) = stem.parse::<u64>()
+        {
+            bases.push(b);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// The three files of a segment, created with their headers and fsynced, directory included.
+pub struct NewSegment {
+    pub log: File,
+    pub index: File,
+    pub timeindex: File,
+}
+
+pub fn create(dir: &Path, base: u64, created_ms: i64) -> Result<NewSegment> {
+    let mk = |ext: &str, magic: &[u8; 8]| -> Result<File> {
+        let p = path(dir, base, ext);
+        // A file left by a writer that died between creating a segment and publishing it is
+        // beyond the commit point: nobody can be reading it, so replacing it is safe.
+        let f = match fsutil::create_new(&p) {
+            Ok(f) => f,
+            Err(crate::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                std::fs::remove_file(&p).at(&p)?;
+                fsutil::create_new(&p)?
+            }
+            Err(e) => return Err(e),
+        };
+        f.write_all_at(&file_header::encode(magic, base, created_ms), 0)
+            .at(&p)?;
+        fsutil::sync_data(&f, &p)?;
+        Ok(f)
+    };
+    let seg = NewSegment {
+        log: mk("log", file_header::LOG_MAGIC)?,
+        index: mk("index", file_header::INDEX_MAGIC)?,
+        timeindex: mk("timeindex", file_header::TIMEINDEX_MAGIC)?,
+    };
+    fsutil::sync_dir(dir)?;
+    Ok(seg)
+}
+
+/// Read and check a file's header; returns `created_ms`.
+pub fn read_header(f: &File, p: &Path, magic: &[u8; 8], base: u64) -> Result<i64> {
+    let mut h = [0u8; file_header::LEN];
+    let n = super::tail::read_full_at(f, &mut h, 0).at(p)?;
+    file_header::decode(p, &h[..n], magic, base)
+}

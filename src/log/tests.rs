@@ -1,0 +1,139 @@
+use super::batch::BatchBuilder;
+use super::*;
+use std::path::Path;
+
+fn append_values(w: &mut PartitionWriter, vals: &[&[u8]], ts: i64) -> Appended {
+    let mut b = BatchBuilder::new();
+    for v in vals {
+        b.push(None, Some(v), ts, &[]);
+    }
+    let mut s = b.seal();
+    w.append(&mut s).unwrap()
+}
+
+fn read_all(dir: &Path, from: u64) -> Vec<(u64, Vec<u8>)> {
+    let mut r = PartitionReader::open(dir, "t-0").unwrap();
+    let t = r.tail().unwrap();
+    let start = r.seek(from, &t).unwrap();
+    let mut out = Vec::new();
+    while let Some(b) = r.next_batch(&t).unwrap() {
+        for rec in b.records() {
+            let rec = rec.unwrap();
+            if rec.offset >= start {
+                out.push((rec.offset, rec.value.unwrap().to_vec()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn append_read_roll_and_seek() {
+    let d = tempfile::tempdir().unwrap();
+    let opts = WriterOptions {
+        segment_bytes: 2000,
+        ..Default::default()
+    };
+    let mut w = PartitionWriter::open(d.path(), "t-0", opts).unwrap();
+    let mut expect = Vec::new();
+    for i in 0..300u64 {
+        let v = format!("value-{i:05}-{}", "x".repeat((i % 50) as usize));
+        let a = append_values(&mut w, &[v.as_bytes()], 1000 + i as i64);
+        assert_eq!(a.base_offset, i);
+        expect.push((i, v.into_bytes()));
+    }
+    w.sync().unwrap();
+    assert!(segment::list(d.path()).unwrap().len() > 5);
+    assert_eq!(read_all(d.path(), 0), expect);
+    for from in [1u64, 17, 150, 299] {
+        assert_eq!(read_all(d.path(), from), expect[from as usize..].to_vec());
+    }
+    let mut r = PartitionReader::open(d.path(), "t-0").unwrap();
+    let t = r.tail().unwrap();
+    assert_eq!(t.end_offset, 300);
+    assert_eq!(t.durable_offset, 300);
+    assert_eq!(r.offset_for_time(1000 + 123, &t).unwrap(), 123);
+    assert_eq!(r.offset_for_time(0, &t).unwrap(), 0);
+    assert_eq!(r.offset_for_time(99999, &t).unwrap(), 300);
+}
+
+#[test]
+fn garbage_beyond_tail_is_invisible_then_truncated() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    append_values(&mut w, &[b"a", b"b"], 1);
+    drop(w);
+    let log = segment::path(d.path(), 0, "log");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(&[0x55; 100]).unwrap();
+    assert_eq!(read_all(d.path(), 0).len(), 2);
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    let a = append_values(&mut w, &[b"c"], 2);
+    assert_eq!(a.base_offset, 2);
+    let got: Vec<_> = read_all(d.path(), 0).into_iter().map(|x| x.1).collect();
+    assert_eq!(got, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+}
+
+#[test]
+fn whole_batches_beyond_tail_are_adopted() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    append_values(&mut w, &[b"a"], 1);
+    let tail_before = std::fs::read(d.path().join("tail")).unwrap();
+    append_values(&mut w, &[b"b"], 1);
+    drop(w);
+    // Simulate a writer that died after writing its batch but before publishing the tail.
+    std::fs::write(d.path().join("tail"), &tail_before).unwrap();
+    assert_eq!(read_all(d.path(), 0).len(), 1);
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    let a = append_values(&mut w, &[b"c"], 1);
+    assert_eq!(a.base_offset, 2);
+    assert_eq!(read_all(d.path(), 0).len(), 3);
+}
+
+#[test]
+fn flipped_byte_below_durable_is_corruption() {
+    use std::os::unix::fs::FileExt;
+    let d = tempfile::tempdir().unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    for _ in 0..10 {
+        append_values(&mut w, &[b"hello world"], 1);
+    }
+    w.sync().unwrap();
+    let log = segment::path(d.path(), 0, "log");
+    let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.write_all_at(&[0xEE], len / 2).unwrap();
+    let mut r = PartitionReader::open(d.path(), "t-0").unwrap();
+    let t = r.tail().unwrap();
+    r.seek(0, &t).unwrap();
+    let mut err = None;
+    loop {
+        match r.next_batch(&t) {
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let e = err.expect("corruption must be reported");
+    assert_eq!(e.exit_code(), 74);
+    assert!(e.to_string().contains("t-0"), "{e}");
+}
+
+#[test]
+fn missing_tail_is_rebuilt_from_segments() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    append_values(&mut w, &[b"a", b"b", b"c"], 1);
+    drop(w);
+    std::fs::remove_file(d.path().join("tail")).unwrap();
+    std::fs::remove_file(segment::path(d.path(), 0, "index")).unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    let t = w.recover().unwrap();
+    assert_eq!(t.end_offset, 3);
+    assert_eq!(read_all(d.path(), 1).len(), 2);
+}

@@ -1,0 +1,684 @@
+//! Appending to a partition: many processes at once, one batch at a time under the partition lock.
+//!
+//! Protocol (docs/locking.md has the full story):
+//! 1. take `partition.lock` (flock, exclusive, with a deadline);
+//! 2. read the tail; if another writer published since we last looked, reload our view and
+//!    repair anything a dead writer left beyond the commit point;
+//! 3. roll the segment if the batch does not fit; write the batch, then index entries;
+//! 4. publish a new tail (the commit point) and unlock.
+
+use super::batch::{BatchError, SealedBatch};
+use super::file_header;
+use super::index::{self, IndexEntry, TimeEntry};
+use super::scan::{Next, Scanner};
+use super::segment;
+use super::tail::{self, Tail};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::{self, LockFile};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const HDR: u64 = file_header::LEN as u64;
+
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    pub segment_bytes: u64,
+    /// Roll a segment older than this (ms) on the next append.
+    pub segment_ms: Option<u64>,
+    pub lock_timeout: Duration,
+    pub leader_epoch: u32,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            segment_bytes: 1 << 30,
+            segment_ms: None,
+            lock_timeout: Duration::from_secs(30),
+            leader_epoch: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub base_offset: u64,
+    pub last_offset: u64,
+}
+
+struct Active {
+    tail: Tail,
+    log: File,
+    log_path: PathBuf,
+    index: File,
+    index_path: PathBuf,
+    timeindex: File,
+    timeindex_path: PathBuf,
+    created_ms: i64,
+    index_len: u64,
+    last_index_pos: Option<u64>,
+    timeindex_len: u64,
+    last_time: i64,
+}
+
+pub struct PartitionWriter {
+    dir: PathBuf,
+    name: String,
+    opts: WriterOptions,
+    lock: LockFile,
+    tail_path: PathBuf,
+    tail_file: Option<File>,
+    active: Option<Active>,
+    /// Our cached view may disagree with the files (after an I/O error): reload fully.
+    stale: bool,
+    /// The unsynced range has been validated once by this process (power-loss recovery).
+    checked: bool,
+    scanner: Scanner,
+}
+
+impl PartitionWriter {
+    /// `name` is how messages refer to the partition (`topic-0`).
+    pub fn open(dir: &Path, name: &str, opts: WriterOptions) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::NotFound(format!(
+                "partition {name}: directory {} does not exist",
+                dir.display()
+            )));
+        }
+        let lock = LockFile::open(dir.join("partition.lock"))?;
+        let tail_path = dir.join("tail");
+        let tail_file = match fsutil::open_rw(&tail_path) {
+            Ok(f) => Some(f),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(PartitionWriter {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            opts,
+            lock,
+            tail_path,
+            tail_file,
+            active: None,
+            stale: true,
+            checked: false,
+            scanner: Scanner::new(256 * 1024),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn set_leader_epoch(&mut self, epoch: u32) {
+        self.opts.leader_epoch = epoch;
+    }
+
+    /// Append one sealed batch; returns the offsets it was given. Visible to readers on return;
+    /// durable only after [`sync`](Self::sync).
+    pub fn append(&mut self, batch: &mut SealedBatch<'_>) -> Result<Appended> {
+        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        self.refresh()?;
+        let r = self.append_locked(batch);
+        if r.is_err() {
+            self.stale = true;
+        }
+        r
+    }
+
+    /// fsync everything appended so far (by anyone) and publish it as durable.
+    pub fn sync(&mut self) -> Result<u64> {
+        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        self.refresh()?;
+        let r = self.sync_locked();
+        if r.is_err() {
+            self.stale = true;
+        }
+        r
+    }
+
+    /// Take the lock, bring the partition to a consistent state (repairing a torn tail,
+    /// rebuilding indexes), and return its tail. Used by `verify --repair` and tests.
+    pub fn recover(&mut self) -> Result<Tail> {
+        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        self.stale = true;
+        self.checked = false;
+        self.refresh()?;
+        Ok(self.active.as_ref().unwrap().tail)
+    }
+
+    /// Mark the partition deleted so every writer stops; called with the topic being deleted.
+    pub fn mark_deleted(&mut self) -> Result<()> {
+        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        self.refresh()?;
+        let a = self.active.as_mut().unwrap();
+        let mut t = a.tail;
+        t.flags |= tail::FLAG_DELETED;
+        publish(self.tail_file.as_ref().unwrap(), &self.tail_path, &mut a.tail, t)
+    }
+
+    fn sync_locked(&mut self) -> Result<u64> {
+        let a = self.active.as_mut().unwrap();
+        if a.tail.durable_offset == a.tail.end_offset {
+            return Ok(a.tail.durable_offset);
+        }
+        fsutil::sync_data(&a.log, &a.log_path)?;
+        fsutil::sync_data(&a.index, &a.index_path)?;
+        fsutil::sync_data(&a.timeindex, &a.timeindex_path)?;
+        let mut t = a.tail;
+        t.durable_offset = t.end_offset;
+        let tf = self.tail_file.as_ref().unwrap();
+        publish(tf, &self.tail_path, &mut a.tail, t)?;
+        // The tail itself is synced too, or a power loss could bring back a tail that hides
+        // acknowledged records from readers until the next writer comes along.
+        fsutil::sync_data(tf, &self.tail_path)?;
+        Ok(a.tail.durable_offset)
+    }
+
+    fn append_locked(&mut self, batch: &mut SealedBatch<'_>) -> Result<Appended> {
+        let len = batch.bytes.len() as u64;
+        let count = batch.record_count() as u64;
+        {
+            let a = self.active.as_ref().unwrap();
+            if a.tail.deleted() {
+                return Err(Error::NotFound(format!(
+                    "partition {} was deleted while writing",
+                    self.name
+                )));
+            }
+            let t = &a.tail;
+            let nonempty = t.end_position > HDR;
+            let too_big = t.end_position + len > self.opts.segment_bytes
+                || t.end_position + len > u32::MAX as u64
+                || t.end_offset + count - t.segment_base > u32::MAX as u64;
+            let too_old = self
+                .opts
+                .segment_ms
+                .is_some_and(|ms| fsutil::now_ms().saturating_sub(a.created_ms) >= ms as i64);
+            if nonempty && (too_big || too_old) {
+                self.roll()?;
+            }
+        }
+        let a = self.active.as_mut().unwrap();
+        let base_offset = a.tail.end_offset;
+        let pos = a.tail.end_position;
+        batch.stamp(base_offset, self.opts.leader_epoch);
+        a.log.write_all_at(batch.bytes, pos).at(&a.log_path)?;
+        let rel = (base_offset - a.tail.segment_base) as u32;
+        if a.last_index_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
+            let e = index::encode_index(IndexEntry {
+                rel_offset: rel,
+                position: pos as u32,
+            });
+            a.index.write_all_at(&e, a.index_len).at(&a.index_path)?;
+            a.index_len += e.len() as u64;
+            a.last_index_pos = Some(pos);
+        }
+        let max_ts = batch.max_timestamp();
+        if max_ts > a.last_time {
+            let e = index::encode_time(TimeEntry {
+                timestamp: max_ts,
+                rel_offset: rel,
+            });
+            a.timeindex
+                .write_all_at(&e, a.timeindex_len)
+                .at(&a.timeindex_path)?;
+            a.timeindex_len += e.len() as u64;
+            a.last_time = max_ts;
+        }
+        let mut t = a.tail;
+        t.end_offset = base_offset + count;
+        t.end_position = pos + len;
+        publish(
+            self.tail_file.as_ref().unwrap(),
+            &self.tail_path,
+            &mut a.tail,
+            t,
+        )?;
+        Ok(Appended {
+            base_offset,
+            last_offset: base_offset + count - 1,
+        })
+    }
+
+    /// Seal the active segment (fsynced: sealed segments are always durable) and start a new one.
+    fn roll(&mut self) -> Result<()> {
+        let a = self.active.as_mut().unwrap();
+        fsutil::sync_data(&a.log, &a.log_path)?;
+        fsutil::sync_data(&a.index, &a.index_path)?;
+        fsutil::sync_data(&a.timeindex, &a.timeindex_path)?;
+        let base = a.tail.end_offset;
+        remove_uncommitted_segments(&self.dir, a.tail.segment_base)?;
+        let now = fsutil::now_ms();
+        let seg = segment::create(&self.dir, base, now)?;
+        let mut t = a.tail;
+        t.segment_base = base;
+        t.end_position = HDR;
+        t.durable_offset = base;
+        publish(
+            self.tail_file.as_ref().unwrap(),
+            &self.tail_path,
+            &mut a.tail,
+            t,
+        )?;
+        let tail = a.tail;
+        self.active = Some(Active {
+            tail,
+            log_path: segment::path(&self.dir, base, "log"),
+            index_path: segment::path(&self.dir, base, "index"),
+            timeindex_path: segment::path(&self.dir, base, "timeindex"),
+            log: seg.log,
+            index: seg.index,
+            timeindex: seg.timeindex,
+            created_ms: now,
+            index_len: HDR,
+            last_index_pos: None,
+            timeindex_len: HDR,
+            last_time: i64::MIN,
+        });
+        Ok(())
+    }
+
+    /// Under the lock: make our view match the published tail and repair what dead writers left.
+    fn refresh(&mut self) -> Result<()> {
+        let published = match &self.tail_file {
+            Some(f) => tail::read(f, &self.tail_path)?,
+            None => None,
+        };
+        let Some(t) = published else {
+            return self.recover_without_tail();
+        };
+        if !self.stale
+            && self.checked
+            && let Some(a) = &self.active
+            && a.tail == t
+        {
+            return Ok(());
+        }
+        if self.active.as_ref().is_none_or(|a| a.tail.segment_base != t.segment_base) {
+            self.active = Some(self.open_active(t)?);
+        } else {
+            let a = self.active.as_mut().unwrap();
+            a.tail = t;
+        }
+        self.stale = false;
+        if !self.checked {
+            // First time this process writes here: anything published but never fsynced may
+            // have been lost with a machine crash. Validate it, and clear out uncommitted files.
+            remove_uncommitted_segments(&self.dir, t.segment_base)?;
+            self.validate_unsynced()?;
+            self.checked = true;
+        }
+        self.adopt_or_truncate()?;
+        self.fix_indexes()
+    }
+
+    fn open_active(&mut self, t: Tail) -> Result<Active> {
+        let base = t.segment_base;
+        let log_path = segment::path(&self.dir, base, "log");
+        let log = fsutil::open_rw(&log_path).map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::Corrupt {
+                    partition: self.name.clone(),
+                    offset: base,
+                    detail: format!("active segment {} is missing", log_path.display()),
+                }
+            }
+            e => e,
+        })?;
+        let created_ms = segment::read_header(&log, &log_path, file_header::LOG_MAGIC, base)?;
+        let index_path = segment::path(&self.dir, base, "index");
+        let timeindex_path = segment::path(&self.dir, base, "timeindex");
+        let index = open_index(&index_path, file_header::INDEX_MAGIC, base)?;
+        let timeindex = open_index(&timeindex_path, file_header::TIMEINDEX_MAGIC, base)?;
+        Ok(Active {
+            tail: t,
+            log,
+            log_path,
+            index,
+            index_path,
+            timeindex,
+            timeindex_path,
+            created_ms,
+            index_len: 0,
+            last_index_pos: None,
+            timeindex_len: 0,
+            last_time: i64::MIN,
+        })
+    }
+
+    /// Batches between the durable offset and the end were published but maybe never reached
+    /// the disk. Check them; cut the log at the first bad one.
+    fn validate_unsynced(&mut self) -> Result<()> {
+        let a = self.active.as_mut().unwrap();
+        let t = a.tail;
+        let log_len = a.log.metadata().at(&a.log_path)?.len();
+        if t.durable_offset >= t.end_offset && log_len >= t.end_position {
+            return Ok(());
+        }
+        let idx_len = a.index.metadata().at(&a.index_path)?.len();
+        let rel = (t.durable_offset - t.segment_base).min(u32::MAX as u64) as u32;
+        let (mut pos, mut off) =
+            match index::file::lookup(&a.index, idx_len, rel, t.end_position.min(log_len)) {
+                Some(e) => (e.position as u64, t.segment_base + e.rel_offset as u64),
+                None => (HDR, t.segment_base),
+            };
+        let end = t.end_position.min(log_len);
+        let mut durable_pos = None;
+        loop {
+            if off == t.durable_offset && durable_pos.is_none() {
+                durable_pos = Some(pos);
+            }
+            match self.scanner.next(&a.log, &a.log_path, pos, end, off >= t.durable_offset)? {
+                Next::Batch { header, .. } if header.base_offset == off
+                    || (off < t.durable_offset && header.base_offset > off) =>
+                {
+                    pos += header.len() as u64;
+                    off = header.next_offset();
+                }
+                Next::Batch { .. } | Next::Bad { .. } if off < t.durable_offset => {
+                    // The index led us astray below the durable point: let a full scan decide.
+                    return Err(Error::Corrupt {
+                        partition: self.name.clone(),
+                        offset: off,
+                        detail: format!(
+                            "batch at byte {pos} of {} is damaged below the durable offset {}",
+                            a.log_path.display(),
+                            t.durable_offset
+                        ),
+                    });
+                }
+                _ => break,
+            }
+        }
+        self.scanner.invalidate();
+        if off != t.end_offset || pos != t.end_position {
+            // Lost with a machine crash before it was fsynced: cut the log back.
+            a.log.set_len(pos).at(&a.log_path)?;
+            let mut nt = a.tail;
+            nt.end_offset = off;
+            nt.end_position = pos;
+            nt.durable_offset = nt.durable_offset.min(off);
+            publish(self.tail_file.as_ref().unwrap(), &self.tail_path, &mut a.tail, nt)?;
+            let from = durable_pos.unwrap_or(HDR);
+            self.reindex_from(from)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes beyond the published end were written by a writer that died before publishing.
+    /// Whole, checksummed, contiguous batches are kept; the rest is truncated.
+    fn adopt_or_truncate(&mut self) -> Result<()> {
+        let a = self.active.as_mut().unwrap();
+        let log_len = a.log.metadata().at(&a.log_path)?.len();
+        let t = a.tail;
+        if log_len <= t.end_position {
+            return Ok(());
+        }
+        let (mut pos, mut off) = (t.end_position, t.end_offset);
+        self.scanner.invalidate();
+        loop {
+            match self.scanner.next(&a.log, &a.log_path, pos, log_len, true)? {
+                Next::Batch { header, .. } if header.base_offset == off => {
+                    pos += header.len() as u64;
+                    off = header.next_offset();
+                }
+                _ => break,
+            }
+        }
+        self.scanner.invalidate();
+        if pos < log_len {
+            a.log.set_len(pos).at(&a.log_path)?;
+        }
+        if pos > t.end_position {
+            let mut nt = t;
+            nt.end_offset = off;
+            nt.end_position = pos;
+            publish(self.tail_file.as_ref().unwrap(), &self.tail_path, &mut a.tail, nt)?;
+        }
+        self.reindex_from(t.end_position)
+    }
+
+    /// Load index state; drop entries beyond the end (left by a dead writer).
+    fn fix_indexes(&mut self) -> Result<()> {
+        let a = self.active.as_mut().unwrap();
+        a.index_len = a.index.metadata().at(&a.index_path)?.len();
+        a.timeindex_len = a.timeindex.metadata().at(&a.timeindex_path)?.len();
+        let li = index::file::last_index(&a.index, a.index_len);
+        let lt = index::file::last_time(&a.timeindex, a.timeindex_len);
+        let end_rel = a.tail.end_offset - a.tail.segment_base;
+        let index_ok = (a.index_len - HDR) % index::INDEX_ENTRY as u64 == 0
+            && li.is_none_or(|e| (e.position as u64) < a.tail.end_position);
+        let time_ok = (a.timeindex_len - HDR) % index::TIME_ENTRY as u64 == 0
+            && lt.is_none_or(|e| (e.rel_offset as u64) < end_rel);
+        let empty_index_but_data = li.is_none() && a.tail.end_position > HDR;
+        if index_ok && time_ok && !empty_index_but_data {
+            a.last_index_pos = li.map(|e| e.position as u64);
+            a.last_time = lt.map_or(i64::MIN, |e| e.timestamp);
+            return Ok(());
+        }
+        self.reindex_from(HDR)
+    }
+
+    /// Drop index entries at or after `from` and re-add them by scanning the log to the end.
+    fn reindex_from(&mut self, from: u64) -> Result<()> {
+        let a = self.active.as_mut().unwrap();
+        let base = a.tail.segment_base;
+        let idx = fsutil::read_small(&a.index_path, 64 << 20)?;
+        let keep: Vec<IndexEntry> = index::index_entries(&idx)
+            .take_while(|e| (e.position as u64) < from)
+            .collect();
+        let tix = fsutil::read_small(&a.timeindex_path, 64 << 20)?;
+        let mut last_pos = keep.last().map(|e| e.position as u64);
+        // Find the offset at `from` while rescanning: time entries for batches before it stay.
+        let mut pos = keep.last().map_or(HDR, |e| e.position as u64);
+        let mut off = keep.last().map_or(base, |e| base + e.rel_offset as u64);
+        let mut new_index: Vec<u8> = Vec::new();
+        let mut new_time: Vec<u8> = Vec::new();
+        let mut time_keep: Vec<TimeEntry> = Vec::new();
+        let mut time_cut: Option<u64> = None;
+        self.scanner.invalidate();
+        loop {
+            match self.scanner.next(&a.log, &a.log_path, pos, a.tail.end_position, false)? {
+                Next::Batch { header, .. } => {
+                    if pos >= from {
+                        if time_cut.is_none() {
+                            time_cut = Some(header.base_offset);
+                        }
+                        if last_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
+                            new_index.extend_from_slice(&index::encode_index(IndexEntry {
+                                rel_offset: (header.base_offset - base) as u32,
+                                position: pos as u32,
+                            }));
+                            last_pos = Some(pos);
+                        }
+                    }
+                    off = header.next_offset();
+                    pos += header.len() as u64;
+                    if pos >= from && time_cut.is_none() {
+                        time_cut = Some(off);
+                    }
+                }
+                Next::End => break,
+                Next::Bad { error, .. } => {
+                    return Err(Error::Corrupt {
+                        partition: self.name.clone(),
+                        offset: off,
+                        detail: format!(
+                            "cannot index {} at byte {pos}: {}",
+                            a.log_path.display(),
+                            describe(&error)
+                        ),
+                    });
+                }
+            }
+        }
+        let cut = time_cut.unwrap_or(off);
+        let mut last_time = i64::MIN;
+        for e in index::time_entries(&tix) {
+            if base + (e.rel_offset as u64) < cut && e.timestamp > last_time {
+                time_keep.push(e);
+                last_time = e.timestamp;
+            }
+        }
+        // Re-add time entries for the rescanned range.
+        pos = keep.last().map_or(HDR, |e| e.position as u64);
+        loop {
+            match self.scanner.next(&a.log, &a.log_path, pos, a.tail.end_position, false)? {
+                Next::Batch { header, .. } => {
+                    if header.base_offset >= cut && header.max_timestamp > last_time {
+                        new_time.extend_from_slice(&index::encode_time(TimeEntry {
+                            timestamp: header.max_timestamp,
+                            rel_offset: (header.base_offset - base) as u32,
+                        }));
+                        last_time = header.max_timestamp;
+                    }
+                    pos += header.len() as u64;
+                }
+                _ => break,
+            }
+        }
+        self.scanner.invalidate();
+        let mut ib = file_header::encode(file_header::INDEX_MAGIC, base, 0).to_vec();
+        for e in &keep {
+            ib.extend_from_slice(&index::encode_index(*e));
+        }
+        ib.extend_from_slice(&new_index);
+        let mut tb = file_header::encode(file_header::TIMEINDEX_MAGIC, base, 0).to_vec();
+        for e in &time_keep {
+            tb.extend_from_slice(&index::encode_time(*e));
+        }
+        tb.extend_from_slice(&new_time);
+        a.index.set_len(0).at(&a.index_path)?;
+        a.index.write_all_at(&ib, 0).at(&a.index_path)?;
+        a.timeindex.set_len(0).at(&a.timeindex_path)?;
+        a.timeindex.write_all_at(&tb, 0).at(&a.timeindex_path)?;
+        a.index_len = ib.len() as u64;
+        a.timeindex_len = tb.len() as u64;
+        a.last_index_pos = last_pos;
+        a.last_time = last_time;
+        Ok(())
+    }
+
+    /// No valid tail: a new partition, or one whose tail file was lost. Rebuild it from the
+    /// segments: the last one is scanned and cut at its first invalid batch.
+    fn recover_without_tail(&mut self) -> Result<()> {
+        let bases = segment::list(&self.dir)?;
+        let t = match bases.last() {
+            None => {
+                segment::create(&self.dir, 0, fsutil::now_ms())?;
+                Tail {
+                    seq: 0,
+                    segment_base: 0,
+                    end_offset: 0,
+                    end_position: HDR,
+                    durable_offset: 0,
+                    log_start_offset: 0,
+                    leader_epoch: self.opts.leader_epoch,
+                    flags: 0,
+                }
+            }
+            Some(&base) => {
+                let log_path = segment::path(&self.dir, base, "log");
+                let log = fsutil::open_rw(&log_path)?;
+                segment::read_header(&log, &log_path, file_header::LOG_MAGIC, base)?;
+                let len = log.metadata().at(&log_path)?.len();
+                let (mut pos, mut off) = (HDR, base);
+                self.scanner.invalidate();
+                loop {
+                    match self.scanner.next(&log, &log_path, pos, len, true)? {
+                        Next::Batch { header, .. } if header.base_offset >= off => {
+                            pos += header.len() as u64;
+                            off = header.next_offset();
+                        }
+                        _ => break,
+                    }
+                }
+                self.scanner.invalidate();
+                if pos < len {
+                    log.set_len(pos).at(&log_path)?;
+                }
+                fsutil::sync_data(&log, &log_path)?;
+                Tail {
+                    seq: 0,
+                    segment_base: base,
+                    end_offset: off,
+                    end_position: pos,
+                    durable_offset: off,
+                    log_start_offset: bases[0],
+                    leader_epoch: self.opts.leader_epoch,
+                    flags: 0,
+                }
+            }
+        };
+        let f = match &self.tail_file {
+            Some(f) => {
+                // Both slots invalid: overwrite the file whole.
+                f.set_len(0).at(&self.tail_path)?;
+                tail::create_into(f, &self.tail_path, &t)?;
+                fsutil::open_rw(&self.tail_path)?
+            }
+            None => {
+                let f = tail::create(&self.tail_path, &t)?;
+                fsutil::sync_data(&f, &self.tail_path)?;
+                fsutil::sync_dir(&self.dir)?;
+                f
+            }
+        };
+        self.tail_file = Some(f);
+        self.active = None;
+        self.stale = true;
+        self.checked = true;
+        self.active = Some(self.open_active(t)?);
+        self.stale = false;
+        self.fix_indexes()
+    }
+}
+
+fn publish(f: &File, path: &Path, current: &mut Tail, mut next: Tail) -> Result<()> {
+    next.seq = current.seq + 1;
+    tail::write(f, path, &next)?;
+    *current = next;
+    Ok(())
+}
+
+fn open_index(path: &Path, magic: &[u8; 8], base: u64) -> Result<File> {
+    // Indexes are caches: a missing or foreign one is recreated empty and then rebuilt.
+    let f = fsutil::open_or_create(path)?;
+    let ok = segment::read_header(&f, path, magic, base).is_ok();
+    if !ok {
+        f.set_len(0).at(path)?;
+        f.write_all_at(&file_header::encode(magic, base, 0), 0).at(path)?;
+    }
+    Ok(f)
+}
+
+/// Segment files above the active one were created by a writer that died mid-roll.
+fn remove_uncommitted_segments(dir: &Path, active_base: u64) -> Result<()> {
+    let mut removed = false;
+    for base in segment::list(dir)? {
+        if base > active_base {
+            for ext in ["log", "index", "timeindex"] {
+                let p = segment::path(dir, base, ext);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => removed = true,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&p, e)),
+                }
+            }
+        }
+    }
+    if removed {
+        fsutil::sync_dir(dir)?;
+    }
+    Ok(())
+}
+
+pub fn describe(e: &BatchError) -> String {
+    match e {
+        BatchError::Incomplete { need } => format!("incomplete batch (needs {need} bytes)"),
+        BatchError::Invalid(s) => s.clone(),
+    }
+}
