@@ -9,3 +9,6 @@ pub mod output;
 pub mod partitioner;
 pub mod fsutil;
 pub mod log;
+pub mod cluster;
+pub mod names;
+pub mod topics;

@@ -1,0 +1,166 @@
+//! Cluster metadata: brokers, topics, configs, partition assignment. One JSON file, replaced
+//! atomically (write temp, fsync, rename, fsync dir) under `metadata.lock`, versioned by `epoch`.
+
+use super::config::Overrides;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FORMAT: &str = "chute-metadata";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Metadata {
+    /// Always "chute-metadata": a file that says anything else is not ours.
+    pub format: String,
+    /// Format version; a newer one is refused with a clear message.
+    pub version: u32,
+    /// Bumped by every change, so readers can tell two versions apart.
+    pub epoch: u64,
+    /// Epoch of the controller that last wrote (fencing; see docs/replication.md).
+    pub controller_epoch: u64,
+    pub cluster_id: String,
+    pub brokers: Vec<Broker>,
+    pub topics: BTreeMap<String, Topic>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Broker {
+    pub id: u32,
+    /// A directory elsewhere (another disk); `None` means `<root>/brokers/<id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Marked down by an operator (`chute broker down`).
+    #[serde(default)]
+    pub down: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Topic {
+    /// Unique per creation, so a topic deleted and created again never meets old files.
+    pub id: String,
+    #[serde(default)]
+    pub config: Overrides,
+    pub partitions: Vec<PartitionMeta>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PartitionMeta {
+    pub partition: u32,
+    pub replicas: Vec<u32>,
+    pub leader: Option<u32>,
+    pub leader_epoch: u32,
+    pub isr: Vec<u32>,
+}
+
+impl Metadata {
+    pub fn new(cluster_id: String, brokers: Vec<Broker>) -> Self {
+        Metadata {
+            format: FORMAT.into(),
+            version: VERSION,
+            epoch: 0,
+            controller_epoch: 0,
+            cluster_id,
+            brokers,
+            topics: BTreeMap::new(),
+        }
+    }
+
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            detail: format!("not valid JSON ({e})"),
+        })?;
+        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                detail: "not a chute metadata file".into(),
+            });
+        }
+        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
+        if version != VERSION as u64 {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "metadata format version {version} is not supported by this chute (it reads version {VERSION}); upgrade chute"
+                ),
+            });
+        }
+        serde_json::from_value(v).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            detail: format!("malformed metadata ({e})"),
+        })
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = serde_json::to_vec_pretty(self).expect("metadata serializes");
+        b.push(b'\n');
+        b
+    }
+
+    pub fn topic(&self, name: &str) -> Result<&Topic> {
+        self.topics
+            .get(name)
+            .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))
+    }
+
+    pub fn broker(&self, id: u32) -> Option<&Broker> {
+        self.brokers.iter().find(|b| b.id == id)
+    }
+}
+
+impl Topic {
+    pub fn partition(&self, topic: &str, p: u32) -> Result<&PartitionMeta> {
+        self.partitions.get(p as usize).ok_or_else(|| {
+            Error::NotFound(format!(
+                "topic {topic:?} has no partition {p} (it has {} partition{}: 0..{})",
+                self.partitions.len(),
+                if self.partitions.len() == 1 { "" } else { "s" },
+                self.partitions.len().saturating_sub(1)
+            ))
+        })
+    }
+}
+
+/// Kafka's replica assignment: round-robin from a shifted start, followers shifted again,
+/// so leaders and followers are spread evenly over brokers.
+pub fn assign_replicas(brokers: &[u32], partitions: std::ops::Range<u32>, rf: u32, seed: u32) -> Vec<Vec<u32>> {
+    let n = brokers.len() as u32;
+    let start = seed % n;
+    let shift0 = if n > 1 { seed % (n - 1) } else { 0 };
+    partitions
+        .map(|p| {
+            let first = (start + p) % n;
+            let shift = if n > 1 { 1 + (shift0 + p / n) % (n - 1) } else { 0 };
+            let mut r = vec![brokers[first as usize]];
+            for j in 0..rf.saturating_sub(1) {
+                let idx = (first + 1 + (shift + j) % (n - 1).max(1)) % n;
+                r.push(brokers[idx as usize]);
+            }
+            r
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assignment_spreads_leaders_and_never_repeats_a_broker() {
+        let brokers = [0, 1, 2];
+        let a = assign_replicas(&brokers, 0..6, 3, 0);
+        for r in &a {
+            let mut s = r.clone();
+            s.sort();
+            s.dedup();
+            assert_eq!(s.len(), 3, "{r:?}");
+        }
+        let mut leaders = [0; 3];
+        for r in &a {
+            leaders[r[0] as usize] += 1;
+        }
+        assert_eq!(leaders, [2, 2, 2]);
+    }
+}

@@ -1,0 +1,210 @@
+//! The cluster on disk: the root directory, its metadata, its brokers and their partitions.
+//!
+//! Layout:
+//! ```text
+//! <root>/metadata.json          topics, configs, assignment (atomic replace)
+//! <root>/metadata.lock          flock held while changing metadata
+//! <root>/brokers/<id>/          a broker (or a registered path on another disk)
+//!        broker.json            {format, version, cluster_id, id}: refuses a wrong disk
+//!        <topic>-<p>/           a partition replica (see docs/format.md)
+//! <root>/.trash/                deleted directories, renamed here before removal
+//! ```
+
+pub mod config;
+pub mod metadata;
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::{self, LockFile};
+use metadata::{Broker, Metadata};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const METADATA_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+const BROKER_FORMAT: &str = "chute-broker";
+
+pub struct Cluster {
+    pub root: PathBuf,
+}
+
+/// Default root: `$XDG_DATA_HOME/chute`, else `~/.local/share/chute`.
+pub fn default_root() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("chute");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/chute")
+}
+
+impl Cluster {
+    pub fn at(root: PathBuf) -> Cluster {
+        Cluster { root }
+    }
+
+    pub fn metadata_path(&self) -> PathBuf {
+        self.root.join("metadata.json")
+    }
+
+    pub fn exists(&self) -> bool {
+        self.metadata_path().is_file()
+    }
+
+    pub fn trash(&self) -> PathBuf {
+        self.root.join(".trash")
+    }
+
+    /// Read metadata; a missing cluster is "not found" (exit 1), naming the root.
+    pub fn metadata(&self) -> Result<Metadata> {
+        let p = self.metadata_path();
+        match fsutil::read_small(&p, 64 << 20) {
+            Ok(b) => Metadata::parse(&p, &b),
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::NotFound(format!(
+                    "no chute cluster at {} (create one with `chute cluster init`, or produce to create it)",
+                    self.root.display()
+                )))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Create the cluster if it does not exist yet (one broker), then return its metadata.
+    pub fn ensure(&self) -> Result<Metadata> {
+        if !self.exists() {
+            self.init(1, &[])?;
+        }
+        self.metadata()
+    }
+
+    /// `cluster init`: lay out brokers and write the first metadata. Idempotent for an
+    /// identical cluster; refuses to re-initialise a different one.
+    pub fn init(&self, brokers: u32, dirs: &[(u32, PathBuf)]) -> Result<Metadata> {
+        fsutil::create_dir_all_durable(&self.root)?;
+        let lock = LockFile::open(self.root.join("metadata.lock"))?;
+        let _g = lock.lock(METADATA_LOCK_TIMEOUT, "cluster metadata")?;
+        if self.exists() {
+            return self.metadata();
+        }
+        for (id, _) in dirs {
+            if *id >= brokers {
+                return Err(Error::Usage(format!(
+                    "--broker-dir {id}=...: broker {id} does not exist (brokers are 0..{})",
+                    brokers - 1
+                )));
+            }
+        }
+        let cluster_id = format!("{:016x}", random_u64());
+        let list: Vec<Broker> = (0..brokers)
+            .map(|id| Broker {
+                id,
+                path: dirs.iter().find(|(i, _)| *i == id).map(|(_, p)| absolute(p)),
+                down: false,
+            })
+            .collect();
+        let md = Metadata::new(cluster_id, list);
+        for b in &md.brokers {
+            self.prepare_broker_dir(&md, b.id)?;
+        }
+        fsutil::atomic_write(&self.metadata_path(), &md.to_bytes())?;
+        Ok(md)
+    }
+
+    pub fn broker_dir(&self, md: &Metadata, id: u32) -> PathBuf {
+        match md.broker(id).and_then(|b| b.path.clone()) {
+            Some(p) => p,
+            None => self.root.join("brokers").join(id.to_string()),
+        }
+    }
+
+    fn prepare_broker_dir(&self, md: &Metadata, id: u32) -> Result<()> {
+        let dir = self.broker_dir(md, id);
+        fsutil::create_dir_all_durable(&dir)?;
+        let tag = dir.join("broker.json");
+        if tag.exists() {
+            return self.check_broker_tag(md, id);
+        }
+        let body = serde_json::json!({
+            "format": BROKER_FORMAT, "version": 1, "cluster_id": md.cluster_id, "id": id
+        });
+        fsutil::atomic_write(&tag, format!("{body}\n").as_bytes())
+    }
+
+    /// A broker directory belongs to exactly one cluster and id: a wrong disk is refused.
+    pub fn check_broker_tag(&self, md: &Metadata, id: u32) -> Result<()> {
+        let tag = self.broker_dir(md, id).join("broker.json");
+        let b = fsutil::read_small(&tag, 1 << 16)?;
+        let v: serde_json::Value = serde_json::from_slice(&b).map_err(|e| Error::Format {
+            path: tag.clone(),
+            detail: format!("not valid JSON ({e})"),
+        })?;
+        let ok = v.get("format").and_then(|x| x.as_str()) == Some(BROKER_FORMAT)
+            && v.get("cluster_id").and_then(|x| x.as_str()) == Some(md.cluster_id.as_str())
+            && v.get("id").and_then(|x| x.as_u64()) == Some(id as u64);
+        if !ok {
+            return Err(Error::Format {
+                path: tag,
+                detail: format!(
+                    "this directory is not broker {id} of cluster {} (wrong disk mounted?)",
+                    md.cluster_id
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Apply `f` to the newest metadata under the metadata lock and replace it atomically.
+    pub fn update<T>(&self, f: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
+        let lock = LockFile::open(self.root.join("metadata.lock"))?;
+        let _g = lock.lock(METADATA_LOCK_TIMEOUT, "cluster metadata")?;
+        let mut md = self.metadata()?;
+        let before = md.clone();
+        let out = f(&mut md)?;
+        if md != before {
+            md.epoch = before.epoch + 1;
+            fsutil::atomic_write(&self.metadata_path(), &md.to_bytes())?;
+        }
+        Ok(out)
+    }
+
+    /// Directory of one replica of a partition.
+    pub fn replica_dir(&self, md: &Metadata, broker: u32, topic: &str, partition: u32) -> PathBuf {
+        self.broker_dir(md, broker)
+            .join(format!("{topic}-{partition}"))
+    }
+
+    /// Directory of the partition's leader replica; exit 75 when it has no leader.
+    pub fn leader_dir(&self, md: &Metadata, topic: &str, partition: u32) -> Result<PathBuf> {
+        let t = md.topic(topic)?;
+        let p = t.partition(topic, partition)?;
+        let leader = p.leader.ok_or_else(|| {
+            Error::Temporary(format!("partition {topic}-{partition} has no leader (offline)"))
+        })?;
+        Ok(self.replica_dir(md, leader, topic, partition))
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+/// Unique-enough ids for clusters and topics: time, pid and address entropy hashed together.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// Ensure a directory exists and is readable; used as the broker liveness probe.
+pub fn probe_dir(dir: &Path) -> Result<()> {
+    std::fs::read_dir(dir).at(dir).map(|_| ())
+}

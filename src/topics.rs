@@ -1,0 +1,268 @@
+//! Topic administration: create, list, describe, alter, delete.
+//! Reads and writes metadata (under `metadata.lock`) and partition directories.
+
+use crate::cluster::config::{self, Overrides, TopicConfig};
+use crate::cluster::metadata::{PartitionMeta, Topic, assign_replicas};
+use crate::cluster::{Cluster, random_u64};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
+use crate::names;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub struct CreateOptions {
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub config: Vec<String>,
+    pub if_not_exists: bool,
+}
+
+/// What happened, for the CLI to report.
+pub struct Created {
+    pub created: bool,
+    pub warnings: Vec<String>,
+}
+
+fn check_partitions(n: u32) -> Result<()> {
+    if n == 0 || n > names::MAX_PARTITIONS {
+        return Err(Error::Usage(format!(
+            "--partitions {n}: must be between 1 and {}",
+            names::MAX_PARTITIONS
+        )));
+    }
+    Ok(())
+}
+
+pub fn parse_overrides(args: &[String]) -> Result<Overrides> {
+    let mut o = Overrides::new();
+    for a in args {
+        let (k, v) = config::parse_assignment(a)?;
+        o.insert(k, v);
+    }
+    Ok(o)
+}
+
+/// Writer options for a partition of a topic.
+pub fn writer_options(cfg: &TopicConfig, p: &PartitionMeta) -> WriterOptions {
+    WriterOptions {
+        segment_bytes: cfg.segment_bytes,
+        segment_ms: Some(cfg.segment_ms),
+        leader_epoch: p.leader_epoch,
+        ..Default::default()
+    }
+}
+
+/// Make an empty replica directory with its first segment and tail. A directory left over
+/// from an earlier topic of the same name (a crash mid-delete) is moved to the trash first.
+fn create_replica(cluster: &Cluster, dir: &std::path::Path, name: &str, opts: WriterOptions) -> Result<()> {
+    if dir.exists() {
+        fsutil::remove_tree(dir, &cluster.trash())?;
+    }
+    fsutil::create_dir_all_durable(dir)?;
+    PartitionWriter::open(dir, name, opts)?.recover()?;
+    Ok(())
+}
+
+pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created> {
+    names::topic(name)?;
+    check_partitions(o.partitions)?;
+    let overrides = parse_overrides(&o.config)?;
+    let cfg = TopicConfig::resolve(&overrides);
+    cluster.ensure()?;
+    cluster.update(|md| {
+        if md.topics.contains_key(name) {
+            if o.if_not_exists {
+                return Ok(Created {
+                    created: false,
+                    warnings: vec![],
+                });
+            }
+            return Err(Error::Other(format!("topic {name:?} already exists")));
+        }
+        let brokers: Vec<u32> = md.brokers.iter().map(|b| b.id).collect();
+        if o.replication_factor == 0 || o.replication_factor as usize > brokers.len() {
+            return Err(Error::Usage(format!(
+                "--replication-factor {}: must be between 1 and the number of brokers ({})",
+                o.replication_factor,
+                brokers.len()
+            )));
+        }
+        if cfg.min_insync_replicas > o.replication_factor {
+            return Err(Error::Usage(format!(
+                "min.insync.replicas={} is larger than --replication-factor {}: --acks all could never succeed",
+                cfg.min_insync_replicas, o.replication_factor
+            )));
+        }
+        let mut warnings = Vec::new();
+        for other in md.topics.keys() {
+            if names::collides(name, other) {
+                warnings.push(format!(
+                    "topic {name:?} and existing topic {other:?} differ only in '.' vs '_' and collide in metric names"
+                ));
+            }
+        }
+        let seed = random_u64() as u32;
+        let assignment = assign_replicas(&brokers, 0..o.partitions, o.replication_factor, seed);
+        let mut partitions = Vec::new();
+        for (p, replicas) in assignment.into_iter().enumerate() {
+            let pm = PartitionMeta {
+                partition: p as u32,
+                leader: Some(replicas[0]),
+                leader_epoch: 0,
+                isr: replicas.clone(),
+                replicas,
+            };
+            for &b in &pm.replicas {
+                let dir = cluster.replica_dir(md, b, name, p as u32);
+                create_replica(cluster, &dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
+            }
+            partitions.push(pm);
+        }
+        md.topics.insert(
+            name.to_string(),
+            Topic {
+                id: format!("{:016x}", random_u64()),
+                config: overrides,
+                partitions,
+            },
+        );
+        Ok(Created {
+            created: true,
+            warnings,
+        })
+    })
+}
+
+pub struct AlterOptions {
+    pub partitions: Option<u32>,
+    pub config: Vec<String>,
+    pub delete_config: Vec<String>,
+}
+
+pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
+    names::topic(name)?;
+    let set = parse_overrides(&o.config)?;
+    let mut unset = Vec::new();
+    for k in &o.delete_config {
+        let key = config::canonical_key(k)
+            .ok_or_else(|| Error::Usage(format!("--delete-config {k}: unknown config key")))?;
+        unset.push(key.to_string());
+    }
+    cluster.update(|md| {
+        let topic = md.topic(name)?.clone();
+        let mut topic = topic;
+        for (k, v) in set {
+            topic.config.insert(k, v);
+        }
+        for k in unset {
+            topic.config.remove(&k);
+        }
+        let cfg = TopicConfig::resolve(&topic.config);
+        if let Some(n) = o.partitions {
+            check_partitions(n)?;
+            let cur = topic.partitions.len() as u32;
+            if n < cur {
+                return Err(Error::Usage(format!(
+                    "--partitions {n}: topic {name:?} has {cur} partitions and partitions can only be added (keys would move)"
+                )));
+            }
+            let rf = topic.partitions[0].replicas.len() as u32;
+            let brokers: Vec<u32> = md.brokers.iter().map(|b| b.id).collect();
+            let assignment = assign_replicas(&brokers, cur..n, rf, random_u64() as u32);
+            for (i, replicas) in assignment.into_iter().enumerate() {
+                let p = cur + i as u32;
+                let pm = PartitionMeta {
+                    partition: p,
+                    leader: Some(replicas[0]),
+                    leader_epoch: 0,
+                    isr: replicas.clone(),
+                    replicas,
+                };
+                for &b in &pm.replicas {
+                    let dir = cluster.replica_dir(md, b, name, p);
+                    create_replica(cluster, &dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
+                }
+                topic.partitions.push(pm);
+            }
+        }
+        md.topics.insert(name.to_string(), topic);
+        Ok(())
+    })
+}
+
+/// Remove the topic from metadata (no new reader or writer finds it), tell writers still
+/// appending to stop (the deleted flag in each tail, set under the partition lock, so no batch
+/// is cut in half), then move the directories to the trash and remove them.
+pub fn delete(cluster: &Cluster, name: &str) -> Result<()> {
+    names::topic(name)?;
+    let (md, topic) = cluster.update(|md| {
+        let t = md.topics.remove(name).ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))?;
+        Ok((md.clone(), t))
+    })?;
+    for p in &topic.partitions {
+        for &b in &p.replicas {
+            let dir = cluster.replica_dir(&md, b, name, p.partition);
+            if !dir.exists() {
+                continue;
+            }
+            if let Ok(mut w) = PartitionWriter::open(&dir, &format!("{name}-{}", p.partition), WriterOptions::default()) {
+                w.mark_deleted()?;
+            }
+            fsutil::remove_tree(&dir, &cluster.trash())?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartitionState {
+    pub partition: u32,
+    pub leader: Option<u32>,
+    pub leader_epoch: u32,
+    pub replicas: Vec<u32>,
+    pub isr: Vec<u32>,
+    pub log_start_offset: Option<u64>,
+    pub high_watermark: Option<u64>,
+    pub log_end_offset: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Description {
+    pub name: String,
+    pub config: BTreeMap<String, serde_json::Value>,
+    pub partitions: Vec<PartitionState>,
+}
+
+pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
+    names::topic(name)?;
+    let md = cluster.metadata()?;
+    let t = md.topic(name)?;
+    let mut partitions = Vec::new();
+    for p in &t.partitions {
+        let tail = match p.leader {
+            Some(l) => {
+                let dir = cluster.replica_dir(&md, l, name, p.partition);
+                PartitionReader::open(&dir, &format!("{name}-{}", p.partition))
+                    .and_then(|r| r.tail())
+                    .ok()
+            }
+            None => None,
+        };
+        partitions.push(PartitionState {
+            partition: p.partition,
+            leader: p.leader,
+            leader_epoch: p.leader_epoch,
+            replicas: p.replicas.clone(),
+            isr: p.isr.clone(),
+            log_start_offset: tail.map(|t| t.log_start_offset),
+            high_watermark: tail.map(|t| t.end_offset),
+            log_end_offset: tail.map(|t| t.end_offset),
+        });
+    }
+    Ok(Description {
+        name: name.to_string(),
+        config: TopicConfig::to_json(&t.config),
+        partitions,
+    })
+}
