@@ -12,3 +12,6 @@ pub mod log;
 pub mod cluster;
 pub mod names;
 pub mod topics;
+pub mod produce;
+pub mod consume;
+pub mod cli;

@@ -1,1 +1,39 @@
-fn main(){}
+//! chute's entry point: parse, dispatch, map errors to exit codes, stay quiet on a closed pipe.
+
+use chute::cli::{Cli, Command};
+use chute::cluster::{Cluster, default_root};
+use chute::error::exit;
+use clap::Parser;
+
+mod cmd;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    let cluster = Cluster::at(cli.root.clone().unwrap_or_else(default_root));
+    let result = match cli.command {
+        Command::Cluster(c) => cmd::cluster::run(&cluster, c),
+        Command::Topic(c) => cmd::topic::run(&cluster, c),
+        Command::Produce(a) => cmd::produce::run(&cluster, a),
+        Command::Consume(a) => cmd::consume::run(&cluster, a),
+        Command::Offsets(a) => cmd::offsets::run(&cluster, a),
+        Command::Dump(a) => cmd::dump::run(a),
+        Command::Verify(a) => cmd::verify::run(&cluster, a),
+        Command::Completions(a) => cmd::docs::completions(a),
+        Command::GenerateDocs { dir } => cmd::docs::generate(&dir),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        // `chute consume | head`: the reader left, which is not our failure.
+        Err(e) if e.is_broken_pipe() => std::process::exit(exit::OK),
+        Err(e) => {
+            eprintln!("chute: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod reader;
 pub mod scan;
 pub mod segment;
 pub mod tail;
+pub mod verify;
 pub mod writer;
 
 pub use reader::PartitionReader;

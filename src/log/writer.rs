@@ -149,6 +149,19 @@ impl PartitionWriter {
         Ok(self.active.as_ref().unwrap().tail)
     }
 
+    /// Run `f` under the partition lock on a consistent partition (torn tail repaired).
+    /// `verify --repair` uses it so that no writer appends while it rebuilds files.
+    pub fn locked<T>(&mut self, f: impl FnOnce(&Tail) -> Result<T>) -> Result<T> {
+        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        self.stale = true;
+        self.checked = false;
+        self.refresh()?;
+        let t = self.active.as_ref().unwrap().tail;
+        // Files may be rewritten by `f`: reload everything next time.
+        self.stale = true;
+        f(&t)
+    }
+
     /// Mark the partition deleted so every writer stops; called with the topic being deleted.
     pub fn mark_deleted(&mut self) -> Result<()> {
         let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;

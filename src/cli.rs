@@ -1,0 +1,269 @@
+//! The command line, as clap types only. Also the source of `man/` and `completions/`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 ok; 1 other errors (unknown topic or group, ...); 2 usage; 65 bad input data;
+74 I/O error or corruption; 75 temporary failure (lock held, no leader, timed out): retry later.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "chute",
+    version,
+    about = "Kafka's model - topics, partitions, consumer groups, offsets - on a directory tree",
+    long_about = "chute keeps Kafka-style partitioned logs in a directory tree and drives them from \
+the command line. No server has to run: every command opens the shared layout, coordinates with \
+other processes through lock files, and exits.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]
+    #[arg(long, global = true, env = "CHUTE_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create or inspect the cluster
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+    /// Create, list, describe, alter and delete topics
+    #[command(subcommand)]
+    Topic(TopicCmd),
+    /// Append records read from stdin (or --file) to a topic
+    Produce(ProduceArgs),
+    /// Print records of a topic to stdout
+    Consume(ConsumeArgs),
+    /// Earliest and latest offsets per partition (or the offset for a time)
+    Offsets(OffsetsArgs),
+    /// Print the batches and records of a segment file or partition directory
+    Dump(DumpArgs),
+    /// Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed
+    Verify(VerifyArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Write man pages and completion scripts into a directory (used to refresh man/ and completions/)
+    #[command(hide = true)]
+    GenerateDocs {
+        /// Output directory (gets man/ and completions/ inside)
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCmd {
+    /// Lay out a new cluster with N brokers
+    Init {
+        /// Number of brokers
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        brokers: u32,
+        /// Put broker ID's data at PATH (another disk)
+        #[arg(long = "broker-dir", value_name = "ID=PATH")]
+        broker_dir: Vec<String>,
+    },
+    /// Show brokers and partition health
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopicCmd {
+    /// Create a topic
+    Create {
+        topic: String,
+        #[arg(long, short = 'p', default_value_t = 1, value_name = "N")]
+        partitions: u32,
+        #[arg(long, short = 'r', default_value_t = 1, value_name = "R")]
+        replication_factor: u32,
+        /// Topic config, e.g. retention=7d, segment.bytes=64MiB (repeatable)
+        #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// Succeed quietly when the topic already exists
+        #[arg(long)]
+        if_not_exists: bool,
+    },
+    /// List topics
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a topic's config and partitions
+    Describe {
+        topic: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add partitions or change configs
+    Alter {
+        topic: String,
+        /// New partition count (can only grow)
+        #[arg(long, short = 'p', value_name = "N")]
+        partitions: Option<u32>,
+        #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
+        config: Vec<String>,
+        /// Return a config key to its default (repeatable)
+        #[arg(long = "delete-config", value_name = "KEY")]
+        delete_config: Vec<String>,
+    },
+    /// Delete a topic and its data
+    Delete { topic: String },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormatArg {
+    Lines,
+    Json,
+    Csv,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcksArg {
+    #[value(name = "0")]
+    Zero,
+    #[value(name = "1")]
+    One,
+    #[value(name = "all", alias = "-1")]
+    All,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Input formats:
+  lines  one record per delimiter (default newline; -D SEP, -0 for NUL); -K SEP splits the key
+         off at the first SEP; empty lines are empty records
+  json   one object per line: value (required; null = tombstone), key, headers, timestamp,
+         partition, key_encoding/value_encoding (\"base64\"); reads `consume --format json` back
+  csv    key,value rows (--csv-header: the first row names columns key,value,partition,timestamp)
+
+Records are fsynced before a successful exit, and at least every second while streaming.
+On bad input the error names the line; records before it are kept, nothing after it is written.")]
+pub struct ProduceArgs {
+    /// Topic (created with defaults if missing)
+    #[arg(long, short = 't')]
+    pub topic: String,
+    #[arg(long, short = 'f', value_enum, default_value = "lines")]
+    pub format: InputFormatArg,
+    /// Key separator: split each line into KEY SEP VALUE at the first SEP
+    #[arg(long = "key-delimiter", short = 'K', value_name = "SEP")]
+    pub key_delimiter: Option<String>,
+    /// With -K, lines without the separator get a null key instead of an error
+    #[arg(long)]
+    pub key_optional: bool,
+    /// Record delimiter (escapes \n \t \0 \xHH allowed)
+    #[arg(long = "delimiter", short = 'D', value_name = "DELIM", conflicts_with = "null")]
+    pub delimiter: Option<String>,
+    /// Records are NUL-terminated (like find -print0)
+    #[arg(long = "null", short = '0')]
+    pub null: bool,
+    /// Write every record to this partition
+    #[arg(long, short = 'p', value_name = "P")]
+    pub partition: Option<u32>,
+    /// Header added to every record (repeatable)
+    #[arg(long = "header", short = 'H', value_name = "K=V")]
+    pub header: Vec<String>,
+    /// 0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica
+    #[arg(long, value_enum, default_value = "1")]
+    pub acks: AcksArg,
+    /// Wait up to this long for more records before writing a batch
+    #[arg(long, default_value = "5ms", value_name = "DUR")]
+    pub linger: String,
+    /// Largest batch in bytes (capped at the topic's max.message.bytes)
+    #[arg(long, default_value = "1MiB", value_name = "BYTES")]
+    pub batch_size: String,
+    /// Read from this file instead of stdin
+    #[arg(long, value_name = "F")]
+    pub file: Option<PathBuf>,
+    /// CSV input starts with a header row naming the columns
+    #[arg(long)]
+    pub csv_header: bool,
+    /// Give up waiting for a partition lock after this long (exit 75)
+    #[arg(long, default_value = "30s", value_name = "DUR")]
+    pub timeout: String,
+    /// Say nothing on stderr except errors
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+--from: beginning | end | N (an offset) | -N (N records before the end); default beginning.
+--since/--until: 2026-11-20T10:00:00Z, epoch milliseconds, or a duration ago such as 2h.
+Without --follow, consume stops at the end as it was when it started.
+
+--format: raw (value + newline), json (one envelope per line; non-UTF-8 bytes as base64 with
+key_encoding/value_encoding), csv (topic,partition,offset,timestamp,key,value,headers), or a
+kcat template: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp, %h headers,
+%K key length, %S value length, %% percent; escapes \\n \\t \\r \\\\ \\0.")]
+pub struct ConsumeArgs {
+    #[arg(long, short = 't')]
+    pub topic: String,
+    /// Only these partitions (repeatable or comma-separated)
+    #[arg(long = "partition", short = 'p', value_name = "P", value_delimiter = ',')]
+    pub partition: Vec<u32>,
+    /// Where to start
+    #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// Start at the first record at or after TIME
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Stop at the first record newer than TIME
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Stop after N records
+    #[arg(short = 'n', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Keep waiting for new records
+    #[arg(long, short = 'F')]
+    pub follow: bool,
+    /// raw | json | csv | TEMPLATE
+    #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT")]
+    pub format: String,
+    /// Delimiter after each raw value (escapes allowed)
+    #[arg(long = "delimiter", short = 'D', value_name = "DELIM", conflicts_with = "null")]
+    pub delimiter: Option<String>,
+    /// End each raw value with NUL instead of newline
+    #[arg(long = "null", short = '0')]
+    pub null: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct OffsetsArgs {
+    #[arg(long, short = 't')]
+    pub topic: String,
+    /// Also show, per partition, the first offset at or after TIME
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    /// A .log segment file or a partition directory
+    pub path: PathBuf,
+    /// Print every record, not only batch headers
+    #[arg(long, short = 'r')]
+    pub records: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Only this topic
+    #[arg(long, short = 't')]
+    pub topic: Option<String>,
+    /// Cut torn tails and rebuild indexes (takes each partition's lock)
+    #[arg(long)]
+    pub repair: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

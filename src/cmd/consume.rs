@@ -1,0 +1,78 @@
+//! `chute consume`: reads partitions without locks and writes records to stdout.
+
+use chute::cli::ConsumeArgs;
+use chute::cluster::Cluster;
+use chute::consume::{ConsumeOptions, Consumer, StartFrom, Waker, parse_from, parse_time};
+use chute::error::{Error, Result};
+use chute::output::OutputFormat;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// How often a follower rescans even without file events (events can be dropped).
+const RESCAN: Duration = Duration::from_millis(250);
+const FLUSH_AT: usize = 1 << 20;
+
+pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
+    let delimiter = if a.null {
+        vec![0]
+    } else {
+        match &a.delimiter {
+            Some(d) => chute::input::parse_escapes(d)?,
+            None => b"\n".to_vec(),
+        }
+    };
+    let format = OutputFormat::parse(&a.format, delimiter)?;
+    let from = a.from.as_deref().map(parse_from).transpose()?.unwrap_or(StartFrom::Beginning);
+    if from == StartFrom::Stored {
+        return Err(Error::Usage("--from stored needs a consumer group (-g GROUP)".into()));
+    }
+    let opts = ConsumeOptions {
+        partitions: (!a.partition.is_empty()).then(|| a.partition.clone()),
+        from,
+        since: a.since.as_deref().map(|s| parse_time(s, "--since")).transpose()?,
+        until: a.until.as_deref().map(|s| parse_time(s, "--until")).transpose()?,
+        max: a.count,
+        follow: a.follow,
+    };
+    let mut consumer = Consumer::open(cluster, &a.topic, &opts, &|_| None)?;
+    for w in &consumer.warnings {
+        eprintln!("chute: warning: {w}");
+    }
+    let waker = a.follow.then(|| {
+        let dirs: Vec<_> = consumer.cursors.iter().map(|c| c.dir.clone()).collect();
+        Waker::new(&dirs)
+    });
+    if let Some(w) = waker.as_ref().and_then(|w| w.warning.as_ref()) {
+        eprintln!("chute: warning: {w}");
+    }
+    let stdout = std::io::stdout();
+    let tty = stdout.is_terminal();
+    let mut out = stdout.lock();
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 64 * 1024);
+    let write = |out: &mut std::io::StdoutLock, buf: &mut Vec<u8>| -> Result<()> {
+        out.write_all(buf).map_err(|e| Error::stream("stdout", e))?;
+        buf.clear();
+        Ok(())
+    };
+    loop {
+        consumer.poll(
+            &mut |r| {
+                format.write(r, &mut buf);
+                if buf.len() >= FLUSH_AT || tty {
+                    write(&mut out, &mut buf)?;
+                }
+                Ok(())
+            },
+            &mut |_, _| Ok(()),
+        )?;
+        write(&mut out, &mut buf)?;
+        out.flush().map_err(|e| Error::stream("stdout", e))?;
+        if consumer.finished() || !a.follow {
+            break;
+        }
+        if let Some(w) = &waker {
+            w.wait(RESCAN);
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,45 @@
+//! `chute completions SHELL` and the hidden generator of `man/` and `completions/`.
+
+use chute::cli::{Cli, CompletionsArgs};
+use chute::error::{IoContext, Result};
+use clap::CommandFactory;
+use clap_complete::Shell;
+use std::path::Path;
+
+pub fn completions(a: CompletionsArgs) -> Result<i32> {
+    let mut cmd = Cli::command();
+    clap_complete::generate(a.shell, &mut cmd, "chute", &mut std::io::stdout());
+    Ok(0)
+}
+
+/// Write `man/*.1` (one page per command and subcommand) and `completions/` for bash, zsh, fish.
+pub fn generate(dir: &Path) -> Result<i32> {
+    let man = dir.join("man");
+    let comp = dir.join("completions");
+    std::fs::create_dir_all(&man).at(&man)?;
+    std::fs::create_dir_all(&comp).at(&comp)?;
+    let cmd = Cli::command();
+    write_man(&cmd, "chute", &man)?;
+    for (shell, file) in [(Shell::Bash, "chute.bash"), (Shell::Zsh, "_chute"), (Shell::Fish, "chute.fish")] {
+        let mut buf = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "chute", &mut buf);
+        let p = comp.join(file);
+        std::fs::write(&p, buf).at(&p)?;
+    }
+    Ok(0)
+}
+
+fn write_man(cmd: &clap::Command, name: &str, dir: &Path) -> Result<()> {
+    let cmd = cmd.clone().name(name.to_string()).bin_name(name.replace('-', " "));
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut buf).at(dir)?;
+    let p = dir.join(format!("{name}.1"));
+    std::fs::write(&p, buf).at(&p)?;
+    for sub in cmd.get_subcommands() {
+        if sub.is_hide_set() || sub.get_name() == "help" {
+            continue;
+        }
+        write_man(sub, &format!("{name}-{}", sub.get_name()), dir)?;
+    }
+    Ok(())
+}

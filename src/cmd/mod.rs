@@ -1,0 +1,34 @@
+//! One module per subcommand: parse arguments into library calls and print results.
+
+pub mod cluster;
+pub mod consume;
+pub mod docs;
+pub mod dump;
+pub mod offsets;
+pub mod produce;
+pub mod table;
+pub mod topic;
+pub mod verify;
+
+use chute::error::{Error, Result};
+use std::io::Write;
+
+/// Print JSON followed by a newline.
+pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, v).map_err(|e| Error::Other(e.to_string()))?;
+    writeln!(out).map_err(|e| Error::stream("stdout", e))
+}
+
+pub fn print(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::stream("stdout", e))
+}
+
+pub fn duration_arg(flag: &str, s: &str) -> Result<std::time::Duration> {
+    chute::cluster::config::parse_duration_ms(s)
+        .map(std::time::Duration::from_millis)
+        .map_err(|e| Error::Usage(format!("{flag}: {e}")))
+}

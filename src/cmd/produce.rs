@@ -1,0 +1,140 @@
+//! `chute produce`: input → parser → producer. Appends under partition locks; fsyncs at least
+//! every second and before exiting 0.
+
+use super::duration_arg;
+use chute::cli::{AcksArg, InputFormatArg, ProduceArgs};
+use chute::cluster::Cluster;
+use chute::cluster::config::parse_size;
+use chute::error::{Error, IoContext, Result};
+use chute::input::{self, InputFormat, InputOptions};
+use chute::produce::{Acks, Producer, ProducerOptions};
+use std::io::Read;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const CHUNK: usize = 256 * 1024;
+
+enum Msg {
+    Data(Vec<u8>),
+    Error(Error),
+}
+
+/// Read input on its own thread so the main loop can wait with a deadline (linger, the
+/// one-second fsync) even while the input is quiet. Buffers come back through `pool`, so memory
+/// stays flat: at most a handful of chunks exist at any time.
+fn spawn_reader(mut src: Box<dyn Read + Send>, what: String) -> (mpsc::Receiver<Msg>, mpsc::SyncSender<Vec<u8>>) {
+    let (tx, rx) = mpsc::sync_channel::<Msg>(4);
+    let (pool_tx, pool_rx) = mpsc::sync_channel::<Vec<u8>>(8);
+    std::thread::spawn(move || {
+        loop {
+            let mut buf = pool_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+            buf.resize(CHUNK, 0);
+            let n = loop {
+                match src.read(&mut buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = tx.send(Msg::Error(Error::stream(what.clone(), e)));
+                        return;
+                    }
+                }
+            };
+            if n == 0 {
+                return;
+            }
+            buf.truncate(n);
+            if tx.send(Msg::Data(buf)).is_err() {
+                return;
+            }
+        }
+    });
+    (rx, pool_tx)
+}
+
+pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
+    let delimiter = if a.null {
+        vec![0]
+    } else {
+        match &a.delimiter {
+            Some(d) => input::parse_escapes(d)?,
+            None => b"\n".to_vec(),
+        }
+    };
+    let key_separator = a.key_delimiter.as_deref().map(input::parse_escapes).transpose()?;
+    let headers = a.header.iter().map(|h| input::parse_header_arg(h)).collect::<Result<Vec<_>>>()?;
+    let linger = duration_arg("--linger", &a.linger)?;
+    let lock_timeout = duration_arg("--timeout", &a.timeout)?;
+    let batch_size = parse_size(&a.batch_size).map_err(|e| Error::Usage(format!("--batch-size: {e}")))? as usize;
+    let src: Box<dyn Read + Send> = match &a.file {
+        Some(f) => Box::new(std::fs::File::open(f).at(f)?),
+        None => Box::new(std::io::stdin()),
+    };
+    let what = a.file.as_ref().map_or("stdin".to_string(), |f| f.display().to_string());
+    let mut parser = input::parser(InputOptions {
+        format: match a.format {
+            InputFormatArg::Lines => InputFormat::Lines,
+            InputFormatArg::Json => InputFormat::Json,
+            InputFormatArg::Csv => InputFormat::Csv,
+        },
+        delimiter,
+        key_separator,
+        key_optional: a.key_optional,
+        headers,
+        csv_header: a.csv_header,
+    });
+    let (mut producer, created) = Producer::open(
+        cluster,
+        &a.topic,
+        ProducerOptions {
+            partition: a.partition,
+            acks: match a.acks {
+                AcksArg::Zero => Acks::None,
+                AcksArg::One => Acks::Leader,
+                AcksArg::All => Acks::All,
+            },
+            batch_size,
+            lock_timeout,
+        },
+    )?;
+    if created && !a.quiet {
+        eprintln!("chute: created topic {} (1 partition, replication factor 1)", a.topic);
+    }
+    let (rx, pool) = spawn_reader(src, what);
+    let mut pending_since: Option<Instant> = None;
+    let result = (|| -> Result<()> {
+        loop {
+            let now = Instant::now();
+            let mut deadline = producer.sync_deadline();
+            if let Some(p) = pending_since {
+                deadline = deadline.min(p + linger);
+            }
+            let msg = rx.recv_timeout(deadline.saturating_duration_since(now));
+            match msg {
+                Ok(Msg::Data(chunk)) => {
+                    producer.tick();
+                    parser.feed(&chunk, &mut |r| producer.send(r))?;
+                    let _ = pool.try_send(chunk);
+                    if producer.has_pending() {
+                        pending_since.get_or_insert_with(Instant::now);
+                    }
+                }
+                Ok(Msg::Error(e)) => return Err(e),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if let Some(p) = pending_since
+                && (p.elapsed() >= linger || linger == Duration::ZERO)
+            {
+                producer.flush()?;
+                pending_since = None;
+            }
+            producer.sync_if_due()?;
+        }
+        parser.finish(&mut |r| producer.send(r))
+    })();
+    // Everything before a bad line is kept and made durable; nothing after it was sent.
+    let closed = producer.close();
+    result?;
+    closed?;
+    Ok(0)
+}

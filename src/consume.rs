@@ -1,0 +1,309 @@
+//! Consuming: start positions, snapshot ends, reading partitions, waiting for more.
+//! Reads metadata, tails and segments; takes no locks.
+
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::log::{PartitionReader, Tail};
+use crate::record::ConsumedRecord;
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    Beginning,
+    End,
+    /// The group's committed offset.
+    Stored,
+    Offset(u64),
+    /// N records before the end.
+    BeforeEnd(u64),
+}
+
+pub fn parse_from(s: &str) -> Result<StartFrom> {
+    let t = s.trim();
+    Ok(match t {
+        "beginning" | "earliest" | "start" => StartFrom::Beginning,
+        "end" | "latest" => StartFrom::End,
+        "stored" | "committed" => StartFrom::Stored,
+        _ => {
+            if let Some(n) = t.strip_prefix('-') {
+                StartFrom::BeforeEnd(n.parse().map_err(|_| bad_from(s))?)
+            } else {
+                StartFrom::Offset(t.parse().map_err(|_| bad_from(s))?)
+            }
+        }
+    })
+}
+
+fn bad_from(s: &str) -> Error {
+    Error::Usage(format!(
+        "--from {s:?}: expected beginning, end, stored, an offset N, or -N (N before the end)"
+    ))
+}
+
+/// Parse a point in time: an RFC 3339 date (`2026-11-20T10:00:00Z`), milliseconds since the
+/// epoch, or a duration meaning "that long ago" (`2h`). Returns ms since the epoch.
+pub fn parse_time(s: &str, flag: &str) -> Result<i64> {
+    let t = s.trim();
+    if let Ok(ms) = t.parse::<i64>() {
+        return Ok(ms);
+    }
+    if let Ok(ts) = humantime::parse_rfc3339_weak(t) {
+        return Ok(ts
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0));
+    }
+    if let Ok(d) = humantime::parse_duration(t) {
+        return Ok(crate::fsutil::now_ms() - d.as_millis() as i64);
+    }
+    Err(Error::Usage(format!(
+        "{flag} {s:?}: expected a time like 2026-11-20T10:00:00Z, a duration ago like 2h, or epoch milliseconds"
+    )))
+}
+
+pub struct ConsumeOptions {
+    pub partitions: Option<Vec<u32>>,
+    pub from: StartFrom,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub max: Option<u64>,
+    pub follow: bool,
+}
+
+pub struct Cursor {
+    pub partition: u32,
+    reader: PartitionReader,
+    /// Next offset to deliver.
+    pub next: u64,
+    /// Snapshot end: stop before this offset (None when following).
+    stop: Option<u64>,
+    done: bool,
+    pub dir: std::path::PathBuf,
+}
+
+pub struct Consumer {
+    topic: String,
+    pub cursors: Vec<Cursor>,
+    max: Option<u64>,
+    until: Option<i64>,
+    pub delivered: u64,
+    /// Things the user should hear about on stderr (clamped offsets and the like).
+    pub warnings: Vec<String>,
+}
+
+impl Consumer {
+    /// `stored` gives the committed offset of a partition when `--from stored` is used.
+    pub fn open(
+        cluster: &Cluster,
+        topic: &str,
+        opts: &ConsumeOptions,
+        stored: &dyn Fn(u32) -> Option<u64>,
+    ) -> Result<Consumer> {
+        crate::names::topic(topic)?;
+        let md = cluster.metadata()?;
+        let t = md.topic(topic)?;
+        let parts: Vec<u32> = match &opts.partitions {
+            Some(ps) => {
+                for &p in ps {
+                    t.partition(topic, p)?;
+                }
+                ps.clone()
+            }
+            None => (0..t.partitions.len() as u32).collect(),
+        };
+        let mut cursors = Vec::new();
+        let mut warnings = Vec::new();
+        for p in parts {
+            let dir = cluster.leader_dir(&md, topic, p)?;
+            let name = format!("{topic}-{p}");
+            let mut reader = PartitionReader::open(&dir, &name)?;
+            let tail = reader.tail()?;
+            let mut start = match opts.from {
+                StartFrom::Beginning => tail.log_start_offset,
+                StartFrom::End => tail.end_offset,
+                StartFrom::Offset(n) => n,
+                StartFrom::BeforeEnd(n) => tail.end_offset.saturating_sub(n),
+                StartFrom::Stored => stored(p).unwrap_or(tail.log_start_offset),
+            };
+            if let Some(ts) = opts.since {
+                start = reader.offset_for_time(ts, &tail)?;
+            }
+            if start < tail.log_start_offset {
+                warnings.push(format!(
+                    "partition {name}: offset {start} is below the log start {}; starting there",
+                    tail.log_start_offset
+                ));
+                start = tail.log_start_offset;
+            }
+            if start > tail.end_offset {
+                warnings.push(format!(
+                    "partition {name}: offset {start} is beyond the log end {}; starting at the end",
+                    tail.end_offset
+                ));
+                start = tail.end_offset;
+            }
+            let stop = (!opts.follow).then_some(tail.end_offset);
+            reader.seek(start, &tail)?;
+            cursors.push(Cursor {
+                partition: p,
+                reader,
+                next: start,
+                stop,
+                done: stop.is_some_and(|s| start >= s),
+                dir,
+            });
+        }
+        Ok(Consumer {
+            topic: topic.to_string(),
+            cursors,
+            max: opts.max,
+            until: opts.until,
+            delivered: 0,
+            warnings,
+        })
+    }
+
+    /// True when every partition reached its snapshot end, `--until`, or `-n`.
+    pub fn finished(&self) -> bool {
+        self.max.is_some_and(|m| self.delivered >= m) || self.cursors.iter().all(|c| c.done)
+    }
+
+    /// Deliver what is available now. `sink` is called per record; returns records delivered.
+    /// Per partition, `on_batch_end` is called after each batch (commit points for groups).
+    pub fn poll(
+        &mut self,
+        sink: &mut dyn FnMut(&ConsumedRecord<'_>) -> Result<()>,
+        on_batch_end: &mut dyn FnMut(u32, u64) -> Result<()>,
+    ) -> Result<u64> {
+        let before = self.delivered;
+        for c in &mut self.cursors {
+            if c.done || self.max.is_some_and(|m| self.delivered >= m) {
+                continue;
+            }
+            let tail: Tail = c.reader.tail()?;
+            if tail.deleted() {
+                return Err(Error::NotFound(format!(
+                    "topic {:?} was deleted while reading",
+                    self.topic
+                )));
+            }
+            let stop = c.stop.unwrap_or(u64::MAX).min(tail.end_offset);
+            if c.next < tail.log_start_offset {
+                // Retention moved past us while we were reading: resume at the new start.
+                c.next = tail.log_start_offset;
+                c.reader.seek(c.next, &tail)?;
+            }
+            while c.next < stop {
+                let Some(b) = c.reader.next_batch(&tail)? else { break };
+                let name_p = c.partition;
+                for r in b.records() {
+                    let r = r.map_err(|d| Error::Corrupt {
+                        partition: format!("{}-{name_p}", self.topic),
+                        offset: b.header.base_offset,
+                        detail: d,
+                    })?;
+                    if r.offset < c.next {
+                        continue;
+                    }
+                    if r.offset >= stop {
+                        break;
+                    }
+                    if self.until.is_some_and(|u| r.timestamp > u) {
+                        c.done = true;
+                        break;
+                    }
+                    let headers = if r.header_count == 0 {
+                        Vec::new()
+                    } else {
+                        r.headers().map_err(|d| Error::Corrupt {
+                            partition: format!("{}-{name_p}", self.topic),
+                            offset: r.offset,
+                            detail: d,
+                        })?
+                    };
+                    sink(&ConsumedRecord {
+                        topic: &self.topic,
+                        partition: name_p,
+                        offset: r.offset,
+                        timestamp: r.timestamp,
+                        key: r.key,
+                        value: r.value,
+                        headers,
+                    })?;
+                    c.next = r.offset + 1;
+                    self.delivered += 1;
+                    if self.max.is_some_and(|m| self.delivered >= m) {
+                        break;
+                    }
+                }
+                // Offsets skipped by compaction or at the batch end still count as consumed.
+                if !c.done && self.max.is_none_or(|m| self.delivered < m) {
+                    c.next = c.next.max(b.header.next_offset().min(stop));
+                }
+                on_batch_end(name_p, c.next)?;
+                if c.done || self.max.is_some_and(|m| self.delivered >= m) {
+                    break;
+                }
+            }
+            if c.stop.is_some_and(|s| c.next >= s) {
+                c.done = true;
+            }
+        }
+        Ok(self.delivered - before)
+    }
+}
+
+/// Wakes a following consumer when a watched partition changes. File events only hint;
+/// the caller rereads the tails, and a timeout makes it rescan anyway (events can be dropped).
+pub struct Waker {
+    _watcher: Option<notify::RecommendedWatcher>,
+    rx: mpsc::Receiver<()>,
+    pub warning: Option<String>,
+}
+
+impl Waker {
+    pub fn new(dirs: &[std::path::PathBuf]) -> Waker {
+        use notify::Watcher;
+        let (tx, rx) = mpsc::channel();
+        let mut warning = None;
+        let watcher = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+            // Errors and overflow (rescan) also wake us: the caller rereads everything.
+            let _ = tx.send(());
+        });
+        let watcher = match watcher {
+            Ok(mut w) => {
+                for d in dirs {
+                    if let Err(e) = w.watch(d, notify::RecursiveMode::NonRecursive) {
+                        warning = Some(watch_error(&e));
+                    }
+                }
+                Some(w)
+            }
+            Err(e) => {
+                warning = Some(watch_error(&e));
+                None
+            }
+        };
+        Waker {
+            _watcher: watcher,
+            rx,
+            warning,
+        }
+    }
+
+    /// Block until a change is signalled or `timeout` passes; swallow queued duplicates.
+    pub fn wait(&self, timeout: Duration) {
+        let _ = self.rx.recv_timeout(timeout);
+        while self.rx.try_recv().is_ok() {}
+    }
+}
+
+fn watch_error(e: &notify::Error) -> String {
+    let s = e.to_string();
+    if s.contains("No space left") || s.contains("os error 28") || matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
+        "the inotify watch limit is reached (raise it: sysctl fs.inotify.max_user_watches=524288); falling back to polling".into()
+    } else {
+        format!("cannot watch for changes ({s}); falling back to polling")
+    }
+}

@@ -1,0 +1,39 @@
+//! man/ and completions/ are generated from the clap definition and checked in.
+
+use crate::util::*;
+
+#[test]
+fn man_pages_and_completions_are_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::process::Command::new(bin())
+        .arg("generate-docs")
+        .arg(tmp.path())
+        .status()
+        .unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["man", "completions"] {
+        let gen_dir = tmp.path().join(sub);
+        let mut names: Vec<_> = std::fs::read_dir(&gen_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert!(!names.is_empty());
+        for n in &names {
+            let want = std::fs::read(gen_dir.join(n)).unwrap();
+            let have = std::fs::read(repo.join(sub).join(n)).unwrap_or_default();
+            assert!(
+                want == have,
+                "{sub}/{} is stale: run `cargo run -- generate-docs .` and commit the result",
+                n.to_string_lossy()
+            );
+        }
+        let checked_in = std::fs::read_dir(repo.join(sub)).unwrap().count();
+        assert_eq!(checked_in, names.len(), "{sub}/ has files the CLI no longer generates");
+    }
+}
+
+#[test]
+fn completions_command_prints_a_script() {
+    let env = Env::new();
+    let out = env.chute().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chute"));
+}

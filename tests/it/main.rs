@@ -1,0 +1,9 @@
+//! chute's integration tests: one binary, real processes, temporary roots.
+
+mod util;
+
+mod crash;
+mod docs;
+mod errors;
+mod produce_consume;
+mod topics;

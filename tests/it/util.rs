@@ -1,0 +1,117 @@
+//! Test harness: a temporary cluster root and helpers to run chute against it.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_chute"))
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// `chute` with `--root` pointing at this environment.
+    pub fn chute(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env("CHUTE_ROOT", self.root());
+        c.env_remove("XDG_DATA_HOME");
+        c.timeout(Duration::from_secs(120));
+        c
+    }
+
+    /// A std process (for concurrency and kill tests).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(bin());
+        c.env("CHUTE_ROOT", self.root()).args(args);
+        c
+    }
+
+    pub fn create_topic(&self, topic: &str, partitions: u32, extra: &[&str]) {
+        let p = partitions.to_string();
+        let mut args = vec!["topic", "create", topic, "--partitions", &p];
+        args.extend_from_slice(extra);
+        self.chute().args(&args).assert().success();
+    }
+
+    pub fn produce(&self, topic: &str, input: impl Into<Vec<u8>>, extra: &[&str]) {
+        let mut args = vec!["produce", "-t", topic, "-q"];
+        args.extend_from_slice(extra);
+        self.chute().args(&args).write_stdin(input.into()).assert().success();
+    }
+
+    pub fn consume(&self, topic: &str, extra: &[&str]) -> Vec<u8> {
+        let mut args = vec!["consume", "-t", topic];
+        args.extend_from_slice(extra);
+        let out = self.chute().args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "consume failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.chute().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Directory of partition `p` of `topic` on broker 0.
+    pub fn partition_dir(&self, topic: &str, p: u32) -> PathBuf {
+        self.root().join("brokers/0").join(format!("{topic}-{p}"))
+    }
+
+    pub fn segment(&self, topic: &str, p: u32, base: u64) -> PathBuf {
+        self.partition_dir(topic, p).join(format!("{base:020}.log"))
+    }
+}
+
+/// Poll `cond` until it holds or the deadline passes (tests never sleep to synchronise).
+pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn kill9(child: &mut Child) {
+    unsafe_free_kill(child.id());
+    let _ = child.wait();
+}
+
+fn unsafe_free_kill(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
+}
+
+pub fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+}
+
+pub fn lines(b: &[u8]) -> Vec<&[u8]> {
+    let mut v: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
+    if v.last().is_some_and(|l| l.is_empty()) {
+        v.pop();
+    }
+    v
+}
