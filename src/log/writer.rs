@@ -391,13 +391,13 @@ impl PartitionWriter {
                     pos += header.len() as u64;
                     off = header.next_offset();
                 }
-                Next::Batch { .. } | Next::Bad { .. } if off < t.durable_offset => {
+                Next::Batch { .. } | Next::Bad { .. } | Next::End if off < t.durable_offset => {
                     // The index led us astray below the durable point: let a full scan decide.
                     return Err(Error::Corrupt {
                         partition: self.name.clone(),
                         offset: off,
                         detail: format!(
-                            "batch at byte {pos} of {} is damaged below the durable offset {}",
+                            "batch at byte {pos} of {} is damaged or missing below the durable offset {}",
                             a.log_path.display(),
                             t.durable_offset
                         ),

@@ -1,0 +1,125 @@
+//! kcat-style `--format` templates, parsed once into parts.
+
+use super::headers_text;
+use crate::error::{Error, Result};
+use crate::record::ConsumedRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Lit(Vec<u8>),
+    Topic,
+    Partition,
+    Offset,
+    Key,
+    Value,
+    Timestamp,
+    Headers,
+    KeyLen,
+    ValueLen,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    pub fn parse(s: &str) -> Result<Template> {
+        let mut parts = Vec::new();
+        let mut lit = Vec::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'%' => {
+                    let Some(&t) = b.get(i + 1) else {
+                        return Err(Error::Usage(format!("--format {s:?}: ends with a lone '%' (use %% for a literal percent)")));
+                    };
+                    let part = match t {
+                        b'%' => {
+                            lit.push(b'%');
+                            i += 2;
+                            continue;
+                        }
+                        b't' => Part::Topic,
+                        b'p' => Part::Partition,
+                        b'o' => Part::Offset,
+                        b'k' => Part::Key,
+                        b's' => Part::Value,
+                        b'T' => Part::Timestamp,
+                        b'h' => Part::Headers,
+                        b'K' => Part::KeyLen,
+                        b'S' => Part::ValueLen,
+                        _ => {
+                            let tok: String = s[i..].chars().take(2).collect();
+                            return Err(Error::Usage(format!(
+                                "--format {s:?}: unknown token {tok} (known: %t %p %o %k %s %T %h %K %S %%)"
+                            )));
+                        }
+                    };
+                    if !lit.is_empty() {
+                        parts.push(Part::Lit(std::mem::take(&mut lit)));
+                    }
+                    parts.push(part);
+                    i += 2;
+                }
+                b'\\' if i + 1 < b.len() => {
+                    let c = match b[i + 1] {
+                        b'n' => Some(b'\n'),
+                        b't' => Some(b'\t'),
+                        b'r' => Some(b'\r'),
+                        b'0' => Some(0),
+                        b'\\' => Some(b'\\'),
+                        _ => None,
+                    };
+                    match c {
+                        Some(c) => {
+                            lit.push(c);
+                            i += 2;
+                        }
+                        None => {
+                            lit.push(b'\\');
+                            i += 1;
+                        }
+                    }
+                }
+                c => {
+                    lit.push(c);
+                    i += 1;
+                }
+            }
+        }
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Template { parts })
+    }
+
+    pub fn write(&self, r: &ConsumedRecord<'_>, out: &mut Vec<u8>) {
+        use std::io::Write;
+        for p in &self.parts {
+            match p {
+                Part::Lit(l) => out.extend_from_slice(l),
+                Part::Topic => out.extend_from_slice(r.topic.as_bytes()),
+                Part::Partition => {
+                    let _ = write!(out, "{}", r.partition);
+                }
+                Part::Offset => {
+                    let _ = write!(out, "{}", r.offset);
+                }
+                Part::Key => out.extend_from_slice(r.key.unwrap_or(b"")),
+                Part::Value => out.extend_from_slice(r.value.unwrap_or(b"")),
+                Part::Timestamp => {
+                    let _ = write!(out, "{}", r.timestamp);
+                }
+                Part::Headers => headers_text(r, out),
+                Part::KeyLen => {
+                    let _ = write!(out, "{}", r.key.map_or(-1, |k| k.len() as i64));
+                }
+                Part::ValueLen => {
+                    let _ = write!(out, "{}", r.value.map_or(-1, |v| v.len() as i64));
+                }
+            }
+        }
+    }
+}
