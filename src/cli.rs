@@ -156,7 +156,12 @@ pub struct ProduceArgs {
     #[arg(long)]
     pub key_optional: bool,
     /// Record delimiter (escapes \n \t \0 \xHH allowed)
-    #[arg(long = "delimiter", short = 'D', value_name = "DELIM", conflicts_with = "null")]
+    #[arg(
+        long = "delimiter",
+        short = 'D',
+        value_name = "DELIM",
+        conflicts_with = "null"
+    )]
     pub delimiter: Option<String>,
     /// Records are NUL-terminated (like find -print0)
     #[arg(long = "null", short = '0')]
@@ -204,7 +209,12 @@ pub struct ConsumeArgs {
     #[arg(long, short = 't')]
     pub topic: String,
     /// Only these partitions (repeatable or comma-separated)
-    #[arg(long = "partition", short = 'p', value_name = "P", value_delimiter = ',')]
+    #[arg(
+        long = "partition",
+        short = 'p',
+        value_name = "P",
+        value_delimiter = ','
+    )]
     pub partition: Vec<u32>,
     /// Where to start
     #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
@@ -225,7 +235,12 @@ pub struct ConsumeArgs {
     #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT")]
     pub format: String,
     /// Delimiter after each raw value (escapes allowed)
-    #[arg(long = "delimiter", short = 'D', value_name = "DELIM", conflicts_with = "null")]
+    #[arg(
+        long = "delimiter",
+        short = 'D',
+        value_name = "DELIM",
+        conflicts_with = "null"
+    )]
     pub delimiter: Option<String>,
     /// End each raw value with NUL instead of newline
     #[arg(long = "null", short = '0')]

@@ -100,8 +100,7 @@ impl Consumer {
         opts: &ConsumeOptions,
         stored: &dyn Fn(u32) -> Option<u64>,
     ) -> Result<Consumer> {
-        crate::names::topic(topic)?;
-        let md = cluster.metadata()?;
+        let md = cluster.metadata_with_topic(topic)?;
         let t = md.topic(topic)?;
         let parts: Vec<u32> = match &opts.partitions {
             Some(ps) => {
@@ -195,7 +194,9 @@ impl Consumer {
                 c.reader.seek(c.next, &tail)?;
             }
             while c.next < stop {
-                let Some(b) = c.reader.next_batch(&tail)? else { break };
+                let Some(b) = c.reader.next_batch(&tail)? else {
+                    break;
+                };
                 let name_p = c.partition;
                 for r in b.records() {
                     let r = r.map_err(|d| Error::Corrupt {
@@ -301,7 +302,10 @@ impl Waker {
 
 fn watch_error(e: &notify::Error) -> String {
     let s = e.to_string();
-    if s.contains("No space left") || s.contains("os error 28") || matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
+    if s.contains("No space left")
+        || s.contains("os error 28")
+        || matches!(e.kind, notify::ErrorKind::MaxFilesWatch)
+    {
         "the inotify watch limit is reached (raise it: sysctl fs.inotify.max_user_watches=524288); falling back to polling".into()
     } else {
         format!("cannot watch for changes ({s}); falling back to polling")

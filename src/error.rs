@@ -76,9 +76,10 @@ impl Error {
     /// The process exit code for this error (DESIGN.md §2).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Io { .. } | Error::Stream { .. } | Error::Corrupt { .. } | Error::Format { .. } => {
-                exit::IO
-            }
+            Error::Io { .. }
+            | Error::Stream { .. }
+            | Error::Corrupt { .. }
+            | Error::Format { .. } => exit::IO,
             Error::BadInput(_) => exit::DATA,
             Error::Usage(_) => exit::USAGE,
             Error::NotFound(_) | Error::Other(_) => exit::OTHER,

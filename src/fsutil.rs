@@ -45,7 +45,15 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// A failed fsync is fatal: the kernel may already have dropped the dirty pages
 /// (PostgreSQL "fsyncgate"), so retrying would report success for lost data.
 pub fn fatal_sync(path: &Path, e: std::io::Error) -> Error {
-    Error::io(path, std::io::Error::new(e.kind(), format!("fsync failed ({e}); data written since the last successful fsync may be lost, stopping")))
+    Error::io(
+        path,
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "fsync failed ({e}); data written since the last successful fsync may be lost, stopping"
+            ),
+        ),
+    )
 }
 
 pub fn sync_data(f: &File, path: &Path) -> Result<()> {
@@ -90,7 +98,11 @@ pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
 pub fn remove_tree(dir: &Path, trash: &Path) -> Result<()> {
     create_dir_all_durable(trash)?;
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dir");
-    let target = trash.join(format!("{name}.{}.{}.deleted", std::process::id(), now_ms()));
+    let target = trash.join(format!(
+        "{name}.{}.{}.deleted",
+        std::process::id(),
+        now_ms()
+    ));
     std::fs::rename(dir, &target).at(dir)?;
     if let Some(parent) = dir.parent() {
         sync_dir(parent)?;
@@ -187,8 +199,8 @@ impl LockFile {
             Ok(()) => {
                 let _ = self.file.write_at(&self.pid_line, 0);
                 Ok(Some(LockGuard {
-                        file: self.file.clone(),
-                    }))
+                    file: self.file.clone(),
+                }))
             }
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(Error::io(&self.path, e)),

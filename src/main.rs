@@ -12,7 +12,11 @@ fn main() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            std::process::exit(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            std::process::exit(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     let cluster = Cluster::at(cli.root.clone().unwrap_or_else(default_root));

@@ -53,7 +53,17 @@ mod tests {
         for ok in ["a", "events", "A.b_c-9", &"x".repeat(249)] {
             assert!(topic(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".", "..", "a/b", "../x", "a b", "é", &"x".repeat(250), "a\0b"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "a b",
+            "é",
+            &"x".repeat(250),
+            "a\0b",
+        ] {
             let e = topic(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
         }

@@ -160,10 +160,7 @@ impl Producer {
         if size + HEADER_LEN > self.max_message {
             return Err(Error::BadInput(format!(
                 "input line {}: record of {} bytes is larger than max.message.bytes ({}) of topic {:?}",
-                r.line,
-                size,
-                self.max_message,
-                self.topic
+                r.line, size, self.max_message, self.topic
             )));
         }
         let lane = &mut self.lanes[p as usize];
@@ -174,8 +171,12 @@ impl Producer {
         if lane.builder.is_empty() {
             self.pending.push(p);
         }
-        lane.builder
-            .push(r.key, r.value, r.timestamp.unwrap_or(self.now_ms), r.headers);
+        lane.builder.push(
+            r.key,
+            r.value,
+            r.timestamp.unwrap_or(self.now_ms),
+            r.headers,
+        );
         self.records += 1;
         if lane.builder.len() >= self.batch_cap {
             self.flush_lane(p)?;

@@ -22,6 +22,9 @@ pub struct RecordRef<'a> {
     pub line: u64,
 }
 
+/// Decoded headers: key and nullable value, in order.
+pub type HeaderViews<'a> = Vec<(&'a str, Option<&'a [u8]>)>;
+
 /// A record read back from the log, borrowing the batch buffer it was decoded from.
 #[derive(Debug, Clone)]
 pub struct ConsumedRecord<'a> {
@@ -32,5 +35,5 @@ pub struct ConsumedRecord<'a> {
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     /// Header key/value pairs, in order; a `None` value is a null header value.
-    pub headers: Vec<(&'a str, Option<&'a [u8]>)>,
+    pub headers: HeaderViews<'a>,
 }

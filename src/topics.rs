@@ -55,7 +55,12 @@ pub fn writer_options(cfg: &TopicConfig, p: &PartitionMeta) -> WriterOptions {
 
 /// Make an empty replica directory with its first segment and tail. A directory left over
 /// from an earlier topic of the same name (a crash mid-delete) is moved to the trash first.
-fn create_replica(cluster: &Cluster, dir: &std::path::Path, name: &str, opts: WriterOptions) -> Result<()> {
+fn create_replica(
+    cluster: &Cluster,
+    dir: &std::path::Path,
+    name: &str,
+    opts: WriterOptions,
+) -> Result<()> {
     if dir.exists() {
         fsutil::remove_tree(dir, &cluster.trash())?;
     }
@@ -197,7 +202,10 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
 pub fn delete(cluster: &Cluster, name: &str) -> Result<()> {
     names::topic(name)?;
     let (md, topic) = cluster.update(|md| {
-        let t = md.topics.remove(name).ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))?;
+        let t = md
+            .topics
+            .remove(name)
+            .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))?;
         Ok((md.clone(), t))
     })?;
     for p in &topic.partitions {
@@ -206,7 +214,11 @@ pub fn delete(cluster: &Cluster, name: &str) -> Result<()> {
             if !dir.exists() {
                 continue;
             }
-            if let Ok(mut w) = PartitionWriter::open(&dir, &format!("{name}-{}", p.partition), WriterOptions::default()) {
+            if let Ok(mut w) = PartitionWriter::open(
+                &dir,
+                &format!("{name}-{}", p.partition),
+                WriterOptions::default(),
+            ) {
                 w.mark_deleted()?;
             }
             fsutil::remove_tree(&dir, &cluster.trash())?;
@@ -235,8 +247,7 @@ pub struct Description {
 }
 
 pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
-    names::topic(name)?;
-    let md = cluster.metadata()?;
+    let md = cluster.metadata_with_topic(name)?;
     let t = md.topic(name)?;
     let mut partitions = Vec::new();
     for p in &t.partitions {

@@ -9,10 +9,19 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// Milliseconds; `-1`, `forever` or `infinite` mean "no limit" when `unlimited` is allowed.
-    Duration { unlimited: bool },
+    Duration {
+        unlimited: bool,
+    },
     /// Bytes; `-1` means "no limit" when allowed.
-    Size { min: u64, max: u64, unlimited: bool },
-    Int { min: u64, max: u64 },
+    Size {
+        min: u64,
+        max: u64,
+        unlimited: bool,
+    },
+    Int {
+        min: u64,
+        max: u64,
+    },
     Bool,
     Policy,
 }
@@ -134,9 +143,7 @@ pub fn known_keys() -> impl Iterator<Item = (&'static str, &'static str)> {
 /// Parse a size with an optional binary or decimal suffix: `512`, `64KiB`, `1MB`, `2g`.
 pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(t.len());
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: u64 = num
         .parse()
@@ -151,7 +158,11 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
         "gb" => 1_000_000_000,
         "t" | "tib" => 1 << 40,
         "tb" => 1_000_000_000_000,
-        _ => return Err(format!("{s:?}: unknown size unit {unit:?} (use KiB, MiB, GiB, KB, MB, GB)")),
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown size unit {unit:?} (use KiB, MiB, GiB, KB, MB, GB)"
+            ));
+        }
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("{s:?} is too large"))
@@ -168,14 +179,17 @@ pub fn parse_duration_ms(s: &str) -> std::result::Result<u64, String> {
 }
 
 fn is_unlimited(v: &str) -> bool {
-    matches!(v.trim(), "-1" | "forever" | "infinite" | "none" | "unlimited")
+    matches!(
+        v.trim(),
+        "-1" | "forever" | "infinite" | "none" | "unlimited"
+    )
 }
 
 /// Parse `KEY=VALUE` into a canonical (key, value).
 pub fn parse_assignment(arg: &str) -> Result<(String, Value)> {
-    let (k, v) = arg.split_once('=').ok_or_else(|| {
-        Error::Usage(format!("--config {arg:?}: expected KEY=VALUE"))
-    })?;
+    let (k, v) = arg
+        .split_once('=')
+        .ok_or_else(|| Error::Usage(format!("--config {arg:?}: expected KEY=VALUE")))?;
     let key = find(k.trim()).ok_or_else(|| {
         let names: Vec<_> = KEYS.iter().map(|k| k.name).collect();
         Error::Usage(format!(
@@ -238,7 +252,9 @@ pub fn parse_assignment(arg: &str) -> Result<(String, Value)> {
             parts.sort_unstable();
             parts.dedup();
             if parts.is_empty() || parts.iter().any(|p| !matches!(*p, "delete" | "compact")) {
-                return Err(bad("cleanup.policy takes delete, compact, or compact,delete".into()));
+                return Err(bad(
+                    "cleanup.policy takes delete, compact, or compact,delete".into(),
+                ));
             }
             json!(parts.join(","))
         }
@@ -314,16 +330,44 @@ mod tests {
 
     #[test]
     fn humane_values_and_aliases() {
-        assert_eq!(parse_assignment("retention=7d").unwrap(), ("retention".into(), json!(7 * DAY)));
-        assert_eq!(parse_assignment("retention.ms=1000").unwrap(), ("retention".into(), json!(1000)));
+        assert_eq!(
+            parse_assignment("retention=7d").unwrap(),
+            ("retention".into(), json!(7 * DAY))
+        );
+        assert_eq!(
+            parse_assignment("retention.ms=1000").unwrap(),
+            ("retention".into(), json!(1000))
+        );
         assert_eq!(parse_assignment("retention=-1").unwrap().1, Value::Null);
-        assert_eq!(parse_assignment("segment.bytes=64MiB").unwrap().1, json!(64u64 << 20));
-        assert_eq!(parse_assignment("cleanup.policy=delete,compact").unwrap().1, json!("compact,delete"));
-        assert_eq!(parse_assignment("unclean.leader.election.enable=true").unwrap().0, "unclean.leader.election");
-        for bad in ["nope=1", "retention", "retention=soon", "segment.bytes=1", "cleanup.policy=keep", "min.insync.replicas=0", "max.message.bytes=1TiB"] {
+        assert_eq!(
+            parse_assignment("segment.bytes=64MiB").unwrap().1,
+            json!(64u64 << 20)
+        );
+        assert_eq!(
+            parse_assignment("cleanup.policy=delete,compact").unwrap().1,
+            json!("compact,delete")
+        );
+        assert_eq!(
+            parse_assignment("unclean.leader.election.enable=true")
+                .unwrap()
+                .0,
+            "unclean.leader.election"
+        );
+        for bad in [
+            "nope=1",
+            "retention",
+            "retention=soon",
+            "segment.bytes=1",
+            "cleanup.policy=keep",
+            "min.insync.replicas=0",
+            "max.message.bytes=1TiB",
+        ] {
             let e = parse_assignment(bad).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
-            assert!(e.to_string().contains(bad.split('=').next().unwrap()), "{e}");
+            assert!(
+                e.to_string().contains(bad.split('=').next().unwrap()),
+                "{e}"
+            );
         }
         let c = TopicConfig::resolve(&Overrides::new());
         assert_eq!(c.max_message_bytes, 1_048_588);

@@ -125,14 +125,23 @@ impl Topic {
 
 /// Kafka's replica assignment: round-robin from a shifted start, followers shifted again,
 /// so leaders and followers are spread evenly over brokers.
-pub fn assign_replicas(brokers: &[u32], partitions: std::ops::Range<u32>, rf: u32, seed: u32) -> Vec<Vec<u32>> {
+pub fn assign_replicas(
+    brokers: &[u32],
+    partitions: std::ops::Range<u32>,
+    rf: u32,
+    seed: u32,
+) -> Vec<Vec<u32>> {
     let n = brokers.len() as u32;
     let start = seed % n;
     let shift0 = if n > 1 { seed % (n - 1) } else { 0 };
     partitions
         .map(|p| {
             let first = (start + p) % n;
-            let shift = if n > 1 { 1 + (shift0 + p / n) % (n - 1) } else { 0 };
+            let shift = if n > 1 {
+                1 + (shift0 + p / n) % (n - 1)
+            } else {
+                0
+            };
             let mut r = vec![brokers[first as usize]];
             for j in 0..rf.saturating_sub(1) {
                 let idx = (first + 1 + (shift + j) % (n - 1).max(1)) % n;

@@ -31,7 +31,9 @@ pub fn default_root() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
         return PathBuf::from(x).join("chute");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/share/chute")
 }
 
@@ -67,6 +69,17 @@ impl Cluster {
         }
     }
 
+    /// Metadata for a command about `topic`: a missing cluster or topic is "unknown topic".
+    pub fn metadata_with_topic(&self, topic: &str) -> Result<Metadata> {
+        crate::names::topic(topic)?;
+        let md = self.metadata().map_err(|e| match e {
+            Error::NotFound(m) => Error::NotFound(format!("unknown topic {topic:?}: {m}")),
+            e => e,
+        })?;
+        md.topic(topic)?;
+        Ok(md)
+    }
+
     /// Create the cluster if it does not exist yet (one broker), then return its metadata.
     pub fn ensure(&self) -> Result<Metadata> {
         if !self.exists() {
@@ -96,7 +109,10 @@ impl Cluster {
         let list: Vec<Broker> = (0..brokers)
             .map(|id| Broker {
                 id,
-                path: dirs.iter().find(|(i, _)| *i == id).map(|(_, p)| absolute(p)),
+                path: dirs
+                    .iter()
+                    .find(|(i, _)| *i == id)
+                    .map(|(_, p)| absolute(p)),
                 down: false,
             })
             .collect();
@@ -176,7 +192,9 @@ impl Cluster {
         let t = md.topic(topic)?;
         let p = t.partition(topic, partition)?;
         let leader = p.leader.ok_or_else(|| {
-            Error::Temporary(format!("partition {topic}-{partition} has no leader (offline)"))
+            Error::Temporary(format!(
+                "partition {topic}-{partition} has no leader (offline)"
+            ))
         })?;
         Ok(self.replica_dir(md, leader, topic, partition))
     }
@@ -186,7 +204,9 @@ fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
     }
 }
 

@@ -9,15 +9,20 @@ use std::path::PathBuf;
 
 pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
     match cmd {
-        ClusterCmd::Init { brokers, broker_dir } => {
+        ClusterCmd::Init {
+            brokers,
+            broker_dir,
+        } => {
             if brokers == 0 || brokers > 1000 {
-                return Err(Error::Usage(format!("--brokers {brokers}: must be between 1 and 1000")));
+                return Err(Error::Usage(format!(
+                    "--brokers {brokers}: must be between 1 and 1000"
+                )));
             }
             let mut dirs = Vec::new();
             for d in &broker_dir {
-                let (id, path) = d.split_once('=').ok_or_else(|| {
-                    Error::Usage(format!("--broker-dir {d:?}: expected ID=PATH"))
-                })?;
+                let (id, path) = d
+                    .split_once('=')
+                    .ok_or_else(|| Error::Usage(format!("--broker-dir {d:?}: expected ID=PATH")))?;
                 let id: u32 = id.trim().parse().map_err(|_| {
                     Error::Usage(format!("--broker-dir {d:?}: {id:?} is not a broker id"))
                 })?;
@@ -26,7 +31,11 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
             let existed = cluster.exists();
             let md = cluster.init(brokers, &dirs)?;
             if existed {
-                eprintln!("chute: cluster {} already exists at {}", md.cluster_id, cluster.root.display());
+                eprintln!(
+                    "chute: cluster {} already exists at {}",
+                    md.cluster_id,
+                    cluster.root.display()
+                );
             } else {
                 eprintln!(
                     "chute: created cluster {} with {} broker{} at {}",
@@ -46,7 +55,8 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                 let path = cluster.broker_dir(&md, b.id);
                 let state = if b.down {
                     "down (marked)"
-                } else if probe_dir(&path).is_err() || cluster.check_broker_tag(&md, b.id).is_err() {
+                } else if probe_dir(&path).is_err() || cluster.check_broker_tag(&md, b.id).is_err()
+                {
                     "down"
                 } else {
                     "up"
@@ -85,7 +95,9 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                     .collect();
                 let mut s = format!("cluster {}  controller: none\n", md.cluster_id);
                 s += &table::render(&["BROKER", "STATE", "PATH"], rows);
-                s += &format!("under-replicated partitions: {under}\noffline partitions: {offline}\n");
+                s += &format!(
+                    "under-replicated partitions: {under}\noffline partitions: {offline}\n"
+                );
                 print(&s)?;
             }
             Ok(0)

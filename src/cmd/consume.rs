@@ -22,15 +22,30 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         }
     };
     let format = OutputFormat::parse(&a.format, delimiter)?;
-    let from = a.from.as_deref().map(parse_from).transpose()?.unwrap_or(StartFrom::Beginning);
+    let from = a
+        .from
+        .as_deref()
+        .map(parse_from)
+        .transpose()?
+        .unwrap_or(StartFrom::Beginning);
     if from == StartFrom::Stored {
-        return Err(Error::Usage("--from stored needs a consumer group (-g GROUP)".into()));
+        return Err(Error::Usage(
+            "--from stored needs a consumer group (-g GROUP)".into(),
+        ));
     }
     let opts = ConsumeOptions {
         partitions: (!a.partition.is_empty()).then(|| a.partition.clone()),
         from,
-        since: a.since.as_deref().map(|s| parse_time(s, "--since")).transpose()?,
-        until: a.until.as_deref().map(|s| parse_time(s, "--until")).transpose()?,
+        since: a
+            .since
+            .as_deref()
+            .map(|s| parse_time(s, "--since"))
+            .transpose()?,
+        until: a
+            .until
+            .as_deref()
+            .map(|s| parse_time(s, "--until"))
+            .transpose()?,
         max: a.count,
         follow: a.follow,
     };
@@ -55,7 +70,7 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         Ok(())
     };
     loop {
-        consumer.poll(
+        let polled = consumer.poll(
             &mut |r| {
                 format.write(r, &mut buf);
                 if buf.len() >= FLUSH_AT || tty {
@@ -64,8 +79,11 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
                 Ok(())
             },
             &mut |_, _| Ok(()),
-        )?;
+        );
+        // Records before a failure (corruption further on) are still delivered.
         write(&mut out, &mut buf)?;
+        out.flush().map_err(|e| Error::stream("stdout", e))?;
+        polled?;
         out.flush().map_err(|e| Error::stream("stdout", e))?;
         if consumer.finished() || !a.follow {
             break;

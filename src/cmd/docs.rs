@@ -20,7 +20,11 @@ pub fn generate(dir: &Path) -> Result<i32> {
     std::fs::create_dir_all(&comp).at(&comp)?;
     let cmd = Cli::command();
     write_man(&cmd, "chute", &man)?;
-    for (shell, file) in [(Shell::Bash, "chute.bash"), (Shell::Zsh, "_chute"), (Shell::Fish, "chute.fish")] {
+    for (shell, file) in [
+        (Shell::Bash, "chute.bash"),
+        (Shell::Zsh, "_chute"),
+        (Shell::Fish, "chute.fish"),
+    ] {
         let mut buf = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "chute", &mut buf);
         let p = comp.join(file);
@@ -30,9 +34,14 @@ pub fn generate(dir: &Path) -> Result<i32> {
 }
 
 fn write_man(cmd: &clap::Command, name: &str, dir: &Path) -> Result<()> {
-    let cmd = cmd.clone().name(name.to_string()).bin_name(name.replace('-', " "));
+    let cmd = cmd
+        .clone()
+        .name(name.to_string())
+        .bin_name(name.replace('-', " "));
     let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone()).render(&mut buf).at(dir)?;
+    clap_mangen::Man::new(cmd.clone())
+        .render(&mut buf)
+        .at(dir)?;
     let p = dir.join(format!("{name}.1"));
     std::fs::write(&p, buf).at(&p)?;
     for sub in cmd.get_subcommands() {

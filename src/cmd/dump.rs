@@ -31,7 +31,8 @@ pub fn run(a: DumpArgs) -> Result<i32> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let w = |out: &mut std::io::BufWriter<std::io::StdoutLock>, s: String| -> Result<()> {
-        out.write_all(s.as_bytes()).map_err(|e| Error::stream("stdout", e))
+        out.write_all(s.as_bytes())
+            .map_err(|e| Error::stream("stdout", e))
     };
     let mut bad = false;
     for f in files {
@@ -46,27 +47,47 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
     let base: u64 = name
         .strip_suffix(".log")
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::Usage(format!("{}: not a segment file (expected <20 digits>.log) or partition directory", path.display())))?;
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: not a segment file (expected <20 digits>.log) or partition directory",
+                path.display()
+            ))
+        })?;
     let f = fsutil::open_read(path)?;
     let created = segment::read_header(&f, path, file_header::LOG_MAGIC, base)?;
     let len = f.metadata().at(path)?.len();
-    w(format!("Dumping {}\nSegment base offset: {base}  created: {created}  size: {len}\n", path.display()))?;
+    w(format!(
+        "Dumping {}\nSegment base offset: {base}  created: {created}  size: {len}\n",
+        path.display()
+    ))?;
     let mut sc = Scanner::default();
     let mut pos = file_header::LEN as u64;
     loop {
         match sc.next(&f, path, pos, len, false)? {
-            Next::Batch { header: h, bytes, .. } => {
+            Next::Batch {
+                header: h, bytes, ..
+            } => {
                 let crc_ok = chute::log::batch::compute_crc(bytes) == h.crc;
                 w(format!(
                     "baseOffset: {} lastOffset: {} count: {} position: {pos} size: {} leaderEpoch: {} baseTimestamp: {} maxTimestamp: {} crc: {:#010x} isValid: {crc_ok}\n",
-                    h.base_offset, h.last_offset(), h.record_count, h.len(), h.leader_epoch, h.base_timestamp, h.max_timestamp, h.crc
+                    h.base_offset,
+                    h.last_offset(),
+                    h.record_count,
+                    h.len(),
+                    h.leader_epoch,
+                    h.base_timestamp,
+                    h.max_timestamp,
+                    h.crc
                 ))?;
                 if records && crc_ok {
                     for r in Records::new(bytes, h) {
                         match r {
                             Ok(r) => {
                                 let hs = r.headers().unwrap_or_default();
-                                let hs: Vec<String> = hs.iter().map(|(k, v)| format!("{k}={}", shown(*v))).collect();
+                                let hs: Vec<String> = hs
+                                    .iter()
+                                    .map(|(k, v)| format!("{k}={}", shown(*v)))
+                                    .collect();
                                 w(format!(
                                     "| offset: {} timestamp: {} keySize: {} valueSize: {} key: {} value: {} headers: [{}]\n",
                                     r.offset,
@@ -86,7 +107,9 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
                     }
                 }
                 if !crc_ok {
-                    w(format!("Stopping: the batch at position {pos} fails its CRC\n"))?;
+                    w(format!(
+                        "Stopping: the batch at position {pos} fails its CRC\n"
+                    ))?;
                     return Ok(true);
                 }
                 pos += h.len() as u64;

@@ -9,9 +9,8 @@ use chute::log::PartitionReader;
 use serde_json::json;
 
 pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
-    chute::names::topic(&a.topic)?;
     let at = a.at.as_deref().map(|s| parse_time(s, "--at")).transpose()?;
-    let md = cluster.metadata()?;
+    let md = cluster.metadata_with_topic(&a.topic)?;
     let t = md.topic(&a.topic)?;
     let mut parts = Vec::new();
     for p in &t.partitions {
@@ -38,7 +37,11 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
         let rows = parts
             .iter()
             .map(|p| {
-                let mut r = vec![p["partition"].to_string(), p["earliest"].to_string(), p["latest"].to_string()];
+                let mut r = vec![
+                    p["partition"].to_string(),
+                    p["earliest"].to_string(),
+                    p["latest"].to_string(),
+                ];
                 if at.is_some() {
                     r.push(p["offset"].to_string());
                 }

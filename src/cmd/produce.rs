@@ -22,12 +22,17 @@ enum Msg {
 /// Read input on its own thread so the main loop can wait with a deadline (linger, the
 /// one-second fsync) even while the input is quiet. Buffers come back through `pool`, so memory
 /// stays flat: at most a handful of chunks exist at any time.
-fn spawn_reader(mut src: Box<dyn Read + Send>, what: String) -> (mpsc::Receiver<Msg>, mpsc::SyncSender<Vec<u8>>) {
+fn spawn_reader(
+    mut src: Box<dyn Read + Send>,
+    what: String,
+) -> (mpsc::Receiver<Msg>, mpsc::SyncSender<Vec<u8>>) {
     let (tx, rx) = mpsc::sync_channel::<Msg>(4);
     let (pool_tx, pool_rx) = mpsc::sync_channel::<Vec<u8>>(8);
     std::thread::spawn(move || {
         loop {
-            let mut buf = pool_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+            let mut buf = pool_rx
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
             buf.resize(CHUNK, 0);
             let n = loop {
                 match src.read(&mut buf) {
@@ -60,16 +65,28 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             None => b"\n".to_vec(),
         }
     };
-    let key_separator = a.key_delimiter.as_deref().map(input::parse_escapes).transpose()?;
-    let headers = a.header.iter().map(|h| input::parse_header_arg(h)).collect::<Result<Vec<_>>>()?;
+    let key_separator = a
+        .key_delimiter
+        .as_deref()
+        .map(input::parse_escapes)
+        .transpose()?;
+    let headers = a
+        .header
+        .iter()
+        .map(|h| input::parse_header_arg(h))
+        .collect::<Result<Vec<_>>>()?;
     let linger = duration_arg("--linger", &a.linger)?;
     let lock_timeout = duration_arg("--timeout", &a.timeout)?;
-    let batch_size = parse_size(&a.batch_size).map_err(|e| Error::Usage(format!("--batch-size: {e}")))? as usize;
+    let batch_size =
+        parse_size(&a.batch_size).map_err(|e| Error::Usage(format!("--batch-size: {e}")))? as usize;
     let src: Box<dyn Read + Send> = match &a.file {
         Some(f) => Box::new(std::fs::File::open(f).at(f)?),
         None => Box::new(std::io::stdin()),
     };
-    let what = a.file.as_ref().map_or("stdin".to_string(), |f| f.display().to_string());
+    let what = a
+        .file
+        .as_ref()
+        .map_or("stdin".to_string(), |f| f.display().to_string());
     let mut parser = input::parser(InputOptions {
         format: match a.format {
             InputFormatArg::Lines => InputFormat::Lines,
@@ -97,7 +114,10 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         },
     )?;
     if created && !a.quiet {
-        eprintln!("chute: created topic {} (1 partition, replication factor 1)", a.topic);
+        eprintln!(
+            "chute: created topic {} (1 partition, replication factor 1)",
+            a.topic
+        );
     }
     let (rx, pool) = spawn_reader(src, what);
     let mut pending_since: Option<Instant> = None;

@@ -10,7 +10,10 @@ pub fn render(header: &[&str], rows: Vec<Vec<String>>) -> String {
         t.add_row(r);
     }
     let s = t.to_string();
-    let mut out: String = s.lines().map(|l| l.trim_end().trim_start_matches(' ').to_string() + "\n").collect();
+    let mut out: String = s
+        .lines()
+        .map(|l| l.trim_end().trim_start_matches(' ').to_string() + "\n")
+        .collect();
     if out.is_empty() {
         out.push('\n');
     }

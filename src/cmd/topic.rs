@@ -76,7 +76,12 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
                 s += &format!("  {k} = {v}\n");
             }
             let opt = |o: Option<u64>| o.map_or("-".to_string(), |v| v.to_string());
-            let join = |v: &[u32]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
+            let join = |v: &[u32]| {
+                v.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
             let rows = d
                 .partitions
                 .iter()
@@ -94,7 +99,16 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
                 })
                 .collect();
             s += &table::render(
-                &["PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "HIGH-WATERMARK", "LOG-END"],
+                &[
+                    "PARTITION",
+                    "LEADER",
+                    "EPOCH",
+                    "REPLICAS",
+                    "ISR",
+                    "LOG-START",
+                    "HIGH-WATERMARK",
+                    "LOG-END",
+                ],
                 rows,
             );
             print(&s)?;

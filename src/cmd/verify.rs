@@ -22,7 +22,8 @@ pub fn run(cluster: &Cluster, a: VerifyArgs) -> Result<i32> {
                 let dir = cluster.replica_dir(&md, b, name, p.partition);
                 let label = format!("{name}-{} (broker {b})", p.partition);
                 checked += 1;
-                let rep = match verify_partition(&dir, &format!("{name}-{}", p.partition), a.repair) {
+                let rep = match verify_partition(&dir, &format!("{name}-{}", p.partition), a.repair)
+                {
                     Ok(r) => r,
                     Err(e) => {
                         problems += 1;
@@ -34,7 +35,9 @@ pub fn run(cluster: &Cluster, a: VerifyArgs) -> Result<i32> {
                     eprintln!("{label}: note: {n}");
                 }
                 for f in &rep.problems {
-                    let at = f.offset.map_or(String::new(), |o| format!(" at offset {o}"));
+                    let at = f
+                        .offset
+                        .map_or(String::new(), |o| format!(" at offset {o}"));
                     if f.repaired {
                         eprintln!("{label}{at}: repaired: {}", f.detail);
                     } else {
@@ -43,13 +46,21 @@ pub fn run(cluster: &Cluster, a: VerifyArgs) -> Result<i32> {
                     }
                 }
                 if rep.problems.is_empty() {
-                    println!("{label}: ok ({} records in {} batches, log end {})", rep.records, rep.batches, rep.end_offset);
+                    println!(
+                        "{label}: ok ({} records in {} batches, log end {})",
+                        rep.records, rep.batches, rep.end_offset
+                    );
                 }
             }
         }
     }
     if problems > 0 {
-        eprintln!("chute: verify found {problems} problem{} in {checked} replica{}{}", if problems == 1 { "" } else { "s" }, if checked == 1 { "" } else { "s" }, if a.repair { "" } else { " (try --repair)" });
+        eprintln!(
+            "chute: verify found {problems} problem{} in {checked} replica{}{}",
+            if problems == 1 { "" } else { "s" },
+            if checked == 1 { "" } else { "s" },
+            if a.repair { "" } else { " (try --repair)" }
+        );
         return Ok(exit::IO);
     }
     Ok(0)

@@ -80,7 +80,12 @@ impl CsvParser {
         };
         let bad = |m: String| Error::BadInput(format!("input line {row} (CSV row {row}): {m}"));
         if self.want_header && self.columns.is_none() {
-            let mut c = Columns { key: None, value: usize::MAX, partition: None, timestamp: None };
+            let mut c = Columns {
+                key: None,
+                value: usize::MAX,
+                partition: None,
+                timestamp: None,
+            };
             for i in 0..ends.len() {
                 match std::str::from_utf8(field(i)).unwrap_or("").trim() {
                     "key" => c.key = Some(i),
@@ -99,14 +104,25 @@ impl CsvParser {
         let (key, value, partition, timestamp) = match &self.columns {
             None => {
                 if ends.len() != 2 {
-                    return Err(bad(format!("expected 2 fields (key,value), found {}", ends.len())));
+                    return Err(bad(format!(
+                        "expected 2 fields (key,value), found {}",
+                        ends.len()
+                    )));
                 }
                 (Some(field(0)), field(1), None, None)
             }
             Some(c) => {
-                let need = [Some(c.value), c.key, c.partition, c.timestamp].into_iter().flatten().max().unwrap_or(0);
+                let need = [Some(c.value), c.key, c.partition, c.timestamp]
+                    .into_iter()
+                    .flatten()
+                    .max()
+                    .unwrap_or(0);
                 if ends.len() <= need {
-                    return Err(bad(format!("expected at least {} fields, found {}", need + 1, ends.len())));
+                    return Err(bad(format!(
+                        "expected at least {} fields, found {}",
+                        need + 1,
+                        ends.len()
+                    )));
                 }
                 let num = |i: Option<usize>, what: &str| -> Result<Option<i64>> {
                     match i.map(field) {
@@ -115,14 +131,24 @@ impl CsvParser {
                             .ok()
                             .and_then(|s| s.trim().parse::<i64>().ok())
                             .map(Some)
-                            .ok_or_else(|| bad(format!("{what} {:?} is not a number", String::from_utf8_lossy(b)))),
+                            .ok_or_else(|| {
+                                bad(format!(
+                                    "{what} {:?} is not a number",
+                                    String::from_utf8_lossy(b)
+                                ))
+                            }),
                     }
                 };
                 let p = num(c.partition, "partition")?;
                 if p.is_some_and(|p| p < 0 || p > u32::MAX as i64) {
                     return Err(bad("partition must not be negative".into()));
                 }
-                (c.key.map(field), field(c.value), p.map(|p| p as u32), num(c.timestamp, "timestamp")?)
+                (
+                    c.key.map(field),
+                    field(c.value),
+                    p.map(|p| p as u32),
+                    num(c.timestamp, "timestamp")?,
+                )
             }
         };
         sink(RecordRef {
@@ -154,7 +180,10 @@ mod tests {
     #[test]
     fn rows_quotes_and_headers() {
         let o = opts(InputFormat::Csv);
-        let rs = same_at_every_split(&o, b"k1,v1\n\"k,2\",\"multi\nline \"\"q\"\"\"\n,empty key\r\nlast,row");
+        let rs = same_at_every_split(
+            &o,
+            b"k1,v1\n\"k,2\",\"multi\nline \"\"q\"\"\"\n,empty key\r\nlast,row",
+        );
         assert_eq!(rs.len(), 4);
         assert_eq!(rs[1].key.as_deref(), Some(&b"k,2"[..]));
         assert_eq!(rs[1].value.as_deref(), Some(&b"multi\nline \"q\""[..]));
@@ -163,7 +192,10 @@ mod tests {
         let mut o = opts(InputFormat::Csv);
         o.csv_header = true;
         let rs = same_at_every_split(&o, b"timestamp,value,partition,other\n5,v,1,x\n");
-        assert_eq!((rs[0].ts, rs[0].partition, rs[0].key.clone()), (Some(5), Some(1), None));
+        assert_eq!(
+            (rs[0].ts, rs[0].partition, rs[0].key.clone()),
+            (Some(5), Some(1), None)
+        );
         let e = run(&opts(InputFormat::Csv), b"a,b\nc\n", 2).unwrap_err();
         assert!(e.to_string().contains("row 2"), "{e}");
         assert!(run(&o, b"key\nk\n", 2).is_err());

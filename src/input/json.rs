@@ -25,7 +25,8 @@ impl JsonParser {
         let line = self.line;
         let bad = |what: String| Error::BadInput(format!("input line {line}: {what}"));
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let v: Value = serde_json::from_slice(raw).map_err(|e| bad(format!("invalid JSON ({e})")))?;
+        let v: Value =
+            serde_json::from_slice(raw).map_err(|e| bad(format!("invalid JSON ({e})")))?;
         let Value::Object(o) = v else {
             return Err(bad("expected a JSON object".into()));
         };
@@ -34,7 +35,9 @@ impl JsonParser {
                 None | Some(Value::Null) => Ok(false),
                 Some(Value::String(s)) if s == "base64" => Ok(true),
                 Some(Value::String(s)) if s == "utf8" || s == "utf-8" => Ok(false),
-                Some(other) => Err(bad(format!("\"{field}\" must be \"base64\" or \"utf8\", not {other}"))),
+                Some(other) => Err(bad(format!(
+                    "\"{field}\" must be \"base64\" or \"utf8\", not {other}"
+                ))),
             }
         };
         let bytes = |field: &str, v: Option<&Value>, b64: bool| -> Result<Option<Vec<u8>>> {
@@ -45,12 +48,18 @@ impl JsonParser {
                     .map(Some)
                     .map_err(|e| bad(format!("\"{field}\" is not valid base64 ({e})"))),
                 Some(Value::String(s)) => Ok(Some(s.as_bytes().to_vec())),
-                Some(other) if b64 => Err(bad(format!("\"{field}\" must be a base64 string, not {other}"))),
-                Some(other) => Ok(Some(serde_json::to_vec(other).expect("JSON value serializes"))),
+                Some(other) if b64 => Err(bad(format!(
+                    "\"{field}\" must be a base64 string, not {other}"
+                ))),
+                Some(other) => Ok(Some(
+                    serde_json::to_vec(other).expect("JSON value serializes"),
+                )),
             }
         };
         if !o.contains_key("value") {
-            return Err(bad("no \"value\" field (use \"value\": null for a tombstone)".into()));
+            return Err(bad(
+                "no \"value\" field (use \"value\": null for a tombstone)".into(),
+            ));
         }
         let key = bytes("key", o.get("key"), encoding("key_encoding")?)?;
         let value = bytes("value", o.get("value"), encoding("value_encoding")?)?;
@@ -66,10 +75,17 @@ impl JsonParser {
                         None | Some(Value::Null) => false,
                         Some(Value::String(s)) if s == "base64" => true,
                         Some(Value::String(s)) if s == "utf8" => false,
-                        Some(o) => return Err(bad(format!("headers[{i}].value_encoding must be \"base64\", not {o}"))),
+                        Some(o) => {
+                            return Err(bad(format!(
+                                "headers[{i}].value_encoding must be \"base64\", not {o}"
+                            )));
+                        }
                     };
                     let value = bytes(&format!("headers[{i}].value"), h.get("value"), b64)?;
-                    headers.push(Header { key: k.to_string(), value });
+                    headers.push(Header {
+                        key: k.to_string(),
+                        value,
+                    });
                 }
             }
             Some(Value::Object(m)) => {
@@ -77,17 +93,31 @@ impl JsonParser {
                     let value = match v {
                         Value::Null => None,
                         Value::String(s) => Some(s.as_bytes().to_vec()),
-                        other => return Err(bad(format!("header {k:?} must be a string or null, not {other}"))),
+                        other => {
+                            return Err(bad(format!(
+                                "header {k:?} must be a string or null, not {other}"
+                            )));
+                        }
                     };
-                    headers.push(Header { key: k.clone(), value });
+                    headers.push(Header {
+                        key: k.clone(),
+                        value,
+                    });
                 }
             }
-            Some(other) => return Err(bad(format!("\"headers\" must be an array or object, not {other}"))),
+            Some(other) => {
+                return Err(bad(format!(
+                    "\"headers\" must be an array or object, not {other}"
+                )));
+            }
         }
         headers.extend(self.extra.iter().cloned());
         let timestamp = match o.get("timestamp") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(n.as_i64().ok_or_else(|| bad(format!("\"timestamp\" {n} is not whole milliseconds")))?),
+            Some(Value::Number(n)) => Some(
+                n.as_i64()
+                    .ok_or_else(|| bad(format!("\"timestamp\" {n} is not whole milliseconds")))?,
+            ),
             Some(Value::String(s)) => Some(
                 humantime::parse_rfc3339_weak(s)
                     .map_err(|e| bad(format!("\"timestamp\" {s:?} is not an RFC 3339 time ({e})")))?
@@ -95,14 +125,22 @@ impl JsonParser {
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0),
             ),
-            Some(other) => return Err(bad(format!("\"timestamp\" must be milliseconds or an RFC 3339 string, not {other}"))),
+            Some(other) => {
+                return Err(bad(format!(
+                    "\"timestamp\" must be milliseconds or an RFC 3339 string, not {other}"
+                )));
+            }
         };
         let partition = match o.get("partition") {
             None | Some(Value::Null) => None,
             Some(v) => Some(
                 v.as_u64()
                     .filter(|&p| p <= u32::MAX as u64)
-                    .ok_or_else(|| bad(format!("\"partition\" must be a non-negative whole number, not {v}")))? as u32,
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "\"partition\" must be a non-negative whole number, not {v}"
+                        ))
+                    })? as u32,
             ),
         };
         sink(RecordRef {
@@ -180,7 +218,10 @@ mod tests {
             (b"{\"key\":\"k\"}\n", "\"value\""),
             (b"[1]\n", "object"),
             (b"{\"value\":\"x\",\"partition\":-1}\n", "partition"),
-            (b"{\"value\":\"!\",\"value_encoding\":\"base64\"}\n", "base64"),
+            (
+                b"{\"value\":\"!\",\"value_encoding\":\"base64\"}\n",
+                "base64",
+            ),
             (b"{\"value\":\"x\",\"timestamp\":\"soon\"}\n", "timestamp"),
             (b"\n", "line 1"),
         ] {

@@ -23,7 +23,10 @@ impl LinesParser {
         LinesParser {
             finder: Finder::new(&o.delimiter).into_owned(),
             delim: o.delimiter,
-            key_sep: o.key_separator.as_ref().map(|s| Finder::new(s).into_owned()),
+            key_sep: o
+                .key_separator
+                .as_ref()
+                .map(|s| Finder::new(s).into_owned()),
             key_sep_len,
             key_optional: o.key_optional,
             headers: o.headers,
@@ -99,7 +102,15 @@ impl InputParser for LinesParser {
             match end_in_data {
                 Some(next) => {
                     self.line += 1;
-                    emit(&self.carry, self.line, &self.key_sep, self.key_sep_len, self.key_optional, &self.headers, sink)?;
+                    emit(
+                        &self.carry,
+                        self.line,
+                        &self.key_sep,
+                        self.key_sep_len,
+                        self.key_optional,
+                        &self.headers,
+                        sink,
+                    )?;
                     self.carry.clear();
                     start = next;
                 }
@@ -112,7 +123,15 @@ impl InputParser for LinesParser {
         let mut rest = &data[start..];
         while let Some(i) = self.find(rest) {
             self.line += 1;
-            emit(&rest[..i], self.line, &self.key_sep, self.key_sep_len, self.key_optional, &self.headers, sink)?;
+            emit(
+                &rest[..i],
+                self.line,
+                &self.key_sep,
+                self.key_sep_len,
+                self.key_optional,
+                &self.headers,
+                sink,
+            )?;
             rest = &rest[i + d..];
         }
         self.carry.extend_from_slice(rest);
@@ -123,7 +142,15 @@ impl InputParser for LinesParser {
         if !self.carry.is_empty() {
             self.line += 1;
             let carry = std::mem::take(&mut self.carry);
-            emit(&carry, self.line, &self.key_sep, self.key_sep_len, self.key_optional, &self.headers, sink)?;
+            emit(
+                &carry,
+                self.line,
+                &self.key_sep,
+                self.key_sep_len,
+                self.key_optional,
+                &self.headers,
+                sink,
+            )?;
         }
         Ok(())
     }
@@ -143,8 +170,14 @@ mod tests {
         let o = opts(InputFormat::Lines);
         let input = b"a\n\nbc\r\n\xff\xfe\nlast";
         let rs = same_at_every_split(&o, input);
-        assert_eq!(values(&rs), vec![&b"a"[..], b"", b"bc\r", b"\xff\xfe", b"last"]);
-        assert_eq!(rs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            values(&rs),
+            vec![&b"a"[..], b"", b"bc\r", b"\xff\xfe", b"last"]
+        );
+        assert_eq!(
+            rs.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
         assert!(run(&o, b"", 1).unwrap().is_empty());
         assert_eq!(run(&o, b"x\n", 1).unwrap().len(), 1);
         assert_eq!(run(&o, b"\n", 1).unwrap().len(), 1);

@@ -54,14 +54,20 @@ pub fn parse_escapes(s: &str) -> Result<Vec<u8>> {
                 b'0' => 0,
                 b'\\' => b'\\',
                 b'x' => {
-                    let hex = s.get(i + 2..i + 4).and_then(|h| u8::from_str_radix(h, 16).ok());
+                    let hex = s
+                        .get(i + 2..i + 4)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok());
                     match hex {
                         Some(v) => {
                             out.push(v);
                             i += 4;
                             continue;
                         }
-                        None => return Err(Error::Usage(format!("separator {s:?}: \\x needs two hex digits"))),
+                        None => {
+                            return Err(Error::Usage(format!(
+                                "separator {s:?}: \\x needs two hex digits"
+                            )));
+                        }
                     }
                 }
                 _ => {
@@ -78,7 +84,9 @@ pub fn parse_escapes(s: &str) -> Result<Vec<u8>> {
         }
     }
     if out.is_empty() {
-        return Err(Error::Usage("a separator or delimiter cannot be empty".into()));
+        return Err(Error::Usage(
+            "a separator or delimiter cannot be empty".into(),
+        ));
     }
     Ok(out)
 }

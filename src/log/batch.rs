@@ -293,7 +293,9 @@ impl BatchHeader {
         }
         let len = h.batch_length as usize;
         if !(HEADER_LEN..=MAX_BATCH_LEN).contains(&len) {
-            return Err(BatchError::Invalid(format!("impossible batch length {len}")));
+            return Err(BatchError::Invalid(format!(
+                "impossible batch length {len}"
+            )));
         }
         if h.record_count == 0 || h.last_offset_delta < h.record_count - 1 {
             return Err(BatchError::Invalid(format!(
@@ -364,7 +366,7 @@ pub struct RecordView<'a> {
 
 impl<'a> RecordView<'a> {
     /// Decode the headers. Errors only on bytes that a CRC-verified batch cannot hold.
-    pub fn headers(&self) -> Result<Vec<(&'a str, Option<&'a [u8]>)>, String> {
+    pub fn headers(&self) -> Result<crate::record::HeaderViews<'a>, String> {
         let mut out = Vec::with_capacity(self.header_count.min(64) as usize);
         let mut c = Cursor {
             b: self.headers_raw,
@@ -465,10 +467,7 @@ impl<'a> Records<'a> {
         let body = self.c.bytes(len)?;
         let mut r = Cursor { b: body, pos: 0 };
         let _attrs = r.bytes(1)?;
-        let ts = self
-            .header
-            .base_timestamp
-            .wrapping_add(unzz(r.uvarint()?));
+        let ts = self.header.base_timestamp.wrapping_add(unzz(r.uvarint()?));
         let od = r.uvarint()?;
         if od > self.header.last_offset_delta as u64 {
             return Err(format!(
@@ -519,7 +518,9 @@ impl<'a> Iterator for Records<'a> {
 mod tests {
     use super::*;
 
-    fn build(records: &[(Option<&[u8]>, Option<&[u8]>, i64)], headers: &[Header]) -> Vec<u8> {
+    type Rec<'a> = (Option<&'a [u8]>, Option<&'a [u8]>, i64);
+
+    fn build(records: &[Rec<'_>], headers: &[Header]) -> Vec<u8> {
         let mut b = BatchBuilder::new();
         for (k, v, ts) in records {
             b.push(*k, *v, *ts, headers);
@@ -578,7 +579,10 @@ mod tests {
             for bit in 0..8 {
                 let mut c = bytes.clone();
                 c[i] ^= 1 << bit;
-                assert!(check(&c).is_err(), "flip at byte {i} bit {bit} not detected");
+                assert!(
+                    check(&c).is_err(),
+                    "flip at byte {i} bit {bit} not detected"
+                );
             }
         }
     }
@@ -615,13 +619,11 @@ mod tests {
             g[20] = MAGIC;
             g[21] = 0;
             let _ = check(&g);
-            if let Ok(h) = BatchHeader::parse(&g) {
-                if g.len() >= h.len() {
-                    for r in Records::new(&g, h) {
-                        if let Ok(r) = r {
-                            let _ = r.headers();
-                        }
-                    }
+            if let Ok(h) = BatchHeader::parse(&g)
+                && g.len() >= h.len()
+            {
+                for r in Records::new(&g, h).flatten() {
+                    let _ = r.headers();
                 }
             }
         }

@@ -34,9 +34,7 @@ pub fn decode(path: &Path, b: &[u8], magic: &[u8; 8], base_offset: u64) -> Resul
         detail,
     };
     if b.len() < LEN {
-        return Err(bad(format!(
-            "file is shorter than its {LEN}-byte header"
-        )));
+        return Err(bad(format!("file is shorter than its {LEN}-byte header")));
     }
     if &b[0..8] != magic {
         return Err(bad(format!(

@@ -234,7 +234,11 @@ impl PartitionReader {
                         // writer or `verify --repair` cuts it.
                         return Ok(None);
                     }
-                    Err(format!("batch at byte {pos} of {}: {}", seg.path.display(), describe(&error)))
+                    Err(format!(
+                        "batch at byte {pos} of {}: {}",
+                        seg.path.display(),
+                        describe(&error)
+                    ))
                 }
             };
             match outcome {
@@ -277,7 +281,11 @@ impl PartitionReader {
     }
 
     fn next_segment_after(&mut self, base: u64, t: &Tail) -> Result<Option<u64>> {
-        let find = |segs: &[u64]| segs.iter().copied().find(|&b| b > base && b <= t.segment_base);
+        let find = |segs: &[u64]| {
+            segs.iter()
+                .copied()
+                .find(|&b| b > base && b <= t.segment_base)
+        };
         if let Some(b) = find(&self.segments) {
             return Ok(Some(b));
         }

@@ -25,6 +25,9 @@ pub struct Scanner {
     buf: Vec<u8>,
     /// File position of `buf[0]`; `u64::MAX` when the buffer holds nothing.
     start: u64,
+    /// The file the buffer came from: a cache hit must be the same file, not just the same
+    /// position (every segment has a batch at byte 32).
+    fd: i32,
     chunk: usize,
 }
 
@@ -39,6 +42,7 @@ impl Scanner {
         Scanner {
             buf: Vec::new(),
             start: u64::MAX,
+            fd: -1,
             chunk,
         }
     }
@@ -51,8 +55,11 @@ impl Scanner {
 
     /// Make `buf` hold `[pos, pos+need)` if the file has it, reading at least a chunk.
     fn fill(&mut self, file: &File, path: &Path, pos: u64, need: usize, end: u64) -> Result<usize> {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
         let have_from = pos.wrapping_sub(self.start);
         if self.start != u64::MAX
+            && self.fd == fd
             && pos >= self.start
             && have_from as usize + need <= self.buf.len()
         {
@@ -63,6 +70,7 @@ impl Scanner {
         let n = read_full_at(file, &mut self.buf[..want], pos).at(path)?;
         self.buf.truncate(n);
         self.start = pos;
+        self.fd = fd;
         // Do not keep a huge buffer alive after one oversized batch.
         if self.buf.capacity() > 4 * self.chunk.max(MAX_BATCH_LEN / 16) && n < self.chunk {
             self.buf.shrink_to(self.chunk);

@@ -154,6 +154,17 @@ pub fn read_full_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<us
     Ok(n)
 }
 
+/// Write a fresh tail file's contents into an already open (emptied) file.
+pub fn create_into(f: &File, path: &Path, t: &Tail) -> Result<()> {
+    let mut buf = vec![0u8; FILE_LEN];
+    buf[..file_header::LEN].copy_from_slice(&file_header::encode(MAGIC, 0, 0));
+    let i = (t.seq % 2) as usize;
+    buf[file_header::LEN + i * SLOT..file_header::LEN + (i + 1) * SLOT]
+        .copy_from_slice(&t.encode());
+    f.write_all_at(&buf, 0).at(path)?;
+    crate::fsutil::sync_data(f, path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,14 +191,4 @@ mod tests {
         f.write_all_at(&[0xff; 8], (32 + 64 + 20) as u64).unwrap();
         assert_eq!(read(&f, &p).unwrap().unwrap().seq, 0);
     }
-}
-
-/// Write a fresh tail file's contents into an already open (emptied) file.
-pub fn create_into(f: &File, path: &Path, t: &Tail) -> Result<()> {
-    let mut buf = vec![0u8; FILE_LEN];
-    buf[..file_header::LEN].copy_from_slice(&file_header::encode(MAGIC, 0, 0));
-    let i = (t.seq % 2) as usize;
-    buf[file_header::LEN + i * SLOT..file_header::LEN + (i + 1) * SLOT].copy_from_slice(&t.encode());
-    f.write_all_at(&buf, 0).at(path)?;
-    crate::fsutil::sync_data(f, path)
 }

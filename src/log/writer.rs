@@ -119,7 +119,9 @@ impl PartitionWriter {
     /// Append one sealed batch; returns the offsets it was given. Visible to readers on return;
     /// durable only after [`sync`](Self::sync).
     pub fn append(&mut self, batch: &mut SealedBatch<'_>) -> Result<Appended> {
-        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self
+            .lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
         self.refresh()?;
         let r = self.append_locked(batch);
         if r.is_err() {
@@ -130,7 +132,9 @@ impl PartitionWriter {
 
     /// fsync everything appended so far (by anyone) and publish it as durable.
     pub fn sync(&mut self) -> Result<u64> {
-        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self
+            .lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
         self.refresh()?;
         let r = self.sync_locked();
         if r.is_err() {
@@ -142,7 +146,9 @@ impl PartitionWriter {
     /// Take the lock, bring the partition to a consistent state (repairing a torn tail,
     /// rebuilding indexes), and return its tail. Used by `verify --repair` and tests.
     pub fn recover(&mut self) -> Result<Tail> {
-        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self
+            .lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
         self.stale = true;
         self.checked = false;
         self.refresh()?;
@@ -152,7 +158,9 @@ impl PartitionWriter {
     /// Run `f` under the partition lock on a consistent partition (torn tail repaired).
     /// `verify --repair` uses it so that no writer appends while it rebuilds files.
     pub fn locked<T>(&mut self, f: impl FnOnce(&Tail) -> Result<T>) -> Result<T> {
-        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self
+            .lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
         self.stale = true;
         self.checked = false;
         self.refresh()?;
@@ -164,12 +172,19 @@ impl PartitionWriter {
 
     /// Mark the partition deleted so every writer stops; called with the topic being deleted.
     pub fn mark_deleted(&mut self) -> Result<()> {
-        let _guard = self.lock.lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self
+            .lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
         self.refresh()?;
         let a = self.active.as_mut().unwrap();
         let mut t = a.tail;
         t.flags |= tail::FLAG_DELETED;
-        publish(self.tail_file.as_ref().unwrap(), &self.tail_path, &mut a.tail, t)
+        publish(
+            self.tail_file.as_ref().unwrap(),
+            &self.tail_path,
+            &mut a.tail,
+            t,
+        )
     }
 
     fn sync_locked(&mut self) -> Result<u64> {
@@ -310,7 +325,11 @@ impl PartitionWriter {
         {
             return Ok(());
         }
-        if self.active.as_ref().is_none_or(|a| a.tail.segment_base != t.segment_base) {
+        if self
+            .active
+            .as_ref()
+            .is_none_or(|a| a.tail.segment_base != t.segment_base)
+        {
             self.active = Some(self.open_active(t)?);
         } else {
             let a = self.active.as_mut().unwrap();
@@ -384,9 +403,13 @@ impl PartitionWriter {
             if off == t.durable_offset && durable_pos.is_none() {
                 durable_pos = Some(pos);
             }
-            match self.scanner.next(&a.log, &a.log_path, pos, end, off >= t.durable_offset)? {
-                Next::Batch { header, .. } if header.base_offset == off
-                    || (off < t.durable_offset && header.base_offset > off) =>
+            match self
+                .scanner
+                .next(&a.log, &a.log_path, pos, end, off >= t.durable_offset)?
+            {
+                Next::Batch { header, .. }
+                    if header.base_offset == off
+                        || (off < t.durable_offset && header.base_offset > off) =>
                 {
                     pos += header.len() as u64;
                     off = header.next_offset();
@@ -414,7 +437,12 @@ impl PartitionWriter {
             nt.end_offset = off;
             nt.end_position = pos;
             nt.durable_offset = nt.durable_offset.min(off);
-            publish(self.tail_file.as_ref().unwrap(), &self.tail_path, &mut a.tail, nt)?;
+            publish(
+                self.tail_file.as_ref().unwrap(),
+                &self.tail_path,
+                &mut a.tail,
+                nt,
+            )?;
             let from = durable_pos.unwrap_or(HDR);
             self.reindex_from(from)?;
         }
@@ -449,7 +477,12 @@ impl PartitionWriter {
             let mut nt = t;
             nt.end_offset = off;
             nt.end_position = pos;
-            publish(self.tail_file.as_ref().unwrap(), &self.tail_path, &mut a.tail, nt)?;
+            publish(
+                self.tail_file.as_ref().unwrap(),
+                &self.tail_path,
+                &mut a.tail,
+                nt,
+            )?;
         }
         self.reindex_from(t.end_position)
     }
@@ -462,9 +495,9 @@ impl PartitionWriter {
         let li = index::file::last_index(&a.index, a.index_len);
         let lt = index::file::last_time(&a.timeindex, a.timeindex_len);
         let end_rel = a.tail.end_offset - a.tail.segment_base;
-        let index_ok = (a.index_len - HDR) % index::INDEX_ENTRY as u64 == 0
+        let index_ok = (a.index_len - HDR).is_multiple_of(index::INDEX_ENTRY as u64)
             && li.is_none_or(|e| (e.position as u64) < a.tail.end_position);
-        let time_ok = (a.timeindex_len - HDR) % index::TIME_ENTRY as u64 == 0
+        let time_ok = (a.timeindex_len - HDR).is_multiple_of(index::TIME_ENTRY as u64)
             && lt.is_none_or(|e| (e.rel_offset as u64) < end_rel);
         let empty_index_but_data = li.is_none() && a.tail.end_position > HDR;
         if index_ok && time_ok && !empty_index_but_data {
@@ -494,7 +527,10 @@ impl PartitionWriter {
         let mut time_cut: Option<u64> = None;
         self.scanner.invalidate();
         loop {
-            match self.scanner.next(&a.log, &a.log_path, pos, a.tail.end_position, false)? {
+            match self
+                .scanner
+                .next(&a.log, &a.log_path, pos, a.tail.end_position, false)?
+            {
                 Next::Batch { header, .. } => {
                     if pos >= from {
                         if time_cut.is_none() {
@@ -538,20 +574,18 @@ impl PartitionWriter {
         }
         // Re-add time entries for the rescanned range.
         pos = keep.last().map_or(HDR, |e| e.position as u64);
-        loop {
-            match self.scanner.next(&a.log, &a.log_path, pos, a.tail.end_position, false)? {
-                Next::Batch { header, .. } => {
-                    if header.base_offset >= cut && header.max_timestamp > last_time {
-                        new_time.extend_from_slice(&index::encode_time(TimeEntry {
-                            timestamp: header.max_timestamp,
-                            rel_offset: (header.base_offset - base) as u32,
-                        }));
-                        last_time = header.max_timestamp;
-                    }
-                    pos += header.len() as u64;
-                }
-                _ => break,
+        while let Next::Batch { header, .. } =
+            self.scanner
+                .next(&a.log, &a.log_path, pos, a.tail.end_position, false)?
+        {
+            if header.base_offset >= cut && header.max_timestamp > last_time {
+                new_time.extend_from_slice(&index::encode_time(TimeEntry {
+                    timestamp: header.max_timestamp,
+                    rel_offset: (header.base_offset - base) as u32,
+                }));
+                last_time = header.max_timestamp;
             }
+            pos += header.len() as u64;
         }
         self.scanner.invalidate();
         let mut ib = file_header::encode(file_header::INDEX_MAGIC, base, 0).to_vec();
@@ -663,7 +697,8 @@ fn open_index(path: &Path, magic: &[u8; 8], base: u64) -> Result<File> {
     let ok = segment::read_header(&f, path, magic, base).is_ok();
     if !ok {
         f.set_len(0).at(path)?;
-        f.write_all_at(&file_header::encode(magic, base, 0), 0).at(path)?;
+        f.write_all_at(&file_header::encode(magic, base, 0), 0)
+            .at(path)?;
     }
     Ok(f)
 }

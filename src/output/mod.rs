@@ -84,7 +84,11 @@ fn json_bytes(name: &str, v: Option<&[u8]>, out: &mut Vec<u8>) {
             Ok(s) => json_str(s, out),
             Err(_) => {
                 out.push(b'"');
-                out.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(b).as_bytes());
+                out.extend_from_slice(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(b)
+                        .as_bytes(),
+                );
                 out.extend_from_slice(b"\",\"");
                 out.extend_from_slice(name.as_bytes());
                 out.extend_from_slice(b"_encoding\":\"base64\"");
@@ -97,7 +101,11 @@ fn write_json(r: &ConsumedRecord<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"topic\":");
     json_str(r.topic, out);
     out.extend_from_slice(
-        format!(",\"partition\":{},\"offset\":{},\"timestamp\":{},", r.partition, r.offset, r.timestamp).as_bytes(),
+        format!(
+            ",\"partition\":{},\"offset\":{},\"timestamp\":{},",
+            r.partition, r.offset, r.timestamp
+        )
+        .as_bytes(),
     );
     json_bytes("key", r.key, out);
     out.push(b',');
@@ -162,7 +170,11 @@ fn write_csv(r: &ConsumedRecord<'_>, out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    fn rec<'a>(key: Option<&'a [u8]>, value: Option<&'a [u8]>, headers: Vec<(&'a str, Option<&'a [u8]>)>) -> ConsumedRecord<'a> {
+    fn rec<'a>(
+        key: Option<&'a [u8]>,
+        value: Option<&'a [u8]>,
+        headers: Vec<(&'a str, Option<&'a [u8]>)>,
+    ) -> ConsumedRecord<'a> {
         ConsumedRecord {
             topic: "t",
             partition: 1,
@@ -176,21 +188,33 @@ mod tests {
 
     fn fmt(spec: &str, r: &ConsumedRecord<'_>) -> String {
         let mut out = Vec::new();
-        OutputFormat::parse(spec, b"\n".to_vec()).unwrap().write(r, &mut out);
+        OutputFormat::parse(spec, b"\n".to_vec())
+            .unwrap()
+            .write(r, &mut out);
         String::from_utf8(out).unwrap()
     }
 
     #[test]
     fn json_envelope_is_exact_and_binary_safe() {
-        let r = rec(Some(b"k"), Some(b"v\"\\\n\x01"), vec![("h", Some(b"x")), ("n", None)]);
+        let r = rec(
+            Some(b"k"),
+            Some(b"v\"\\\n\x01"),
+            vec![("h", Some(b"x")), ("n", None)],
+        );
         assert_eq!(
             fmt("json", &r),
             "{\"topic\":\"t\",\"partition\":1,\"offset\":5,\"timestamp\":1700000000000,\"key\":\"k\",\"value\":\"v\\\"\\\\\\n\\u0001\",\"headers\":[{\"key\":\"h\",\"value\":\"x\"},{\"key\":\"n\",\"value\":null}]}\n"
         );
         let r = rec(None, Some(&[0xff, 0]), vec![("b", Some(&[0x80]))]);
         let s = fmt("json", &r);
-        assert!(s.contains("\"key\":null,\"value\":\"/wA=\",\"value_encoding\":\"base64\""), "{s}");
-        assert!(s.contains("{\"key\":\"b\",\"value\":\"gA==\",\"value_encoding\":\"base64\"}"), "{s}");
+        assert!(
+            s.contains("\"key\":null,\"value\":\"/wA=\",\"value_encoding\":\"base64\""),
+            "{s}"
+        );
+        assert!(
+            s.contains("{\"key\":\"b\",\"value\":\"gA==\",\"value_encoding\":\"base64\"}"),
+            "{s}"
+        );
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["headers"][0]["key"], "b");
     }
@@ -200,8 +224,15 @@ mod tests {
         let r = rec(Some(b"k,1"), None, vec![]);
         assert_eq!(fmt("raw", &r), "\n");
         assert_eq!(fmt("csv", &r), "t,1,5,1700000000000,\"k,1\",,\n");
-        let r = rec(None, Some(b"val"), vec![("a", Some(b"1")), ("b", Some(b"2"))]);
-        assert_eq!(fmt("%t %p %o %T %k|%s %K %S %h %%\\t\\n", &r), "t 1 5 1700000000000 |val -1 3 a=1,b=2 %\t\n");
+        let r = rec(
+            None,
+            Some(b"val"),
+            vec![("a", Some(b"1")), ("b", Some(b"2"))],
+        );
+        assert_eq!(
+            fmt("%t %p %o %T %k|%s %K %S %h %%\\t\\n", &r),
+            "t 1 5 1700000000000 |val -1 3 a=1,b=2 %\t\n"
+        );
         assert!(OutputFormat::parse("yaml", vec![]).is_err());
         let e = OutputFormat::parse("%Q", vec![]).err().unwrap();
         assert!(e.to_string().contains("%Q"));

@@ -33,7 +33,9 @@ impl Template {
             match b[i] {
                 b'%' => {
                     let Some(&t) = b.get(i + 1) else {
-                        return Err(Error::Usage(format!("--format {s:?}: ends with a lone '%' (use %% for a literal percent)")));
+                        return Err(Error::Usage(format!(
+                            "--format {s:?}: ends with a lone '%' (use %% for a literal percent)"
+                        )));
                     };
                     let part = match t {
                         b'%' => {

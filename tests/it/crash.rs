@@ -23,7 +23,15 @@ fn producer_killed_mid_stream_repeatedly_then_appends_continue() {
     let mut next = 0u64;
     for round in 0..8 {
         let mut c = env
-            .spawn(&["produce", "-t", "kill", "--linger", "0", "--batch-size", "2KiB"])
+            .spawn(&[
+                "produce",
+                "-t",
+                "kill",
+                "--linger",
+                "0",
+                "--batch-size",
+                "2KiB",
+            ])
             .stdin(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -43,7 +51,11 @@ fn producer_killed_mid_stream_repeatedly_then_appends_continue() {
         // Kill once some records are visible, at a different point each round.
         let target = start + 500 + round * 731;
         wait_for("records to appear", Duration::from_secs(30), || {
-            let o = env.chute().args(["offsets", "-t", "kill", "--json"]).output().unwrap();
+            let o = env
+                .chute()
+                .args(["offsets", "-t", "kill", "--json"])
+                .output()
+                .unwrap();
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
             v["partitions"][0]["latest"].as_u64().unwrap() >= target
         });
@@ -110,12 +122,20 @@ fn flipped_byte_in_the_middle_is_exit_74_naming_partition_and_offset() {
     env.produce("flip", input, &["--batch-size", "1KiB"]);
     let seg = env.segment("flip", 0, 0);
     let len = file_len(&seg);
-    let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&seg)
+        .unwrap();
     let mut b = [0u8; 1];
     f.read_exact_at(&mut b, len / 2).unwrap();
     f.write_all_at(&[b[0] ^ 0x40], len / 2).unwrap();
     drop(f);
-    let out = env.chute().args(["consume", "-t", "flip"]).output().unwrap();
+    let out = env
+        .chute()
+        .args(["consume", "-t", "flip"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(74));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("flip-0") && err.contains("offset"), "{err}");
@@ -136,12 +156,21 @@ fn lock_wait_has_a_deadline_and_names_the_holder() {
     let lock = env.partition_dir("l", 0).join("partition.lock");
     let mut holder = std::process::Command::new("flock")
         .arg(&lock)
-        .args(["sh", "-c", "printf '%-15s\\n' $$ > \"$0\"; echo locked; sleep 60", lock.to_str().unwrap()])
+        .args([
+            "sh",
+            "-c",
+            "printf '%-15s\\n' $$ > \"$0\"; echo locked; sleep 60",
+            lock.to_str().unwrap(),
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut line).unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     assert_eq!(line.trim(), "locked");
     let out = env
         .chute()
@@ -150,7 +179,12 @@ fn lock_wait_has_a_deadline_and_names_the_holder() {
         .output()
         .unwrap();
     kill9(&mut holder);
-    assert_eq!(out.status.code(), Some(75), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("l-0") && err.contains("pid"), "{err}");
     // Readers never lock: consuming worked all along, and the failed batch is not visible.

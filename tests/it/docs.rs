@@ -13,7 +13,10 @@ fn man_pages_and_completions_are_current() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     for sub in ["man", "completions"] {
         let gen_dir = tmp.path().join(sub);
-        let mut names: Vec<_> = std::fs::read_dir(&gen_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let mut names: Vec<_> = std::fs::read_dir(&gen_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         names.sort();
         assert!(!names.is_empty());
         for n in &names {
@@ -26,7 +29,11 @@ fn man_pages_and_completions_are_current() {
             );
         }
         let checked_in = std::fs::read_dir(repo.join(sub)).unwrap().count();
-        assert_eq!(checked_in, names.len(), "{sub}/ has files the CLI no longer generates");
+        assert_eq!(
+            checked_in,
+            names.len(),
+            "{sub}/ has files the CLI no longer generates"
+        );
     }
 }
 

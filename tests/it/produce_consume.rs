@@ -37,7 +37,11 @@ fn roundtrip_100k_awkward_lines_is_byte_exact() {
         .write_stdin(input.clone())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("created topic raw"));
     let got = env.consume("raw", &[]);
     assert_eq!(got.len(), input.len());
@@ -62,7 +66,10 @@ fn nul_and_custom_delimiters() {
     let env = Env::new();
     env.produce("z", b"one\0two\nstill two\0".to_vec(), &["-0"]);
     assert_eq!(env.consume("z", &["-0"]), b"one\0two\nstill two\0");
-    assert_eq!(env.consume("z", &["--format", "%o:%s|"]), b"0:one|1:two\nstill two|");
+    assert_eq!(
+        env.consume("z", &["--format", "%o:%s|"]),
+        b"0:one|1:two\nstill two|"
+    );
     env.produce("d", "a;;b;", &["-D", ";;"]);
     assert_eq!(env.consume("d", &[]), b"a\nb;\n");
 }
@@ -71,8 +78,18 @@ fn nul_and_custom_delimiters() {
 fn keys_land_where_kafka_would_put_them() {
     let env = Env::new();
     env.create_topic("k", 8, &[]);
-    let keys = ["21", "foobar", "a-little-bit-long-string", "abc", "", "user-42"];
-    let input: String = keys.iter().map(|k| format!("{k}\tvalue-of-{k}\n")).collect();
+    let keys = [
+        "21",
+        "foobar",
+        "a-little-bit-long-string",
+        "abc",
+        "",
+        "user-42",
+    ];
+    let input: String = keys
+        .iter()
+        .map(|k| format!("{k}\tvalue-of-{k}\n"))
+        .collect();
     env.produce("k", input, &["-K", "\\t"]);
     for k in keys {
         let want = chute::partitioner::partition_for_key(k.as_bytes(), 8);
@@ -98,7 +115,9 @@ fn null_keys_spread_over_partitions_in_sticky_batches() {
     let input: String = (0..20_000).map(|i| format!("{i:0>90}\n")).collect();
     env.produce("s", input, &["--batch-size", "64KiB"]);
     let o = env.json(&["offsets", "-t", "s", "--json"]);
-    let counts: Vec<u64> = (0..4).map(|p| o["partitions"][p]["latest"].as_u64().unwrap()).collect();
+    let counts: Vec<u64> = (0..4)
+        .map(|p| o["partitions"][p]["latest"].as_u64().unwrap())
+        .collect();
     assert_eq!(counts.iter().sum::<u64>(), 20_000);
     assert!(counts.iter().filter(|&&c| c > 0).count() >= 3, "{counts:?}");
 }
@@ -111,7 +130,15 @@ fn four_concurrent_producers_into_one_partition_keep_everything_in_order() {
     for w in 0..4 {
         let input: String = (0..50_000).map(|i| format!("w{w} {i}\n")).collect();
         let mut c = env
-            .spawn(&["produce", "-t", "c", "--batch-size", "4KiB", "--linger", "0"])
+            .spawn(&[
+                "produce",
+                "-t",
+                "c",
+                "--batch-size",
+                "4KiB",
+                "--linger",
+                "0",
+            ])
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -127,7 +154,11 @@ fn four_concurrent_producers_into_one_partition_keep_everything_in_order() {
     }
     for c in kids {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let got = env.consume("c", &[]);
     let mut next = [0u64; 4];
@@ -165,7 +196,11 @@ fn from_count_partition_and_formats() {
     assert!(v["key"].is_null());
     assert!(v["timestamp"].as_i64().unwrap() > 1_600_000_000_000);
     let csv = env.consume("f", &["-n", "1", "--format", "csv"]);
-    assert!(csv.starts_with(b"f,1,0,"), "{}", String::from_utf8_lossy(&csv));
+    assert!(
+        csv.starts_with(b"f,1,0,"),
+        "{}",
+        String::from_utf8_lossy(&csv)
+    );
     let t = env.consume("f", &["--format", "%t/%p/%o %K %S %s\\n", "-n", "2"]);
     assert_eq!(t, b"f/1/0 -1 1 a\nf/1/1 -1 1 b\n");
 }
@@ -179,9 +214,18 @@ fn since_until_and_offsets_at_time() {
         r#"{"value":"new","timestamp":1700000000000}"#,
     ];
     env.produce("time", recs.join("\n"), &["--format", "json"]);
-    assert_eq!(env.consume("time", &["--since", "1400000000000"]), b"mid\nnew\n");
-    assert_eq!(env.consume("time", &["--since", "2017-01-01T00:00:00Z"]), b"new\n");
-    assert_eq!(env.consume("time", &["--until", "1500000000000"]), b"old\nmid\n");
+    assert_eq!(
+        env.consume("time", &["--since", "1400000000000"]),
+        b"mid\nnew\n"
+    );
+    assert_eq!(
+        env.consume("time", &["--since", "2018-01-01T00:00:00Z"]),
+        b"new\n"
+    );
+    assert_eq!(
+        env.consume("time", &["--until", "1500000000000"]),
+        b"old\nmid\n"
+    );
     let o = env.json(&["offsets", "-t", "time", "--at", "1400000000000", "--json"]);
     assert_eq!(o["partitions"][0]["offset"], 1);
 }
@@ -190,10 +234,14 @@ fn since_until_and_offsets_at_time() {
 fn json_envelope_roundtrips_binary_records_exactly() {
     let env = Env::new();
     let input = concat!(
-        r#"{"key":"k1","value":"plain","headers":[{"key":"h","value":"v"}]}"#, "\n",
-        r#"{"key":null,"value":"/w==","value_encoding":"base64","timestamp":1234}"#, "\n",
-        r#"{"key":"k3","value":null}"#, "\n",
-        r#"{"value":{"nested":[1,2]}}"#, "\n",
+        r#"{"key":"k1","value":"plain","headers":[{"key":"h","value":"v"}]}"#,
+        "\n",
+        r#"{"key":null,"value":"/w==","value_encoding":"base64","timestamp":1234}"#,
+        "\n",
+        r#"{"key":"k3","value":null}"#,
+        "\n",
+        r#"{"value":{"nested":[1,2]}}"#,
+        "\n",
     );
     env.produce("j", input, &["--format", "json"]);
     let first = env.consume("j", &["--format", "json"]);
@@ -221,9 +269,20 @@ fn json_envelope_roundtrips_binary_records_exactly() {
 #[test]
 fn csv_input() {
     let env = Env::new();
-    env.produce("csv", "k1,v1\n\"k,2\",\"multi\nline\"\n", &["--format", "csv"]);
-    assert_eq!(env.consume("csv", &["--format", "%k=%s|"]), b"k1=v1|k,2=multi\nline|");
-    env.produce("csvh", "value,key\nv,k\n", &["--format", "csv", "--csv-header"]);
+    env.produce(
+        "csv",
+        "k1,v1\n\"k,2\",\"multi\nline\"\n",
+        &["--format", "csv"],
+    );
+    assert_eq!(
+        env.consume("csv", &["--format", "%k=%s|"]),
+        b"k1=v1|k,2=multi\nline|"
+    );
+    env.produce(
+        "csvh",
+        "value,key\nv,k\n",
+        &["--format", "csv", "--csv-header"],
+    );
     assert_eq!(env.consume("csvh", &["--format", "%k=%s|"]), b"k=v|");
 }
 
@@ -231,7 +290,10 @@ fn csv_input() {
 fn headers_from_flags() {
     let env = Env::new();
     env.produce("h", "x\n", &["-H", "source=test", "-H", "n=1"]);
-    assert_eq!(env.consume("h", &["--format", "%h|%s\\n"]), b"source=test,n=1|x\n");
+    assert_eq!(
+        env.consume("h", &["--format", "%h|%s\\n"]),
+        b"source=test,n=1|x\n"
+    );
 }
 
 #[test]
@@ -247,7 +309,11 @@ fn consume_into_closed_pipe_exits_quietly() {
         .unwrap();
     assert!(out.status.success());
     assert_eq!(out.stdout, b"0\n1\n2\n");
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -296,11 +362,20 @@ fn segments_roll_by_size_and_reads_cross_them() {
     env.produce("roll", input.clone(), &["--batch-size", "1KiB"]);
     let segs = std::fs::read_dir(env.partition_dir("roll", 0))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".log"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".log")
+        })
         .count();
     assert!(segs > 10, "only {segs} segments");
     assert_eq!(env.consume("roll", &[]), input.as_bytes());
-    assert_eq!(env.consume("roll", &["--from", "4321", "-n", "1"]), b"record-4321\n");
+    assert_eq!(
+        env.consume("roll", &["--from", "4321", "-n", "1"]),
+        b"record-4321\n"
+    );
     env.chute().args(["verify"]).assert().success();
 }
 
@@ -318,5 +393,8 @@ fn dump_shows_batches_and_records() {
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("baseOffset: 0 lastOffset: 1 count: 2"), "{s}");
     assert!(s.contains("isValid: true"), "{s}");
-    assert!(s.contains(r#"offset: 1 "#) && s.contains(r#"key: "k2" value: "world""#), "{s}");
+    assert!(
+        s.contains(r#"offset: 1 "#) && s.contains(r#"key: "k2" value: "world""#),
+        "{s}"
+    );
 }

@@ -3,8 +3,16 @@ use crate::util::*;
 #[test]
 fn create_list_describe_alter_delete() {
     let env = Env::new();
-    env.create_topic("orders", 3, &["--config", "retention=2d", "--config", "segment.bytes=1MiB"]);
-    env.chute().args(["topic", "list"]).assert().success().stdout("orders\n");
+    env.create_topic(
+        "orders",
+        3,
+        &["--config", "retention=2d", "--config", "segment.bytes=1MiB"],
+    );
+    env.chute()
+        .args(["topic", "list"])
+        .assert()
+        .success()
+        .stdout("orders\n");
     env.produce("orders", "a\nb\n", &["-p", "2"]);
     let d = env.json(&["topic", "describe", "orders", "--json"]);
     assert_eq!(d["name"], "orders");
@@ -23,23 +31,55 @@ fn create_list_describe_alter_delete() {
     }
     assert_eq!(ps[2]["high_watermark"], 2);
     assert_eq!(ps[2]["log_end_offset"], 2);
-    let human = env.chute().args(["topic", "describe", "orders"]).output().unwrap();
+    let human = env
+        .chute()
+        .args(["topic", "describe", "orders"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&human.stdout).contains("HIGH-WATERMARK"));
 
-    env.chute().args(["topic", "alter", "orders", "--partitions", "5", "--config", "retention=1h"]).assert().success();
+    env.chute()
+        .args([
+            "topic",
+            "alter",
+            "orders",
+            "--partitions",
+            "5",
+            "--config",
+            "retention=1h",
+        ])
+        .assert()
+        .success();
     let d = env.json(&["topic", "describe", "orders", "--json"]);
     assert_eq!(d["partitions"].as_array().unwrap().len(), 5);
     assert_eq!(d["config"]["retention"], "1h");
-    env.chute().args(["topic", "alter", "orders", "--delete-config", "retention"]).assert().success();
-    assert_eq!(env.json(&["topic", "describe", "orders", "--json"])["config"]["retention"], "7days");
-    let out = env.chute().args(["topic", "alter", "orders", "--partitions", "2"]).output().unwrap();
+    env.chute()
+        .args(["topic", "alter", "orders", "--delete-config", "retention"])
+        .assert()
+        .success();
+    assert_eq!(
+        env.json(&["topic", "describe", "orders", "--json"])["config"]["retention"],
+        "7days"
+    );
+    let out = env
+        .chute()
+        .args(["topic", "alter", "orders", "--partitions", "2"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only be added"));
     env.produce("orders", "new partition\n", &["-p", "4"]);
     assert_eq!(env.consume("orders", &["-p", "4"]), b"new partition\n");
 
-    env.chute().args(["topic", "delete", "orders"]).assert().success();
-    env.chute().args(["topic", "list"]).assert().success().stdout("");
+    env.chute()
+        .args(["topic", "delete", "orders"])
+        .assert()
+        .success();
+    env.chute()
+        .args(["topic", "list"])
+        .assert()
+        .success()
+        .stdout("");
     assert!(!env.partition_dir("orders", 0).exists());
     // A new topic of the same name starts empty.
     env.produce("orders", "fresh\n", &[]);
@@ -49,7 +89,10 @@ fn create_list_describe_alter_delete() {
 #[test]
 fn json_list_and_cluster_status() {
     let env = Env::new();
-    env.chute().args(["cluster", "init", "--brokers", "3"]).assert().success();
+    env.chute()
+        .args(["cluster", "init", "--brokers", "3"])
+        .assert()
+        .success();
     env.create_topic("a", 2, &["--replication-factor", "3"]);
     let l = env.json(&["topic", "list", "--json"]);
     assert_eq!(l[0]["name"], "a");
@@ -60,8 +103,16 @@ fn json_list_and_cluster_status() {
     assert_eq!(s["brokers"][1]["state"], "up");
     assert_eq!(s["offline_partitions"], 0);
     let d = env.json(&["topic", "describe", "a", "--json"]);
-    let leaders: Vec<u64> = d["partitions"].as_array().unwrap().iter().map(|p| p["leader"].as_u64().unwrap()).collect();
-    assert_ne!(leaders[0], leaders[1], "leaders should be spread over brokers");
+    let leaders: Vec<u64> = d["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["leader"].as_u64().unwrap())
+        .collect();
+    assert_ne!(
+        leaders[0], leaders[1],
+        "leaders should be spread over brokers"
+    );
 }
 
 #[test]
@@ -83,13 +134,26 @@ fn delete_while_a_producer_streams_stops_it_cleanly() {
         }
     });
     wait_for("records", std::time::Duration::from_secs(20), || {
-        env.chute().args(["offsets", "-t", "del", "--json"]).output().unwrap().stdout.windows(9).any(|_| true)
+        env.chute()
+            .args(["offsets", "-t", "del", "--json"])
+            .output()
+            .unwrap()
+            .stdout
+            .windows(9)
+            .any(|_| true)
             && crate::util::file_len(&env.segment("del", 0, 0)) > 10_000
     });
-    env.chute().args(["topic", "delete", "del"]).assert().success();
+    env.chute()
+        .args(["topic", "delete", "del"])
+        .assert()
+        .success();
     let out = c.wait_with_output().unwrap();
     let _ = w.join();
     assert_ne!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("deleted"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("deleted"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!env.partition_dir("del", 0).exists());
 }

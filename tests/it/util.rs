@@ -50,7 +50,11 @@ impl Env {
     pub fn produce(&self, topic: &str, input: impl Into<Vec<u8>>, extra: &[&str]) {
         let mut args = vec!["produce", "-t", topic, "-q"];
         args.extend_from_slice(extra);
-        self.chute().args(&args).write_stdin(input.into()).assert().success();
+        self.chute()
+            .args(&args)
+            .write_stdin(input.into())
+            .assert()
+            .success();
     }
 
     pub fn consume(&self, topic: &str, extra: &[&str]) -> Vec<u8> {
@@ -67,7 +71,11 @@ impl Env {
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.chute().args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 

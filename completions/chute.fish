@@ -1,0 +1,153 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_chute_global_optspecs
+    string join \n root= h/help V/version
+end
+
+function __fish_chute_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_chute_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_chute_using_subcommand
+    set -l cmd (__fish_chute_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c chute -n "__fish_chute_needs_command" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chute -n "__fish_chute_needs_command" -s V -l version -d 'Print version'
+complete -c chute -n "__fish_chute_needs_command" -f -a "cluster" -d 'Create or inspect the cluster'
+complete -c chute -n "__fish_chute_needs_command" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
+complete -c chute -n "__fish_chute_needs_command" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
+complete -c chute -n "__fish_chute_needs_command" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c chute -n "__fish_chute_needs_command" -f -a "offsets" -d 'Earliest and latest offsets per partition (or the offset for a time)'
+complete -c chute -n "__fish_chute_needs_command" -f -a "dump" -d 'Print the batches and records of a segment file or partition directory'
+complete -c chute -n "__fish_chute_needs_command" -f -a "verify" -d 'Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed'
+complete -c chute -n "__fish_chute_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c chute -n "__fish_chute_needs_command" -f -a "generate-docs" -d 'Write man pages and completion scripts into a directory (used to refresh man/ and completions/)'
+complete -c chute -n "__fish_chute_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -f -a "init" -d 'Lay out a new cluster with N brokers'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -f -a "status" -d 'Show brokers and partition health'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -l brokers -d 'Number of brokers' -r
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -l broker-dir -d 'Put broker ID\'s data at PATH (another disk)' -r
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -l json
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "init" -d 'Lay out a new cluster with N brokers'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show brokers and partition health'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "create" -d 'Create a topic'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "list" -d 'List topics'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "describe" -d 'Show a topic\'s config and partitions'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "delete" -d 'Delete a topic and its data'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s p -l partitions -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s r -l replication-factor -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s c -l config -d 'Topic config, e.g. retention=7d, segment.bytes=64MiB (repeatable)' -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -l if-not-exists -d 'Succeed quietly when the topic already exists'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from list" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from list" -l json
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from describe" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from describe" -l json
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -s p -l partitions -d 'New partition count (can only grow)' -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -s c -l config -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -l delete-config -d 'Return a config key to its default (repeatable)' -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topics'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a topic\'s config and partitions'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic and its data'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand produce" -s t -l topic -d 'Topic (created with defaults if missing)' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -s f -l format -r -f -a "lines\t''
+json\t''
+csv\t''"
+complete -c chute -n "__fish_chute_using_subcommand produce" -s K -l key-delimiter -d 'Key separator: split each line into KEY SEP VALUE at the first SEP' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -s D -l delimiter -d 'Record delimiter (escapes \\n \\t \\0 \\xHH allowed)' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -s p -l partition -d 'Write every record to this partition' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -s H -l header -d 'Header added to every record (repeatable)' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -l acks -d '0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica' -r -f -a "0\t''
+1\t''
+all\t''"
+complete -c chute -n "__fish_chute_using_subcommand produce" -l linger -d 'Wait up to this long for more records before writing a batch' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -l batch-size -d 'Largest batch in bytes (capped at the topic\'s max.message.bytes)' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -l file -d 'Read from this file instead of stdin' -r -F
+complete -c chute -n "__fish_chute_using_subcommand produce" -l timeout -d 'Give up waiting for a partition lock after this long (exit 75)' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand produce" -l key-optional -d 'With -K, lines without the separator get a null key instead of an error'
+complete -c chute -n "__fish_chute_using_subcommand produce" -s 0 -l null -d 'Records are NUL-terminated (like find -print0)'
+complete -c chute -n "__fish_chute_using_subcommand produce" -l csv-header -d 'CSV input starts with a header row naming the columns'
+complete -c chute -n "__fish_chute_using_subcommand produce" -s q -l quiet -d 'Say nothing on stderr except errors'
+complete -c chute -n "__fish_chute_using_subcommand produce" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand consume" -s t -l topic -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -s p -l partition -d 'Only these partitions (repeatable or comma-separated)' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l from -d 'Where to start' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l since -d 'Start at the first record at or after TIME' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l until -d 'Stop at the first record newer than TIME' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -s n -l count -d 'Stop after N records' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -s f -l format -d 'raw | json | csv | TEMPLATE' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -s D -l delimiter -d 'Delimiter after each raw value (escapes allowed)' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand consume" -s F -l follow -d 'Keep waiting for new records'
+complete -c chute -n "__fish_chute_using_subcommand consume" -s 0 -l null -d 'End each raw value with NUL instead of newline'
+complete -c chute -n "__fish_chute_using_subcommand consume" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand offsets" -s t -l topic -r
+complete -c chute -n "__fish_chute_using_subcommand offsets" -l at -d 'Also show, per partition, the first offset at or after TIME' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand offsets" -l json
+complete -c chute -n "__fish_chute_using_subcommand offsets" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand dump" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand dump" -s r -l records -d 'Print every record, not only batch headers'
+complete -c chute -n "__fish_chute_using_subcommand dump" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand verify" -s t -l topic -d 'Only this topic' -r
+complete -c chute -n "__fish_chute_using_subcommand verify" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand verify" -l repair -d 'Cut torn tails and rebuild indexes (takes each partition\'s lock)'
+complete -c chute -n "__fish_chute_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand completions" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand generate-docs" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "cluster" -d 'Create or inspect the cluster'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "offsets" -d 'Earliest and latest offsets per partition (or the offset for a time)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "dump" -d 'Print the batches and records of a segment file or partition directory'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "verify" -d 'Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "generate-docs" -d 'Write man pages and completion scripts into a directory (used to refresh man/ and completions/)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Lay out a new cluster with N brokers'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show brokers and partition health'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "create" -d 'Create a topic'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "list" -d 'List topics'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "describe" -d 'Show a topic\'s config and partitions'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "alter" -d 'Add partitions or change configs'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "delete" -d 'Delete a topic and its data'
