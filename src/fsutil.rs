@@ -62,7 +62,7 @@ pub fn sync_data(f: &File, path: &Path) -> Result<()> {
 
 /// Replace `path` atomically: write a temp file, fsync it, rename over, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_of(path);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
@@ -76,38 +76,46 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Create a directory and all parents, fsyncing each parent that gained an entry.
 pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
-    if let Some(parent) = dir.parent() {
-        create_dir_all_durable(parent)?;
-    }
+    let parent = parent_of(dir);
+    create_dir_all_durable(parent)?;
     match std::fs::create_dir(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
         Err(e) => return Err(Error::io(dir, e)),
     }
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent)?;
-    }
-    Ok(())
+    sync_dir(parent)
 }
 
-/// Remove a directory tree safely: rename it out of the way first (so nobody finds a half-deleted
-/// tree under the real name), then delete. `trash` must be on the same file system.
-pub fn remove_tree(dir: &Path, trash: &Path) -> Result<()> {
-    create_dir_all_durable(trash)?;
-    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dir");
-    let target = trash.join(format!(
-        "{name}.{}.{}.deleted",
-        std::process::id(),
-        now_ms()
-    ));
-    std::fs::rename(dir, &target).at(dir)?;
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent)?;
+/// The directory holding `p`; `.` for a bare relative name (whose `parent()` is empty).
+pub fn parent_of(p: &Path) -> &Path {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     }
-    std::fs::remove_dir_all(&target).at(&target)
+}
+
+/// Remove a directory tree safely: rename it into `.trash` beside it (same directory, so the
+/// same file system, which `rename` needs), fsync, then delete. Nobody ever finds a half-deleted
+/// tree under the real name. The trash name is short and unique, whatever the original's length.
+pub fn remove_tree(dir: &Path) -> Result<()> {
+    let parent = parent_of(dir);
+    let trash = parent.join(".trash");
+    create_dir_all_durable(&trash)?;
+    let target = trash.join(format!("{:016x}.deleted", crate::cluster::random_u64()));
+    std::fs::rename(dir, &target).at(dir)?;
+    sync_dir(parent)?;
+    std::fs::remove_dir_all(&target).at(&target)?;
+    // Leftovers of removals that were killed half-way; another process may be removing them
+    // right now, so failures here are not ours to report.
+    if let Ok(entries) = std::fs::read_dir(&trash) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    Ok(())
 }
 
 pub fn now_ms() -> i64 {

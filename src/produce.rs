@@ -98,6 +98,17 @@ impl Producer {
                 }
             }
         }
+        // Writing into a directory that belongs to another cluster (a wrong disk mounted at a
+        // broker path) would mix two clusters' data: check each leader broker's tag once.
+        let mut checked = Vec::new();
+        for p in &t.partitions {
+            if let Some(b) = p.leader
+                && !checked.contains(&b)
+            {
+                cluster.check_broker_tag(&md, b)?;
+                checked.push(b);
+            }
+        }
         let mut lanes = Vec::new();
         for p in &t.partitions {
             let dir = cluster.leader_dir(&md, topic, p.partition);
@@ -246,9 +257,16 @@ impl Producer {
         self.last_sync + SYNC_INTERVAL
     }
 
+    /// The deadline always moves on once reached, dirty or not: otherwise an idle producer
+    /// would wake up in a loop, waiting for a deadline that has passed.
     pub fn sync_if_due(&mut self) -> Result<()> {
-        if Instant::now() >= self.sync_deadline() && self.lanes.iter().any(|l| l.dirty) {
-            self.sync()?;
+        let now = Instant::now();
+        if now >= self.sync_deadline() {
+            if self.lanes.iter().any(|l| l.dirty) {
+                self.sync()?;
+            } else {
+                self.last_sync = now;
+            }
         }
         Ok(())
     }

@@ -55,14 +55,9 @@ pub fn writer_options(cfg: &TopicConfig, p: &PartitionMeta) -> WriterOptions {
 
 /// Make an empty replica directory with its first segment and tail. A directory left over
 /// from an earlier topic of the same name (a crash mid-delete) is moved to the trash first.
-fn create_replica(
-    cluster: &Cluster,
-    dir: &std::path::Path,
-    name: &str,
-    opts: WriterOptions,
-) -> Result<()> {
+fn create_replica(dir: &std::path::Path, name: &str, opts: WriterOptions) -> Result<()> {
     if dir.exists() {
-        fsutil::remove_tree(dir, &cluster.trash())?;
+        fsutil::remove_tree(dir)?;
     }
     fsutil::create_dir_all_durable(dir)?;
     PartitionWriter::open(dir, name, opts)?.recover()?;
@@ -120,7 +115,7 @@ pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created
             };
             for &b in &pm.replicas {
                 let dir = cluster.replica_dir(md, b, name, p as u32);
-                create_replica(cluster, &dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
+                create_replica(&dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
             }
             partitions.push(pm);
         }
@@ -186,7 +181,7 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
                 };
                 for &b in &pm.replicas {
                     let dir = cluster.replica_dir(md, b, name, p);
-                    create_replica(cluster, &dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
+                    create_replica(&dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
                 }
                 topic.partitions.push(pm);
             }
@@ -201,30 +196,34 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
 /// is cut in half), then move the directories to the trash and remove them.
 pub fn delete(cluster: &Cluster, name: &str) -> Result<()> {
     names::topic(name)?;
-    let (md, topic) = cluster.update(|md| {
-        let t = md
-            .topics
-            .remove(name)
-            .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))?;
-        Ok((md.clone(), t))
-    })?;
-    for p in &topic.partitions {
-        for &b in &p.replicas {
-            let dir = cluster.replica_dir(&md, b, name, p.partition);
-            if !dir.exists() {
-                continue;
+    // Everything happens under the metadata lock, so a topic created again under this name
+    // in the meantime cannot have its fresh directories marked or removed by us.
+    cluster.update_then(
+        |md| {
+            md.topics
+                .remove(name)
+                .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))
+        },
+        |md, topic| {
+            for p in &topic.partitions {
+                for &b in &p.replicas {
+                    let dir = cluster.replica_dir(md, b, name, p.partition);
+                    if !dir.exists() {
+                        continue;
+                    }
+                    if let Ok(mut w) = PartitionWriter::open(
+                        &dir,
+                        &format!("{name}-{}", p.partition),
+                        WriterOptions::default(),
+                    ) {
+                        w.mark_deleted()?;
+                    }
+                    fsutil::remove_tree(&dir)?;
+                }
             }
-            if let Ok(mut w) = PartitionWriter::open(
-                &dir,
-                &format!("{name}-{}", p.partition),
-                WriterOptions::default(),
-            ) {
-                w.mark_deleted()?;
-            }
-            fsutil::remove_tree(&dir, &cluster.trash())?;
-        }
-    }
-    Ok(())
+            Ok(())
+        },
+    )
 }
 
 #[derive(Debug, Serialize)]

@@ -7,7 +7,7 @@
 //! <root>/brokers/<id>/          a broker (or a registered path on another disk)
 //!        broker.json            {format, version, cluster_id, id}: refuses a wrong disk
 //!        <topic>-<p>/           a partition replica (see docs/format.md)
-//! <root>/.trash/                deleted directories, renamed here before removal
+//!        .trash/                deleted replica directories, renamed here before removal
 //! ```
 
 pub mod config;
@@ -21,6 +21,7 @@ use std::time::Duration;
 
 pub const METADATA_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 const BROKER_FORMAT: &str = "chute-broker";
+const BROKER_VERSION: u64 = 1;
 
 pub struct Cluster {
     pub root: PathBuf,
@@ -38,8 +39,12 @@ pub fn default_root() -> PathBuf {
 }
 
 impl Cluster {
+    /// A relative root is made absolute now: broker paths recorded in metadata must not
+    /// depend on the directory a later command runs in.
     pub fn at(root: PathBuf) -> Cluster {
-        Cluster { root }
+        Cluster {
+            root: absolute(&root),
+        }
     }
 
     pub fn metadata_path(&self) -> PathBuf {
@@ -48,10 +53,6 @@ impl Cluster {
 
     pub fn exists(&self) -> bool {
         self.metadata_path().is_file()
-    }
-
-    pub fn trash(&self) -> PathBuf {
-        self.root.join(".trash")
     }
 
     /// Read metadata; a missing cluster is "not found" (exit 1), naming the root.
@@ -139,7 +140,7 @@ impl Cluster {
             return self.check_broker_tag(md, id);
         }
         let body = serde_json::json!({
-            "format": BROKER_FORMAT, "version": 1, "cluster_id": md.cluster_id, "id": id
+            "format": BROKER_FORMAT, "version": BROKER_VERSION, "cluster_id": md.cluster_id, "id": id
         });
         fsutil::atomic_write(&tag, format!("{body}\n").as_bytes())
     }
@@ -152,6 +153,17 @@ impl Cluster {
             path: tag.clone(),
             detail: format!("not valid JSON ({e})"),
         })?;
+        let version = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0);
+        if v.get("format").and_then(|x| x.as_str()) == Some(BROKER_FORMAT)
+            && version != BROKER_VERSION
+        {
+            return Err(Error::Format {
+                path: tag,
+                detail: format!(
+                    "broker tag version {version}; this chute reads version {BROKER_VERSION} (upgrade chute)"
+                ),
+            });
+        }
         let ok = v.get("format").and_then(|x| x.as_str()) == Some(BROKER_FORMAT)
             && v.get("cluster_id").and_then(|x| x.as_str()) == Some(md.cluster_id.as_str())
             && v.get("id").and_then(|x| x.as_u64()) == Some(id as u64);
@@ -169,6 +181,17 @@ impl Cluster {
 
     /// Apply `f` to the newest metadata under the metadata lock and replace it atomically.
     pub fn update<T>(&self, f: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
+        self.update_then(f, |_, t| Ok(t))
+    }
+
+    /// Like [`update`](Self::update), then run `after` on the new metadata while the lock is
+    /// still held: no other metadata change (a topic created again under the same name) can
+    /// come between the two.
+    pub fn update_then<T, U>(
+        &self,
+        f: impl FnOnce(&mut Metadata) -> Result<T>,
+        after: impl FnOnce(&Metadata, T) -> Result<U>,
+    ) -> Result<U> {
         let lock = LockFile::open(self.root.join("metadata.lock"))?;
         let _g = lock.lock(METADATA_LOCK_TIMEOUT, "cluster metadata")?;
         let mut md = self.metadata()?;
@@ -178,7 +201,7 @@ impl Cluster {
             md.epoch = before.epoch + 1;
             fsutil::atomic_write(&self.metadata_path(), &md.to_bytes())?;
         }
-        Ok(out)
+        after(&md, out)
     }
 
     /// Directory of one replica of a partition.

@@ -1,7 +1,7 @@
 //! CSV rows (`key,value`, or named columns with --csv-header), parsed incrementally with
 //! csv-core so memory stays bounded by the longest row.
 
-use super::{InputOptions, InputParser, Sink};
+use super::{InputOptions, InputParser, Sink, parse_timestamp};
 use crate::error::{Error, Result};
 use crate::record::{Header, RecordRef};
 use csv_core::{ReadRecordResult, Reader};
@@ -20,6 +20,9 @@ pub struct CsvParser {
     out_len: usize,
     ends_len: usize,
     row: u64,
+    /// Newlines consumed so far and the last byte consumed: where a row ends, for messages.
+    newlines: u64,
+    last: u8,
     want_header: bool,
     columns: Option<Columns>,
     headers: Vec<Header>,
@@ -34,6 +37,8 @@ impl CsvParser {
             out_len: 0,
             ends_len: 0,
             row: 0,
+            newlines: 0,
+            last: 0,
             want_header: o.csv_header,
             columns: None,
             headers: o.headers,
@@ -47,6 +52,10 @@ impl CsvParser {
                 &mut self.out[self.out_len..],
                 &mut self.ends[self.ends_len..],
             );
+            if nin > 0 {
+                self.newlines += memchr::memchr_iter(b'\n', &input[..nin]).count() as u64;
+                self.last = input[nin - 1];
+            }
             input = &input[nin..];
             self.out_len += nout;
             self.ends_len += nend;
@@ -78,7 +87,10 @@ impl CsvParser {
             let start = if i == 0 { 0 } else { ends[i - 1] };
             &self.out[start..ends[i]]
         };
-        let bad = |m: String| Error::BadInput(format!("input line {row} (CSV row {row}): {m}"));
+        // csv-core reports no line numbers we can rely on, and a quoted field may span lines:
+        // name the row and the input line it ends on.
+        let end_line = self.newlines + u64::from(self.last != b'\n');
+        let bad = |m: String| Error::BadInput(format!("input row {row} (line {end_line}): {m}"));
         if self.want_header && self.columns.is_none() {
             let mut c = Columns {
                 key: None,
@@ -87,7 +99,8 @@ impl CsvParser {
                 timestamp: None,
             };
             for i in 0..ends.len() {
-                match std::str::from_utf8(field(i)).unwrap_or("").trim() {
+                let name = String::from_utf8_lossy(field(i));
+                match name.trim_start_matches('\u{feff}').trim() {
                     "key" => c.key = Some(i),
                     "value" => c.value = i,
                     "partition" => c.partition = Some(i),
@@ -105,7 +118,7 @@ impl CsvParser {
             None => {
                 if ends.len() != 2 {
                     return Err(bad(format!(
-                        "expected 2 fields (key,value), found {}",
+                        "expected 2 fields (key,value), found {} (quote fields that contain commas; --csv-header names columns)",
                         ends.len()
                     )));
                 }
@@ -124,31 +137,31 @@ impl CsvParser {
                         ends.len()
                     )));
                 }
-                let num = |i: Option<usize>, what: &str| -> Result<Option<i64>> {
-                    match i.map(field) {
-                        None | Some(b"") => Ok(None),
-                        Some(b) => std::str::from_utf8(b)
-                            .ok()
-                            .and_then(|s| s.trim().parse::<i64>().ok())
-                            .map(Some)
-                            .ok_or_else(|| {
-                                bad(format!(
-                                    "{what} {:?} is not a number",
-                                    String::from_utf8_lossy(b)
-                                ))
-                            }),
-                    }
+                // An empty cell means "not given", so one file can mix rows with and without.
+                let text = |i: Option<usize>| {
+                    i.map(field)
+                        .filter(|b| !b.is_empty())
+                        .map(|b| (b, std::str::from_utf8(b).unwrap_or("").trim()))
                 };
-                let p = num(c.partition, "partition")?;
-                if p.is_some_and(|p| p < 0 || p > u32::MAX as i64) {
-                    return Err(bad("partition must not be negative".into()));
-                }
-                (
-                    c.key.map(field),
-                    field(c.value),
-                    p.map(|p| p as u32),
-                    num(c.timestamp, "timestamp")?,
-                )
+                let partition = match text(c.partition) {
+                    None => None,
+                    Some((b, s)) => Some(s.parse::<u32>().map_err(|_| {
+                        bad(format!(
+                            "partition {:?} is not a non-negative whole number",
+                            String::from_utf8_lossy(b)
+                        ))
+                    })?),
+                };
+                let timestamp = match text(c.timestamp) {
+                    None => None,
+                    Some((b, s)) => Some(parse_timestamp(s).ok_or_else(|| {
+                        bad(format!(
+                            "timestamp {:?} is not milliseconds or an RFC 3339 time",
+                            String::from_utf8_lossy(b)
+                        ))
+                    })?),
+                };
+                (c.key.map(field), field(c.value), partition, timestamp)
             }
         };
         sink(RecordRef {
@@ -164,6 +177,10 @@ impl CsvParser {
 
 impl InputParser for CsvParser {
     fn feed(&mut self, data: &[u8], sink: &mut Sink<'_>) -> Result<()> {
+        // csv-core takes empty input to mean end of input.
+        if data.is_empty() {
+            return Ok(());
+        }
         self.run(data, sink)
     }
 
@@ -177,27 +194,142 @@ mod tests {
     use super::super::tests::*;
     use super::super::*;
 
+    fn kv(rs: &[Rec]) -> Vec<(Option<&[u8]>, &[u8])> {
+        rs.iter()
+            .map(|r| (r.key.as_deref(), r.value.as_deref().unwrap()))
+            .collect()
+    }
+
+    fn header_opts() -> InputOptions {
+        let mut o = opts(InputFormat::Csv);
+        o.csv_header = true;
+        o
+    }
+
     #[test]
-    fn rows_quotes_and_headers() {
+    fn key_value_rows_at_every_split() {
         let o = opts(InputFormat::Csv);
         let rs = same_at_every_split(
             &o,
-            b"k1,v1\n\"k,2\",\"multi\nline \"\"q\"\"\"\n,empty key\r\nlast,row",
+            b"k1,v1\n\"k,2\",\"multi\nline \"\"q\"\"\"\n,empty key\r\n\xff\xfe,\0\r\nlast,row",
         );
-        assert_eq!(rs.len(), 4);
-        assert_eq!(rs[1].key.as_deref(), Some(&b"k,2"[..]));
-        assert_eq!(rs[1].value.as_deref(), Some(&b"multi\nline \"q\""[..]));
-        assert_eq!(rs[2].key.as_deref(), Some(&b""[..]));
-        assert_eq!(rs[3].value.as_deref(), Some(&b"row"[..]));
-        let mut o = opts(InputFormat::Csv);
-        o.csv_header = true;
-        let rs = same_at_every_split(&o, b"timestamp,value,partition,other\n5,v,1,x\n");
         assert_eq!(
-            (rs[0].ts, rs[0].partition, rs[0].key.clone()),
-            (Some(5), Some(1), None)
+            kv(&rs),
+            vec![
+                (Some(&b"k1"[..]), &b"v1"[..]),
+                (Some(b"k,2"), b"multi\nline \"q\""),
+                (Some(b""), b"empty key"),
+                (Some(b"\xff\xfe"), b"\0"),
+                (Some(b"last"), b"row"),
+            ]
         );
-        let e = run(&opts(InputFormat::Csv), b"a,b\nc\n", 2).unwrap_err();
-        assert!(e.to_string().contains("row 2"), "{e}");
-        assert!(run(&o, b"key\nk\n", 2).is_err());
+        assert_eq!(
+            rs.iter().map(|r| r.line).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
+        assert!(rs.iter().all(|r| r.ts.is_none() && r.partition.is_none()));
+        assert!(run(&o, b"", 1).unwrap().is_empty());
+        assert_eq!(
+            kv(&run(&o, b"a,\n", 1).unwrap()),
+            vec![(Some(&b"a"[..]), &b""[..])]
+        );
+    }
+
+    #[test]
+    fn header_row_names_columns() {
+        let o = header_opts();
+        let rs = same_at_every_split(
+            &o,
+            b"\xef\xbb\xbftimestamp,value,partition,other,key\n5,v,1,x,k\n2023-11-14T22:13:20Z,\"a,b\",,y,\n,w,0,,\"\"\n",
+        );
+        assert_eq!(
+            kv(&rs),
+            vec![
+                (Some(&b"k"[..]), &b"v"[..]),
+                (Some(b""), b"a,b"),
+                (Some(b""), b"w")
+            ]
+        );
+        assert_eq!((rs[0].ts, rs[0].partition), (Some(5), Some(1)));
+        assert_eq!((rs[1].ts, rs[1].partition), (Some(1_700_000_000_000), None));
+        assert_eq!((rs[2].ts, rs[2].partition), (None, Some(0)));
+        // The header row is row 1.
+        assert_eq!(rs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3, 4]);
+        // Without a key column, keys are null; extra headers are attached.
+        let mut o = header_opts();
+        o.headers = vec![parse_header_arg("a=b").unwrap()];
+        let rs = run(&o, b"value\nx\ny", 2).unwrap();
+        assert_eq!(kv(&rs), vec![(None, &b"x"[..]), (None, b"y")]);
+        assert_eq!(rs[1].headers, o.headers);
+        assert!(run(&o, b"value,key\n", 1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn long_rows_and_many_columns() {
+        let big = vec![b'z'; 100_000];
+        let mut input = b"k,\"".to_vec();
+        input.extend_from_slice(&big);
+        input.extend_from_slice(b"\"\nk2,v\n");
+        let rs = run(&opts(InputFormat::Csv), &input, 999).unwrap();
+        assert!(kv(&rs) == vec![(Some(&b"k"[..]), &big[..]), (Some(b"k2"), b"v")]);
+        let names: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+        let cells: Vec<String> = (0..40).map(|i| format!("v{i}")).collect();
+        let input = format!("{},value\n{},x\n", names.join(","), cells.join(","));
+        let rs = run(&header_opts(), input.as_bytes(), 5).unwrap();
+        assert_eq!(kv(&rs), vec![(None, &b"x"[..])]);
+    }
+
+    #[test]
+    fn errors_name_the_row_and_line() {
+        for (o, input, needles) in [
+            (
+                opts(InputFormat::Csv),
+                &b"a,b\nc\n"[..],
+                &["row 2", "line 2", "2 fields", "found 1"][..],
+            ),
+            (
+                opts(InputFormat::Csv),
+                b"a,b\nc,d,e",
+                &["row 2", "line 2", "found 3"],
+            ),
+            // A quoted newline makes row 2 end on line 3.
+            (
+                opts(InputFormat::Csv),
+                b"\"a\nb\",c\nx\n",
+                &["row 2", "line 3"],
+            ),
+            (
+                header_opts(),
+                b"key,val\n",
+                &["row 1", "line 1", "\"value\""],
+            ),
+            (
+                header_opts(),
+                b"key,value\nk\n",
+                &["row 2", "line 2", "at least 2"],
+            ),
+            (
+                header_opts(),
+                b"value,partition\nv,-1\n",
+                &["row 2", "partition", "-1"],
+            ),
+            (
+                header_opts(),
+                b"value,partition\nv,4294967296\n",
+                &["partition"],
+            ),
+            (
+                header_opts(),
+                b"value,timestamp\nv,soon\n",
+                &["row 2", "timestamp", "soon"],
+            ),
+        ] {
+            let e = run(&o, input, 3).unwrap_err();
+            assert_eq!(e.exit_code(), 65);
+            let msg = e.to_string();
+            for n in needles {
+                assert!(msg.contains(n), "{msg:?} lacks {n:?}");
+            }
+        }
     }
 }

@@ -165,53 +165,212 @@ mod tests {
         rs.iter().map(|r| r.value.as_deref().unwrap()).collect()
     }
 
+    fn with_delim(d: &[u8]) -> InputOptions {
+        let mut o = opts(InputFormat::Lines);
+        o.delimiter = d.to_vec();
+        o
+    }
+
     #[test]
     fn newline_records_at_every_split() {
         let o = opts(InputFormat::Lines);
-        let input = b"a\n\nbc\r\n\xff\xfe\nlast";
-        let rs = same_at_every_split(&o, input);
+        let rs = same_at_every_split(&o, b"a\n\nbc\r\n\xff\xfe\0\nlast");
         assert_eq!(
             values(&rs),
-            vec![&b"a"[..], b"", b"bc\r", b"\xff\xfe", b"last"]
+            vec![&b"a"[..], b"", b"bc\r", b"\xff\xfe\0", b"last"]
         );
         assert_eq!(
             rs.iter().map(|r| r.line).collect::<Vec<_>>(),
             vec![1, 2, 3, 4, 5]
         );
+        for r in &rs {
+            assert_eq!((r.key.as_ref(), r.ts, r.partition), (None, None, None));
+            assert!(r.headers.is_empty());
+        }
+    }
+
+    #[test]
+    fn trailing_delimiter_and_empty_input() {
+        let o = opts(InputFormat::Lines);
         assert!(run(&o, b"", 1).unwrap().is_empty());
-        assert_eq!(run(&o, b"x\n", 1).unwrap().len(), 1);
-        assert_eq!(run(&o, b"\n", 1).unwrap().len(), 1);
+        assert!(run_pieces(&o, &[b"", b""]).unwrap().is_empty());
+        assert_eq!(values(&run(&o, b"x\n", 1).unwrap()), vec![&b"x"[..]]);
+        assert_eq!(values(&run(&o, b"x", 1).unwrap()), vec![&b"x"[..]]);
+        assert_eq!(values(&run(&o, b"\n", 1).unwrap()), vec![&b""[..]]);
+        assert_eq!(
+            values(&same_at_every_split(&o, b"\n\n\n")),
+            vec![&b""[..], b"", b""]
+        );
+    }
+
+    #[test]
+    fn nul_delimiter_keeps_newlines() {
+        let rs = same_at_every_split(&with_delim(b"\0"), b"a\nb\0\r\n\0\0c");
+        assert_eq!(values(&rs), vec![&b"a\nb"[..], b"\r\n", b"", b"c"]);
     }
 
     #[test]
     fn multibyte_delimiter_across_chunks() {
-        let mut o = opts(InputFormat::Lines);
-        o.delimiter = b"<|>".to_vec();
+        let o = with_delim(b"<|>");
         let rs = same_at_every_split(&o, b"one<|>two<<|>|>three<|");
         assert_eq!(values(&rs), vec![&b"one"[..], b"two<", b"|>three<|"]);
+        let rs = same_at_every_split(&o, b"<|><|>x<|><|>");
+        assert_eq!(values(&rs), vec![&b""[..], b"", b"x", b""]);
+        // Self-overlapping delimiters: the first complete occurrence ends the record.
+        let rs = same_at_every_split(&with_delim(b"aab"), b"xaaabaabaaab");
+        assert_eq!(values(&rs), vec![&b"xa"[..], b"", b"a"]);
+        let rs = same_at_every_split(&with_delim(b"\r\n"), b"a\rb\r\n\r\r\n\n\r\n");
+        assert_eq!(values(&rs), vec![&b"a\rb"[..], b"\r", b"\n"]);
+        let rs = same_at_every_split(&with_delim(b"abcd"), b"abcdabcabcd");
+        assert_eq!(values(&rs), vec![&b""[..], b"abc"]);
+    }
+
+    #[test]
+    fn record_spanning_many_chunks() {
+        let o = with_delim(b"--");
+        let big: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut input = big.clone();
+        input.extend_from_slice(b"--small--");
+        input.extend_from_slice(&big);
+        for step in [1, 7, 1000, 4096] {
+            let rs = run(&o, &input, step).unwrap();
+            assert!(
+                values(&rs) == vec![&big[..], b"small", &big[..]],
+                "step {step}"
+            );
+        }
     }
 
     #[test]
     fn key_separator_and_optional_keys() {
         let mut o = opts(InputFormat::Lines);
         o.key_separator = Some(b"::".to_vec());
-        let rs = same_at_every_split(&o, b"k1::v1\n::empty key\nk3::v::3\n");
-        assert_eq!(rs[0].key.as_deref(), Some(&b"k1"[..]));
-        assert_eq!(rs[1].key.as_deref(), Some(&b""[..]));
-        assert_eq!(rs[2].value.as_deref(), Some(&b"v::3"[..]));
+        let rs = same_at_every_split(&o, b"k1::v1\n::empty key\nk3::v::3\nk4::\n");
+        let kv: Vec<_> = rs
+            .iter()
+            .map(|r| (r.key.as_deref().unwrap(), r.value.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            kv,
+            vec![
+                (&b"k1"[..], &b"v1"[..]),
+                (b"", b"empty key"),
+                (b"k3", b"v::3"),
+                (b"k4", b""),
+            ]
+        );
+
         let e = run(&o, b"a::b\nnokey\n", 3).unwrap_err();
         assert_eq!(e.exit_code(), 65);
+        let msg = e.to_string();
+        assert!(
+            msg.contains("line 2") && msg.contains("--key-optional"),
+            "{msg}"
+        );
+        // The record without a delimiter is only seen in finish; it still has its number.
+        let e = run(&o, b"a::b\n\n", 2).unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
+        let e = run(&o, b"a::b\nc:", 4).unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+
         o.key_optional = true;
-        let rs = run(&o, b"a::b\nnokey\n", 3).unwrap();
+        let rs = same_at_every_split(&o, b"a::b\nnokey\n\n");
         assert_eq!(rs[1].key, None);
+        assert_eq!(rs[1].value.as_deref(), Some(&b"nokey"[..]));
+        assert_eq!(
+            (rs[2].key.as_ref(), rs[2].value.as_deref()),
+            (None, Some(&b""[..]))
+        );
+    }
+
+    #[test]
+    fn key_separator_with_multibyte_delimiter() {
+        let mut o = with_delim(b"\r\n");
+        o.key_separator = Some(b"\t".to_vec());
+        let rs = same_at_every_split(&o, b"k\tv\r\n\xff\t\t\r\n");
+        assert_eq!(rs[0].key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(rs[1].key.as_deref(), Some(&b"\xff"[..]));
+        assert_eq!(rs[1].value.as_deref(), Some(&b"\t"[..]));
     }
 
     #[test]
     fn headers_are_attached() {
         let mut o = opts(InputFormat::Lines);
-        o.headers = vec![parse_header_arg("a=1").unwrap()];
-        let rs = run(&o, b"x\n", 1).unwrap();
-        assert_eq!(rs[0].headers[0].key, "a");
+        o.headers = vec![
+            parse_header_arg("a=1").unwrap(),
+            parse_header_arg("b=").unwrap(),
+        ];
+        let rs = same_at_every_split(&o, b"x\ny");
+        assert_eq!(rs[1].headers, o.headers);
+    }
+
+    #[test]
+    fn sink_error_stops_the_parser() {
+        let mut p = parser(opts(InputFormat::Lines));
+        let mut seen = 0;
+        let mut sink = |_: RecordRef<'_>| {
+            seen += 1;
+            if seen == 2 {
+                Err(Error::Other("full".into()))
+            } else {
+                Ok(())
+            }
+        };
+        let e = p.feed(b"a\nb\nc\n", &mut sink).unwrap_err();
+        assert_eq!(e.to_string(), "full");
+        assert_eq!(seen, 2);
+    }
+}
+
+#[cfg(test)]
+mod bench {
+    use super::super::*;
+
+    /// Throughput sanity check, not a test; run by hand:
+    /// `cargo test --release --lib input::lines::bench -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn throughput() {
+        for (name, delim, sep) in [
+            ("\\n", &b"\n"[..], None),
+            ("\\n -K", b"\n", Some(b"=".to_vec())),
+            ("\\r\\n", b"\r\n", None),
+            ("<|>", b"<|>", None),
+        ] {
+            let mut line: Vec<u8> = (0..100 - delim.len())
+                .map(|i| b'a' + (i % 26) as u8)
+                .collect();
+            line[10] = b'=';
+            line.extend_from_slice(delim);
+            let input = line.repeat(2_000_000);
+            let mut p = parser(InputOptions {
+                format: InputFormat::Lines,
+                delimiter: delim.to_vec(),
+                key_separator: sep,
+                key_optional: false,
+                headers: vec![],
+                csv_header: false,
+            });
+            let (mut n, mut bytes) = (0u64, 0usize);
+            let t = std::time::Instant::now();
+            let mut sink = |r: RecordRef<'_>| {
+                n += 1;
+                bytes += r.value.map_or(0, |v| v.len());
+                Ok(())
+            };
+            // 64 KiB is what a pipe read typically returns.
+            for c in input.chunks(64 << 10) {
+                p.feed(c, &mut sink).unwrap();
+            }
+            p.finish(&mut sink).unwrap();
+            let s = t.elapsed().as_secs_f64();
+            assert_eq!(n, 2_000_000);
+            std::hint::black_box(bytes);
+            eprintln!(
+                "{name:>6}: 2M x 100 B in {:.3}s = {:.2} GB/s",
+                s,
+                input.len() as f64 / s / 1e9
+            );
+        }
     }
 }

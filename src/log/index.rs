@@ -178,7 +178,7 @@ pub mod file {
     use crate::log::tail::read_full_at;
     use std::fs::File;
 
-    fn entry_count(len: u64, size: usize) -> u64 {
+    pub fn entry_count(len: u64, size: usize) -> u64 {
         len.saturating_sub(file_header::LEN as u64) / size as u64
     }
 
@@ -238,6 +238,23 @@ pub mod file {
             }
         }
         if lo == 0 { None } else { time_at(f, lo - 1) }
+    }
+
+    /// How many leading entries satisfy `pred` (which must hold for a prefix, then fail).
+    pub fn partition_point<T>(
+        n: u64,
+        at: impl Fn(u64) -> Option<T>,
+        pred: impl Fn(&T) -> bool,
+    ) -> u64 {
+        let (mut lo, mut hi) = (0u64, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match at(mid) {
+                Some(e) if pred(&e) => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        lo
     }
 
     pub fn last_index(f: &File, len: u64) -> Option<IndexEntry> {

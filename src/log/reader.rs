@@ -21,6 +21,9 @@ struct Seg {
     path: PathBuf,
     /// File length once the segment is known to be sealed.
     sealed_len: Option<u64>,
+    /// Base of the next committed segment once this one is known to be sealed: a sealed
+    /// segment never holds offsets at or above it, whatever bytes a dead writer left behind.
+    limit: Option<u64>,
 }
 
 pub struct PartitionReader {
@@ -104,6 +107,7 @@ impl PartitionReader {
             file,
             path,
             sealed_len: None,
+            limit: None,
         });
         Ok(())
     }
@@ -201,7 +205,11 @@ impl PartitionReader {
             return Ok(l);
         }
         let l = seg.file.metadata().at(&seg.path)?.len();
+        let base = seg.base;
+        let limit = self.next_segment_after(base, t)?;
+        let seg = self.seg.as_mut().unwrap();
         seg.sealed_len = Some(l);
+        seg.limit = limit;
         Ok(l)
     }
 
@@ -217,6 +225,11 @@ impl PartitionReader {
             let pos = self.pos;
             // Two-phase to satisfy the borrow checker: classify first, then return the slice.
             let outcome = match self.scanner.next(&seg.file, &seg.path, pos, end, true)? {
+                Next::Batch { header, .. }
+                    if seg.limit.is_some_and(|l| header.base_offset >= l) =>
+                {
+                    Ok(None)
+                }
                 Next::Batch { header, .. } => {
                     if header.base_offset < self.next_offset {
                         Err(format!(

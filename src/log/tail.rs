@@ -89,8 +89,11 @@ impl Tail {
         };
         // A checksummed slot with impossible values is treated like a torn one.
         let sane = t.segment_base <= t.end_offset
+            && t.segment_base <= t.durable_offset
             && t.durable_offset <= t.end_offset
-            && t.end_position >= file_header::LEN as u64;
+            && t.log_start_offset <= t.end_offset
+            && t.end_position >= file_header::LEN as u64
+            && t.end_position <= u32::MAX as u64;
         sane.then_some(t)
     }
 }

@@ -76,7 +76,7 @@ fn garbage_beyond_tail_is_invisible_then_truncated() {
 }
 
 #[test]
-fn whole_batches_beyond_tail_are_adopted() {
+fn whole_batches_beyond_tail_are_cut_not_adopted() {
     let d = tempfile::tempdir().unwrap();
     let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
     append_values(&mut w, &[b"a"], 1);
@@ -88,8 +88,50 @@ fn whole_batches_beyond_tail_are_adopted() {
     assert_eq!(read_all(d.path(), 0).len(), 1);
     let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
     let a = append_values(&mut w, &[b"c"], 1);
-    assert_eq!(a.base_offset, 2);
-    assert_eq!(read_all(d.path(), 0).len(), 3);
+    assert_eq!(
+        a.base_offset, 1,
+        "the uncommitted batch is gone, not adopted"
+    );
+    let got: Vec<_> = read_all(d.path(), 0).into_iter().map(|x| x.1).collect();
+    assert_eq!(got, vec![b"a".to_vec(), b"c".to_vec()]);
+}
+
+/// A live writer whose view of the tail is current takes the fast path and never looks beyond
+/// the end; a dead writer's longer leftovers must still not end up inside a sealed segment.
+#[test]
+fn leftovers_of_a_dead_writer_never_reach_a_sealed_segment() {
+    let d = tempfile::tempdir().unwrap();
+    let opts = WriterOptions {
+        segment_bytes: 600,
+        ..Default::default()
+    };
+    let mut live = PartitionWriter::open(d.path(), "t-0", opts.clone()).unwrap();
+    append_values(&mut live, &[b"a"], 1);
+    // The "dead" writer appends a large batch; then its tail is rolled back, as if it had
+    // been killed between writing and publishing.
+    let tail_before = std::fs::read(d.path().join("tail")).unwrap();
+    let mut dead = PartitionWriter::open(d.path(), "t-0", opts).unwrap();
+    let big = vec![b'z'; 200];
+    append_values(&mut dead, &[&big, &big], 1);
+    drop(dead);
+    std::fs::write(d.path().join("tail"), &tail_before).unwrap();
+    // The live writer's cached tail equals the published one: fast path, then a roll.
+    for v in [b"b", b"c", b"d", b"e", b"f", b"g"] {
+        let big = [v[0]; 150];
+        append_values(&mut live, &[&big], 1);
+    }
+    assert!(segment::list(d.path()).unwrap().len() > 1);
+    let got: Vec<_> = read_all(d.path(), 0).into_iter().map(|x| x.1[0]).collect();
+    assert_eq!(got, b"abcdefg".to_vec());
+    let r = PartitionReader::open(d.path(), "t-0").unwrap();
+    let t = r.tail().unwrap();
+    assert_eq!(t.end_offset, 7);
+    assert!(
+        verify::verify_partition(d.path(), "t-0", false)
+            .unwrap()
+            .problems
+            .is_empty()
+    );
 }
 
 #[test]
@@ -136,4 +178,43 @@ fn missing_tail_is_rebuilt_from_segments() {
     let t = w.recover().unwrap();
     assert_eq!(t.end_offset, 3);
     assert_eq!(read_all(d.path(), 1).len(), 2);
+}
+
+/// Indexes are caches: a wrong entry must send recovery back to a scan, not to exit 74.
+#[test]
+fn bad_index_entry_during_recovery_falls_back_to_a_scan() {
+    use std::os::unix::fs::FileExt;
+    let d = tempfile::tempdir().unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    let v = vec![b'v'; 1000];
+    for _ in 0..40 {
+        append_values(&mut w, &[&v], 1);
+    }
+    w.sync().unwrap();
+    for _ in 0..3 {
+        append_values(&mut w, &[&v], 1);
+    }
+    drop(w);
+    // Point the last index entry 7 bytes past where its batch starts.
+    let idx_path = segment::path(d.path(), 0, "index");
+    let idx = std::fs::read(&idx_path).unwrap();
+    assert!(idx.len() >= 32 + 16, "expected at least two index entries");
+    let last = idx.len() - 8;
+    let pos = u32::from_le_bytes(idx[last + 4..last + 8].try_into().unwrap());
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&idx_path)
+        .unwrap();
+    f.write_all_at(&(pos + 7).to_le_bytes(), (last + 4) as u64)
+        .unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    let a = append_values(&mut w, &[b"after"], 1);
+    assert_eq!(a.base_offset, 43);
+    assert_eq!(read_all(d.path(), 0).len(), 44);
+    assert!(
+        verify::verify_partition(d.path(), "t-0", false)
+            .unwrap()
+            .problems
+            .is_empty()
+    );
 }

@@ -112,9 +112,9 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
         if active && file_len > end {
             rep.notes.push(format!("{} bytes beyond the commit point of {} (an append in progress, or left by a writer that died; the next writer or --repair removes them)", file_len - end, segment::file_name(base, "log")));
         }
-        // Rebuild the indexes from the scan and compare with the files.
-        let mut want_index: Vec<IndexEntry> = Vec::new();
-        let mut want_time: Vec<TimeEntry> = Vec::new();
+        // Derive the indexes from the scan and compare them with the files as we go.
+        let mut want_index = Expect::open(dir, base, "index", file_header::INDEX_MAGIC);
+        let mut want_time = Expect::open(dir, base, "timeindex", file_header::TIMEINDEX_MAGIC);
         let mut last_index_pos: Option<u64> = None;
         let mut last_time = i64::MIN;
         let mut pos = file_header::LEN as u64;
@@ -148,17 +148,17 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
                     }
                     let rel = (header.base_offset - base) as u32;
                     if last_index_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
-                        want_index.push(IndexEntry {
+                        want_index.entry(&index::encode_index(IndexEntry {
                             rel_offset: rel,
                             position: pos as u32,
-                        });
+                        }));
                         last_index_pos = Some(pos);
                     }
                     if header.max_timestamp > last_time {
-                        want_time.push(TimeEntry {
+                        want_time.entry(&index::encode_time(TimeEntry {
                             timestamp: header.max_timestamp,
                             rel_offset: rel,
-                        });
+                        }));
                         last_time = header.max_timestamp;
                     }
                     rep.batches += 1;
@@ -217,73 +217,144 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
         if broken {
             continue;
         }
-        let idx_ok = index_matches(dir, base, "index", file_header::INDEX_MAGIC, |b| {
-            index::index_entries(b).collect::<Vec<_>>() == want_index
-        });
-        let time_ok = index_matches(dir, base, "timeindex", file_header::TIMEINDEX_MAGIC, |b| {
-            index::time_entries(b).collect::<Vec<_>>() == want_time
-        });
+        let idx_ok = want_index.matches();
+        let time_ok = want_time.matches();
+        let mut repaired = false;
         for (ok, ext) in [(idx_ok, "index"), (time_ok, "timeindex")] {
             if ok {
                 continue;
             }
-            let mut f = Finding {
+            if repair && !repaired {
+                rewrite_indexes(dir, base, &log, &log_path, end)?;
+                repaired = true;
+            }
+            rep.problems.push(Finding {
                 offset: Some(base),
                 detail: format!(
                     "{} is missing or does not match the log",
                     segment::file_name(base, ext)
                 ),
-                repaired: false,
-            };
-            if repair {
-                let (magic, body): (&[u8; 8], Vec<u8>) = if ext == "index" {
-                    (
-                        file_header::INDEX_MAGIC,
-                        want_index
-                            .iter()
-                            .flat_map(|e| index::encode_index(*e))
-                            .collect(),
-                    )
-                } else {
-                    (
-                        file_header::TIMEINDEX_MAGIC,
-                        want_time
-                            .iter()
-                            .flat_map(|e| index::encode_time(*e))
-                            .collect(),
-                    )
-                };
-                let mut bytes = file_header::encode(magic, base, 0).to_vec();
-                bytes.extend_from_slice(&body);
-                fsutil::atomic_write(&segment::path(dir, base, ext), &bytes)?;
-                f.repaired = true;
-            }
-            rep.problems.push(f);
+                repaired,
+            });
         }
         let _ = name;
     }
     Ok(rep)
 }
 
-fn index_matches(
+/// Compares the entries an index should hold with the file, streaming (an index can be large).
+struct Expect {
+    file: Option<std::io::BufReader<std::fs::File>>,
+    ok: bool,
+    buf: [u8; 16],
+}
+
+impl Expect {
+    fn open(dir: &Path, base: u64, ext: &str, magic: &[u8; 8]) -> Expect {
+        let p = segment::path(dir, base, ext);
+        let file = fsutil::open_read(&p)
+            .ok()
+            .filter(|f| segment::read_header(f, &p, magic, base).is_ok())
+            .and_then(|f| {
+                use std::io::Seek;
+                let mut r = std::io::BufReader::with_capacity(64 * 1024, f);
+                r.seek(std::io::SeekFrom::Start(file_header::LEN as u64))
+                    .ok()?;
+                Some(r)
+            });
+        Expect {
+            ok: file.is_some(),
+            file,
+            buf: [0; 16],
+        }
+    }
+
+    fn entry(&mut self, want: &[u8]) {
+        use std::io::Read;
+        if !self.ok {
+            return;
+        }
+        let got = &mut self.buf[..want.len()];
+        self.ok = self
+            .file
+            .as_mut()
+            .is_some_and(|f| f.read_exact(got).is_ok() && got == want);
+    }
+
+    /// True when every expected entry was there and nothing follows them.
+    fn matches(mut self) -> bool {
+        use std::io::Read;
+        self.ok
+            && self
+                .file
+                .as_mut()
+                .is_some_and(|f| f.read(&mut self.buf).ok() == Some(0))
+    }
+}
+
+/// Rewrite a segment's index files from its log, in place (never by rename: a writer holding
+/// them open must keep writing into the files readers see). The caller holds the partition
+/// lock, and the tail is republished afterwards so that every writer reloads its view.
+fn rewrite_indexes(
     dir: &Path,
     base: u64,
-    ext: &str,
-    magic: &[u8; 8],
-    same: impl Fn(&[u8]) -> bool,
-) -> bool {
-    let p = segment::path(dir, base, ext);
-    match fsutil::read_small(&p, 256 << 20) {
-        Ok(b) => {
-            b.len() >= file_header::LEN
-                && file_header::decode(&p, &b, magic, base).is_ok()
-                && (b.len() - file_header::LEN).is_multiple_of(if ext == "index" {
-                    index::INDEX_ENTRY
-                } else {
-                    index::TIME_ENTRY
-                })
-                && same(&b)
-        }
-        Err(_) => false,
+    log: &std::fs::File,
+    log_path: &Path,
+    end: u64,
+) -> Result<()> {
+    use crate::error::IoContext;
+    use std::os::unix::fs::FileExt;
+    let mut files = Vec::new();
+    for (ext, magic) in [
+        ("index", file_header::INDEX_MAGIC),
+        ("timeindex", file_header::TIMEINDEX_MAGIC),
+    ] {
+        let p = segment::path(dir, base, ext);
+        let f = fsutil::open_or_create(&p)?;
+        f.set_len(0).at(&p)?;
+        f.write_all_at(&file_header::encode(magic, base, 0), 0)
+            .at(&p)?;
+        files.push((f, p, Vec::<u8>::new(), file_header::LEN as u64));
     }
+    let flush =
+        |(f, p, buf, at): &mut (std::fs::File, std::path::PathBuf, Vec<u8>, u64)| -> Result<()> {
+            f.write_all_at(buf, *at).at(&*p)?;
+            *at += buf.len() as u64;
+            buf.clear();
+            Ok(())
+        };
+    let mut scanner = Scanner::default();
+    let mut pos = file_header::LEN as u64;
+    let mut last_index_pos: Option<u64> = None;
+    let mut last_time = i64::MIN;
+    while let Next::Batch { header, .. } = scanner.next(log, log_path, pos, end, false)? {
+        let rel = (header.base_offset - base) as u32;
+        if last_index_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
+            files[0]
+                .2
+                .extend_from_slice(&index::encode_index(IndexEntry {
+                    rel_offset: rel,
+                    position: pos as u32,
+                }));
+            last_index_pos = Some(pos);
+        }
+        if header.max_timestamp > last_time {
+            files[1].2.extend_from_slice(&index::encode_time(TimeEntry {
+                timestamp: header.max_timestamp,
+                rel_offset: rel,
+            }));
+            last_time = header.max_timestamp;
+        }
+        for f in files.iter_mut() {
+            if f.2.len() >= 64 * 1024 {
+                flush(f)?;
+            }
+        }
+        pos += header.len() as u64;
+    }
+    for f in files.iter_mut() {
+        flush(f)?;
+        fsutil::sync_data(&f.0, &f.1)?;
+    }
+    Ok(())
 }

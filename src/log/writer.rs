@@ -167,7 +167,18 @@ impl PartitionWriter {
         let t = self.active.as_ref().unwrap().tail;
         // Files may be rewritten by `f`: reload everything next time.
         self.stale = true;
-        f(&t)
+        let out = f(&t)?;
+        // Publish the same tail under a new sequence number: writers in other processes see a
+        // changed tail, leave their fast path and reload index lengths from the files.
+        let a = self.active.as_mut().unwrap();
+        let same = a.tail;
+        publish(
+            self.tail_file.as_ref().unwrap(),
+            &self.tail_path,
+            &mut a.tail,
+            same,
+        )?;
+        Ok(out)
     }
 
     /// Mark the partition deleted so every writer stops; called with the topic being deleted.
@@ -175,6 +186,11 @@ impl PartitionWriter {
         let _guard = self
             .lock
             .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        if let Some(f) = &self.tail_file
+            && tail::read(f, &self.tail_path)?.is_some_and(|t| t.deleted())
+        {
+            return Ok(());
+        }
         self.refresh()?;
         let a = self.active.as_mut().unwrap();
         let mut t = a.tail;
@@ -211,10 +227,7 @@ impl PartitionWriter {
         {
             let a = self.active.as_ref().unwrap();
             if a.tail.deleted() {
-                return Err(Error::NotFound(format!(
-                    "partition {} was deleted while writing",
-                    self.name
-                )));
+                return Err(deleted_error(&self.name));
             }
             let t = &a.tail;
             let nonempty = t.end_position > HDR;
@@ -274,6 +287,12 @@ impl PartitionWriter {
     /// Seal the active segment (fsynced: sealed segments are always durable) and start a new one.
     fn roll(&mut self) -> Result<()> {
         let a = self.active.as_mut().unwrap();
+        // A writer that died after writing but before publishing may have left bytes beyond
+        // the commit point (our fast path does not look for them). A sealed segment is read
+        // to its length, so cut it, and its indexes, to exactly what was published.
+        a.log.set_len(a.tail.end_position).at(&a.log_path)?;
+        a.index.set_len(a.index_len).at(&a.index_path)?;
+        a.timeindex.set_len(a.timeindex_len).at(&a.timeindex_path)?;
         fsutil::sync_data(&a.log, &a.log_path)?;
         fsutil::sync_data(&a.index, &a.index_path)?;
         fsutil::sync_data(&a.timeindex, &a.timeindex_path)?;
@@ -318,6 +337,11 @@ impl PartitionWriter {
         let Some(t) = published else {
             return self.recover_without_tail();
         };
+        if t.deleted() {
+            // Checked before touching any file by path: the directory may be gone already, or
+            // belong to a topic created again under the same name.
+            return Err(deleted_error(&self.name));
+        }
         if !self.stale
             && self.checked
             && let Some(a) = &self.active
@@ -343,7 +367,7 @@ impl PartitionWriter {
             self.validate_unsynced()?;
             self.checked = true;
         }
-        self.adopt_or_truncate()?;
+        self.truncate_unpublished()?;
         self.fix_indexes()
     }
 
@@ -399,14 +423,27 @@ impl PartitionWriter {
             };
         let end = t.end_position.min(log_len);
         let mut durable_pos = None;
+        // The index is a cache, never fsynced ahead of the log: the batch it points at must
+        // check out (whole, with the offset it claims) before the scan from there is trusted;
+        // otherwise scan the segment from its start. (Trusting it blindly could cut good records.)
+        let mut from_index = pos != HDR;
+        let mut index_bad = false;
         loop {
             if off == t.durable_offset && durable_pos.is_none() {
                 durable_pos = Some(pos);
             }
-            match self
-                .scanner
-                .next(&a.log, &a.log_path, pos, end, off >= t.durable_offset)?
-            {
+            let next = self.scanner.next(&a.log, &a.log_path, pos, end, true)?;
+            if from_index {
+                from_index = false;
+                if !matches!(next, Next::Batch { header, .. } if header.base_offset == off) {
+                    index_bad = true;
+                    (pos, off) = (HDR, t.segment_base);
+                    durable_pos = None;
+                    self.scanner.invalidate();
+                    continue;
+                }
+            }
+            match next {
                 Next::Batch { header, .. }
                     if header.base_offset == off
                         || (off < t.durable_offset && header.base_offset > off) =>
@@ -415,7 +452,6 @@ impl PartitionWriter {
                     off = header.next_offset();
                 }
                 Next::Batch { .. } | Next::Bad { .. } | Next::End if off < t.durable_offset => {
-                    // The index led us astray below the durable point: let a full scan decide.
                     return Err(Error::Corrupt {
                         partition: self.name.clone(),
                         offset: off,
@@ -443,48 +479,30 @@ impl PartitionWriter {
                 &mut a.tail,
                 nt,
             )?;
-            let from = durable_pos.unwrap_or(HDR);
+            let from = if index_bad {
+                HDR
+            } else {
+                durable_pos.unwrap_or(HDR)
+            };
             self.reindex_from(from)?;
+        } else if index_bad {
+            self.reindex_from(HDR)?;
         }
         Ok(())
     }
 
     /// Bytes beyond the published end were written by a writer that died before publishing.
-    /// Whole, checksummed, contiguous batches are kept; the rest is truncated.
-    fn adopt_or_truncate(&mut self) -> Result<()> {
+    /// The tail is the commit point: whatever lies beyond it was never committed, so it is cut,
+    /// even whole batches. (Adopting them would make records appear after readers had already
+    /// seen the end of the log without them, behind the back of whoever re-sends them.)
+    fn truncate_unpublished(&mut self) -> Result<()> {
         let a = self.active.as_mut().unwrap();
         let log_len = a.log.metadata().at(&a.log_path)?.len();
-        let t = a.tail;
-        if log_len <= t.end_position {
-            return Ok(());
+        let end = a.tail.end_position;
+        if log_len > end {
+            a.log.set_len(end).at(&a.log_path)?;
         }
-        let (mut pos, mut off) = (t.end_position, t.end_offset);
-        self.scanner.invalidate();
-        loop {
-            match self.scanner.next(&a.log, &a.log_path, pos, log_len, true)? {
-                Next::Batch { header, .. } if header.base_offset == off => {
-                    pos += header.len() as u64;
-                    off = header.next_offset();
-                }
-                _ => break,
-            }
-        }
-        self.scanner.invalidate();
-        if pos < log_len {
-            a.log.set_len(pos).at(&a.log_path)?;
-        }
-        if pos > t.end_position {
-            let mut nt = t;
-            nt.end_offset = off;
-            nt.end_position = pos;
-            publish(
-                self.tail_file.as_ref().unwrap(),
-                &self.tail_path,
-                &mut a.tail,
-                nt,
-            )?;
-        }
-        self.reindex_from(t.end_position)
+        Ok(())
     }
 
     /// Load index state; drop entries beyond the end (left by a dead writer).
@@ -505,50 +523,82 @@ impl PartitionWriter {
             a.last_time = lt.map_or(i64::MIN, |e| e.timestamp);
             return Ok(());
         }
+        let aligned = (a.index_len - HDR).is_multiple_of(index::INDEX_ENTRY as u64)
+            && (a.timeindex_len - HDR).is_multiple_of(index::TIME_ENTRY as u64);
+        if aligned && !empty_index_but_data {
+            // Only entries past the end, left by a writer that died: keep the rest.
+            let end = a.tail.end_position;
+            return self.reindex_from(end);
+        }
         self.reindex_from(HDR)
     }
 
     /// Drop index entries at or after `from` and re-add them by scanning the log to the end.
+    /// If the entries kept below `from` turn out wrong, rebuild the whole segment's indexes.
     fn reindex_from(&mut self, from: u64) -> Result<()> {
+        match self.reindex_inner(from) {
+            Err(Error::Corrupt { .. }) if from > HDR => self.reindex_inner(HDR),
+            r => r,
+        }
+    }
+
+    /// Streams: memory stays small however large the segment and its indexes are. Entries below
+    /// `from` are kept by truncating the files after them; new ones are appended.
+    fn reindex_inner(&mut self, from: u64) -> Result<()> {
+        use index::file::{entry_count, index_at, partition_point, time_at};
         let a = self.active.as_mut().unwrap();
         let base = a.tail.segment_base;
-        let idx = fsutil::read_small(&a.index_path, 64 << 20)?;
-        let keep: Vec<IndexEntry> = index::index_entries(&idx)
-            .take_while(|e| (e.position as u64) < from)
-            .collect();
-        let tix = fsutil::read_small(&a.timeindex_path, 64 << 20)?;
-        let mut last_pos = keep.last().map(|e| e.position as u64);
-        // Find the offset at `from` while rescanning: time entries for batches before it stay.
-        let mut pos = keep.last().map_or(HDR, |e| e.position as u64);
-        let mut off = keep.last().map_or(base, |e| base + e.rel_offset as u64);
-        let mut new_index: Vec<u8> = Vec::new();
-        let mut new_time: Vec<u8> = Vec::new();
-        let mut time_keep: Vec<TimeEntry> = Vec::new();
+        let end = a.tail.end_position;
+        let idx_len = a.index.metadata().at(&a.index_path)?.len();
+        let n_idx = entry_count(idx_len, index::INDEX_ENTRY);
+        let keep_idx = partition_point(
+            n_idx,
+            |i| index_at(&a.index, i),
+            |e| (e.position as u64) < from,
+        );
+        let last_kept = match keep_idx {
+            0 => None,
+            k => index_at(&a.index, k - 1),
+        };
+        let start_pos = last_kept.map_or(HDR, |e| e.position as u64);
+        let start_off = last_kept.map_or(base, |e| base + e.rel_offset as u64);
+
+        // Pass 1: index entries for batches at or after `from`, and the first offset there.
+        let mut out = ChunkedWriter::new(
+            &a.index,
+            &a.index_path,
+            HDR + keep_idx * index::INDEX_ENTRY as u64,
+        );
+        out.truncate()?;
+        let mut last_pos = last_kept.map(|e| e.position as u64);
+        let (mut pos, mut off) = (start_pos, start_off);
         let mut time_cut: Option<u64> = None;
         self.scanner.invalidate();
         loop {
-            match self
-                .scanner
-                .next(&a.log, &a.log_path, pos, a.tail.end_position, false)?
-            {
+            match self.scanner.next(&a.log, &a.log_path, pos, end, false)? {
                 Next::Batch { header, .. } => {
+                    if pos == start_pos && last_kept.is_some() && header.base_offset != off {
+                        return Err(Error::Corrupt {
+                            partition: self.name.clone(),
+                            offset: off,
+                            detail: format!(
+                                "index entry for offset {off} points at byte {pos}, where offset {} starts",
+                                header.base_offset
+                            ),
+                        });
+                    }
                     if pos >= from {
-                        if time_cut.is_none() {
-                            time_cut = Some(header.base_offset);
-                        }
+                        time_cut.get_or_insert(header.base_offset);
                         if last_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
-                            new_index.extend_from_slice(&index::encode_index(IndexEntry {
+                            out.push(&index::encode_index(IndexEntry {
                                 rel_offset: (header.base_offset - base) as u32,
                                 position: pos as u32,
-                            }));
+                            }))?;
                             last_pos = Some(pos);
                         }
                     }
                     off = header.next_offset();
                     pos += header.len() as u64;
-                    if pos >= from && time_cut.is_none() {
-                        time_cut = Some(off);
-                    }
                 }
                 Next::End => break,
                 Next::Bad { error, .. } => {
@@ -564,46 +614,43 @@ impl PartitionWriter {
                 }
             }
         }
+        let index_len = out.finish()?;
+
+        // Pass 2: time entries for batches from the cut on, after those kept below it.
         let cut = time_cut.unwrap_or(off);
-        let mut last_time = i64::MIN;
-        for e in index::time_entries(&tix) {
-            if base + (e.rel_offset as u64) < cut && e.timestamp > last_time {
-                time_keep.push(e);
-                last_time = e.timestamp;
-            }
-        }
-        // Re-add time entries for the rescanned range.
-        pos = keep.last().map_or(HDR, |e| e.position as u64);
+        let tix_len = a.timeindex.metadata().at(&a.timeindex_path)?.len();
+        let n_time = entry_count(tix_len, index::TIME_ENTRY);
+        let keep_time = partition_point(
+            n_time,
+            |i| time_at(&a.timeindex, i),
+            |e| base + (e.rel_offset as u64) < cut,
+        );
+        let mut last_time = match keep_time {
+            0 => i64::MIN,
+            k => time_at(&a.timeindex, k - 1).map_or(i64::MIN, |e| e.timestamp),
+        };
+        let mut out = ChunkedWriter::new(
+            &a.timeindex,
+            &a.timeindex_path,
+            HDR + keep_time * index::TIME_ENTRY as u64,
+        );
+        out.truncate()?;
+        pos = start_pos;
         while let Next::Batch { header, .. } =
-            self.scanner
-                .next(&a.log, &a.log_path, pos, a.tail.end_position, false)?
+            self.scanner.next(&a.log, &a.log_path, pos, end, false)?
         {
             if header.base_offset >= cut && header.max_timestamp > last_time {
-                new_time.extend_from_slice(&index::encode_time(TimeEntry {
+                out.push(&index::encode_time(TimeEntry {
                     timestamp: header.max_timestamp,
                     rel_offset: (header.base_offset - base) as u32,
-                }));
+                }))?;
                 last_time = header.max_timestamp;
             }
             pos += header.len() as u64;
         }
         self.scanner.invalidate();
-        let mut ib = file_header::encode(file_header::INDEX_MAGIC, base, 0).to_vec();
-        for e in &keep {
-            ib.extend_from_slice(&index::encode_index(*e));
-        }
-        ib.extend_from_slice(&new_index);
-        let mut tb = file_header::encode(file_header::TIMEINDEX_MAGIC, base, 0).to_vec();
-        for e in &time_keep {
-            tb.extend_from_slice(&index::encode_time(*e));
-        }
-        tb.extend_from_slice(&new_time);
-        a.index.set_len(0).at(&a.index_path)?;
-        a.index.write_all_at(&ib, 0).at(&a.index_path)?;
-        a.timeindex.set_len(0).at(&a.timeindex_path)?;
-        a.timeindex.write_all_at(&tb, 0).at(&a.timeindex_path)?;
-        a.index_len = ib.len() as u64;
-        a.timeindex_len = tb.len() as u64;
+        a.timeindex_len = out.finish()?;
+        a.index_len = index_len;
         a.last_index_pos = last_pos;
         a.last_time = last_time;
         Ok(())
@@ -682,6 +729,54 @@ impl PartitionWriter {
         self.stale = false;
         self.fix_indexes()
     }
+}
+
+/// Appends index entries at a position through a small buffer.
+struct ChunkedWriter<'f> {
+    file: &'f File,
+    path: &'f Path,
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+impl<'f> ChunkedWriter<'f> {
+    fn new(file: &'f File, path: &'f Path, pos: u64) -> Self {
+        ChunkedWriter {
+            file,
+            path,
+            pos,
+            buf: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    fn truncate(&self) -> Result<()> {
+        self.file.set_len(self.pos).at(self.path)
+    }
+
+    fn push(&mut self, b: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file.write_all_at(&self.buf, self.pos).at(self.path)?;
+        self.pos += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Write what is buffered; returns the file's new length.
+    fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        Ok(self.pos)
+    }
+}
+
+fn deleted_error(name: &str) -> Error {
+    Error::NotFound(format!("partition {name} was deleted while writing"))
 }
 
 fn publish(f: &File, path: &Path, current: &mut Tail, mut next: Tail) -> Result<()> {

@@ -307,3 +307,55 @@ fn help_and_version_exit_0() {
         .stdout(predicate::str::contains("Exit codes"));
     env.chute().arg("--version").assert().success();
 }
+
+#[test]
+fn a_wrong_disk_at_a_broker_path_is_refused_and_left_alone() {
+    let env = Env::new();
+    env.produce("t", "a\n", &[]);
+    let tag = env.root().join("brokers/0/broker.json");
+    let mine = std::fs::read(&tag).unwrap();
+    // Another cluster's disk mounted where broker 0 should be.
+    std::fs::write(
+        &tag,
+        r#"{"format":"chute-broker","version":1,"cluster_id":"0000000000000bad","id":0}"#,
+    )
+    .unwrap();
+    fails(&env, &["produce", "-t", "t"], "b\n", 74, "wrong disk");
+    std::fs::write(
+        &tag,
+        r#"{"format":"chute-broker","version":7,"cluster_id":"x","id":0}"#,
+    )
+    .unwrap();
+    fails(&env, &["produce", "-t", "t"], "b\n", 74, "version 7");
+    std::fs::write(&tag, mine).unwrap();
+    assert_eq!(
+        env.consume("t", &[]),
+        b"a\n",
+        "nothing was written meanwhile"
+    );
+}
+
+#[test]
+fn a_relative_root_is_created_and_found_again() {
+    let env = Env::new();
+    let cwd = env.dir.path();
+    let run = |args: &[&str], stdin: &str| {
+        assert_cmd::Command::new(bin())
+            .current_dir(cwd)
+            .env_remove("CHUTE_ROOT")
+            .args(args)
+            .write_stdin(stdin)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    run(&["--root", "rel", "produce", "-t", "t", "-q"], "x\n");
+    run(&["--root", "nested/rel", "produce", "-t", "t", "-q"], "y\n");
+    assert_eq!(run(&["--root", "rel", "consume", "-t", "t"], ""), b"x\n");
+    assert_eq!(
+        run(&["--root", "nested/rel", "consume", "-t", "t"], ""),
+        b"y\n"
+    );
+}

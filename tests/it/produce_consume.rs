@@ -398,3 +398,50 @@ fn dump_shows_batches_and_records() {
         "{s}"
     );
 }
+
+/// CPU time (user + system) a process has used so far, from /proc.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name.
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+/// A producer whose input goes quiet must sleep, not spin waiting for a sync deadline.
+#[test]
+fn idle_producer_does_not_spin() {
+    let env = Env::new();
+    let mut c = env
+        .spawn(&["produce", "-t", "idle", "--linger", "0"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = c.stdin.take().unwrap();
+    {
+        use std::io::Write;
+        stdin.write_all(b"one\n").unwrap();
+        stdin.flush().unwrap();
+    }
+    wait_for("the record", Duration::from_secs(20), || {
+        env.chute()
+            .args(["consume", "-t", "idle"])
+            .output()
+            .is_ok_and(|o| o.stdout == b"one\n")
+    });
+    let before = cpu_seconds(c.id());
+    let wall = std::time::Instant::now();
+    // Not synchronisation: the idle period is what is being measured.
+    std::thread::sleep(Duration::from_millis(2500));
+    let used = cpu_seconds(c.id()) - before;
+    let elapsed = wall.elapsed().as_secs_f64();
+    drop(stdin);
+    assert!(c.wait().unwrap().success());
+    assert!(
+        used < 0.25 * elapsed,
+        "idle producer used {used:.2}s of CPU in {elapsed:.2}s"
+    );
+    assert_eq!(env.consume("idle", &[]), b"one\n");
+}
