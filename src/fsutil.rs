@@ -232,3 +232,46 @@ impl LockFile {
         }
     }
 }
+
+/// The kind of network (or user-space) file system `path` lives on, if it is one: chute's
+/// locks and file watching are unreliable there. The nearest existing ancestor is checked.
+pub fn network_fs(path: &Path) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut p = path;
+    while !p.exists() {
+        p = p.parent()?;
+    }
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `statfs` only writes into the struct we pass, which is a plain C struct for which
+    // all-zero bytes is a valid value; `c` is a NUL-terminated string that outlives the call.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statfs(c.as_ptr(), &mut st) };
+    if rc != 0 {
+        return None;
+    }
+    // Magic numbers from statfs(2) / linux/magic.h.
+    match st.f_type as i64 {
+        0x6969 => Some("NFS"),
+        0x517B => Some("SMB"),
+        0xFE534D42 => Some("SMB2"),
+        0xFF534D42 => Some("CIFS"),
+        0x5346414F => Some("AFS"),
+        0x00C36400 => Some("Ceph"),
+        0x01021997 => Some("9p"),
+        0x65735546 => Some("FUSE"),
+        _ => None,
+    }
+}
+
+/// Warn once on stderr when `path` is on a network file system (see docs/locking.md).
+pub fn warn_if_network_fs(path: &Path) {
+    if std::env::var_os("CHUTE_ALLOW_NETWORK_FS").is_some_and(|v| v == "1") {
+        return;
+    }
+    if let Some(kind) = network_fs(path) {
+        eprintln!(
+            "chute: warning: {} is on {kind}; locks and file watching are not reliable there, keep chute data on a local disk (CHUTE_ALLOW_NETWORK_FS=1 silences this)",
+            path.display()
+        );
+    }
+}

@@ -20,6 +20,12 @@ fn main() {
         }
     };
     let cluster = Cluster::at(cli.root.clone().unwrap_or_else(default_root));
+    if !matches!(
+        cli.command,
+        Command::Completions(_) | Command::GenerateDocs { .. } | Command::Dump(_)
+    ) {
+        chute::fsutil::warn_if_network_fs(&cluster.root);
+    }
     let result = match cli.command {
         Command::Cluster(c) => cmd::cluster::run(&cluster, c),
         Command::Topic(c) => cmd::topic::run(&cluster, c),

@@ -120,6 +120,9 @@ impl Cluster {
         let md = Metadata::new(cluster_id, list);
         for b in &md.brokers {
             self.prepare_broker_dir(&md, b.id)?;
+            if b.path.is_some() {
+                fsutil::warn_if_network_fs(&self.broker_dir(&md, b.id));
+            }
         }
         fsutil::atomic_write(&self.metadata_path(), &md.to_bytes())?;
         Ok(md)

@@ -249,6 +249,9 @@ pub enum BatchError {
     Incomplete { need: usize },
     /// The bytes are definitely not a valid batch.
     Invalid(String),
+    /// A header with another format version and a plausible length: either garbage or a batch
+    /// written by a newer chute. The scanner tells them apart by the CRC.
+    Unsupported { magic: u8, len: usize },
 }
 
 /// The fixed header of a batch, parsed and bounds-checked (not yet CRC-checked).
@@ -286,6 +289,13 @@ impl BatchHeader {
             max_timestamp: i64_at(38),
         };
         if h.magic != MAGIC {
+            let len = h.batch_length as usize;
+            if (HEADER_LEN..=MAX_BATCH_LEN).contains(&len) {
+                return Err(BatchError::Unsupported {
+                    magic: h.magic,
+                    len,
+                });
+            }
             return Err(BatchError::Invalid(format!(
                 "unknown batch format version {} (this chute reads version {MAGIC})",
                 h.magic
@@ -480,6 +490,12 @@ impl<'a> Records<'a> {
         let header_count = r.uvarint()?;
         let hstart = r.pos;
         r.skip_headers(header_count)?;
+        if r.pos != body.len() {
+            return Err(format!(
+                "record at offset delta {od} has {} bytes left over after its headers",
+                body.len() - r.pos
+            ));
+        }
         Ok(RecordView {
             offset: self.header.base_offset + od,
             timestamp: ts,

@@ -94,6 +94,9 @@ impl Scanner {
         let avail = self.buf.len() - at;
         let header = match BatchHeader::parse(&self.buf[at..]) {
             Ok(h) => h,
+            Err(BatchError::Unsupported { magic, len }) => {
+                return self.unsupported(file, path, pos, end, magic, len);
+            }
             Err(error) => return Ok(Next::Bad { pos, error }),
         };
         let len = header.len();
@@ -129,5 +132,46 @@ impl Scanner {
             }
         }
         Ok(Next::Batch { pos, header, bytes })
+    }
+
+    /// A batch of another format version whose CRC checks out was written by a newer chute:
+    /// refuse the whole partition (exit 74) rather than treat it as a torn tail and cut it.
+    fn unsupported<'a>(
+        &'a mut self,
+        file: &File,
+        path: &Path,
+        pos: u64,
+        end: u64,
+        magic: u8,
+        len: usize,
+    ) -> Result<Next<'a>> {
+        let invalid = BatchError::Invalid(format!(
+            "unknown batch format version {magic} (this chute reads version {})",
+            batch::MAGIC
+        ));
+        if pos + len as u64 > end {
+            return Ok(Next::Bad {
+                pos,
+                error: invalid,
+            });
+        }
+        let at = self.fill(file, path, pos, len, end)?;
+        let bytes = &self.buf[at..];
+        if bytes.len() >= len {
+            let stored = u32::from_le_bytes(bytes[16..20].try_into().unwrap());
+            if batch::compute_crc(&bytes[..len]) == stored {
+                return Err(crate::error::Error::Format {
+                    path: path.to_path_buf(),
+                    detail: format!(
+                        "the batch at byte {pos} has format version {magic}, written by a newer chute; this chute reads version {} (upgrade chute)",
+                        batch::MAGIC
+                    ),
+                });
+            }
+        }
+        Ok(Next::Bad {
+            pos,
+            error: invalid,
+        })
     }
 }

@@ -218,3 +218,36 @@ fn bad_index_entry_during_recovery_falls_back_to_a_scan() {
             .is_empty()
     );
 }
+
+/// A whole batch with a newer format version, in the range a crash could have torn, must be
+/// refused (exit 74), not cut as if it were garbage: cutting would destroy a newer chute's data.
+#[test]
+fn batch_of_a_newer_format_is_refused_never_cut() {
+    use std::os::unix::fs::FileExt;
+    let d = tempfile::tempdir().unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    append_values(&mut w, &[b"old"], 1);
+    w.sync().unwrap();
+    append_values(&mut w, &[b"new"], 1);
+    drop(w);
+    let log = segment::path(d.path(), 0, "log");
+    let bytes = std::fs::read(&log).unwrap();
+    let second = 32 + batch::BatchHeader::parse(&bytes[32..]).unwrap().len();
+    let mut b = bytes[second..].to_vec();
+    b[20] = 2;
+    let crc = batch::compute_crc(&b);
+    b[16..20].copy_from_slice(&crc.to_le_bytes());
+    let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    f.write_all_at(&b, second as u64).unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    let mut sb = batch::BatchBuilder::new();
+    sb.push(None, Some(b"x"), 1, &[]);
+    let err = w.append(&mut sb.seal()).unwrap_err();
+    assert_eq!(err.exit_code(), 74);
+    assert!(err.to_string().contains("newer chute"), "{err}");
+    assert_eq!(
+        std::fs::read(&log).unwrap().len(),
+        bytes.len(),
+        "nothing was cut"
+    );
+}

@@ -823,5 +823,8 @@ pub fn describe(e: &BatchError) -> String {
     match e {
         BatchError::Incomplete { need } => format!("incomplete batch (needs {need} bytes)"),
         BatchError::Invalid(s) => s.clone(),
+        BatchError::Unsupported { magic, .. } => {
+            format!("unknown batch format version {magic}")
+        }
     }
 }
