@@ -1,6 +1,7 @@
 use crate::util::*;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
+use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -163,6 +164,7 @@ fn lock_wait_has_a_deadline_and_names_the_holder() {
             lock.to_str().unwrap(),
         ])
         .stdout(Stdio::piped())
+        .process_group(0)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -178,7 +180,7 @@ fn lock_wait_has_a_deadline_and_names_the_holder() {
         .write_stdin("b\n")
         .output()
         .unwrap();
-    kill9(&mut holder);
+    kill9_group(&mut holder);
     assert_eq!(
         out.status.code(),
         Some(75),

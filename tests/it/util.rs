@@ -105,6 +105,16 @@ pub fn kill9(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// SIGKILL a child started with `process_group(0)` and everything in its group, so that no
+/// grandchild lives on holding a lock or one of our pipes.
+pub fn kill9_group(child: &mut Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-9", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = child.wait();
+}
+
 fn unsafe_free_kill(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
