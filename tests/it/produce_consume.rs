@@ -445,3 +445,30 @@ fn idle_producer_does_not_spin() {
     );
     assert_eq!(env.consume("idle", &[]), b"one\n");
 }
+
+#[test]
+fn segments_roll_by_age() {
+    let env = Env::new();
+    env.create_topic("aged", 1, &["--config", "segment.ms=1ms"]);
+    for v in ["a\n", "b\n", "c\n"] {
+        // Each producer is a new process: well over 1 ms after the segment was created.
+        env.produce("aged", v, &[]);
+    }
+    let segs = std::fs::read_dir(env.partition_dir("aged", 0))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".log")
+        })
+        .count();
+    assert_eq!(
+        segs, 3,
+        "one segment per append once each is older than segment.ms"
+    );
+    assert_eq!(env.consume("aged", &[]), b"a\nb\nc\n");
+    assert_eq!(env.consume("aged", &["--from", "2"]), b"c\n");
+    env.chute().args(["verify"]).assert().success();
+}
