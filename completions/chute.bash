@@ -31,6 +31,9 @@ _chute() {
             chute,generate-docs)
                 cmd="chute__subcmd__generate__subcmd__docs"
                 ;;
+            chute,group)
+                cmd="chute__subcmd__group"
+                ;;
             chute,help)
                 cmd="chute__subcmd__help"
                 ;;
@@ -64,6 +67,30 @@ _chute() {
             chute__subcmd__cluster__subcmd__help,status)
                 cmd="chute__subcmd__cluster__subcmd__help__subcmd__status"
                 ;;
+            chute__subcmd__group,delete)
+                cmd="chute__subcmd__group__subcmd__delete"
+                ;;
+            chute__subcmd__group,describe)
+                cmd="chute__subcmd__group__subcmd__describe"
+                ;;
+            chute__subcmd__group,help)
+                cmd="chute__subcmd__group__subcmd__help"
+                ;;
+            chute__subcmd__group,list)
+                cmd="chute__subcmd__group__subcmd__list"
+                ;;
+            chute__subcmd__group__subcmd__help,delete)
+                cmd="chute__subcmd__group__subcmd__help__subcmd__delete"
+                ;;
+            chute__subcmd__group__subcmd__help,describe)
+                cmd="chute__subcmd__group__subcmd__help__subcmd__describe"
+                ;;
+            chute__subcmd__group__subcmd__help,help)
+                cmd="chute__subcmd__group__subcmd__help__subcmd__help"
+                ;;
+            chute__subcmd__group__subcmd__help,list)
+                cmd="chute__subcmd__group__subcmd__help__subcmd__list"
+                ;;
             chute__subcmd__help,cluster)
                 cmd="chute__subcmd__help__subcmd__cluster"
                 ;;
@@ -78,6 +105,9 @@ _chute() {
                 ;;
             chute__subcmd__help,generate-docs)
                 cmd="chute__subcmd__help__subcmd__generate__subcmd__docs"
+                ;;
+            chute__subcmd__help,group)
+                cmd="chute__subcmd__help__subcmd__group"
                 ;;
             chute__subcmd__help,help)
                 cmd="chute__subcmd__help__subcmd__help"
@@ -100,6 +130,18 @@ _chute() {
             chute__subcmd__help__subcmd__cluster,status)
                 cmd="chute__subcmd__help__subcmd__cluster__subcmd__status"
                 ;;
+            chute__subcmd__help__subcmd__group,delete)
+                cmd="chute__subcmd__help__subcmd__group__subcmd__delete"
+                ;;
+            chute__subcmd__help__subcmd__group,describe)
+                cmd="chute__subcmd__help__subcmd__group__subcmd__describe"
+                ;;
+            chute__subcmd__help__subcmd__group,list)
+                cmd="chute__subcmd__help__subcmd__group__subcmd__list"
+                ;;
+            chute__subcmd__help__subcmd__offsets,reset)
+                cmd="chute__subcmd__help__subcmd__offsets__subcmd__reset"
+                ;;
             chute__subcmd__help__subcmd__topic,alter)
                 cmd="chute__subcmd__help__subcmd__topic__subcmd__alter"
                 ;;
@@ -114,6 +156,18 @@ _chute() {
                 ;;
             chute__subcmd__help__subcmd__topic,list)
                 cmd="chute__subcmd__help__subcmd__topic__subcmd__list"
+                ;;
+            chute__subcmd__offsets,help)
+                cmd="chute__subcmd__offsets__subcmd__help"
+                ;;
+            chute__subcmd__offsets,reset)
+                cmd="chute__subcmd__offsets__subcmd__reset"
+                ;;
+            chute__subcmd__offsets__subcmd__help,help)
+                cmd="chute__subcmd__offsets__subcmd__help__subcmd__help"
+                ;;
+            chute__subcmd__offsets__subcmd__help,reset)
+                cmd="chute__subcmd__offsets__subcmd__help__subcmd__reset"
                 ;;
             chute__subcmd__topic,alter)
                 cmd="chute__subcmd__topic__subcmd__alter"
@@ -158,7 +212,7 @@ _chute() {
 
     case "${cmd}" in
         chute)
-            opts="-h -V --root --help --version cluster topic produce consume offsets dump verify completions generate-docs help"
+            opts="-h -V --root --help --version cluster topic produce consume offsets group dump verify completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -312,7 +366,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__consume)
-            opts="-t -p -n -F -f -D -0 -h --topic --partition --from --since --until --count --follow --format --delimiter --null --root --help"
+            opts="-t -p -n -F -f -D -0 -g -h --topic --partition --from --since --until --count --follow --format --delimiter --null --group --assignor --reset --exec --exec-batch --commit-interval --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -370,6 +424,34 @@ _chute() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --assignor)
+                    COMPREPLY=($(compgen -W "range roundrobin" -- "${cur}"))
+                    return 0
+                    ;;
+                --reset)
+                    COMPREPLY=($(compgen -W "earliest latest" -- "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exec-batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --commit-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -417,8 +499,150 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__group)
+            opts="-h --root --help list describe delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__delete)
+            opts="-h --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__describe)
+            opts="-h --json --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__help)
+            opts="list describe delete help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__group__subcmd__list)
+            opts="-h --json --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__help)
-            opts="cluster topic produce consume offsets dump verify completions generate-docs help"
+            opts="cluster topic produce consume offsets group dump verify completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -529,6 +753,62 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__help__subcmd__group)
+            opts="list describe delete"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__group__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__group__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__group__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -544,8 +824,22 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__offsets)
-            opts=""
+            opts="reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__offsets__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -670,7 +964,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__offsets)
-            opts="-t -h --topic --at --json --root --help"
+            opts="-t -g -h --topic --group --at --json --root --help reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,7 +978,115 @@ _chute() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__offsets__subcmd__help)
+            opts="reset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__offsets__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__offsets__subcmd__help__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__offsets__subcmd__reset)
+            opts="-g -t -p -h --group --topic --partition --to-earliest --to-latest --to-offset --to-datetime --by-duration --shift-by --execute --json --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to-datetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shift-by)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -31,7 +31,8 @@ complete -c chute -n "__fish_chute_needs_command" -f -a "cluster" -d 'Create or 
 complete -c chute -n "__fish_chute_needs_command" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
 complete -c chute -n "__fish_chute_needs_command" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
 complete -c chute -n "__fish_chute_needs_command" -f -a "consume" -d 'Print records of a topic to stdout'
-complete -c chute -n "__fish_chute_needs_command" -f -a "offsets" -d 'Earliest and latest offsets per partition (or the offset for a time)'
+complete -c chute -n "__fish_chute_needs_command" -f -a "offsets" -d 'Earliest and latest offsets per partition; a group\'s committed offsets, lag and owners'
+complete -c chute -n "__fish_chute_needs_command" -f -a "group" -d 'List, describe and delete consumer groups'
 complete -c chute -n "__fish_chute_needs_command" -f -a "dump" -d 'Print the batches and records of a segment file or partition directory'
 complete -c chute -n "__fish_chute_needs_command" -f -a "verify" -d 'Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed'
 complete -c chute -n "__fish_chute_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -114,15 +115,59 @@ complete -c chute -n "__fish_chute_using_subcommand consume" -l until -d 'Stop a
 complete -c chute -n "__fish_chute_using_subcommand consume" -s n -l count -d 'Stop after N records' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s f -l format -d 'raw | json | csv | TEMPLATE' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s D -l delimiter -d 'Delimiter after each raw value (escapes allowed)' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -s g -l group -d 'Consume as a member of this consumer group (shares partitions, commits offsets)' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l assignor -d 'How the group divides partitions (the group\'s oldest member decides)' -r -f -a "range\t'Contiguous blocks: member i of n gets partitions [i*P/n ..), the first P%n one extra'
+roundrobin\t'Partition p goes to member p % n'"
+complete -c chute -n "__fish_chute_using_subcommand consume" -l reset -d 'Where a group starts on a partition without a committed offset' -r -f -a "earliest\t''
+latest\t''"
+complete -c chute -n "__fish_chute_using_subcommand consume" -l exec -d 'Run CMD (with sh -c) for each batch of records, records on its stdin; exit 0 commits' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l exec-batch -d 'Most records per --exec batch' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l commit-interval -d 'With -g, commit delivered offsets at least this often (and always before handing a partition over and on exit)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand consume" -s F -l follow -d 'Keep waiting for new records'
 complete -c chute -n "__fish_chute_using_subcommand consume" -s 0 -l null -d 'End each raw value with NUL instead of newline'
-complete -c chute -n "__fish_chute_using_subcommand consume" -s h -l help -d 'Print help'
-complete -c chute -n "__fish_chute_using_subcommand offsets" -s t -l topic -r
-complete -c chute -n "__fish_chute_using_subcommand offsets" -l at -d 'Also show, per partition, the first offset at or after TIME' -r
-complete -c chute -n "__fish_chute_using_subcommand offsets" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
-complete -c chute -n "__fish_chute_using_subcommand offsets" -l json
-complete -c chute -n "__fish_chute_using_subcommand offsets" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -s t -l topic -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -s g -l group -d 'A consumer group: show its committed offsets, lag and owners' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l at -d 'Also show, per partition, the first offset at or after TIME' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l json
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -f -a "reset" -d 'Move a group\'s committed offsets; prints old -> new, changes nothing without --execute. Refused while the group has live members'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -s g -l group -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -s t -l topic -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -s p -l partition -d 'Only these partitions (repeatable or comma-separated)' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l to-offset -d 'To offset N (clamped to the log start and end)' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l to-datetime -d 'To the first record at or after TIME (2026-11-20T10:00:00Z, epoch ms)' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l by-duration -d 'To the first record at or after DUR ago (e.g. 2h)' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l shift-by -d 'Move by N (negative: back), clamped to the log start and end' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l to-earliest -d 'To the log start'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l to-latest -d 'To the log end (skip everything not yet consumed)'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l execute -d 'Apply the change (default: only print it)'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -l json
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Move a group\'s committed offsets; prints old -> new, changes nothing without --execute. Refused while the group has live members'
+complete -c chute -n "__fish_chute_using_subcommand offsets; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand group; and not __fish_seen_subcommand_from list describe delete help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand group; and not __fish_seen_subcommand_from list describe delete help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand group; and not __fish_seen_subcommand_from list describe delete help" -f -a "list" -d 'List consumer groups with their live member counts'
+complete -c chute -n "__fish_chute_using_subcommand group; and not __fish_seen_subcommand_from list describe delete help" -f -a "describe" -d 'Show a group\'s live members and, per partition, committed offset, lag and owner'
+complete -c chute -n "__fish_chute_using_subcommand group; and not __fish_seen_subcommand_from list describe delete help" -f -a "delete" -d 'Delete a group and its committed offsets (refused while members are live)'
+complete -c chute -n "__fish_chute_using_subcommand group; and not __fish_seen_subcommand_from list describe delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from list" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from list" -l json
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from describe" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from describe" -l json
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from delete" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups with their live member counts'
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s live members and, per partition, committed offset, lag and owner'
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a group and its committed offsets (refused while members are live)'
+complete -c chute -n "__fish_chute_using_subcommand group; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand dump" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand dump" -s r -l records -d 'Print every record, not only batch headers'
 complete -c chute -n "__fish_chute_using_subcommand dump" -s h -l help -d 'Print help'
@@ -134,16 +179,17 @@ complete -c chute -n "__fish_chute_using_subcommand completions" -l root -d 'Clu
 complete -c chute -n "__fish_chute_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand generate-docs" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand generate-docs" -s h -l help -d 'Print help'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "cluster" -d 'Create or inspect the cluster'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "consume" -d 'Print records of a topic to stdout'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "offsets" -d 'Earliest and latest offsets per partition (or the offset for a time)'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "dump" -d 'Print the batches and records of a segment file or partition directory'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "verify" -d 'Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "generate-docs" -d 'Write man pages and completion scripts into a directory (used to refresh man/ and completions/)'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets dump verify completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "cluster" -d 'Create or inspect the cluster'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "offsets" -d 'Earliest and latest offsets per partition; a group\'s committed offsets, lag and owners'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "group" -d 'List, describe and delete consumer groups'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "dump" -d 'Print the batches and records of a segment file or partition directory'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "verify" -d 'Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "generate-docs" -d 'Write man pages and completion scripts into a directory (used to refresh man/ and completions/)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Lay out a new cluster with N brokers'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show brokers and partition health'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "create" -d 'Create a topic'
@@ -151,3 +197,7 @@ complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcom
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "describe" -d 'Show a topic\'s config and partitions'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "alter" -d 'Add partitions or change configs'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "delete" -d 'Delete a topic and its data'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from offsets" -f -a "reset" -d 'Move a group\'s committed offsets; prints old -> new, changes nothing without --execute. Refused while the group has live members'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "list" -d 'List consumer groups with their live member counts'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "describe" -d 'Show a group\'s live members and, per partition, committed offset, lag and owner'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "delete" -d 'Delete a group and its committed offsets (refused while members are live)'

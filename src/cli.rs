@@ -38,8 +38,11 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Print records of a topic to stdout
     Consume(ConsumeArgs),
-    /// Earliest and latest offsets per partition (or the offset for a time)
+    /// Earliest and latest offsets per partition; a group's committed offsets, lag and owners
     Offsets(OffsetsArgs),
+    /// List, describe and delete consumer groups
+    #[command(subcommand)]
+    Group(GroupCmd),
     /// Print the batches and records of a segment file or partition directory
     Dump(DumpArgs),
     /// Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed
@@ -197,14 +200,20 @@ pub struct ProduceArgs {
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
---from: beginning | end | N (an offset) | -N (N records before the end); default beginning.
+--from: beginning | end | stored | N (an offset) | -N (N records before the end); default
+beginning, or stored (the group's committed offset) with -g.
 --since/--until: 2026-11-20T10:00:00Z, epoch milliseconds, or a duration ago such as 2h.
 Without --follow, consume stops at the end as it was when it started.
 
 --format: raw (value + newline), json (one envelope per line; non-UTF-8 bytes as base64 with
 key_encoding/value_encoding), csv (topic,partition,offset,timestamp,key,value,headers), or a
 kcat template: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp, %h headers,
-%K key length, %S value length, %% percent; escapes \\n \\t \\r \\\\ \\0.")]
+%K key length, %S value length, %% percent; escapes \\n \\t \\r \\\\ \\0.
+
+With -g GROUP, members of the group share the topic's partitions (one owner per partition) and
+commit what they delivered: only records fully written to stdout, or accepted by --exec CMD
+(exit 0). Without --follow a member reads its share to the end, commits and exits (cron);
+with --follow it keeps going and rebalances as members join and leave. See docs/groups.md.")]
 pub struct ConsumeArgs {
     #[arg(long, short = 't')]
     pub topic: String,
@@ -245,17 +254,122 @@ pub struct ConsumeArgs {
     /// End each raw value with NUL instead of newline
     #[arg(long = "null", short = '0')]
     pub null: bool,
+    /// Consume as a member of this consumer group (shares partitions, commits offsets)
+    #[arg(long, short = 'g', value_name = "GROUP")]
+    pub group: Option<String>,
+    /// How the group divides partitions (the group's oldest member decides)
+    #[arg(long, value_enum, default_value = "range", requires = "group")]
+    pub assignor: crate::group::Assignor,
+    /// Where a group starts on a partition without a committed offset
+    #[arg(long, value_enum, default_value = "earliest", requires = "group")]
+    pub reset: ResetArg,
+    /// Run CMD (with sh -c) for each batch of records, records on its stdin; exit 0 commits
+    #[arg(long, value_name = "CMD", requires = "group")]
+    pub exec: Option<String>,
+    /// Most records per --exec batch
+    #[arg(long, default_value_t = 1000, value_name = "N", requires = "exec")]
+    pub exec_batch: usize,
+    /// With -g, commit delivered offsets at least this often (and always before handing a
+    /// partition over and on exit)
+    #[arg(long, default_value = "1s", value_name = "DUR", requires = "group")]
+    pub commit_interval: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetArg {
+    Earliest,
+    Latest,
 }
 
 #[derive(Args, Debug)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "\
+chute offsets -t T [--at TIME]      earliest and latest offset per partition
+chute offsets -g G [-t T]           committed offset, log end, lag and owner per partition
+chute offsets reset -g G -t T ...   move a group's committed offsets (dry run unless --execute)"
+)]
 pub struct OffsetsArgs {
     #[arg(long, short = 't')]
-    pub topic: String,
+    pub topic: Option<String>,
+    /// A consumer group: show its committed offsets, lag and owners
+    #[arg(long, short = 'g', value_name = "GROUP")]
+    pub group: Option<String>,
     /// Also show, per partition, the first offset at or after TIME
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", conflicts_with = "group")]
     pub at: Option<String>,
     #[arg(long)]
     pub json: bool,
+    #[command(subcommand)]
+    pub command: Option<OffsetsCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OffsetsCmd {
+    /// Move a group's committed offsets; prints old -> new, changes nothing without --execute.
+    /// Refused while the group has live members.
+    Reset(ResetArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(
+    clap::ArgGroup::new("to")
+        .required(true)
+        .args(["to_earliest", "to_latest", "to_offset", "to_datetime", "by_duration", "shift_by"])
+))]
+pub struct ResetArgs {
+    #[arg(long, short = 'g', value_name = "GROUP")]
+    pub group: String,
+    #[arg(long, short = 't')]
+    pub topic: String,
+    /// Only these partitions (repeatable or comma-separated)
+    #[arg(
+        long = "partition",
+        short = 'p',
+        value_name = "P",
+        value_delimiter = ','
+    )]
+    pub partition: Vec<u32>,
+    /// To the log start
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// To the log end (skip everything not yet consumed)
+    #[arg(long)]
+    pub to_latest: bool,
+    /// To offset N (clamped to the log start and end)
+    #[arg(long, value_name = "N")]
+    pub to_offset: Option<u64>,
+    /// To the first record at or after TIME (2026-11-20T10:00:00Z, epoch ms)
+    #[arg(long, value_name = "TIME")]
+    pub to_datetime: Option<String>,
+    /// To the first record at or after DUR ago (e.g. 2h)
+    #[arg(long, value_name = "DUR")]
+    pub by_duration: Option<String>,
+    /// Move by N (negative: back), clamped to the log start and end
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub shift_by: Option<i64>,
+    /// Apply the change (default: only print it)
+    #[arg(long)]
+    pub execute: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCmd {
+    /// List consumer groups with their live member counts
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a group's live members and, per partition, committed offset, lag and owner
+    Describe {
+        group: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a group and its committed offsets (refused while members are live)
+    Delete { group: String },
 }
 
 #[derive(Args, Debug)]

@@ -62,6 +62,7 @@ pub fn parse_time(s: &str, flag: &str) -> Result<i64> {
     )))
 }
 
+#[derive(Clone)]
 pub struct ConsumeOptions {
     pub partitions: Option<Vec<u32>>,
     pub from: StartFrom,
@@ -69,6 +70,17 @@ pub struct ConsumeOptions {
     pub until: Option<i64>,
     pub max: Option<u64>,
     pub follow: bool,
+}
+
+/// Where a partition's reading stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Follow: never.
+    Never,
+    /// The log end when the cursor is opened.
+    AtEnd,
+    /// This offset (a snapshot of the end taken earlier), or the log end if lower.
+    At(u64),
 }
 
 pub struct Cursor {
@@ -82,10 +94,17 @@ pub struct Cursor {
     pub dir: std::path::PathBuf,
 }
 
+impl Cursor {
+    /// True once the cursor reached its stop offset or `--until`.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+}
+
 pub struct Consumer {
     topic: String,
     pub cursors: Vec<Cursor>,
-    max: Option<u64>,
+    pub max: Option<u64>,
     until: Option<i64>,
     pub delivered: u64,
     /// Things the user should hear about on stderr (clamped offsets and the like).
@@ -111,56 +130,92 @@ impl Consumer {
             }
             None => (0..t.partitions.len() as u32).collect(),
         };
-        let mut cursors = Vec::new();
-        let mut warnings = Vec::new();
+        let mut c = Consumer::empty(topic, opts);
         for p in parts {
-            let dir = cluster.leader_dir(&md, topic, p)?;
-            let name = format!("{topic}-{p}");
-            let mut reader = PartitionReader::open(&dir, &name)?;
-            let tail = reader.tail()?;
-            let mut start = match opts.from {
-                StartFrom::Beginning => tail.log_start_offset,
-                StartFrom::End => tail.end_offset,
-                StartFrom::Offset(n) => n,
-                StartFrom::BeforeEnd(n) => tail.end_offset.saturating_sub(n),
-                StartFrom::Stored => stored(p).unwrap_or(tail.log_start_offset),
+            let stop = if opts.follow {
+                Stop::Never
+            } else {
+                Stop::AtEnd
             };
-            if let Some(ts) = opts.since {
-                start = reader.offset_for_time(ts, &tail)?;
-            }
-            if start < tail.log_start_offset {
-                warnings.push(format!(
-                    "partition {name}: offset {start} is below the log start {}; starting there",
-                    tail.log_start_offset
-                ));
-                start = tail.log_start_offset;
-            }
-            if start > tail.end_offset {
-                warnings.push(format!(
-                    "partition {name}: offset {start} is beyond the log end {}; starting at the end",
-                    tail.end_offset
-                ));
-                start = tail.end_offset;
-            }
-            let stop = (!opts.follow).then_some(tail.end_offset);
-            reader.seek(start, &tail)?;
-            cursors.push(Cursor {
-                partition: p,
-                reader,
-                next: start,
-                stop,
-                done: stop.is_some_and(|s| start >= s),
-                dir,
-            });
+            c.open_cursor(cluster, &md, p, opts, stored(p), stop)?;
         }
-        Ok(Consumer {
+        Ok(c)
+    }
+
+    /// A consumer with no partitions yet; add them with [`open_cursor`](Self::open_cursor).
+    pub fn empty(topic: &str, opts: &ConsumeOptions) -> Consumer {
+        Consumer {
             topic: topic.to_string(),
-            cursors,
+            cursors: Vec::new(),
             max: opts.max,
             until: opts.until,
             delivered: 0,
-            warnings,
-        })
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Start reading partition `p` where `opts.from` / `opts.since` say (`stored` is the
+    /// committed offset for `--from stored`; None starts at the log start).
+    pub fn open_cursor(
+        &mut self,
+        cluster: &Cluster,
+        md: &crate::cluster::metadata::Metadata,
+        p: u32,
+        opts: &ConsumeOptions,
+        stored: Option<u64>,
+        stop: Stop,
+    ) -> Result<()> {
+        let topic = &self.topic;
+        let dir = cluster.leader_dir(md, topic, p)?;
+        let name = format!("{topic}-{p}");
+        let mut reader = PartitionReader::open(&dir, &name)?;
+        let tail = reader.tail()?;
+        let mut start = match opts.from {
+            StartFrom::Beginning => tail.log_start_offset,
+            StartFrom::End => tail.end_offset,
+            StartFrom::Offset(n) => n,
+            StartFrom::BeforeEnd(n) => tail.end_offset.saturating_sub(n),
+            StartFrom::Stored => stored.unwrap_or(tail.log_start_offset),
+        };
+        if let Some(ts) = opts.since {
+            start = reader.offset_for_time(ts, &tail)?;
+        }
+        if start < tail.log_start_offset {
+            self.warnings.push(format!(
+                "partition {name}: offset {start} is below the log start {}; starting there",
+                tail.log_start_offset
+            ));
+            start = tail.log_start_offset;
+        }
+        if start > tail.end_offset {
+            self.warnings.push(format!(
+                "partition {name}: offset {start} is beyond the log end {}; starting at the end",
+                tail.end_offset
+            ));
+            start = tail.end_offset;
+        }
+        let stop = match stop {
+            Stop::Never => None,
+            Stop::AtEnd => Some(tail.end_offset),
+            // A snapshot taken earlier may be below where the group already is.
+            Stop::At(s) => Some(s.min(tail.end_offset).max(start)),
+        };
+        reader.seek(start, &tail)?;
+        self.cursors.push(Cursor {
+            partition: p,
+            reader,
+            next: start,
+            stop,
+            done: stop.is_some_and(|s| start >= s),
+            dir,
+        });
+        Ok(())
+    }
+
+    /// Stop reading partition `p`; returns the next offset it would have delivered.
+    pub fn remove_cursor(&mut self, p: u32) -> Option<u64> {
+        let i = self.cursors.iter().position(|c| c.partition == p)?;
+        Some(self.cursors.remove(i).next)
     }
 
     /// True when every partition reached its snapshot end, `--until`, or `-n`.

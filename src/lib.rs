@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod consume;
 pub mod fsutil;
+pub mod group;
 pub mod input;
 pub mod log;
 pub mod names;

@@ -32,6 +32,7 @@ fn main() {
         Command::Produce(a) => cmd::produce::run(&cluster, a),
         Command::Consume(a) => cmd::consume::run(&cluster, a),
         Command::Offsets(a) => cmd::offsets::run(&cluster, a),
+        Command::Group(c) => cmd::group::run(&cluster, c),
         Command::Dump(a) => cmd::dump::run(a),
         Command::Verify(a) => cmd::verify::run(&cluster, a),
         Command::Completions(a) => cmd::docs::completions(a),

@@ -22,13 +22,18 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         }
     };
     let format = OutputFormat::parse(&a.format, delimiter)?;
+    let default_from = if a.group.is_some() {
+        StartFrom::Stored
+    } else {
+        StartFrom::Beginning
+    };
     let from = a
         .from
         .as_deref()
         .map(parse_from)
         .transpose()?
-        .unwrap_or(StartFrom::Beginning);
-    if from == StartFrom::Stored {
+        .unwrap_or(default_from);
+    if from == StartFrom::Stored && a.group.is_none() {
         return Err(Error::Usage(
             "--from stored needs a consumer group (-g GROUP)".into(),
         ));
@@ -49,6 +54,9 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         max: a.count,
         follow: a.follow,
     };
+    if let Some(g) = &a.group {
+        return run_group(cluster, &a, g, format, opts);
+    }
     let mut consumer = Consumer::open(cluster, &a.topic, &opts, &|_| None)?;
     for w in &consumer.warnings {
         eprintln!("chute: warning: {w}");
@@ -92,5 +100,45 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
             w.wait(RESCAN);
         }
     }
+    Ok(0)
+}
+
+/// `consume -g`: a group member (src/group/run.rs does the work).
+fn run_group(
+    cluster: &Cluster,
+    a: &ConsumeArgs,
+    group: &str,
+    format: OutputFormat,
+    opts: ConsumeOptions,
+) -> Result<i32> {
+    use chute::group::deliver::{Committer, Delivery};
+    use chute::group::run::{GroupOptions, Reset};
+    let g = chute::group::Group::at(cluster, group)?;
+    if !a.partition.is_empty() {
+        return Err(Error::Usage(
+            "-p cannot be combined with -g: the group assigns partitions to its members".into(),
+        ));
+    }
+    let interval = super::duration_arg("--commit-interval", &a.commit_interval)?;
+    let md = cluster.metadata_with_topic(&a.topic)?;
+    let topic_id = md.topic(&a.topic)?.id.clone();
+    let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", interval);
+    let mut out = match &a.exec {
+        Some(cmd) => Delivery::exec(format, committer, cmd, a.exec_batch),
+        None => Delivery::stdout(format, committer)?,
+    };
+    let gopts = GroupOptions {
+        group: g,
+        topic: a.topic.clone(),
+        assignor: a.assignor,
+        reset: match a.reset {
+            chute::cli::ResetArg::Earliest => Reset::Earliest,
+            chute::cli::ResetArg::Latest => Reset::Latest,
+        },
+        consume: opts,
+    };
+    chute::group::run::run(cluster, &gopts, &mut out, &mut |w| {
+        eprintln!("chute: warning: {w}")
+    })?;
     Ok(0)
 }

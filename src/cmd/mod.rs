@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod consume;
 pub mod docs;
 pub mod dump;
+pub mod group;
 pub mod offsets;
 pub mod produce;
 pub mod table;

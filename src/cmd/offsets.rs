@@ -1,21 +1,44 @@
 //! `chute offsets -t T [--at TIME]`: reads partition tails (and time indexes for --at).
+//! `chute offsets -g G [-t T]`: reads a group's offset files, owner locks' text and member files.
+//! `chute offsets reset`: writes offset files under the group's exclusive `group.lock`.
 
 use super::{print, print_json, table};
-use chute::cli::OffsetsArgs;
+use chute::cli::{OffsetsArgs, OffsetsCmd, ResetArgs};
 use chute::cluster::Cluster;
 use chute::consume::parse_time;
+use chute::error::Error;
 use chute::error::Result;
+use chute::group::Group;
+use chute::group::admin::{PartitionStatus, ResetTo, reset as plan_reset, status};
 use chute::log::PartitionReader;
 use serde_json::json;
 
 pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
+    if let Some(OffsetsCmd::Reset(r)) = a.command {
+        return reset(cluster, r);
+    }
+    if let Some(g) = &a.group {
+        let g = Group::existing(cluster, g)?;
+        let (_, rows) = status(cluster, &g, a.topic.as_deref())?;
+        if a.json {
+            print_json(&json!({"group": g.name, "partitions": rows}))?;
+        } else {
+            print(&status_table(&rows))?;
+        }
+        return Ok(0);
+    }
+    let Some(topic) = a.topic.clone() else {
+        return Err(Error::Usage(
+            "offsets needs -t TOPIC or -g GROUP (or `offsets reset -g G -t T ...`)".into(),
+        ));
+    };
     let at = a.at.as_deref().map(|s| parse_time(s, "--at")).transpose()?;
-    let md = cluster.metadata_with_topic(&a.topic)?;
-    let t = md.topic(&a.topic)?;
+    let md = cluster.metadata_with_topic(&topic)?;
+    let t = md.topic(&topic)?;
     let mut parts = Vec::new();
     for p in &t.partitions {
-        let dir = cluster.leader_dir(&md, &a.topic, p.partition)?;
-        let mut r = PartitionReader::open(&dir, &format!("{}-{}", a.topic, p.partition))?;
+        let dir = cluster.leader_dir(&md, &topic, p.partition)?;
+        let mut r = PartitionReader::open(&dir, &format!("{}-{}", topic, p.partition))?;
         let tail = r.tail()?;
         let mut v = json!({"partition": p.partition, "earliest": tail.log_start_offset, "latest": tail.end_offset});
         if let Some(ts) = at {
@@ -24,7 +47,7 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
         parts.push(v);
     }
     if a.json {
-        let mut v = json!({"topic": a.topic, "partitions": parts});
+        let mut v = json!({"topic": topic, "partitions": parts});
         if let Some(ts) = at {
             v["at"] = json!(ts);
         }
@@ -49,6 +72,70 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
             })
             .collect();
         print(&table::render(&header, rows))?;
+    }
+    Ok(0)
+}
+
+/// The `kafka-consumer-groups --describe` table.
+pub fn status_table(rows: &[PartitionStatus]) -> String {
+    let header = ["TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG", "OWNER"];
+    let rows = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.topic.clone(),
+                r.partition.to_string(),
+                r.committed.map_or("-".into(), |c| c.to_string()),
+                r.log_end_offset.to_string(),
+                r.lag.to_string(),
+                r.owner
+                    .as_ref()
+                    .map_or("-".into(), |o| format!("pid {} on {}", o.pid, o.host)),
+            ]
+        })
+        .collect();
+    table::render(&header, rows)
+}
+
+fn reset(cluster: &Cluster, a: ResetArgs) -> Result<i32> {
+    let g = Group::at(cluster, &a.group)?;
+    let to = if a.to_earliest {
+        ResetTo::Earliest
+    } else if a.to_latest {
+        ResetTo::Latest
+    } else if let Some(n) = a.to_offset {
+        ResetTo::Offset(n)
+    } else if let Some(t) = &a.to_datetime {
+        ResetTo::datetime(t)?
+    } else if let Some(d) = &a.by_duration {
+        ResetTo::duration(d)?
+    } else if let Some(n) = a.shift_by {
+        ResetTo::ShiftBy(n)
+    } else {
+        return Err(Error::Usage("offsets reset needs one of --to-earliest, --to-latest, --to-offset, --to-datetime, --by-duration, --shift-by".into()));
+    };
+    let plan = plan_reset(cluster, &g, &a.topic, &a.partition, &to, a.execute)?;
+    if a.json {
+        print_json(&json!({"group": g.name, "executed": a.execute, "partitions": plan}))?;
+    } else {
+        let rows = plan
+            .iter()
+            .map(|r| {
+                vec![
+                    r.topic.clone(),
+                    r.partition.to_string(),
+                    format!(
+                        "{} -> {}",
+                        r.old.map_or("-".into(), |o| o.to_string()),
+                        r.new
+                    ),
+                ]
+            })
+            .collect();
+        print(&table::render(&["TOPIC", "PARTITION", "OLD -> NEW"], rows))?;
+        if !a.execute {
+            eprintln!("chute: dry run, nothing changed; add --execute to apply");
+        }
     }
     Ok(0)
 }

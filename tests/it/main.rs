@@ -5,5 +5,6 @@ mod util;
 mod crash;
 mod docs;
 mod errors;
+mod groups;
 mod produce_consume;
 mod topics;

@@ -1,0 +1,354 @@
+//! Where a group member's records go (stdout or an `--exec` command) and what may be committed:
+//! only offsets of records fully written to stdout or accepted by the command (exit 0).
+
+use super::Group;
+use crate::error::{Error, Result};
+use crate::output::OutputFormat;
+use crate::record::ConsumedRecord;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FLUSH_AT: usize = 1 << 20;
+
+/// Commits accepted positions of one topic, at most every `interval` unless forced.
+pub struct Committer {
+    pub group: Group,
+    pub topic: String,
+    pub topic_id: String,
+    pub member: String,
+    /// Next offset per partition whose records before it were all accepted.
+    accepted: BTreeMap<u32, u64>,
+    committed: BTreeMap<u32, u64>,
+    last: Instant,
+    pub interval: Duration,
+}
+
+impl Committer {
+    pub fn new(
+        group: Group,
+        topic: &str,
+        topic_id: &str,
+        member: &str,
+        interval: Duration,
+    ) -> Self {
+        Committer {
+            group,
+            topic: topic.into(),
+            topic_id: topic_id.into(),
+            member: member.into(),
+            accepted: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            last: Instant::now(),
+            interval,
+        }
+    }
+
+    /// The position we start a partition from counts as committed already.
+    pub fn started(&mut self, p: u32, at: u64, committed: Option<u64>) {
+        self.accepted.insert(p, at);
+        if committed == Some(at) {
+            self.committed.insert(p, at);
+        } else {
+            self.committed.remove(&p);
+        }
+    }
+
+    fn accept(&mut self, p: u32, next: u64) {
+        let e = self.accepted.entry(p).or_insert(next);
+        *e = (*e).max(next);
+    }
+
+    /// True when something accepted is not committed yet.
+    pub fn dirty(&self) -> bool {
+        self.accepted
+            .iter()
+            .any(|(p, o)| self.committed.get(p) != Some(o))
+    }
+
+    /// Time until the next commit is due (None when nothing is pending).
+    pub fn due_in(&self) -> Option<Duration> {
+        self.dirty()
+            .then(|| self.interval.saturating_sub(self.last.elapsed()))
+    }
+
+    /// Commit every partition whose accepted position moved, if forced or due.
+    pub fn commit(&mut self, force: bool) -> Result<()> {
+        if !force && self.last.elapsed() < self.interval {
+            return Ok(());
+        }
+        let changed: Vec<(u32, u64)> = self
+            .accepted
+            .iter()
+            .filter(|(p, o)| self.committed.get(p) != Some(o))
+            .map(|(p, o)| (*p, *o))
+            .collect();
+        for (p, o) in changed {
+            self.group
+                .commit(&self.topic, &self.topic_id, p, o, Some(&self.member))?;
+            self.committed.insert(p, o);
+        }
+        self.last = Instant::now();
+        Ok(())
+    }
+
+    /// Forget a partition after it was committed and released.
+    pub fn forget(&mut self, p: u32) {
+        self.accepted.remove(&p);
+        self.committed.remove(&p);
+    }
+}
+
+enum Sink {
+    Stdout {
+        /// A duplicate of fd 1, written without std's line buffering so we know exactly how
+        /// many bytes reached the pipe when it breaks.
+        out: File,
+        tty: bool,
+        buf: Vec<u8>,
+        /// (end of the record in `buf`, partition, next offset) in write order.
+        marks: Vec<(usize, u32, u64)>,
+    },
+    Exec {
+        cmd: String,
+        batch: usize,
+        env: Vec<(String, String)>,
+        child: Option<(Child, std::io::BufWriter<ChildStdin>)>,
+        n: usize,
+        pending: BTreeMap<u32, u64>,
+        scratch: Vec<u8>,
+    },
+}
+
+pub struct Delivery {
+    format: OutputFormat,
+    sink: Sink,
+    pub committer: Committer,
+    pub records: u64,
+}
+
+impl Delivery {
+    pub fn stdout(format: OutputFormat, committer: Committer) -> Result<Delivery> {
+        use std::io::IsTerminal;
+        use std::os::fd::AsFd;
+        let stdout = std::io::stdout();
+        let tty = stdout.is_terminal();
+        let fd = stdout
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| Error::stream("stdout", e))?;
+        Ok(Delivery {
+            format,
+            sink: Sink::Stdout {
+                out: File::from(fd),
+                tty,
+                buf: Vec::with_capacity(FLUSH_AT + 64 * 1024),
+                marks: Vec::new(),
+            },
+            committer,
+            records: 0,
+        })
+    }
+
+    pub fn exec(format: OutputFormat, committer: Committer, cmd: &str, batch: usize) -> Delivery {
+        let env = vec![
+            ("CHUTE_GROUP".to_string(), committer.group.name.clone()),
+            ("CHUTE_TOPIC".to_string(), committer.topic.clone()),
+        ];
+        Delivery {
+            format,
+            sink: Sink::Exec {
+                cmd: cmd.into(),
+                batch: batch.max(1),
+                env,
+                child: None,
+                n: 0,
+                pending: BTreeMap::new(),
+                scratch: Vec::new(),
+            },
+            committer,
+            records: 0,
+        }
+    }
+
+    /// Deliver one record (buffered for stdout; streamed into the command for --exec).
+    pub fn record(&mut self, r: &ConsumedRecord<'_>) -> Result<()> {
+        self.records += 1;
+        match &mut self.sink {
+            Sink::Stdout {
+                buf, marks, tty, ..
+            } => {
+                self.format.write(r, buf);
+                marks.push((buf.len(), r.partition, r.offset + 1));
+                if buf.len() >= FLUSH_AT || *tty {
+                    self.flush_stdout()?;
+                }
+                Ok(())
+            }
+            Sink::Exec { scratch, .. } => {
+                scratch.clear();
+                self.format.write(r, scratch);
+                self.exec_write(r.partition, r.offset + 1)
+            }
+        }
+    }
+
+    /// A partition's position moved past offsets without records (batch end, compaction).
+    pub fn mark(&mut self, p: u32, next: u64) {
+        match &mut self.sink {
+            Sink::Stdout { buf, marks, .. } => marks.push((buf.len(), p, next)),
+            Sink::Exec { pending, n, .. } => {
+                if *n == 0 {
+                    self.committer.accept(p, next);
+                } else {
+                    let e = pending.entry(p).or_insert(next);
+                    *e = (*e).max(next);
+                }
+            }
+        }
+    }
+
+    /// Make everything delivered so far final: flush stdout, or end the current --exec batch.
+    /// Accepted positions are then committed when due (`force`: now).
+    pub fn settle(&mut self, force: bool) -> Result<()> {
+        match self.sink {
+            Sink::Stdout { .. } => self.flush_stdout()?,
+            Sink::Exec { .. } => self.finish_batch()?,
+        }
+        self.committer.commit(force)
+    }
+
+    /// After an error: commit only what was accepted before it.
+    pub fn commit_accepted(&mut self) -> Result<()> {
+        self.committer.commit(true)
+    }
+
+    fn flush_stdout(&mut self) -> Result<()> {
+        let Sink::Stdout {
+            out, buf, marks, ..
+        } = &mut self.sink
+        else {
+            return Ok(());
+        };
+        let mut written = 0;
+        let mut res = Ok(());
+        while written < buf.len() {
+            match out.write(&buf[written..]) {
+                Ok(0) => {
+                    res = Err(Error::stream(
+                        "stdout",
+                        std::io::Error::new(std::io::ErrorKind::WriteZero, "wrote nothing"),
+                    ));
+                    break;
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    res = Err(Error::stream("stdout", e));
+                    break;
+                }
+            }
+        }
+        for &(end, p, next) in marks.iter() {
+            if end > written {
+                break;
+            }
+            self.committer.accept(p, next);
+        }
+        if res.is_ok() {
+            buf.clear();
+            marks.clear();
+        }
+        res
+    }
+
+    fn exec_write(&mut self, p: u32, next: u64) -> Result<()> {
+        for attempt in 0..2 {
+            let Sink::Exec {
+                cmd,
+                env,
+                child,
+                scratch,
+                ..
+            } = &mut self.sink
+            else {
+                unreachable!()
+            };
+            if child.is_none() {
+                let mut c = Command::new("sh")
+                    .arg("-c")
+                    .arg(&*cmd)
+                    .envs(env.iter().map(|(k, v)| (k, v)))
+                    .stdin(Stdio::piped())
+                    .spawn()
+                    .map_err(|e| Error::Other(format!("--exec {cmd:?}: cannot start sh: {e}")))?;
+                let stdin = c.stdin.take().expect("piped stdin");
+                *child = Some((c, std::io::BufWriter::with_capacity(64 * 1024, stdin)));
+            }
+            let (_, w) = child.as_mut().expect("started");
+            match w.write_all(scratch) {
+                Ok(()) => break,
+                // The command stopped reading: this batch ends before this record. If the
+                // command succeeds, the record goes to a fresh one.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe && attempt == 0 => {
+                    self.finish_batch()?;
+                    self.committer.commit(true)?;
+                }
+                Err(e) => return Err(Error::stream(format!("--exec {cmd:?} stdin"), e)),
+            }
+        }
+        let Sink::Exec {
+            n, pending, batch, ..
+        } = &mut self.sink
+        else {
+            unreachable!()
+        };
+        let e = pending.entry(p).or_insert(next);
+        *e = (*e).max(next);
+        *n += 1;
+        if *n >= *batch {
+            self.finish_batch()?;
+            self.committer.commit(true)?;
+        }
+        Ok(())
+    }
+
+    /// Close the command's stdin and wait; exit 0 accepts the batch.
+    fn finish_batch(&mut self) -> Result<()> {
+        let Sink::Exec {
+            cmd,
+            child,
+            n,
+            pending,
+            ..
+        } = &mut self.sink
+        else {
+            return Ok(());
+        };
+        let Some((mut c, w)) = child.take() else {
+            return Ok(());
+        };
+        // A command that exits without reading everything makes the flush fail with EPIPE;
+        // its exit status decides, as for any batch.
+        let _ = w.into_inner().map(drop);
+        let status = c
+            .wait()
+            .map_err(|e| Error::Other(format!("--exec {cmd:?}: {e}")))?;
+        if !status.success() {
+            let how = match status.code() {
+                Some(code) => format!("exit status {code}"),
+                None => "killed by a signal".to_string(),
+            };
+            return Err(Error::Other(format!(
+                "--exec {cmd:?} failed ({how}) on a batch of {n} records; they were not committed and will be delivered again"
+            )));
+        }
+        for (p, o) in std::mem::take(pending) {
+            self.committer.accept(p, o);
+        }
+        *n = 0;
+        Ok(())
+    }
+}

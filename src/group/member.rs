@@ -1,0 +1,218 @@
+//! Membership without heartbeats: a member is live exactly while its process holds the flock
+//! on its member file, so `kill -9` leaves the group by dying.
+//!
+//! Format (`members/<id>.json`, one JSON object):
+//! `{"format": "chute-group-member", "version": 1, "id", "pid", "host", "started_ms",
+//!   "topics": [..], "assignor"}`
+//! The file is created under a dot-prefixed temporary name, locked, written, then renamed into
+//! place: a file under its real name is always locked by a live member or left by a dead one,
+//! never a half-written newcomer. It is not fsynced: after a crash no member is live anyway.
+
+use super::{Assignor, Group};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, TryLockError};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub const FORMAT: &str = "chute-group-member";
+pub const VERSION: u64 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberInfo {
+    pub format: String,
+    pub version: u64,
+    pub id: String,
+    pub pid: u32,
+    pub host: String,
+    pub started_ms: i64,
+    pub topics: Vec<String>,
+    pub assignor: Assignor,
+}
+
+impl MemberInfo {
+    pub fn describe(&self) -> String {
+        format!("pid {} on {} (member {})", self.pid, self.host, self.id)
+    }
+}
+
+/// A live member file, held locked while this value exists. Dropping it unregisters.
+pub struct Member {
+    pub info: MemberInfo,
+    path: PathBuf,
+    file: File,
+}
+
+/// This process's registration: the group lock (shared) and the member file.
+pub struct Registration {
+    pub member: Member,
+    _group_lock: File,
+}
+
+impl Registration {
+    pub fn join(group: &Group, topics: &[String], assignor: Assignor) -> Result<Registration> {
+        let group_lock = group.join_lock()?;
+        let member = Member::create(group, topics, assignor)?;
+        Ok(Registration {
+            member,
+            _group_lock: group_lock,
+        })
+    }
+}
+
+impl Member {
+    fn create(group: &Group, topics: &[String], assignor: Assignor) -> Result<Member> {
+        let dir = group.members_dir();
+        let pid = std::process::id();
+        let host = super::hostname();
+        let started_ms = fsutil::now_ms();
+        // Sorting ids by start time makes the oldest members come first in range assignment;
+        // the random part keeps ids unique across hosts and pid reuse.
+        let id = format!(
+            "{started_ms:013}-{pid}-{:08x}",
+            crate::cluster::random_u64() as u32
+        );
+        let info = MemberInfo {
+            format: FORMAT.into(),
+            version: VERSION,
+            id: id.clone(),
+            pid,
+            host,
+            started_ms,
+            topics: topics.to_vec(),
+            assignor,
+        };
+        let tmp = dir.join(format!(".{id}.tmp"));
+        let path = dir.join(format!("{id}.json"));
+        let mut file = fsutil::create_new(&tmp)?;
+        file.try_lock().map_err(|e| match e {
+            TryLockError::Error(e) => Error::io(&tmp, e),
+            TryLockError::WouldBlock => Error::Temporary(format!(
+                "{}: locked by another process while being created",
+                tmp.display()
+            )),
+        })?;
+        let body = serde_json::to_vec(&info).map_err(|e| Error::Other(e.to_string()))?;
+        file.write_all(&body).at(&tmp)?;
+        // A scanner may have taken our fresh temp file for a dead member's leftover and
+        // removed it; then the rename fails and the caller sees an error rather than a member
+        // nobody can see. Scanners leave young temp files alone to make that rare.
+        std::fs::rename(&tmp, &path).at(&path)?;
+        Ok(Member { info, path, file })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        // Unlink while still holding the lock, so nobody probes a file we are leaving.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// How old a temporary member file must be before a scanner treats it as a dead creator's.
+const TMP_GRACE_MS: i64 = 60_000;
+
+/// The live members, sorted by id. `me` (our own member, whose lock we hold through another
+/// open file description and so would look busy anyway) is included without probing.
+/// Files of dead members are removed on the way: probing takes their lock, which only
+/// succeeds when the process that held it is gone.
+pub fn live_members(group: &Group, me: Option<&MemberInfo>) -> Result<Vec<MemberInfo>> {
+    let dir = group.members_dir();
+    let rd = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.at(&dir)?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let path = e.path();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let old = e
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|d| d.as_millis() as i64 > TMP_GRACE_MS);
+            if old {
+                let _ = remove_if_dead(&path);
+            }
+            continue;
+        }
+        let Some(id) = name.strip_suffix(".json") else {
+            continue;
+        };
+        if let Some(me) = me
+            && me.id == id
+        {
+            out.push(me.clone());
+            continue;
+        }
+        let f = match fsutil::open_read(&path) {
+            Ok(f) => f,
+            // Left between listing and opening.
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match f.try_lock() {
+            Ok(()) => {
+                // Dead: its process no longer holds the lock. Remove it while we hold it.
+                let _ = std::fs::remove_file(&path);
+                let _ = f.unlock();
+                continue;
+            }
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        let bytes = fsutil::read_small(&path, 1 << 16)?;
+        let info = parse(&path, &bytes)?;
+        out.push(info);
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+fn remove_if_dead(path: &std::path::Path) -> Result<()> {
+    let f = fsutil::open_read(path)?;
+    if f.try_lock().is_ok() {
+        let _ = std::fs::remove_file(path);
+        let _ = f.unlock();
+    }
+    Ok(())
+}
+
+pub fn parse(path: &std::path::Path, bytes: &[u8]) -> Result<MemberInfo> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        detail: format!("not a member file ({e})"),
+    })?;
+    if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            detail: format!("not a member file (format is not {FORMAT:?})"),
+        });
+    }
+    let version = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0);
+    if version != VERSION {
+        return Err(Error::Format {
+            path: path.to_path_buf(),
+            detail: format!(
+                "member file version {version}; this chute reads version {VERSION} (a newer chute is in this group: upgrade)"
+            ),
+        });
+    }
+    serde_json::from_value(v).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        detail: format!("bad member file ({e})"),
+    })
+}
