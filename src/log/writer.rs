@@ -87,7 +87,18 @@ impl PartitionWriter {
                 dir.display()
             )));
         }
-        let lock = LockFile::open(dir.join("partition.lock"))?;
+        // The directory can vanish between the check above and here (topic deleted): that is
+        // "not found", like the check, not an I/O failure.
+        let gone = |e: Error| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::NotFound(format!(
+                    "partition {name}: directory {} does not exist (topic deleted?)",
+                    dir.display()
+                ))
+            }
+            e => e,
+        };
+        let lock = LockFile::open(dir.join("partition.lock")).map_err(gone)?;
         let tail_path = dir.join("tail");
         let tail_file = match fsutil::open_rw(&tail_path) {
             Ok(f) => Some(f),
@@ -660,6 +671,13 @@ impl PartitionWriter {
     /// No valid tail: a new partition, or one whose tail file was lost. Rebuild it from the
     /// segments: the last one is scanned and cut at its first invalid batch.
     fn recover_without_tail(&mut self) -> Result<()> {
+        if !self.dir.is_dir() {
+            return Err(Error::NotFound(format!(
+                "partition {}: directory {} does not exist (topic deleted?)",
+                self.name,
+                self.dir.display()
+            )));
+        }
         let bases = segment::list(&self.dir)?;
         let t = match bases.last() {
             None => {
