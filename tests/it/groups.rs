@@ -197,7 +197,8 @@ fn kill9_of_a_cron_member_redelivers_only_its_uncommitted_tail() {
     env.produce("jobs", input, &[]);
     let dir = env.dir.path();
     // The third batch hangs until the test says so (after it killed chute).
-    let cmd = "cat > batch; cat batch >> seen; if grep -qx 25 batch; then while [ ! -e stop ]; do sleep 0.01; done; fi";
+    // Bounded (60 s) and acknowledged ("released"), so the hung script never outlives the test.
+    let cmd = "cat > batch; cat batch >> seen; if grep -qx 25 batch; then i=0; while [ ! -e stop ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done; touch released; fi";
     let mut m = env
         .spawn(&["consume", "-t", "jobs", "-g", "g", "--exec-batch", "10"])
         .args(["--exec", cmd])
@@ -209,6 +210,9 @@ fn kill9_of_a_cron_member_redelivers_only_its_uncommitted_tail() {
     });
     kill9(&mut m);
     std::fs::write(dir.join("stop"), "").unwrap();
+    wait_for("the hung script to end", LONG, || {
+        dir.join("released").exists()
+    });
     // The dead member's file is still there until somebody looks.
     let members = env.root().join("groups/g/members");
     assert_eq!(std::fs::read_dir(&members).unwrap().count(), 1);
