@@ -174,7 +174,13 @@ pub fn live_members(group: &Group, me: Option<&MemberInfo>) -> Result<Vec<Member
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
-        let bytes = fsutil::read_small(&path, 1 << 16)?;
+        // Read through the descriptor we probed: the member may finish and unlink its file
+        // at any moment, and a second open by path would then fail.
+        let mut bytes = Vec::new();
+        {
+            use std::io::Read;
+            (&f).take(1 << 16).read_to_end(&mut bytes).at(&path)?;
+        }
         let info = parse(&path, &bytes)?;
         out.push(info);
     }
@@ -183,7 +189,14 @@ pub fn live_members(group: &Group, me: Option<&MemberInfo>) -> Result<Vec<Member
 }
 
 fn remove_if_dead(path: &std::path::Path) -> Result<()> {
-    let f = fsutil::open_read(path)?;
+    let f = match fsutil::open_read(path) {
+        Ok(f) => f,
+        // Already gone: its owner left, or another scanner removed it.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     if f.try_lock().is_ok() {
         let _ = std::fs::remove_file(path);
         let _ = f.unlock();
