@@ -34,6 +34,13 @@ pub enum Command {
     /// Create, list, describe, alter and delete topics
     #[command(subcommand)]
     Topic(TopicCmd),
+    /// List brokers; mark one down or up
+    #[command(subcommand)]
+    Broker(BrokerCmd),
+    /// Bring follower replicas level with their leaders (once, or continuously with --follow)
+    Replicate(ReplicateArgs),
+    /// Run the controller: follower sync, leader failover, ISR changes (one active, others standby)
+    Controller(ControllerArgs),
     /// Append records read from stdin (or --file) to a topic
     Produce(ProduceArgs),
     /// Print records of a topic to stdout
@@ -116,6 +123,54 @@ pub enum TopicCmd {
     },
     /// Delete a topic and its data
     Delete { topic: String },
+    /// Give leadership back to each partition's preferred replica (the first) where it is in sync
+    ElectLeaders { topic: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BrokerCmd {
+    /// Show each broker's directory and state
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a broker down: the controller moves leadership away from it
+    Down { id: u32 },
+    /// Clear the down mark
+    Up { id: u32 },
+}
+
+#[derive(Args, Debug)]
+pub struct ReplicateArgs {
+    /// Only this topic
+    #[arg(long, short = 't')]
+    pub topic: Option<String>,
+    /// Keep going: sync whenever a leader changes (Ctrl-C to stop)
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+One controller is active at a time; others started on the same root wait as standbys and take
+over when the active one dies (at once) or stops responding (after --session-timeout).
+Controller events are logged to stderr, one line each.")]
+pub struct ControllerArgs {
+    /// One pass (probe brokers, elect leaders, sync followers, adjust ISRs), then exit: for cron
+    #[arg(long)]
+    pub once: bool,
+    /// Probe brokers this often
+    #[arg(long, default_value = "50ms", value_name = "DUR")]
+    pub interval: String,
+    /// Full sync pass at least this often, whatever file events say
+    #[arg(long, default_value = "1s", value_name = "DUR")]
+    pub rescan: String,
+    /// Take over from an active controller whose heartbeat is older than this
+    #[arg(long, default_value = "5s", value_name = "DUR")]
+    pub session_timeout: String,
+    /// Give leadership back to preferred replicas this often ("off": only `topic elect-leaders`)
+    #[arg(long, default_value = "5m", value_name = "DUR")]
+    pub preferred_leader_interval: String,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

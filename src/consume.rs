@@ -2,9 +2,11 @@
 //! Reads metadata, tails and segments; takes no locks.
 
 use crate::cluster::Cluster;
+use crate::cluster::metadata::PartitionMeta;
 use crate::error::{Error, Result};
 use crate::log::{PartitionReader, Tail};
 use crate::record::ConsumedRecord;
+use crate::replica::HwView;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -86,6 +88,12 @@ pub enum Stop {
 pub struct Cursor {
     pub partition: u32,
     reader: PartitionReader,
+    /// The partition as metadata said when the reader was opened (leader, epoch, ISR).
+    meta: PartitionMeta,
+    /// In-sync followers' tails: nothing at or above the high watermark is delivered.
+    hw: HwView,
+    /// Directories of every replica: a follower's tail moving can raise the high watermark.
+    pub watch: Vec<std::path::PathBuf>,
     /// Next offset to deliver.
     pub next: u64,
     /// Snapshot end: stop before this offset (None when following).
@@ -103,6 +111,8 @@ impl Cursor {
 
 pub struct Consumer {
     topic: String,
+    cluster: Option<Cluster>,
+    md_stamp: Option<crate::fsutil::FileStamp>,
     pub cursors: Vec<Cursor>,
     pub max: Option<u64>,
     until: Option<i64>,
@@ -146,6 +156,8 @@ impl Consumer {
     pub fn empty(topic: &str, opts: &ConsumeOptions) -> Consumer {
         Consumer {
             topic: topic.to_string(),
+            cluster: None,
+            md_stamp: None,
             cursors: Vec::new(),
             max: opts.max,
             until: opts.until,
@@ -165,11 +177,24 @@ impl Consumer {
         stored: Option<u64>,
         stop: Stop,
     ) -> Result<()> {
+        if self.cluster.is_none() {
+            self.md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
+            self.cluster = Some(cluster.clone());
+        }
         let topic = &self.topic;
         let dir = cluster.leader_dir(md, topic, p)?;
+        let meta = md.topic(topic)?.partition(topic, p)?.clone();
+        let mut hw = HwView::new(cluster, md, topic, &meta);
+        let watch = meta
+            .replicas
+            .iter()
+            .map(|&b| cluster.replica_dir(md, b, topic, p))
+            .collect();
         let name = format!("{topic}-{p}");
         let mut reader = PartitionReader::open(&dir, &name)?;
-        let tail = reader.tail()?;
+        let mut tail = reader.tail()?;
+        // Consumers see only what every in-sync replica has.
+        tail.end_offset = hw.high_watermark(&tail);
         let mut start = match opts.from {
             StartFrom::Beginning => tail.log_start_offset,
             StartFrom::End => tail.end_offset,
@@ -204,6 +229,9 @@ impl Consumer {
         self.cursors.push(Cursor {
             partition: p,
             reader,
+            meta,
+            hw,
+            watch,
             next: start,
             stop,
             done: stop.is_some_and(|s| start >= s),
@@ -223,6 +251,44 @@ impl Consumer {
         self.max.is_some_and(|m| self.delivered >= m) || self.cursors.iter().all(|c| c.done)
     }
 
+    /// When metadata changed (one `stat` when it did not): cursors whose partition has a new
+    /// leader continue on it from where they were; a partition without a leader waits.
+    fn follow_leaders(&mut self) -> Result<()> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(());
+        };
+        let now = crate::fsutil::file_stamp(&cluster.metadata_path());
+        if now == self.md_stamp {
+            return Ok(());
+        }
+        self.md_stamp = now;
+        let md = cluster.metadata()?;
+        let Ok(t) = md.topic(&self.topic) else {
+            return Ok(());
+        };
+        for c in &mut self.cursors {
+            let Some(p) = t.partitions.get(c.partition as usize) else {
+                continue;
+            };
+            if p == &c.meta {
+                continue;
+            }
+            if p.leader != c.meta.leader || p.leader_epoch != c.meta.leader_epoch {
+                if let Ok(dir) = cluster.leader_dir(&md, &self.topic, c.partition) {
+                    let mut reader =
+                        PartitionReader::open(&dir, &format!("{}-{}", self.topic, c.partition))?;
+                    let t = reader.tail()?;
+                    reader.seek(c.next, &t)?;
+                    c.reader = reader;
+                    c.dir = dir;
+                }
+            }
+            c.hw = HwView::new(cluster, &md, &self.topic, p);
+            c.meta = p.clone();
+        }
+        Ok(())
+    }
+
     /// Deliver what is available now. `sink` is called per record; returns records delivered.
     /// Per partition, `on_batch_end` is called after each batch (commit points for groups).
     pub fn poll(
@@ -231,8 +297,9 @@ impl Consumer {
         on_batch_end: &mut dyn FnMut(u32, u64) -> Result<()>,
     ) -> Result<u64> {
         let before = self.delivered;
+        self.follow_leaders()?;
         for c in &mut self.cursors {
-            if c.done || self.max.is_some_and(|m| self.delivered >= m) {
+            if c.done || self.max.is_some_and(|m| self.delivered >= m) || c.meta.leader.is_none() {
                 continue;
             }
             let tail: Tail = c.reader.tail()?;
@@ -242,7 +309,8 @@ impl Consumer {
                     self.topic
                 )));
             }
-            let stop = c.stop.unwrap_or(u64::MAX).min(tail.end_offset);
+            let hw = c.hw.high_watermark(&tail);
+            let stop = c.stop.unwrap_or(u64::MAX).min(hw);
             if c.next < tail.log_start_offset {
                 // Retention moved past us while we were reading: resume at the new start.
                 c.next = tail.log_start_offset;
@@ -349,9 +417,11 @@ impl Waker {
     }
 
     /// Block until a change is signalled or `timeout` passes; swallow queued duplicates.
-    pub fn wait(&self, timeout: Duration) {
-        let _ = self.rx.recv_timeout(timeout);
+    /// Returns whether a change was signalled.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let woke = self.rx.recv_timeout(timeout).is_ok();
         while self.rx.try_recv().is_ok() {}
+        woke
     }
 }
 

@@ -51,6 +51,10 @@ pub enum Error {
     /// Refused, but retrying later may succeed (lock held, no leader, timeout).
     #[error("{0}")]
     Temporary(String),
+    /// This replica is not (or no longer) the partition's leader at our leader epoch: reload
+    /// metadata and retry on the new leader.
+    #[error("{0}")]
+    Fenced(String),
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -83,7 +87,7 @@ impl Error {
             Error::BadInput(_) => exit::DATA,
             Error::Usage(_) => exit::USAGE,
             Error::NotFound(_) | Error::Other(_) => exit::OTHER,
-            Error::Temporary(_) => exit::TEMPFAIL,
+            Error::Temporary(_) | Error::Fenced(_) => exit::TEMPFAIL,
         }
     }
 

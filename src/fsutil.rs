@@ -275,3 +275,13 @@ pub fn warn_if_network_fs(path: &Path) {
         );
     }
 }
+
+/// Identity of a file that is replaced by rename (metadata.json): a change shows in the inode,
+/// the modification time or the length.
+pub type FileStamp = (u64, i64, i64, u64);
+
+pub fn file_stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.ino(), m.mtime(), m.mtime_nsec(), m.len()))
+}

@@ -29,6 +29,9 @@ fn main() {
     let result = match cli.command {
         Command::Cluster(c) => cmd::cluster::run(&cluster, c),
         Command::Topic(c) => cmd::topic::run(&cluster, c),
+        Command::Broker(c) => cmd::broker::run(&cluster, c),
+        Command::Replicate(a) => cmd::replicate::run(&cluster, a),
+        Command::Controller(a) => cmd::controller::run(&cluster, a),
         Command::Produce(a) => cmd::produce::run(&cluster, a),
         Command::Consume(a) => cmd::consume::run(&cluster, a),
         Command::Offsets(a) => cmd::offsets::run(&cluster, a),

@@ -3,12 +3,15 @@
 
 use crate::cluster::Cluster;
 use crate::cluster::config::TopicConfig;
+use crate::cluster::metadata::PartitionMeta;
 use crate::error::{Error, Result};
-use crate::log::batch::{BatchBuilder, HEADER_LEN};
-use crate::log::{PartitionWriter, WriterOptions};
+use crate::log::batch::{BatchBuilder, HEADER_LEN, SealedBatch};
+use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
 use crate::partitioner::partition_for_key;
 use crate::record::RecordRef;
+use crate::replica::{HwView, Syncer};
 use crate::topics;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,22 +31,64 @@ pub struct ProducerOptions {
     pub lock_timeout: Duration,
 }
 
+/// The ISR is too small for `--acks all`: refuse now (exit 75) rather than wait.
+fn check_isr(topic: &str, p: &PartitionMeta, min: u32) -> Result<()> {
+    if (p.isr.len() as u32) < min {
+        return Err(Error::Temporary(format!(
+            "partition {topic}-{}: {} in-sync replica(s) {:?}, fewer than min.insync.replicas={min}",
+            p.partition,
+            p.isr.len(),
+            p.isr
+        )));
+    }
+    Ok(())
+}
+
+/// Errors that mean "leadership moved (or is moving)": reload metadata and retry.
+fn leadership_error(e: &Error) -> bool {
+    match e {
+        Error::Fenced(_) => true,
+        Error::Temporary(m) => m.contains("has no leader"),
+        Error::NotFound(m) => m.contains("does not exist"),
+        Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+        _ => false,
+    }
+}
+
 /// How often a long-running producer fsyncs at the least (DESIGN.md §3.3).
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Unacknowledged bytes an `--acks all` producer keeps before it waits for the replicas: the
+/// copies it must re-send if the leader changes, so memory stays bounded.
+const UNACKED_MAX: usize = 8 << 20;
 
 struct Lane {
     writer: Option<PartitionWriter>,
     builder: BatchBuilder,
     opts: WriterOptions,
-    dir: std::path::PathBuf,
+    /// The leader replica's directory (None: the partition is offline).
+    dir: Option<PathBuf>,
+    meta: PartitionMeta,
+    hw: HwView,
     /// Appended since the last fsync.
     dirty: bool,
 }
 
+/// A batch appended with `--acks all` whose records the high watermark does not cover yet.
+struct Unacked {
+    partition: u32,
+    base: u64,
+    end: u64,
+    crc: u32,
+    bytes: Vec<u8>,
+}
+
 pub struct Producer {
+    cluster: Cluster,
     topic: String,
     lanes: Vec<Lane>,
     opts: ProducerOptions,
+    cfg: TopicConfig,
     max_message: usize,
     batch_cap: usize,
     sticky: u32,
@@ -52,6 +97,10 @@ pub struct Producer {
     pub records: u64,
     /// Lanes with a non-empty builder, so flushing does not walk every partition.
     pending: Vec<u32>,
+    md_stamp: Option<crate::fsutil::FileStamp>,
+    unacked: Vec<Unacked>,
+    unacked_bytes: usize,
+    syncer: Syncer,
 }
 
 impl Producer {
@@ -75,6 +124,7 @@ impl Producer {
             created = r.created;
             md = cluster.metadata()?;
         }
+        let md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
         let t = md.topic(topic)?;
         if let Some(p) = opts.partition {
             t.partition(topic, p)?;
@@ -82,20 +132,7 @@ impl Producer {
         let cfg = TopicConfig::resolve(&t.config);
         if opts.acks == Acks::All {
             for p in &t.partitions {
-                if p.replicas.len() > 1 {
-                    return Err(Error::Temporary(format!(
-                        "partition {topic}-{}: --acks all on a replicated partition needs follower replication, which this chute version does not have yet",
-                        p.partition
-                    )));
-                }
-                if (p.isr.len() as u32) < cfg.min_insync_replicas {
-                    return Err(Error::Temporary(format!(
-                        "partition {topic}-{}: {} in-sync replica(s), fewer than min.insync.replicas={}",
-                        p.partition,
-                        p.isr.len(),
-                        cfg.min_insync_replicas
-                    )));
-                }
+                check_isr(topic, p, cfg.min_insync_replicas)?;
             }
         }
         // Writing into a directory that belongs to another cluster (a wrong disk mounted at a
@@ -111,14 +148,15 @@ impl Producer {
         }
         let mut lanes = Vec::new();
         for p in &t.partitions {
-            let dir = cluster.leader_dir(&md, topic, p.partition);
             let mut o = topics::writer_options(&cfg, p);
             o.lock_timeout = opts.lock_timeout;
             lanes.push(Lane {
                 writer: None,
                 builder: BatchBuilder::new(),
                 opts: o,
-                dir: dir.unwrap_or_default(),
+                dir: cluster.leader_dir(&md, topic, p.partition).ok(),
+                meta: p.clone(),
+                hw: HwView::new(cluster, &md, topic, p),
                 dirty: false,
             });
         }
@@ -127,9 +165,11 @@ impl Producer {
         let n = lanes.len() as u32;
         Ok((
             Producer {
+                cluster: cluster.clone(),
                 topic: topic.to_string(),
                 lanes,
                 opts,
+                cfg,
                 max_message,
                 batch_cap,
                 sticky: (crate::cluster::random_u64() % n as u64) as u32,
@@ -137,11 +177,76 @@ impl Producer {
                 now_ms: crate::fsutil::now_ms(),
                 records: 0,
                 pending: Vec::new(),
+                md_stamp,
+                unacked: Vec::new(),
+                unacked_bytes: 0,
+                syncer: Syncer::new(),
             },
             created,
         ))
     }
 
+    /// Reload metadata if it changed (one `stat` when it did not). Lanes whose leader or leader
+    /// epoch changed drop their writer and point at the new leader; returns those partitions.
+    fn refresh_metadata(&mut self) -> Result<Vec<u32>> {
+        let now = crate::fsutil::file_stamp(&self.cluster.metadata_path());
+        if now == self.md_stamp {
+            return Ok(Vec::new());
+        }
+        self.md_stamp = now;
+        let md = self
+            .cluster
+            .metadata_with_topic(&self.topic)
+            .map_err(|e| match e {
+                Error::NotFound(m) => Error::NotFound(format!("{m} (deleted while producing)")),
+                e => e,
+            })?;
+        let t = md.topic(&self.topic)?;
+        let mut moved = Vec::new();
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            let Some(p) = t.partitions.get(i) else {
+                continue;
+            };
+            if p.leader != lane.meta.leader || p.leader_epoch != lane.meta.leader_epoch {
+                if lane.dirty
+                    && let Some(w) = lane.writer.as_mut()
+                {
+                    // Best effort: the old leader may be gone; what matters is re-sent below.
+                    let _ = w.sync();
+                }
+                lane.writer = None;
+                lane.dirty = false;
+                lane.dir = self.cluster.leader_dir(&md, &self.topic, p.partition).ok();
+                lane.opts.leader_epoch = p.leader_epoch;
+                moved.push(i as u32);
+            }
+            if p != &lane.meta {
+                lane.hw = HwView::new(&self.cluster, &md, &self.topic, p);
+                lane.meta = p.clone();
+            }
+        }
+        Ok(moved)
+    }
+
+    /// Wait (up to the timeout) until metadata changes; for a partition with no leader or a
+    /// leader that refused us.
+    fn wait_for_metadata(&mut self, deadline: Instant, why: &Error) -> Result<Vec<u32>> {
+        let mut backoff = Duration::from_millis(1);
+        loop {
+            let moved = self.refresh_metadata()?;
+            if !moved.is_empty() {
+                return Ok(moved);
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Temporary(format!(
+                    "{why} (gave up after {})",
+                    humantime::format_duration(self.opts.lock_timeout)
+                )));
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(20));
+        }
+    }
     pub fn partitions(&self) -> u32 {
         self.lanes.len() as u32
     }
@@ -196,31 +301,75 @@ impl Producer {
     }
 
     fn flush_lane(&mut self, p: u32) -> Result<()> {
-        let lane = &mut self.lanes[p as usize];
-        if lane.builder.is_empty() {
+        if self.lanes[p as usize].builder.is_empty() {
             return Ok(());
         }
-        if lane.writer.is_none() {
-            if lane.dir.as_os_str().is_empty() {
-                return Err(Error::Temporary(format!(
-                    "partition {}-{p} has no leader (offline)",
-                    self.topic
-                )));
+        self.refresh_metadata()?;
+        let deadline = Instant::now() + self.opts.lock_timeout;
+        loop {
+            match self.append_lane(p) {
+                Ok(()) => break,
+                Err(e) if leadership_error(&e) => {
+                    self.wait_for_metadata(deadline, &e)?;
+                }
+                Err(e) => return Err(e),
             }
-            lane.writer = Some(PartitionWriter::open(
-                &lane.dir,
-                &format!("{}-{p}", self.topic),
-                lane.opts.clone(),
-            )?);
         }
-        let mut sealed = lane.builder.seal();
-        lane.writer.as_mut().unwrap().append(&mut sealed)?;
-        lane.builder.clear();
-        lane.dirty = true;
+        self.lanes[p as usize].builder.clear();
         self.pending.retain(|&x| x != p);
         // Null-key records stick to one partition per batch, then move on.
         if p == self.sticky && self.opts.partition.is_none() {
             self.sticky = (self.sticky + 1) % self.lanes.len() as u32;
+        }
+        if self.unacked_bytes >= UNACKED_MAX {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    fn open_writer(&mut self, p: u32) -> Result<&mut PartitionWriter> {
+        let lane = &mut self.lanes[p as usize];
+        if lane.writer.is_none() {
+            let Some(dir) = &lane.dir else {
+                return Err(Error::Temporary(format!(
+                    "partition {}-{p} has no leader (offline)",
+                    self.topic
+                )));
+            };
+            lane.writer = Some(PartitionWriter::open(
+                dir,
+                &format!("{}-{p}", self.topic),
+                lane.opts.clone(),
+            )?);
+        }
+        Ok(lane.writer.as_mut().unwrap())
+    }
+
+    fn append_lane(&mut self, p: u32) -> Result<()> {
+        self.open_writer(p)?;
+        let acks_all = self.opts.acks == Acks::All;
+        let lane = &mut self.lanes[p as usize];
+        let mut sealed = lane.builder.seal();
+        let r = lane.writer.as_mut().unwrap().append(&mut sealed);
+        let a = match r {
+            Ok(a) => a,
+            Err(e) => {
+                lane.writer = None;
+                return Err(e);
+            }
+        };
+        lane.dirty = true;
+        if acks_all {
+            let crc = sealed.crc();
+            let bytes = sealed.bytes.clone();
+            self.unacked_bytes += bytes.len();
+            self.unacked.push(Unacked {
+                partition: p,
+                base: a.base_offset,
+                end: a.last_offset + 1,
+                crc,
+                bytes,
+            });
         }
         Ok(())
     }
@@ -237,17 +386,156 @@ impl Producer {
         !self.pending.is_empty()
     }
 
-    /// fsync every partition appended to since the last sync (unless --acks 0).
+    /// fsync every partition appended to since the last sync (unless --acks 0); with
+    /// `--acks all`, also wait until every in-sync replica has the records.
     pub fn sync(&mut self) -> Result<()> {
         self.last_sync = Instant::now();
         if self.opts.acks == Acks::None {
             return Ok(());
         }
+        self.sync_leaders()?;
+        if self.opts.acks == Acks::All && !self.unacked.is_empty() {
+            self.await_replicas()?;
+        }
+        Ok(())
+    }
+
+    fn sync_leaders(&mut self) -> Result<()> {
         for lane in &mut self.lanes {
             if lane.dirty {
                 lane.writer.as_mut().unwrap().sync()?;
                 lane.dirty = false;
             }
+        }
+        Ok(())
+    }
+
+    /// `--acks all`: bring the followers up (no controller needed), then wait until the high
+    /// watermark covers every unacknowledged batch. If a partition's leader changes meanwhile,
+    /// batches the new leader lacks are appended there again; ones it has (copied before the
+    /// change, byte-identical) are not, so every record ends up exactly once.
+    fn await_replicas(&mut self) -> Result<()> {
+        let deadline = Instant::now() + self.opts.lock_timeout;
+        let mut backoff = Duration::from_micros(200);
+        loop {
+            let step = (|| -> Result<String> {
+                for p in self.refresh_metadata()? {
+                    self.resend(p)?;
+                }
+                self.sync_leaders()?;
+                let mut parts: Vec<u32> = self.unacked.iter().map(|u| u.partition).collect();
+                parts.sort_unstable();
+                parts.dedup();
+                let md = self.cluster.metadata()?;
+                let mut waiting = String::new();
+                for p in parts {
+                    let lane = &self.lanes[p as usize];
+                    let meta = lane.meta.clone();
+                    check_isr(&self.topic, &meta, self.cfg.min_insync_replicas)?;
+                    if meta.leader.is_none() {
+                        waiting = format!("partition {}-{p} has no leader (offline)", self.topic);
+                        continue;
+                    }
+                    if meta.isr.len() > 1 {
+                        // Errors (a follower that is down) only hold the watermark back.
+                        let _ = self.syncer.sync_partition(
+                            &self.cluster,
+                            &md,
+                            &self.topic,
+                            &meta,
+                            u64::MAX,
+                        );
+                    }
+                    let lane = &mut self.lanes[p as usize];
+                    let Some(t) = lane
+                        .writer
+                        .as_ref()
+                        .and_then(|w| w.published_tail().ok().flatten())
+                    else {
+                        continue;
+                    };
+                    let hw = lane.hw.strict_high_watermark(&t);
+                    let before = self.unacked.len();
+                    let mut freed = 0;
+                    self.unacked.retain(|u| {
+                        let done = u.partition == p && u.end <= hw;
+                        if done {
+                            freed += u.bytes.len();
+                        }
+                        !done
+                    });
+                    self.unacked_bytes -= freed;
+                    if self.unacked.len() == before || self.unacked.iter().any(|u| u.partition == p)
+                    {
+                        let need = self
+                            .unacked
+                            .iter()
+                            .filter(|u| u.partition == p)
+                            .map(|u| u.end)
+                            .max()
+                            .unwrap_or(0);
+                        waiting = format!(
+                            "partition {}-{p}: in-sync replicas {:?} have offsets below {hw}, records up to {need} need them",
+                            self.topic, meta.isr
+                        );
+                    }
+                }
+                Ok(waiting)
+            })();
+            match step {
+                Ok(_) if self.unacked.is_empty() => return Ok(()),
+                Ok(waiting) => {
+                    if Instant::now() >= deadline {
+                        return Err(Error::Temporary(format!(
+                            "--acks all timed out after {}: {waiting}",
+                            humantime::format_duration(self.opts.lock_timeout)
+                        )));
+                    }
+                }
+                Err(e) if leadership_error(&e) && Instant::now() < deadline => {}
+                Err(e) => return Err(e),
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(10));
+        }
+    }
+
+    /// The leader of `p` changed: append again, to the new leader, each unacknowledged batch it
+    /// does not hold (from the first one it lacks: its log is a prefix of the old one's).
+    fn resend(&mut self, p: u32) -> Result<()> {
+        if !self.unacked.iter().any(|u| u.partition == p) {
+            return Ok(());
+        }
+        let Some(dir) = self.lanes[p as usize].dir.clone() else {
+            return Ok(());
+        };
+        let name = format!("{}-{p}", self.topic);
+        let mut reader = PartitionReader::open(&dir, &name)?;
+        let t = reader.tail()?;
+        let mut lacking = false;
+        for i in 0..self.unacked.len() {
+            if self.unacked[i].partition != p {
+                continue;
+            }
+            if !lacking {
+                let (base, crc) = (self.unacked[i].base, self.unacked[i].crc);
+                let present = base < t.end_offset
+                    && reader.seek(base, &t).is_ok()
+                    && matches!(reader.next_batch(&t), Ok(Some(b)) if b.header.base_offset == base && b.header.crc == crc);
+                if present {
+                    continue;
+                }
+                lacking = true;
+            }
+            self.open_writer(p)?;
+            let w = self.lanes[p as usize].writer.as_mut().unwrap();
+            let u = &mut self.unacked[i];
+            let mut sealed = SealedBatch::restamp(&mut u.bytes);
+            let a = w.append(&mut sealed)?;
+            u.crc = sealed.crc();
+            u.base = a.base_offset;
+            u.end = a.last_offset + 1;
+            self.lanes[p as usize].dirty = true;
         }
         Ok(())
     }

@@ -55,7 +55,7 @@ pub fn writer_options(cfg: &TopicConfig, p: &PartitionMeta) -> WriterOptions {
 
 /// Make an empty replica directory with its first segment and tail. A directory left over
 /// from an earlier topic of the same name (a crash mid-delete) is moved to the trash first.
-fn create_replica(dir: &std::path::Path, name: &str, opts: WriterOptions) -> Result<()> {
+pub fn create_replica(dir: &std::path::Path, name: &str, opts: WriterOptions) -> Result<()> {
     if dir.exists() {
         fsutil::remove_tree(dir)?;
     }
@@ -266,7 +266,8 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
             replicas: p.replicas.clone(),
             isr: p.isr.clone(),
             log_start_offset: tail.map(|t| t.log_start_offset),
-            high_watermark: tail.map(|t| t.end_offset),
+            high_watermark: tail
+                .map(|t| crate::replica::hw::high_watermark(cluster, &md, name, p, &t)),
             log_end_offset: tail.map(|t| t.end_offset),
         });
     }

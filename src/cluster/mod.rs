@@ -10,6 +10,7 @@
 //!        .trash/                deleted replica directories, renamed here before removal
 //! ```
 
+pub mod brokers;
 pub mod config;
 pub mod metadata;
 
@@ -23,6 +24,7 @@ pub const METADATA_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 const BROKER_FORMAT: &str = "chute-broker";
 const BROKER_VERSION: u64 = 1;
 
+#[derive(Debug, Clone)]
 pub struct Cluster {
     pub root: PathBuf,
 }
@@ -185,6 +187,24 @@ impl Cluster {
     /// Apply `f` to the newest metadata under the metadata lock and replace it atomically.
     pub fn update<T>(&self, f: impl FnOnce(&mut Metadata) -> Result<T>) -> Result<T> {
         self.update_then(f, |_, t| Ok(t))
+    }
+
+    /// [`update`](Self::update) on behalf of the controller of epoch `controller_epoch`: refused
+    /// (`Error::Fenced`) if a newer controller has taken over since.
+    pub fn update_fenced<T>(
+        &self,
+        controller_epoch: u64,
+        f: impl FnOnce(&mut Metadata) -> Result<T>,
+    ) -> Result<T> {
+        self.update(|md| {
+            if md.controller_epoch != controller_epoch {
+                return Err(Error::Fenced(format!(
+                    "controller epoch {controller_epoch} was superseded by epoch {}",
+                    md.controller_epoch
+                )));
+            }
+            f(md)
+        })
     }
 
     /// Like [`update`](Self::update), then run `after` on the new metadata while the lock is

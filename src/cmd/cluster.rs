@@ -2,7 +2,9 @@
 
 use super::{print, print_json, table};
 use chute::cli::ClusterCmd;
-use chute::cluster::{Cluster, probe_dir};
+use chute::cluster::Cluster;
+use chute::cluster::brokers::{BrokerStatus, State};
+use chute::controller::lease;
 use chute::error::{Error, Result};
 use serde_json::json;
 use std::path::PathBuf;
@@ -49,54 +51,68 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
         }
         ClusterCmd::Status { json } => {
             let md = cluster.metadata()?;
-            let mut brokers = Vec::new();
-            let mut down = std::collections::HashSet::new();
-            for b in &md.brokers {
-                let path = cluster.broker_dir(&md, b.id);
-                let state = if b.down {
-                    "down (marked)"
-                } else if probe_dir(&path).is_err() || cluster.check_broker_tag(&md, b.id).is_err()
-                {
-                    "down"
-                } else {
-                    "up"
-                };
-                if state != "up" {
-                    down.insert(b.id);
-                }
-                brokers.push((b.id, path, state));
-            }
-            let mut under = 0;
-            let mut offline = 0;
-            for t in md.topics.values() {
+            let brokers: Vec<BrokerStatus> = md
+                .brokers
+                .iter()
+                .map(|b| cluster.broker_status(&md, b.id, false))
+                .collect();
+            let up = |id: u32| brokers.iter().any(|b| b.id == id && b.state == State::Up);
+            let mut under = Vec::new();
+            let mut offline = Vec::new();
+            for (name, t) in &md.topics {
                 for p in &t.partitions {
+                    let pname = format!("{name}-{}", p.partition);
                     match p.leader {
-                        Some(l) if !down.contains(&l) => {
+                        Some(l) if up(l) => {
                             if p.isr.len() < p.replicas.len() {
-                                under += 1;
+                                under.push(pname);
                             }
                         }
-                        _ => offline += 1,
+                        _ => offline.push(pname),
                     }
                 }
             }
+            let controller = lease::active(&cluster.root);
             if json {
                 print_json(&json!({
                     "cluster_id": md.cluster_id,
-                    "controller": null,
-                    "brokers": brokers.iter().map(|(id, p, s)| json!({"id": id, "path": p, "state": s.split(' ').next()})).collect::<Vec<_>>(),
-                    "under_replicated_partitions": under,
-                    "offline_partitions": offline,
+                    "controller": controller.as_ref().map(|c| json!({"pid": c.pid, "epoch": c.epoch, "host": c.host})),
+                    "brokers": brokers,
+                    "under_replicated_partitions": under.len(),
+                    "offline_partitions": offline.len(),
+                    "under_replicated": under,
+                    "offline": offline,
                 }))?;
             } else {
                 let rows = brokers
                     .iter()
-                    .map(|(id, p, s)| vec![id.to_string(), s.to_string(), p.display().to_string()])
+                    .map(|b| {
+                        let state = match b.state {
+                            State::Up => "up".to_string(),
+                            State::Down => format!("down: {}", b.reason),
+                        };
+                        vec![b.id.to_string(), state, b.path.display().to_string()]
+                    })
                     .collect();
-                let mut s = format!("cluster {}  controller: none\n", md.cluster_id);
+                let ctl = match &controller {
+                    Some(c) => format!("pid {} on {} (epoch {})", c.pid, c.host, c.epoch),
+                    None => "none".to_string(),
+                };
+                let mut s = format!("cluster {}  controller: {ctl}\n", md.cluster_id);
                 s += &table::render(&["BROKER", "STATE", "PATH"], rows);
+                let list = |v: &[String]| {
+                    if v.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", v.join(", "))
+                    }
+                };
                 s += &format!(
-                    "under-replicated partitions: {under}\noffline partitions: {offline}\n"
+                    "under-replicated partitions: {}{}\noffline partitions: {}{}\n",
+                    under.len(),
+                    list(&under),
+                    offline.len(),
+                    list(&offline)
                 );
                 print(&s)?;
             }

@@ -62,7 +62,11 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         eprintln!("chute: warning: {w}");
     }
     let waker = a.follow.then(|| {
-        let dirs: Vec<_> = consumer.cursors.iter().map(|c| c.dir.clone()).collect();
+        let dirs: Vec<_> = consumer
+            .cursors
+            .iter()
+            .flat_map(|c| c.watch.iter().cloned())
+            .collect();
         Waker::new(&dirs)
     });
     if let Some(w) = waker.as_ref().and_then(|w| w.warning.as_ref()) {

@@ -1,12 +1,15 @@
 //! One module per subcommand: parse arguments into library calls and print results.
 
+pub mod broker;
 pub mod cluster;
 pub mod consume;
+pub mod controller;
 pub mod docs;
 pub mod dump;
 pub mod group;
 pub mod offsets;
 pub mod produce;
+pub mod replicate;
 pub mod table;
 pub mod topic;
 pub mod verify;

@@ -39,7 +39,8 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
     for p in &t.partitions {
         let dir = cluster.leader_dir(&md, &topic, p.partition)?;
         let mut r = PartitionReader::open(&dir, &format!("{}-{}", topic, p.partition))?;
-        let tail = r.tail()?;
+        let mut tail = r.tail()?;
+        tail.end_offset = chute::replica::hw::high_watermark(cluster, &md, &topic, p, &tail);
         let mut v = json!({"partition": p.partition, "earliest": tail.log_start_offset, "latest": tail.end_offset});
         if let Some(ts) = at {
             v["offset"] = json!(r.offset_for_time(ts, &tail)?);

@@ -36,6 +36,24 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             }
             Ok(0)
         }
+        TopicCmd::ElectLeaders { topic } => {
+            let changes = chute::controller::elect_preferred(cluster, &topic)?;
+            if changes.is_empty() {
+                eprintln!(
+                    "chute: every partition of {topic} already has its preferred leader (or it is not in sync)"
+                );
+            }
+            for (name, old, new) in changes {
+                eprintln!(
+                    "chute: partition {name}-{}: leader {} -> {} (epoch {})",
+                    new.partition,
+                    old.leader.map_or("none".into(), |b| b.to_string()),
+                    new.leader.map_or("none".into(), |b| b.to_string()),
+                    new.leader_epoch
+                );
+            }
+            Ok(0)
+        }
         TopicCmd::List { json } => {
             let md = match cluster.metadata() {
                 Ok(md) => md,

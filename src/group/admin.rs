@@ -60,7 +60,8 @@ pub fn status(
                 Ok(dir) => {
                     let r = PartitionReader::open(&dir, &format!("{t}-{p}"))?;
                     let tail = r.tail()?;
-                    (tail.log_start_offset, tail.end_offset)
+                    let hw = crate::replica::hw::high_watermark(cluster, md, t, pm, &tail);
+                    (tail.log_start_offset, hw)
                 }
                 Err(_) => (0, 0),
             };
@@ -157,7 +158,8 @@ pub fn reset(
         let dir = cluster.leader_dir(&md, topic, p)?;
         let mut r = PartitionReader::open(&dir, &format!("{topic}-{p}"))?;
         let tail = r.tail()?;
-        let (start, end) = (tail.log_start_offset, tail.end_offset);
+        let hw = crate::replica::hw::high_watermark(cluster, &md, topic, pm, &tail);
+        let (start, end) = (tail.log_start_offset, hw);
         let old = group
             .committed(topic, p)?
             .filter(|c| c.topic_id.is_empty() || c.topic_id == tm.id)

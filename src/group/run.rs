@@ -211,8 +211,17 @@ fn follow(st: &mut State, mut md: Metadata, out: &mut Delivery) -> Result<()> {
     let mut dirs = vec![g.members_dir(), g.owners_dir(&topic)];
     let parts_dirs = |md: &Metadata| -> Vec<std::path::PathBuf> {
         let n = md.topic(&topic).map(|t| t.partitions.len()).unwrap_or(0) as u32;
+        // Every replica: a follower catching up raises the high watermark.
+        let t = md.topic(&topic).ok();
         (0..n)
-            .filter_map(|p| st.cluster.leader_dir(md, &topic, p).ok())
+            .flat_map(|p| {
+                t.and_then(|t| t.partitions.get(p as usize))
+                    .map(|pm| pm.replicas.clone())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |b| (p, b))
+            })
+            .map(|(p, b)| st.cluster.replica_dir(md, b, &topic, p))
             .collect()
     };
     dirs.extend(parts_dirs(&md));

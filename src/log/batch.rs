@@ -222,7 +222,19 @@ pub struct SealedBatch<'a> {
     body_crc: crc32fast::Hasher,
 }
 
-impl SealedBatch<'_> {
+impl<'a> SealedBatch<'a> {
+    /// A batch that was stamped before, to be appended again (to a new leader, at a new offset).
+    pub fn restamp(bytes: &'a mut Vec<u8>) -> SealedBatch<'a> {
+        let mut body_crc = crc32fast::Hasher::new();
+        body_crc.update(&bytes[20..]);
+        SealedBatch { bytes, body_crc }
+    }
+
+    /// The CRC the header carries (valid once stamped).
+    pub fn crc(&self) -> u32 {
+        u32::from_le_bytes(self.bytes[16..20].try_into().unwrap())
+    }
+
     pub fn record_count(&self) -> u32 {
         u32::from_le_bytes(self.bytes[22..26].try_into().unwrap())
     }

@@ -1,7 +1,9 @@
 //! The log: batches in segments with sparse indexes, one directory per partition replica.
 
 pub mod batch;
+pub mod epochs;
 pub mod file_header;
+pub mod follow;
 pub mod index;
 pub mod reader;
 pub mod scan;
@@ -10,6 +12,7 @@ pub mod tail;
 pub mod verify;
 pub mod writer;
 
+pub use follow::Followed;
 pub use reader::PartitionReader;
 pub use tail::Tail;
 pub use writer::{Appended, PartitionWriter, WriterOptions};

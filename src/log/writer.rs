@@ -20,7 +20,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const HDR: u64 = file_header::LEN as u64;
+pub(super) const HDR: u64 = file_header::LEN as u64;
 
 #[derive(Debug, Clone)]
 pub struct WriterOptions {
@@ -48,34 +48,36 @@ pub struct Appended {
     pub last_offset: u64,
 }
 
-struct Active {
-    tail: Tail,
-    log: File,
-    log_path: PathBuf,
-    index: File,
-    index_path: PathBuf,
-    timeindex: File,
-    timeindex_path: PathBuf,
-    created_ms: i64,
-    index_len: u64,
-    last_index_pos: Option<u64>,
-    timeindex_len: u64,
-    last_time: i64,
+pub(super) struct Active {
+    pub(super) tail: Tail,
+    pub(super) log: File,
+    pub(super) log_path: PathBuf,
+    pub(super) index: File,
+    pub(super) index_path: PathBuf,
+    pub(super) timeindex: File,
+    pub(super) timeindex_path: PathBuf,
+    pub(super) created_ms: i64,
+    pub(super) index_len: u64,
+    pub(super) last_index_pos: Option<u64>,
+    pub(super) timeindex_len: u64,
+    pub(super) last_time: i64,
 }
 
 pub struct PartitionWriter {
-    dir: PathBuf,
-    name: String,
-    opts: WriterOptions,
-    lock: LockFile,
-    tail_path: PathBuf,
-    tail_file: Option<File>,
-    active: Option<Active>,
+    pub(super) dir: PathBuf,
+    pub(super) name: String,
+    pub(super) opts: WriterOptions,
+    pub(super) lock: LockFile,
+    pub(super) tail_path: PathBuf,
+    pub(super) tail_file: Option<File>,
+    pub(super) active: Option<Active>,
     /// Our cached view may disagree with the files (after an I/O error): reload fully.
-    stale: bool,
+    pub(super) stale: bool,
     /// The unsynced range has been validated once by this process (power-loss recovery).
-    checked: bool,
-    scanner: Scanner,
+    pub(super) checked: bool,
+    pub(super) scanner: Scanner,
+    /// The last epoch in the leader-epoch checkpoint, as this process last saw it (None: reload).
+    pub(super) epoch_last: Option<u32>,
 }
 
 impl PartitionWriter {
@@ -116,11 +118,21 @@ impl PartitionWriter {
             stale: true,
             checked: false,
             scanner: Scanner::new(256 * 1024),
+            epoch_last: None,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The tail as published right now, read without the lock: for cheap "anything to do?"
+    /// checks. `None` if there is no valid tail yet.
+    pub fn published_tail(&self) -> Result<Option<Tail>> {
+        match &self.tail_file {
+            Some(f) => tail::read(f, &self.tail_path),
+            None => Ok(None),
+        }
     }
 
     pub fn set_leader_epoch(&mut self, epoch: u32) {
@@ -214,7 +226,7 @@ impl PartitionWriter {
         )
     }
 
-    fn sync_locked(&mut self) -> Result<u64> {
+    pub(super) fn sync_locked(&mut self) -> Result<u64> {
         let a = self.active.as_mut().unwrap();
         if a.tail.durable_offset == a.tail.end_offset {
             return Ok(a.tail.durable_offset);
@@ -235,11 +247,21 @@ impl PartitionWriter {
     fn append_locked(&mut self, batch: &mut SealedBatch<'_>) -> Result<Appended> {
         let len = batch.bytes.len() as u64;
         let count = batch.record_count() as u64;
+        let epoch = self.opts.leader_epoch;
         {
             let a = self.active.as_ref().unwrap();
             if a.tail.deleted() {
                 return Err(deleted_error(&self.name));
             }
+            if a.tail.leader_epoch > epoch {
+                return Err(fenced_error(&self.name, a.tail.leader_epoch, epoch));
+            }
+        }
+        if self.epoch_last != Some(epoch) {
+            self.note_leader_epoch(epoch)?;
+        }
+        {
+            let a = self.active.as_ref().unwrap();
             let t = &a.tail;
             let nonempty = t.end_position > HDR;
             let too_big = t.end_position + len > self.opts.segment_bytes
@@ -284,6 +306,7 @@ impl PartitionWriter {
         let mut t = a.tail;
         t.end_offset = base_offset + count;
         t.end_position = pos + len;
+        t.leader_epoch = t.leader_epoch.max(epoch);
         publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
@@ -297,7 +320,7 @@ impl PartitionWriter {
     }
 
     /// Seal the active segment (fsynced: sealed segments are always durable) and start a new one.
-    fn roll(&mut self) -> Result<()> {
+    pub(super) fn roll(&mut self) -> Result<()> {
         let a = self.active.as_mut().unwrap();
         // A writer that died after writing but before publishing may have left bytes beyond
         // the commit point (our fast path does not look for them). A sealed segment is read
@@ -341,7 +364,7 @@ impl PartitionWriter {
     }
 
     /// Under the lock: make our view match the published tail and repair what dead writers left.
-    fn refresh(&mut self) -> Result<()> {
+    pub(super) fn refresh(&mut self) -> Result<()> {
         let published = match &self.tail_file {
             Some(f) => tail::read(f, &self.tail_path)?,
             None => None,
@@ -361,6 +384,8 @@ impl PartitionWriter {
         {
             return Ok(());
         }
+        // Another process published: what we cached about the epoch checkpoint may be old.
+        self.epoch_last = None;
         if self
             .active
             .as_ref()
@@ -547,7 +572,7 @@ impl PartitionWriter {
 
     /// Drop index entries at or after `from` and re-add them by scanning the log to the end.
     /// If the entries kept below `from` turn out wrong, rebuild the whole segment's indexes.
-    fn reindex_from(&mut self, from: u64) -> Result<()> {
+    pub(super) fn reindex_from(&mut self, from: u64) -> Result<()> {
         match self.reindex_inner(from) {
             Err(Error::Corrupt { .. }) if from > HDR => self.reindex_inner(HDR),
             r => r,
@@ -798,7 +823,7 @@ impl<'f> ChunkedWriter<'f> {
 /// 4 MiB boundary: the fsync that makes records durable then finds most pages already on their
 /// way to disk instead of starting all of the I/O at the end. Only a hint; errors are ignored
 /// (the fsync that follows reports any real failure).
-fn start_writeback(log: &File, pos: u64, len: u64) {
+pub(super) fn start_writeback(log: &File, pos: u64, len: u64) {
     const STEP: u64 = 4 << 20;
     if pos / STEP == (pos + len) / STEP {
         return;
@@ -818,11 +843,17 @@ fn start_writeback(log: &File, pos: u64, len: u64) {
     }
 }
 
-fn deleted_error(name: &str) -> Error {
+pub(super) fn fenced_error(name: &str, theirs: u32, ours: u32) -> Error {
+    Error::Fenced(format!(
+        "partition {name}: this replica now belongs to leader epoch {theirs}, newer than ours ({ours}); leadership moved"
+    ))
+}
+
+pub(super) fn deleted_error(name: &str) -> Error {
     Error::NotFound(format!("partition {name} was deleted while writing"))
 }
 
-fn publish(f: &File, path: &Path, current: &mut Tail, mut next: Tail) -> Result<()> {
+pub(super) fn publish(f: &File, path: &Path, current: &mut Tail, mut next: Tail) -> Result<()> {
     next.seq = current.seq + 1;
     tail::write(f, path, &next)?;
     *current = next;
@@ -842,7 +873,7 @@ fn open_index(path: &Path, magic: &[u8; 8], base: u64) -> Result<File> {
 }
 
 /// Segment files above the active one were created by a writer that died mid-roll.
-fn remove_uncommitted_segments(dir: &Path, active_base: u64) -> Result<()> {
+pub(super) fn remove_uncommitted_segments(dir: &Path, active_base: u64) -> Result<()> {
     let mut removed = false;
     for base in segment::list(dir)? {
         if base > active_base {

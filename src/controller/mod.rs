@@ -1,0 +1,399 @@
+//! `chute controller`: the optional daemon that keeps a replicated cluster healthy. Each pass
+//! probes the brokers, elects new leaders for partitions whose leader is down, syncs followers,
+//! and adjusts ISRs; file-watch events on leader replicas start a pass early, and a periodic
+//! rescan catches whatever the watcher missed. See docs/replication.md.
+
+pub mod lease;
+
+use crate::cluster::Cluster;
+use crate::cluster::brokers::State;
+use crate::cluster::config::TopicConfig;
+use crate::cluster::metadata::{Metadata, PartitionMeta};
+use crate::consume::Waker;
+use crate::error::{Error, Result};
+use crate::log::{PartitionWriter, WriterOptions};
+use crate::replica::isr::{self, FollowerView};
+use crate::replica::sync::{DEFAULT_BUDGET, Syncer};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+pub struct ControllerOptions {
+    /// One pass, then exit (for cron).
+    pub once: bool,
+    /// How often brokers are probed (and the longest a pass waits for a file event).
+    pub interval: Duration,
+    /// A full sync pass at least this often, events or not.
+    pub rescan: Duration,
+    /// A standby takes over when the active controller's heartbeat is older than this.
+    pub session_timeout: Duration,
+    /// Give leadership back to preferred replicas this often (None: only `topic elect-leaders`).
+    pub preferred_interval: Option<Duration>,
+}
+
+impl Default for ControllerOptions {
+    fn default() -> Self {
+        ControllerOptions {
+            once: false,
+            interval: Duration::from_millis(50),
+            rescan: Duration::from_secs(1),
+            session_timeout: Duration::from_secs(5),
+            preferred_interval: Some(Duration::from_secs(300)),
+        }
+    }
+}
+
+/// Lines the controller reports (stderr in the CLI).
+pub type Log<'a> = &'a mut dyn FnMut(&str);
+
+/// Run as controller (or standby) until killed; with `once`, one pass.
+pub fn run(cluster: &Cluster, opts: &ControllerOptions, log: Log<'_>) -> Result<()> {
+    loop {
+        let acquired = lease::acquire(cluster, opts.session_timeout, !opts.once, &mut |l| {
+            log(&format!(
+                "standby: controller epoch {} is active (pid {} on {}); waiting",
+                l.epoch, l.pid, l.host
+            ))
+        })?;
+        let lease = match acquired {
+            lease::Acquired::Active(l) => l,
+            lease::Acquired::Busy(l) => {
+                log(&format!(
+                    "another controller is active (pid {}, epoch {}); nothing to do",
+                    l.pid, l.epoch
+                ));
+                return Ok(());
+            }
+        };
+        log(&format!(
+            "active: controller epoch {} (pid {})",
+            lease.epoch,
+            std::process::id()
+        ));
+        let mut c = Controller::new(cluster, lease.epoch);
+        let r = c.run(&lease, opts, log);
+        match r {
+            Err(Error::Fenced(m)) => {
+                let who = lease
+                    .successor()
+                    .map(|s| format!(" (now pid {}, epoch {})", s.pid, s.epoch))
+                    .unwrap_or_default();
+                log(&format!("fenced: {m}{who}; stepping down"));
+                drop(lease);
+                if opts.once {
+                    return Ok(());
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+struct Controller<'c> {
+    cluster: &'c Cluster,
+    epoch: u64,
+    syncer: Syncer,
+    /// When each follower (topic, partition, broker) was last seen caught up.
+    caught_up: HashMap<(String, u32, u32), Instant>,
+    /// Last reported broker states and sync errors, so each change is logged once.
+    brokers: BTreeMap<u32, String>,
+    errors: HashMap<(String, u32, u32), String>,
+    last_preferred: Instant,
+}
+
+impl<'c> Controller<'c> {
+    fn new(cluster: &'c Cluster, epoch: u64) -> Self {
+        Controller {
+            cluster,
+            epoch,
+            syncer: Syncer::new(),
+            caught_up: HashMap::new(),
+            brokers: BTreeMap::new(),
+            errors: HashMap::new(),
+            last_preferred: Instant::now(),
+        }
+    }
+
+    fn run(&mut self, lease: &lease::Lease, opts: &ControllerOptions, log: Log<'_>) -> Result<()> {
+        let mut last_full: Option<Instant> = None;
+        let mut watched: Option<(u64, Waker)> = None;
+        let mut woke = true;
+        loop {
+            if lease.fenced() {
+                return Err(Error::Fenced(format!(
+                    "a newer controller took over from epoch {}",
+                    self.epoch
+                )));
+            }
+            let full = woke || last_full.is_none_or(|t| t.elapsed() >= opts.rescan);
+            let md = self.pass(full, opts, log)?;
+            if full {
+                last_full = Some(Instant::now());
+            }
+            if opts.once {
+                return Ok(());
+            }
+            if watched.as_ref().is_none_or(|(e, _)| *e != md.epoch) {
+                watched = Some((md.epoch, Waker::new(&self.leader_dirs(&md))));
+            }
+            woke = watched.as_ref().unwrap().1.wait(opts.interval);
+        }
+    }
+
+    /// Leader replica directories (their tails change on every append) and the root.
+    fn leader_dirs(&self, md: &Metadata) -> Vec<std::path::PathBuf> {
+        let mut v = vec![self.cluster.root.clone()];
+        for (name, t) in &md.topics {
+            for p in &t.partitions {
+                if let Some(l) = p.leader
+                    && p.replicas.len() > 1
+                {
+                    v.push(self.cluster.replica_dir(md, l, name, p.partition));
+                }
+            }
+        }
+        v
+    }
+
+    /// One pass. Broker probes and elections every time; follower sync and ISR changes when
+    /// `full`. Returns the metadata it ended with.
+    fn pass(&mut self, full: bool, opts: &ControllerOptions, log: Log<'_>) -> Result<Metadata> {
+        let cluster = self.cluster;
+        let md = cluster.metadata()?;
+        if md.controller_epoch != self.epoch {
+            return Err(Error::Fenced(format!(
+                "controller epoch {} was superseded by epoch {}",
+                self.epoch, md.controller_epoch
+            )));
+        }
+        let mut up = Vec::new();
+        for b in &md.brokers {
+            let st = cluster.broker_status(&md, b.id, full);
+            let desc = match st.state {
+                State::Up => "up".to_string(),
+                State::Down => format!("down ({})", st.reason),
+            };
+            if self.brokers.get(&b.id) != Some(&desc) {
+                log(&format!("broker {}: {desc}", b.id));
+                self.brokers.insert(b.id, desc);
+            }
+            if st.state == State::Up {
+                up.push(b.id);
+            }
+        }
+        let is_up = |b: u32| up.contains(&b);
+
+        // Elections: a partition whose leader is down gets a new one.
+        let mut md = self.apply(log, "broker liveness", |md| {
+            let mut changes = Vec::new();
+            for (name, t) in md.topics.iter_mut() {
+                let unclean = TopicConfig::resolve(&t.config).unclean_leader_election;
+                for p in t.partitions.iter_mut() {
+                    let n = isr::on_liveness(p, &is_up, unclean);
+                    if n != *p {
+                        changes.push((name.clone(), p.clone(), n.clone()));
+                        *p = n;
+                    }
+                }
+            }
+            Ok(changes)
+        })?;
+        if !full {
+            return Ok(md);
+        }
+
+        // Follower sync, then ISR changes from what it saw.
+        let now = Instant::now();
+        let mut seen: HashMap<(String, u32), Vec<FollowerView>> = HashMap::new();
+        for (name, t) in &md.topics {
+            for p in &t.partitions {
+                if p.replicas.len() < 2 || p.leader.is_none_or(|l| !is_up(l)) {
+                    continue;
+                }
+                let results = self
+                    .syncer
+                    .sync_partition(cluster, &md, name, p, DEFAULT_BUDGET);
+                let mut views = Vec::new();
+                for r in results {
+                    let key = (name.clone(), p.partition, r.broker);
+                    let caught_up = match &r.result {
+                        Ok(f) => {
+                            if let Some((from, to)) = f.truncated {
+                                log(&format!(
+                                    "partition {name}-{}: replica on broker {} cut its divergent tail from offset {from} to {to}",
+                                    p.partition, r.broker
+                                ));
+                            }
+                            if self.errors.remove(&key).is_some() {
+                                log(&format!(
+                                    "partition {name}-{}: replica on broker {} is syncing again",
+                                    p.partition, r.broker
+                                ));
+                            }
+                            f.caught_up()
+                        }
+                        Err(e) => {
+                            let m = e.to_string();
+                            if self.errors.get(&key) != Some(&m) {
+                                log(&format!(
+                                    "partition {name}-{}: cannot sync replica on broker {}: {m}",
+                                    p.partition, r.broker
+                                ));
+                                self.errors.insert(key.clone(), m);
+                            }
+                            false
+                        }
+                    };
+                    let last = *self.caught_up.entry(key.clone()).or_insert(now);
+                    if caught_up {
+                        self.caught_up.insert(key, now);
+                    }
+                    views.push(FollowerView {
+                        broker: r.broker,
+                        caught_up,
+                        lagging_ms: if caught_up {
+                            0
+                        } else {
+                            now.duration_since(last).as_millis() as u64
+                        },
+                    });
+                }
+                seen.insert((name.clone(), p.partition), views);
+            }
+        }
+        if !seen.is_empty() {
+            md = self.apply(log, "replica progress", |md| {
+                let mut changes = Vec::new();
+                for (name, t) in md.topics.iter_mut() {
+                    let lag = TopicConfig::resolve(&t.config).replica_lag_time_ms;
+                    for p in t.partitions.iter_mut() {
+                        if let Some(v) = seen.get(&(name.clone(), p.partition)) {
+                            let n = isr::adjust_isr(p, v, lag);
+                            if n != *p {
+                                changes.push((name.clone(), p.clone(), n.clone()));
+                                *p = n;
+                            }
+                        }
+                    }
+                }
+                Ok(changes)
+            })?;
+        }
+
+        if let Some(every) = opts.preferred_interval
+            && self.last_preferred.elapsed() >= every
+        {
+            self.last_preferred = Instant::now();
+            md = self.apply(log, "preferred leader", |md| {
+                Ok(prefer_all(md, None, &is_up))
+            })?;
+        }
+        Ok(md)
+    }
+
+    /// Change metadata (fenced by our epoch), log each partition change, and hand new leader
+    /// epochs to the replicas.
+    fn apply(
+        &mut self,
+        log: Log<'_>,
+        why: &str,
+        f: impl FnOnce(&mut Metadata) -> Result<Vec<Change>>,
+    ) -> Result<Metadata> {
+        let cluster = self.cluster;
+        let mut changes = Vec::new();
+        cluster.update_fenced(self.epoch, |md| {
+            changes = f(md)?;
+            Ok(())
+        })?;
+        let md = cluster.metadata()?;
+        for (name, old, new) in &changes {
+            log(&describe_change(name, old, new, why));
+        }
+        claim_epochs(cluster, &md, &changes);
+        Ok(md)
+    }
+}
+
+/// (topic, before, after)
+pub type Change = (String, PartitionMeta, PartitionMeta);
+
+fn describe_change(name: &str, old: &PartitionMeta, new: &PartitionMeta, why: &str) -> String {
+    let l = |x: Option<u32>| x.map_or("none".to_string(), |b| b.to_string());
+    let mut parts = Vec::new();
+    if old.leader != new.leader {
+        parts.push(format!(
+            "leader {} -> {} (epoch {})",
+            l(old.leader),
+            l(new.leader),
+            new.leader_epoch
+        ));
+    }
+    if old.isr != new.isr {
+        parts.push(format!("isr {:?} -> {:?}", old.isr, new.isr));
+    }
+    format!(
+        "partition {name}-{}: {} [{why}]",
+        new.partition,
+        parts.join(", ")
+    )
+}
+
+/// After an election: the new leader starts its epoch (its checkpoint gains the entry that
+/// tells returning replicas where to cut), and the old leader's replica, if reachable, is
+/// fenced so a producer that has not noticed yet is refused there.
+pub fn claim_epochs(cluster: &Cluster, md: &Metadata, changes: &[Change]) {
+    for (name, old, new) in changes {
+        if old.leader_epoch == new.leader_epoch {
+            continue;
+        }
+        let pname = format!("{name}-{}", new.partition);
+        let claim = |b: u32, as_leader: bool| {
+            let dir = cluster.replica_dir(md, b, name, new.partition);
+            if cluster.broker_status(md, b, false).state != State::Up || !dir.is_dir() {
+                return;
+            }
+            if let Ok(mut w) = PartitionWriter::open(&dir, &pname, WriterOptions::default()) {
+                let _ = w.claim_epoch(new.leader_epoch, as_leader);
+            }
+        };
+        if let Some(l) = new.leader {
+            claim(l, true);
+        }
+        if let Some(l) = old.leader
+            && Some(l) != new.leader
+        {
+            claim(l, false);
+        }
+    }
+}
+
+/// Move leadership back to each partition's preferred replica where it is live and in sync
+/// (all topics, or one).
+pub fn prefer_all(md: &mut Metadata, topic: Option<&str>, up: &dyn Fn(u32) -> bool) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for (name, t) in md.topics.iter_mut() {
+        if topic.is_some_and(|x| x != name) {
+            continue;
+        }
+        for p in t.partitions.iter_mut() {
+            if let Some(n) = isr::prefer(p, up) {
+                changes.push((name.clone(), p.clone(), n.clone()));
+                *p = n;
+            }
+        }
+    }
+    changes
+}
+
+/// `topic elect-leaders T`: preferred leaders back now. Returns the changes made.
+pub fn elect_preferred(cluster: &Cluster, topic: &str) -> Result<Vec<Change>> {
+    let md = cluster.metadata_with_topic(topic)?;
+    let up = cluster.live_brokers(&md, false);
+    let mut changes = Vec::new();
+    cluster.update(|md| {
+        changes = prefer_all(md, Some(topic), &|b| up.contains(&b));
+        Ok(())
+    })?;
+    let md = cluster.metadata()?;
+    claim_epochs(cluster, &md, &changes);
+    Ok(changes)
+}

@@ -1,0 +1,379 @@
+//! A replica's side of replication: leader epochs, fencing, truncation of a divergent tail,
+//! and appending batches copied byte-for-byte from the leader (offsets and epochs kept).
+//!
+//! Everything here runs under the replica's partition lock, like every other write, so a
+//! follower being synced by the controller and by an `--acks all` producer at the same time
+//! sees one sync after the other.
+
+use super::batch::BatchHeader;
+use super::epochs::{self, EpochEntry};
+use super::index::{self, IndexEntry, TimeEntry};
+use super::reader::PartitionReader;
+use super::scan::Next;
+use super::segment;
+use super::writer::{
+    HDR, PartitionWriter, deleted_error, fenced_error, publish, remove_uncommitted_segments,
+    start_writeback,
+};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+/// Bytes gathered from the leader before they are written to the follower in one go.
+const COPY_CHUNK: usize = 1 << 20;
+
+/// What one [`PartitionWriter::follow`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Followed {
+    /// The follower's log end and durable offset afterwards (equal: a sync ends with fsync).
+    pub end_offset: u64,
+    /// The leader's log end as seen at the start.
+    pub leader_end: u64,
+    /// Bytes copied.
+    pub copied: u64,
+    /// Where a divergent tail was cut, if one was (from, to).
+    pub truncated: Option<(u64, u64)>,
+}
+
+impl Followed {
+    pub fn caught_up(&self) -> bool {
+        self.end_offset >= self.leader_end
+    }
+}
+
+impl PartitionWriter {
+    /// Record that this process writes as leader in `epoch`: the checkpoint gains an entry at
+    /// the log end if the epoch is new. Called under the lock, before the first append.
+    pub(super) fn note_leader_epoch(&mut self, epoch: u32) -> Result<()> {
+        let t = self.active.as_ref().unwrap().tail;
+        let mut entries = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
+        match entries.last() {
+            Some(l) if l.epoch > epoch => {
+                return Err(fenced_error(&self.name, l.epoch, epoch));
+            }
+            Some(l) if l.epoch == epoch => {}
+            _ => {
+                entries.push(EpochEntry {
+                    epoch,
+                    start_offset: t.end_offset,
+                });
+                epochs::store(&self.dir, &entries)?;
+            }
+        }
+        self.epoch_last = Some(epoch);
+        Ok(())
+    }
+
+    /// Claim this replica for leader epoch `epoch`: writers with an older epoch are refused from
+    /// now on. `as_leader` also starts the epoch in the checkpoint here (the new leader does
+    /// this when elected, so followers can find where the previous epoch ended).
+    pub fn claim_epoch(&mut self, epoch: u32, as_leader: bool) -> Result<()> {
+        let _guard = self
+            .lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        self.refresh()?;
+        let t = self.active.as_ref().unwrap().tail;
+        if t.deleted() {
+            return Err(deleted_error(&self.name));
+        }
+        if t.leader_epoch > epoch {
+            return Err(fenced_error(&self.name, t.leader_epoch, epoch));
+        }
+        if as_leader {
+            self.note_leader_epoch(epoch)?;
+        }
+        if t.leader_epoch < epoch {
+            let a = self.active.as_mut().unwrap();
+            let mut nt = a.tail;
+            nt.leader_epoch = epoch;
+            publish(
+                self.tail_file.as_ref().unwrap(),
+                &self.tail_path,
+                &mut a.tail,
+                nt,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Bring this follower level with the leader replica in `leader_dir` for leader epoch
+    /// `epoch`: cut any tail that diverges from the leader, then copy up to `max_bytes` of
+    /// whole batches and fsync them.
+    pub fn follow(
+        &mut self,
+        leader_dir: &Path,
+        leader_name: &str,
+        epoch: u32,
+        max_bytes: u64,
+    ) -> Result<Followed> {
+        let _guard = self
+            .lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        self.refresh()?;
+        let r = self.follow_locked(leader_dir, leader_name, epoch, max_bytes);
+        if r.is_err() {
+            self.stale = true;
+        }
+        r
+    }
+
+    fn follow_locked(
+        &mut self,
+        leader_dir: &Path,
+        leader_name: &str,
+        epoch: u32,
+        max_bytes: u64,
+    ) -> Result<Followed> {
+        let t = self.active.as_ref().unwrap().tail;
+        if t.deleted() {
+            return Err(deleted_error(&self.name));
+        }
+        if t.leader_epoch > epoch {
+            return Err(fenced_error(&self.name, t.leader_epoch, epoch));
+        }
+        let mut leader = PartitionReader::open(leader_dir, leader_name)?;
+        let lt = leader.tail()?;
+        if lt.deleted() {
+            return Err(Error::NotFound(format!(
+                "partition {leader_name}: the topic was deleted"
+            )));
+        }
+        if lt.leader_epoch > epoch {
+            return Err(fenced_error(leader_name, lt.leader_epoch, epoch));
+        }
+        let mut out = Followed {
+            leader_end: lt.end_offset,
+            ..Default::default()
+        };
+
+        // 1. Cut what the leader does not have (KIP-101/279).
+        let mut mine = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
+        let theirs = match epochs::load(leader_dir)? {
+            Some(mut e) => {
+                e.retain(|x| x.start_offset <= lt.end_offset);
+                e
+            }
+            // Not stored by us: the leader's own writer owns that file.
+            None => epochs::rebuild(leader_dir, leader_name, &lt)?,
+        };
+        let cut = epochs::divergence(&theirs, lt.end_offset, &mine, t.end_offset);
+        if cut < t.end_offset {
+            self.truncate_locked(cut, &mut mine)?;
+            out.truncated = Some((t.end_offset, cut));
+        }
+        if t.leader_epoch < epoch {
+            let a = self.active.as_mut().unwrap();
+            let mut nt = a.tail;
+            nt.leader_epoch = epoch;
+            publish(
+                self.tail_file.as_ref().unwrap(),
+                &self.tail_path,
+                &mut a.tail,
+                nt,
+            )?;
+        }
+
+        // 2. Copy whole batches from our end. The reader checks every CRC on the way.
+        let mut end = self.active.as_ref().unwrap().tail.end_offset;
+        if end < lt.end_offset {
+            if end < lt.log_start_offset {
+                return Err(Error::Other(format!(
+                    "partition {}: this replica ends at offset {end}, below the leader's log start {}; it must be rebuilt from scratch (delete its directory and run `chute replicate`)",
+                    self.name, lt.log_start_offset
+                )));
+            }
+            leader.seek(end, &lt)?;
+            let mut buf: Vec<u8> = Vec::with_capacity(COPY_CHUNK + (64 << 10));
+            'copy: while out.copied < max_bytes {
+                buf.clear();
+                while buf.len() < COPY_CHUNK {
+                    let Some(b) = leader.next_batch(&lt)? else {
+                        break;
+                    };
+                    let h = b.header;
+                    if h.next_offset() <= end {
+                        continue;
+                    }
+                    if h.base_offset < end {
+                        // Our last batch ends inside one of the leader's: ours differs, so it goes.
+                        if !buf.is_empty() {
+                            return Err(Error::Corrupt {
+                                partition: leader_name.to_string(),
+                                offset: h.base_offset,
+                                detail: format!("batch overlaps the previous one (ends at {end})"),
+                            });
+                        }
+                        self.truncate_locked(h.base_offset, &mut mine)?;
+                        out.truncated =
+                            Some((out.truncated.map_or(t.end_offset, |x| x.0), h.base_offset));
+                    }
+                    buf.extend_from_slice(b.bytes);
+                    end = h.next_offset();
+                }
+                if buf.is_empty() {
+                    break 'copy;
+                }
+                self.append_raw_locked(&buf, &mut mine)?;
+                out.copied += buf.len() as u64;
+            }
+        }
+        out.end_offset = self.sync_locked()?;
+        Ok(out)
+    }
+
+    /// Append batches that already carry their offsets and epochs (copied from the leader).
+    /// Rolls segments by this replica's own `segment.bytes`; writes the index entries it needs.
+    fn append_raw_locked(&mut self, bytes: &[u8], epochs: &mut Vec<EpochEntry>) -> Result<()> {
+        let mut off = 0usize;
+        while off < bytes.len() {
+            let a = self.active.as_ref().unwrap();
+            let mut t = a.tail;
+            let start_pos = t.end_position;
+            let run_start = off;
+            let mut idx = Vec::new();
+            let mut tidx = Vec::new();
+            let mut last_index_pos = a.last_index_pos;
+            let mut last_time = a.last_time;
+            let mut epochs_changed = false;
+            while off < bytes.len() {
+                let h = BatchHeader::parse(&bytes[off..]).map_err(|e| Error::Corrupt {
+                    partition: self.name.clone(),
+                    offset: t.end_offset,
+                    detail: format!("replicated batch: {}", super::writer::describe(&e)),
+                })?;
+                if h.base_offset != t.end_offset {
+                    return Err(Error::Corrupt {
+                        partition: self.name.clone(),
+                        offset: t.end_offset,
+                        detail: format!(
+                            "replicated batch starts at offset {}, expected {}",
+                            h.base_offset, t.end_offset
+                        ),
+                    });
+                }
+                let len = h.len() as u64;
+                let too_big = t.end_position + len > self.opts.segment_bytes
+                    || t.end_position + len > u32::MAX as u64
+                    || h.next_offset() - t.segment_base > u32::MAX as u64;
+                if t.end_position > HDR && too_big {
+                    break;
+                }
+                let rel = (h.base_offset - t.segment_base) as u32;
+                if last_index_pos.is_none_or(|p| t.end_position - p >= index::INTERVAL) {
+                    idx.extend_from_slice(&index::encode_index(IndexEntry {
+                        rel_offset: rel,
+                        position: t.end_position as u32,
+                    }));
+                    last_index_pos = Some(t.end_position);
+                }
+                if h.max_timestamp > last_time {
+                    tidx.extend_from_slice(&index::encode_time(TimeEntry {
+                        timestamp: h.max_timestamp,
+                        rel_offset: rel,
+                    }));
+                    last_time = h.max_timestamp;
+                }
+                if epochs.last().is_none_or(|l| l.epoch < h.leader_epoch) {
+                    epochs.push(EpochEntry {
+                        epoch: h.leader_epoch,
+                        start_offset: h.base_offset,
+                    });
+                    epochs_changed = true;
+                }
+                t.end_offset = h.next_offset();
+                t.end_position += len;
+                off += len as usize;
+            }
+            if off == run_start {
+                self.roll()?;
+                continue;
+            }
+            let a = self.active.as_mut().unwrap();
+            let run = &bytes[run_start..off];
+            a.log.write_all_at(run, start_pos).at(&a.log_path)?;
+            start_writeback(&a.log, start_pos, run.len() as u64);
+            a.index.write_all_at(&idx, a.index_len).at(&a.index_path)?;
+            a.index_len += idx.len() as u64;
+            a.timeindex
+                .write_all_at(&tidx, a.timeindex_len)
+                .at(&a.timeindex_path)?;
+            a.timeindex_len += tidx.len() as u64;
+            a.last_index_pos = last_index_pos;
+            a.last_time = last_time;
+            if epochs_changed {
+                // Before the batches become visible: a crash must not leave records whose epoch
+                // the checkpoint does not know.
+                epochs::store(&self.dir, epochs)?;
+            }
+            let a = self.active.as_mut().unwrap();
+            publish(
+                self.tail_file.as_ref().unwrap(),
+                &self.tail_path,
+                &mut a.tail,
+                t,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Cut the log so that it ends at the batch boundary at or below `cut`. Segments above it
+    /// go, the segment holding it becomes the active one again. Readers stop at the new tail
+    /// as soon as it is published, before any byte is removed.
+    fn truncate_locked(&mut self, cut: u64, epochs: &mut Vec<EpochEntry>) -> Result<()> {
+        let t = self.active.as_ref().unwrap().tail;
+        if cut >= t.end_offset {
+            return Ok(());
+        }
+        let committed: Vec<u64> = segment::list(&self.dir)?
+            .into_iter()
+            .filter(|&b| b <= t.segment_base)
+            .collect();
+        let base = committed
+            .iter()
+            .rev()
+            .copied()
+            .find(|&b| b <= cut)
+            .or_else(|| committed.first().copied())
+            .unwrap_or(t.segment_base);
+        let log_path = segment::path(&self.dir, base, "log");
+        let log = fsutil::open_read(&log_path)?;
+        let seg_end = if base == t.segment_base {
+            t.end_position
+        } else {
+            log.metadata().at(&log_path)?.len()
+        };
+        let (mut pos, mut off) = (HDR, base);
+        while let Next::Batch { header, .. } =
+            self.scanner.next(&log, &log_path, pos, seg_end, false)?
+        {
+            if header.next_offset() > cut {
+                break;
+            }
+            pos += header.len() as u64;
+            off = header.next_offset();
+        }
+        self.scanner.invalidate();
+        let a = self.active.as_mut().unwrap();
+        let mut nt = a.tail;
+        nt.segment_base = base;
+        nt.end_offset = off;
+        nt.end_position = pos;
+        nt.durable_offset = nt.durable_offset.min(off);
+        nt.log_start_offset = nt.log_start_offset.min(off);
+        publish(
+            self.tail_file.as_ref().unwrap(),
+            &self.tail_path,
+            &mut a.tail,
+            nt,
+        )?;
+        // Published: the segments above are beyond the commit point now, and nobody reads them.
+        remove_uncommitted_segments(&self.dir, base)?;
+        self.stale = true;
+        self.refresh()?;
+        epochs.retain(|e| e.start_offset < off);
+        epochs::store(&self.dir, epochs)?;
+        self.epoch_last = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Replication between brokers: followers copy their leader's batches, the high watermark is
+//! what every in-sync replica has, and the ISR tracks which replicas keep up.
+//! The protocol is described in docs/replication.md.
+
+pub mod hw;
+pub mod isr;
+pub mod sync;
+
+pub use hw::HwView;
+pub use sync::{FollowerResult, Syncer, sync_partition};
+
+use crate::cluster::Cluster;
+use crate::error::Result;
+use std::collections::HashMap;
+
+/// What `replicate` did to one follower replica.
+pub struct ReplicaReport {
+    pub topic: String,
+    pub partition: u32,
+    pub broker: u32,
+    pub result: Result<crate::log::Followed>,
+}
+
+/// `chute replicate`: sync every follower of every replicated partition (of `topic`, or all),
+/// then let followers that caught up rejoin the ISR. Needs no controller; it does not elect
+/// leaders or shrink ISRs (that takes the controller's view of time and liveness).
+pub fn replicate(
+    cluster: &Cluster,
+    topic: Option<&str>,
+    syncer: &mut Syncer,
+) -> Result<Vec<ReplicaReport>> {
+    let md = match topic {
+        Some(t) => cluster.metadata_with_topic(t)?,
+        None => cluster.metadata()?,
+    };
+    let mut out = Vec::new();
+    let mut rejoin: HashMap<(String, u32), Vec<u32>> = HashMap::new();
+    for (name, t) in &md.topics {
+        if topic.is_some_and(|x| x != name) {
+            continue;
+        }
+        for p in &t.partitions {
+            if p.replicas.len() < 2 || p.leader.is_none() {
+                continue;
+            }
+            for r in syncer.sync_partition(cluster, &md, name, p, u64::MAX) {
+                if let Ok(f) = &r.result
+                    && f.caught_up()
+                    && !p.isr.contains(&r.broker)
+                {
+                    rejoin
+                        .entry((name.clone(), p.partition))
+                        .or_default()
+                        .push(r.broker);
+                }
+                out.push(ReplicaReport {
+                    topic: name.clone(),
+                    partition: p.partition,
+                    broker: r.broker,
+                    result: r.result,
+                });
+            }
+        }
+    }
+    if !rejoin.is_empty() {
+        cluster.update(|md| {
+            for ((name, part), brokers) in &rejoin {
+                let Some(t) = md.topics.get_mut(name) else {
+                    continue;
+                };
+                let Some(p) = t.partitions.get_mut(*part as usize) else {
+                    continue;
+                };
+                let seen: Vec<isr::FollowerView> = brokers
+                    .iter()
+                    .map(|&b| isr::FollowerView {
+                        broker: b,
+                        caught_up: true,
+                        lagging_ms: 0,
+                    })
+                    .collect();
+                *p = isr::adjust_isr(p, &seen, u64::MAX);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}

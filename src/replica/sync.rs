@@ -1,0 +1,164 @@
+//! Follower sync: bring each follower replica of a partition level with its leader.
+
+use crate::cluster::Cluster;
+use crate::cluster::brokers::State;
+use crate::cluster::config::TopicConfig;
+use crate::cluster::metadata::{Metadata, PartitionMeta};
+use crate::error::{Error, Result};
+use crate::log::{Followed, PartitionReader, PartitionWriter, Tail};
+use crate::topics;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// How much one follower copies before the sync moves on (the controller comes back for more
+/// on its next pass, so one big catch-up does not delay failover of other partitions).
+pub const DEFAULT_BUDGET: u64 = 64 << 20;
+
+pub struct FollowerResult {
+    pub broker: u32,
+    pub result: Result<Followed>,
+}
+
+/// Follower writers and leader tails kept open between passes.
+#[derive(Default)]
+pub struct Syncer {
+    writers: HashMap<PathBuf, PartitionWriter>,
+    leaders: HashMap<PathBuf, PartitionReader>,
+}
+
+impl Syncer {
+    pub fn new() -> Syncer {
+        Syncer::default()
+    }
+
+    /// Sync every follower of `p` that is on a live broker (copying up to `budget` bytes each).
+    /// Followers already level with the leader cost two tail reads.
+    pub fn sync_partition(
+        &mut self,
+        cluster: &Cluster,
+        md: &Metadata,
+        topic: &str,
+        p: &PartitionMeta,
+        budget: u64,
+    ) -> Vec<FollowerResult> {
+        let Some(leader) = p.leader else {
+            return Vec::new();
+        };
+        let name = format!("{topic}-{}", p.partition);
+        let leader_dir = cluster.replica_dir(md, leader, topic, p.partition);
+        let leader_tail = match self.leader_tail(&leader_dir, &name) {
+            Ok(t) => Some(t),
+            Err(_) => None,
+        };
+        let cfg = md
+            .topics
+            .get(topic)
+            .map(|t| TopicConfig::resolve(&t.config));
+        let mut out = Vec::new();
+        for &b in p.replicas.iter().filter(|&&b| b != leader) {
+            let result = self.sync_one(
+                cluster,
+                md,
+                topic,
+                p,
+                b,
+                &leader_dir,
+                leader_tail,
+                cfg.as_ref(),
+                budget,
+            );
+            out.push(FollowerResult { broker: b, result });
+        }
+        out
+    }
+
+    fn leader_tail(&mut self, dir: &PathBuf, name: &str) -> Result<Tail> {
+        if !self.leaders.contains_key(dir) {
+            self.leaders
+                .insert(dir.clone(), PartitionReader::open(dir, name)?);
+        }
+        let r = self.leaders[dir].tail();
+        if r.is_err() {
+            self.leaders.remove(dir);
+        }
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sync_one(
+        &mut self,
+        cluster: &Cluster,
+        md: &Metadata,
+        topic: &str,
+        p: &PartitionMeta,
+        b: u32,
+        leader_dir: &std::path::Path,
+        leader_tail: Option<Tail>,
+        cfg: Option<&TopicConfig>,
+        budget: u64,
+    ) -> Result<Followed> {
+        let st = cluster.broker_status(md, b, false);
+        if st.state != State::Up {
+            return Err(Error::Temporary(format!(
+                "broker {b} is down ({})",
+                st.reason
+            )));
+        }
+        let name = format!("{topic}-{}", p.partition);
+        let dir = cluster.replica_dir(md, b, topic, p.partition);
+        let opts = cfg
+            .map(|c| topics::writer_options(c, p))
+            .unwrap_or_default();
+        if !dir.exists() {
+            // A replica that was never created here, or a disk replaced by an empty one.
+            topics::create_replica(&dir, &name, opts.clone())?;
+        }
+        if !self.writers.contains_key(&dir) {
+            self.writers
+                .insert(dir.clone(), PartitionWriter::open(&dir, &name, opts)?);
+        }
+        // Cheap check first: level and already following this epoch means nothing to do.
+        if let Some(lt) = leader_tail
+            && let Ok(Some(ft)) = self.writers[&dir].published_tail()
+            && ft.leader_epoch == p.leader_epoch
+            && ft.durable_offset == lt.end_offset
+            && ft.end_offset == lt.end_offset
+        {
+            return Ok(Followed {
+                end_offset: ft.end_offset,
+                leader_end: lt.end_offset,
+                copied: 0,
+                truncated: None,
+            });
+        }
+        let w = self.writers.get_mut(&dir).unwrap();
+        let mut total = Followed::default();
+        loop {
+            let r = w.follow(leader_dir, &name, p.leader_epoch, budget - total.copied);
+            let f = match r {
+                Ok(f) => f,
+                Err(e) => {
+                    self.writers.remove(&dir);
+                    return Err(e);
+                }
+            };
+            total.copied += f.copied;
+            total.end_offset = f.end_offset;
+            total.leader_end = f.leader_end;
+            total.truncated = total.truncated.or(f.truncated);
+            if f.caught_up() || f.copied == 0 || total.copied >= budget {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// Sync every follower of one partition once, without keeping anything open.
+pub fn sync_partition(
+    cluster: &Cluster,
+    md: &Metadata,
+    topic: &str,
+    p: &PartitionMeta,
+) -> Vec<FollowerResult> {
+    Syncer::new().sync_partition(cluster, md, topic, p, u64::MAX)
+}
