@@ -16,6 +16,9 @@ _chute() {
             ",$1")
                 cmd="chute"
                 ;;
+            chute,broker)
+                cmd="chute__subcmd__broker"
+                ;;
             chute,cluster)
                 cmd="chute__subcmd__cluster"
                 ;;
@@ -24,6 +27,9 @@ _chute() {
                 ;;
             chute,consume)
                 cmd="chute__subcmd__consume"
+                ;;
+            chute,controller)
+                cmd="chute__subcmd__controller"
                 ;;
             chute,dump)
                 cmd="chute__subcmd__dump"
@@ -43,11 +49,38 @@ _chute() {
             chute,produce)
                 cmd="chute__subcmd__produce"
                 ;;
+            chute,replicate)
+                cmd="chute__subcmd__replicate"
+                ;;
             chute,topic)
                 cmd="chute__subcmd__topic"
                 ;;
             chute,verify)
                 cmd="chute__subcmd__verify"
+                ;;
+            chute__subcmd__broker,down)
+                cmd="chute__subcmd__broker__subcmd__down"
+                ;;
+            chute__subcmd__broker,help)
+                cmd="chute__subcmd__broker__subcmd__help"
+                ;;
+            chute__subcmd__broker,list)
+                cmd="chute__subcmd__broker__subcmd__list"
+                ;;
+            chute__subcmd__broker,up)
+                cmd="chute__subcmd__broker__subcmd__up"
+                ;;
+            chute__subcmd__broker__subcmd__help,down)
+                cmd="chute__subcmd__broker__subcmd__help__subcmd__down"
+                ;;
+            chute__subcmd__broker__subcmd__help,help)
+                cmd="chute__subcmd__broker__subcmd__help__subcmd__help"
+                ;;
+            chute__subcmd__broker__subcmd__help,list)
+                cmd="chute__subcmd__broker__subcmd__help__subcmd__list"
+                ;;
+            chute__subcmd__broker__subcmd__help,up)
+                cmd="chute__subcmd__broker__subcmd__help__subcmd__up"
                 ;;
             chute__subcmd__cluster,help)
                 cmd="chute__subcmd__cluster__subcmd__help"
@@ -91,6 +124,9 @@ _chute() {
             chute__subcmd__group__subcmd__help,list)
                 cmd="chute__subcmd__group__subcmd__help__subcmd__list"
                 ;;
+            chute__subcmd__help,broker)
+                cmd="chute__subcmd__help__subcmd__broker"
+                ;;
             chute__subcmd__help,cluster)
                 cmd="chute__subcmd__help__subcmd__cluster"
                 ;;
@@ -99,6 +135,9 @@ _chute() {
                 ;;
             chute__subcmd__help,consume)
                 cmd="chute__subcmd__help__subcmd__consume"
+                ;;
+            chute__subcmd__help,controller)
+                cmd="chute__subcmd__help__subcmd__controller"
                 ;;
             chute__subcmd__help,dump)
                 cmd="chute__subcmd__help__subcmd__dump"
@@ -118,11 +157,23 @@ _chute() {
             chute__subcmd__help,produce)
                 cmd="chute__subcmd__help__subcmd__produce"
                 ;;
+            chute__subcmd__help,replicate)
+                cmd="chute__subcmd__help__subcmd__replicate"
+                ;;
             chute__subcmd__help,topic)
                 cmd="chute__subcmd__help__subcmd__topic"
                 ;;
             chute__subcmd__help,verify)
                 cmd="chute__subcmd__help__subcmd__verify"
+                ;;
+            chute__subcmd__help__subcmd__broker,down)
+                cmd="chute__subcmd__help__subcmd__broker__subcmd__down"
+                ;;
+            chute__subcmd__help__subcmd__broker,list)
+                cmd="chute__subcmd__help__subcmd__broker__subcmd__list"
+                ;;
+            chute__subcmd__help__subcmd__broker,up)
+                cmd="chute__subcmd__help__subcmd__broker__subcmd__up"
                 ;;
             chute__subcmd__help__subcmd__cluster,init)
                 cmd="chute__subcmd__help__subcmd__cluster__subcmd__init"
@@ -154,6 +205,9 @@ _chute() {
             chute__subcmd__help__subcmd__topic,describe)
                 cmd="chute__subcmd__help__subcmd__topic__subcmd__describe"
                 ;;
+            chute__subcmd__help__subcmd__topic,elect-leaders)
+                cmd="chute__subcmd__help__subcmd__topic__subcmd__elect__subcmd__leaders"
+                ;;
             chute__subcmd__help__subcmd__topic,list)
                 cmd="chute__subcmd__help__subcmd__topic__subcmd__list"
                 ;;
@@ -181,6 +235,9 @@ _chute() {
             chute__subcmd__topic,describe)
                 cmd="chute__subcmd__topic__subcmd__describe"
                 ;;
+            chute__subcmd__topic,elect-leaders)
+                cmd="chute__subcmd__topic__subcmd__elect__subcmd__leaders"
+                ;;
             chute__subcmd__topic,help)
                 cmd="chute__subcmd__topic__subcmd__help"
                 ;;
@@ -199,6 +256,9 @@ _chute() {
             chute__subcmd__topic__subcmd__help,describe)
                 cmd="chute__subcmd__topic__subcmd__help__subcmd__describe"
                 ;;
+            chute__subcmd__topic__subcmd__help,elect-leaders)
+                cmd="chute__subcmd__topic__subcmd__help__subcmd__elect__subcmd__leaders"
+                ;;
             chute__subcmd__topic__subcmd__help,help)
                 cmd="chute__subcmd__topic__subcmd__help__subcmd__help"
                 ;;
@@ -212,8 +272,150 @@ _chute() {
 
     case "${cmd}" in
         chute)
-            opts="-h -V --root --help --version cluster topic produce consume offsets group dump verify completions generate-docs help"
+            opts="-h -V --root --help --version cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker)
+            opts="-h --root --help list down up help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__down)
+            opts="-h --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__help)
+            opts="list down up help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__help__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__help__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__list)
+            opts="-h --json --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__up)
+            opts="-h --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -463,6 +665,40 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__controller)
+            opts="-h --once --interval --rescan --session-timeout --preferred-leader-interval --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rescan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --preferred-leader-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__dump)
             opts="-r -h --records --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -642,8 +878,64 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help)
-            opts="cluster topic produce consume offsets group dump verify completions generate-docs help"
+            opts="cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__broker)
+            opts="list down up"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__broker__subcmd__down)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__broker__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__broker__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -712,6 +1004,20 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__consume)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__controller)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -865,8 +1171,22 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__help__subcmd__replicate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__help__subcmd__topic)
-            opts="create list describe alter delete"
+            opts="create list describe alter delete elect-leaders"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -922,6 +1242,20 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__topic__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__topic__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1187,8 +1521,34 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__replicate)
+            opts="-t -h --topic --follow --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__topic)
-            opts="-h --root --help create list describe alter delete help"
+            opts="-h --root --help create list describe alter delete elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1321,8 +1681,26 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__topic__subcmd__elect__subcmd__leaders)
+            opts="-h --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__topic__subcmd__help)
-            opts="create list describe alter delete help"
+            opts="create list describe alter delete elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1378,6 +1756,20 @@ _chute() {
             return 0
             ;;
         chute__subcmd__topic__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__topic__subcmd__help__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -29,6 +29,9 @@ complete -c chute -n "__fish_chute_needs_command" -s h -l help -d 'Print help (s
 complete -c chute -n "__fish_chute_needs_command" -s V -l version -d 'Print version'
 complete -c chute -n "__fish_chute_needs_command" -f -a "cluster" -d 'Create or inspect the cluster'
 complete -c chute -n "__fish_chute_needs_command" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
+complete -c chute -n "__fish_chute_needs_command" -f -a "broker" -d 'List brokers; mark one down or up'
+complete -c chute -n "__fish_chute_needs_command" -f -a "replicate" -d 'Bring follower replicas level with their leaders (once, or continuously with --follow)'
+complete -c chute -n "__fish_chute_needs_command" -f -a "controller" -d 'Run the controller: follower sync, leader failover, ISR changes (one active, others standby)'
 complete -c chute -n "__fish_chute_needs_command" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
 complete -c chute -n "__fish_chute_needs_command" -f -a "consume" -d 'Print records of a topic to stdout'
 complete -c chute -n "__fish_chute_needs_command" -f -a "offsets" -d 'Earliest and latest offsets per partition; a group\'s committed offsets, lag and owners'
@@ -53,14 +56,15 @@ complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_sub
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "init" -d 'Lay out a new cluster with N brokers'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show brokers and partition health'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -s h -l help -d 'Print help'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "create" -d 'Create a topic'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "list" -d 'List topics'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "describe" -d 'Show a topic\'s config and partitions'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "alter" -d 'Add partitions or change configs'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "delete" -d 'Delete a topic and its data'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "create" -d 'Create a topic'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "list" -d 'List topics'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "describe" -d 'Show a topic\'s config and partitions'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "delete" -d 'Delete a topic and its data'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "elect-leaders" -d 'Give leadership back to each partition\'s preferred replica (the first) where it is in sync'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s p -l partitions -r
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s r -l replication-factor -r
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s c -l config -d 'Topic config, e.g. retention=7d, segment.bytes=64MiB (repeatable)' -r
@@ -80,12 +84,43 @@ complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subco
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from elect-leaders" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from elect-leaders" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topics'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a topic\'s config and partitions'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "alter" -d 'Add partitions or change configs'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic and its data'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "elect-leaders" -d 'Give leadership back to each partition\'s preferred replica (the first) where it is in sync'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "list" -d 'Show each broker\'s directory and state'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "down" -d 'Mark a broker down: the controller moves leadership away from it'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "up" -d 'Clear the down mark'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from list" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from list" -l json
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from down" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from up" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show each broker\'s directory and state'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "down" -d 'Mark a broker down: the controller moves leadership away from it'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "up" -d 'Clear the down mark'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand replicate" -s t -l topic -d 'Only this topic' -r
+complete -c chute -n "__fish_chute_using_subcommand replicate" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand replicate" -l follow -d 'Keep going: sync whenever a leader changes (Ctrl-C to stop)'
+complete -c chute -n "__fish_chute_using_subcommand replicate" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand controller" -l interval -d 'Probe brokers this often' -r
+complete -c chute -n "__fish_chute_using_subcommand controller" -l rescan -d 'Full sync pass at least this often, whatever file events say' -r
+complete -c chute -n "__fish_chute_using_subcommand controller" -l session-timeout -d 'Take over from an active controller whose heartbeat is older than this' -r
+complete -c chute -n "__fish_chute_using_subcommand controller" -l preferred-leader-interval -d 'Give leadership back to preferred replicas this often ("off": only `topic elect-leaders`)' -r
+complete -c chute -n "__fish_chute_using_subcommand controller" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand controller" -l once -d 'One pass (probe brokers, elect leaders, sync followers, adjust ISRs), then exit: for cron'
+complete -c chute -n "__fish_chute_using_subcommand controller" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand produce" -s t -l topic -d 'Topic (created with defaults if missing)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -s f -l format -r -f -a "lines\t''
 json\t''
@@ -179,17 +214,20 @@ complete -c chute -n "__fish_chute_using_subcommand completions" -l root -d 'Clu
 complete -c chute -n "__fish_chute_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand generate-docs" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand generate-docs" -s h -l help -d 'Print help'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "cluster" -d 'Create or inspect the cluster'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "consume" -d 'Print records of a topic to stdout'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "offsets" -d 'Earliest and latest offsets per partition; a group\'s committed offsets, lag and owners'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "group" -d 'List, describe and delete consumer groups'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "dump" -d 'Print the batches and records of a segment file or partition directory'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "verify" -d 'Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "generate-docs" -d 'Write man pages and completion scripts into a directory (used to refresh man/ and completions/)'
-complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic produce consume offsets group dump verify completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "cluster" -d 'Create or inspect the cluster'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "topic" -d 'Create, list, describe, alter and delete topics'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "broker" -d 'List brokers; mark one down or up'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "replicate" -d 'Bring follower replicas level with their leaders (once, or continuously with --follow)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "controller" -d 'Run the controller: follower sync, leader failover, ISR changes (one active, others standby)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "produce" -d 'Append records read from stdin (or --file) to a topic'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "offsets" -d 'Earliest and latest offsets per partition; a group\'s committed offsets, lag and owners'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "group" -d 'List, describe and delete consumer groups'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "dump" -d 'Print the batches and records of a segment file or partition directory'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "verify" -d 'Check every partition: CRCs, indexes, offsets; --repair fixes what can be fixed'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "completions" -d 'Print a shell completion script'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "generate-docs" -d 'Write man pages and completion scripts into a directory (used to refresh man/ and completions/)'
+complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Lay out a new cluster with N brokers'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show brokers and partition health'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "create" -d 'Create a topic'
@@ -197,6 +235,10 @@ complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcom
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "describe" -d 'Show a topic\'s config and partitions'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "alter" -d 'Add partitions or change configs'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "delete" -d 'Delete a topic and its data'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "elect-leaders" -d 'Give leadership back to each partition\'s preferred replica (the first) where it is in sync'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from broker" -f -a "list" -d 'Show each broker\'s directory and state'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from broker" -f -a "down" -d 'Mark a broker down: the controller moves leadership away from it'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from broker" -f -a "up" -d 'Clear the down mark'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from offsets" -f -a "reset" -d 'Move a group\'s committed offsets; prints old -> new, changes nothing without --execute. Refused while the group has live members'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "list" -d 'List consumer groups with their live member counts'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from group" -f -a "describe" -d 'Show a group\'s live members and, per partition, committed offset, lag and owner'

@@ -72,6 +72,8 @@ struct Lane {
     hw: HwView,
     /// Appended since the last fsync.
     dirty: bool,
+    /// Appended since followers were last brought up (`--acks 0|1`, best effort).
+    unreplicated: bool,
 }
 
 /// A batch appended with `--acks all` whose records the high watermark does not cover yet.
@@ -158,6 +160,7 @@ impl Producer {
                 meta: p.clone(),
                 hw: HwView::new(cluster, &md, topic, p),
                 dirty: false,
+                unreplicated: false,
             });
         }
         let max_message = cfg.max_message_bytes as usize;
@@ -359,6 +362,7 @@ impl Producer {
             }
         };
         lane.dirty = true;
+        lane.unreplicated = lane.meta.replicas.len() > 1;
         if acks_all {
             let crc = sealed.crc();
             let bytes = sealed.bytes.clone();
@@ -390,14 +394,41 @@ impl Producer {
     /// `--acks all`, also wait until every in-sync replica has the records.
     pub fn sync(&mut self) -> Result<()> {
         self.last_sync = Instant::now();
-        if self.opts.acks == Acks::None {
-            return Ok(());
+        if self.opts.acks != Acks::None {
+            self.sync_leaders()?;
         }
-        self.sync_leaders()?;
-        if self.opts.acks == Acks::All && !self.unacked.is_empty() {
-            self.await_replicas()?;
+        if self.opts.acks == Acks::All {
+            if !self.unacked.is_empty() {
+                self.await_replicas()?;
+            }
+        } else {
+            self.replicate_best_effort();
         }
         Ok(())
+    }
+
+    /// `--acks 0|1` on a replicated topic: bring the followers up at each sync point without
+    /// waiting for or requiring them, so records become visible to consumers (which read below
+    /// the high watermark) even when no controller runs. A follower that is down is skipped.
+    fn replicate_best_effort(&mut self) {
+        if !self.lanes.iter().any(|l| l.unreplicated) {
+            return;
+        }
+        let Ok(md) = self.cluster.metadata() else {
+            return;
+        };
+        for lane in &mut self.lanes {
+            if lane.unreplicated {
+                lane.unreplicated = false;
+                let _ = self.syncer.sync_partition(
+                    &self.cluster,
+                    &md,
+                    &self.topic,
+                    &lane.meta,
+                    u64::MAX,
+                );
+            }
+        }
     }
 
     fn sync_leaders(&mut self) -> Result<()> {

@@ -45,6 +45,20 @@ pub fn run(cluster: &Cluster, a: VerifyArgs) -> Result<i32> {
                         eprintln!("{label}{at}: {}", f.detail);
                     }
                 }
+                if rep.problems.is_empty() && Some(b) == p.leader && p.replicas.len() > 1 {
+                    match chute::replica::compare::compare_replicas(cluster, &md, name, p) {
+                        Ok(v) => {
+                            for m in v {
+                                problems += 1;
+                                eprintln!("{name}-{}: {m}", p.partition);
+                            }
+                        }
+                        Err(e) => {
+                            problems += 1;
+                            eprintln!("{name}-{}: cannot compare replicas: {e}", p.partition);
+                        }
+                    }
+                }
                 if rep.problems.is_empty() {
                     println!(
                         "{label}: ok ({} records in {} batches, log end {})",

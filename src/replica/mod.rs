@@ -2,6 +2,7 @@
 //! what every in-sync replica has, and the ISR tracks which replicas keep up.
 //! The protocol is described in docs/replication.md.
 
+pub mod compare;
 pub mod hw;
 pub mod isr;
 pub mod sync;
