@@ -273,15 +273,15 @@ impl Consumer {
             if p == &c.meta {
                 continue;
             }
-            if p.leader != c.meta.leader || p.leader_epoch != c.meta.leader_epoch {
-                if let Ok(dir) = cluster.leader_dir(&md, &self.topic, c.partition) {
-                    let mut reader =
-                        PartitionReader::open(&dir, &format!("{}-{}", self.topic, c.partition))?;
-                    let t = reader.tail()?;
-                    reader.seek(c.next, &t)?;
-                    c.reader = reader;
-                    c.dir = dir;
-                }
+            if (p.leader != c.meta.leader || p.leader_epoch != c.meta.leader_epoch)
+                && let Ok(dir) = cluster.leader_dir(&md, &self.topic, c.partition)
+            {
+                let name = format!("{}-{}", self.topic, c.partition);
+                let mut reader = PartitionReader::open(&dir, &name)?;
+                let t = reader.tail()?;
+                reader.seek(c.next, &t)?;
+                c.reader = reader;
+                c.dir = dir;
             }
             c.hw = HwView::new(cluster, &md, &self.topic, p);
             c.meta = p.clone();

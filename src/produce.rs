@@ -103,6 +103,8 @@ pub struct Producer {
     unacked: Vec<Unacked>,
     unacked_bytes: usize,
     syncer: Syncer,
+    /// An `--acks all` wait failed: the command is about to fail; do not wait again.
+    gave_up: bool,
 }
 
 impl Producer {
@@ -184,6 +186,7 @@ impl Producer {
                 unacked: Vec::new(),
                 unacked_bytes: 0,
                 syncer: Syncer::new(),
+                gave_up: false,
             },
             created,
         ))
@@ -398,8 +401,11 @@ impl Producer {
             self.sync_leaders()?;
         }
         if self.opts.acks == Acks::All {
-            if !self.unacked.is_empty() {
-                self.await_replicas()?;
+            // After one wait failed, exiting (75) should not wait a second time.
+            if !self.unacked.is_empty() && !self.gave_up {
+                let r = self.await_replicas();
+                self.gave_up = r.is_err();
+                r?;
             }
         } else {
             self.replicate_best_effort();
@@ -477,12 +483,12 @@ impl Producer {
                             u64::MAX,
                         );
                     }
+                    // The leader's tail (its writer is opened for that after a leader change).
+                    let t = self.open_writer(p)?.published_tail()?;
                     let lane = &mut self.lanes[p as usize];
-                    let Some(t) = lane
-                        .writer
-                        .as_ref()
-                        .and_then(|w| w.published_tail().ok().flatten())
-                    else {
+                    let Some(t) = t else {
+                        waiting =
+                            format!("partition {}-{p}: the leader has no tail yet", self.topic);
                         continue;
                     };
                     let hw = lane.hw.strict_high_watermark(&t);

@@ -24,6 +24,9 @@ pub struct FollowerResult {
 pub struct Syncer {
     writers: HashMap<PathBuf, PartitionWriter>,
     leaders: HashMap<PathBuf, PartitionReader>,
+    /// Followers a full sync (divergence check included) has run on, and for which leader
+    /// epoch: only those may take the cheap "already level" path.
+    checked: HashMap<PathBuf, u32>,
 }
 
 impl Syncer {
@@ -46,10 +49,7 @@ impl Syncer {
         };
         let name = format!("{topic}-{}", p.partition);
         let leader_dir = cluster.replica_dir(md, leader, topic, p.partition);
-        let leader_tail = match self.leader_tail(&leader_dir, &name) {
-            Ok(t) => Some(t),
-            Err(_) => None,
-        };
+        let leader_tail = self.leader_tail(&leader_dir, &name).ok();
         let cfg = md
             .topics
             .get(topic)
@@ -119,6 +119,7 @@ impl Syncer {
         }
         // Cheap check first: level and already following this epoch means nothing to do.
         if let Some(lt) = leader_tail
+            && self.checked.get(&dir) == Some(&p.leader_epoch)
             && let Ok(Some(ft)) = self.writers[&dir].published_tail()
             && ft.leader_epoch == p.leader_epoch
             && ft.durable_offset == lt.end_offset
@@ -139,9 +140,11 @@ impl Syncer {
                 Ok(f) => f,
                 Err(e) => {
                     self.writers.remove(&dir);
+                    self.checked.remove(&dir);
                     return Err(e);
                 }
             };
+            self.checked.insert(dir.clone(), p.leader_epoch);
             total.copied += f.copied;
             total.end_offset = f.end_offset;
             total.leader_end = f.leader_end;
