@@ -53,15 +53,48 @@ pub fn writer_options(cfg: &TopicConfig, p: &PartitionMeta) -> WriterOptions {
     }
 }
 
-/// Make an empty replica directory with its first segment and tail. A directory left over
-/// from an earlier topic of the same name (a crash mid-delete) is moved to the trash first.
-pub fn create_replica(dir: &std::path::Path, name: &str, opts: WriterOptions) -> Result<()> {
+const REPLICA_FORMAT: &str = "chute-replica";
+const REPLICA_FILE: &str = "replica.json";
+
+/// Make an empty replica directory with its first segment and tail, tagged with the topic's id.
+/// A directory left over from an earlier topic of the same name (a crash mid-delete, or a
+/// broker that was down when the topic was deleted) is moved to the trash first.
+pub fn create_replica(
+    dir: &std::path::Path,
+    name: &str,
+    opts: WriterOptions,
+    topic_id: &str,
+) -> Result<()> {
     if dir.exists() {
         fsutil::remove_tree(dir)?;
     }
     fsutil::create_dir_all_durable(dir)?;
+    let tag = serde_json::json!({"format": REPLICA_FORMAT, "version": 1, "topic_id": topic_id});
+    fsutil::atomic_write(&dir.join(REPLICA_FILE), format!("{tag}\n").as_bytes())?;
     PartitionWriter::open(dir, name, opts)?.recover()?;
     Ok(())
+}
+
+/// Whether the replica in `dir` was created for the topic with this id. A replica without a
+/// tag (made by an older chute) is given the benefit of the doubt.
+pub fn replica_belongs(dir: &std::path::Path, topic_id: &str) -> bool {
+    match fsutil::read_small(&dir.join(REPLICA_FILE), 1 << 16) {
+        Ok(b) => serde_json::from_slice::<serde_json::Value>(&b)
+            .ok()
+            .and_then(|v| {
+                v.get("topic_id")
+                    .and_then(|x| x.as_str())
+                    .map(|x| x == topic_id)
+            })
+            .unwrap_or(false),
+        Err(_) => !dir.join(REPLICA_FILE).exists(),
+    }
+}
+
+/// Brokers new replicas may go to: those that are up (a replica directory must not be created
+/// on a mount point whose disk is gone).
+fn live_brokers(cluster: &Cluster, md: &crate::cluster::metadata::Metadata) -> Vec<u32> {
+    cluster.live_brokers(md, false)
 }
 
 pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created> {
@@ -80,12 +113,20 @@ pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created
             }
             return Err(Error::Other(format!("topic {name:?} already exists")));
         }
-        let brokers: Vec<u32> = md.brokers.iter().map(|b| b.id).collect();
-        if o.replication_factor == 0 || o.replication_factor as usize > brokers.len() {
+        let brokers = live_brokers(cluster, md);
+        if o.replication_factor == 0 || o.replication_factor as usize > md.brokers.len() {
             return Err(Error::Usage(format!(
                 "--replication-factor {}: must be between 1 and the number of brokers ({})",
                 o.replication_factor,
-                brokers.len()
+                md.brokers.len()
+            )));
+        }
+        if o.replication_factor as usize > brokers.len() {
+            return Err(Error::Temporary(format!(
+                "--replication-factor {}: only {} of {} brokers are up (see `chute broker list`)",
+                o.replication_factor,
+                brokers.len(),
+                md.brokers.len()
             )));
         }
         if cfg.min_insync_replicas > o.replication_factor {
@@ -103,6 +144,7 @@ pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created
             }
         }
         let seed = random_u64() as u32;
+        let topic_id = format!("{:016x}", random_u64());
         let assignment = assign_replicas(&brokers, 0..o.partitions, o.replication_factor, seed);
         let mut partitions = Vec::new();
         for (p, replicas) in assignment.into_iter().enumerate() {
@@ -115,14 +157,19 @@ pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created
             };
             for &b in &pm.replicas {
                 let dir = cluster.replica_dir(md, b, name, p as u32);
-                create_replica(&dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
+                create_replica(
+                    &dir,
+                    &format!("{name}-{p}"),
+                    writer_options(&cfg, &pm),
+                    &topic_id,
+                )?;
             }
             partitions.push(pm);
         }
         md.topics.insert(
             name.to_string(),
             Topic {
-                id: format!("{:016x}", random_u64()),
+                id: topic_id,
                 config: overrides,
                 partitions,
             },
@@ -168,7 +215,13 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
                 )));
             }
             let rf = topic.partitions[0].replicas.len() as u32;
-            let brokers: Vec<u32> = md.brokers.iter().map(|b| b.id).collect();
+            let brokers = live_brokers(cluster, md);
+            if (rf as usize) > brokers.len() {
+                return Err(Error::Temporary(format!(
+                    "--partitions {n}: replication factor {rf} needs {rf} brokers up, {} are",
+                    brokers.len()
+                )));
+            }
             let assignment = assign_replicas(&brokers, cur..n, rf, random_u64() as u32);
             for (i, replicas) in assignment.into_iter().enumerate() {
                 let p = cur + i as u32;
@@ -181,7 +234,12 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
                 };
                 for &b in &pm.replicas {
                     let dir = cluster.replica_dir(md, b, name, p);
-                    create_replica(&dir, &format!("{name}-{p}"), writer_options(&cfg, &pm))?;
+                    create_replica(
+                        &dir,
+                        &format!("{name}-{p}"),
+                        writer_options(&cfg, &pm),
+                        &topic.id,
+                    )?;
                 }
                 topic.partitions.push(pm);
             }

@@ -109,9 +109,19 @@ impl Syncer {
         let opts = cfg
             .map(|c| topics::writer_options(c, p))
             .unwrap_or_default();
+        let topic_id = md.topics.get(topic).map_or("", |t| t.id.as_str());
+        if self.checked.get(&dir) != Some(&p.leader_epoch)
+            && dir.exists()
+            && !topics::replica_belongs(&dir, topic_id)
+        {
+            // Left by an earlier topic of the same name (its broker was down when it was
+            // deleted): its records are not this topic's.
+            self.writers.remove(&dir);
+            crate::fsutil::remove_tree(&dir)?;
+        }
         if !dir.exists() {
             // A replica that was never created here, or a disk replaced by an empty one.
-            topics::create_replica(&dir, &name, opts.clone())?;
+            topics::create_replica(&dir, &name, opts.clone(), topic_id)?;
         }
         if !self.writers.contains_key(&dir) {
             self.writers
