@@ -369,6 +369,8 @@ impl PartitionWriter {
         )?;
         // Published: the segments above are beyond the commit point now, and nobody reads them.
         remove_uncommitted_segments(&self.dir, base)?;
+        // Reopen from the new tail: the segment holding the cut may be a sealed one.
+        self.active = None;
         self.stale = true;
         self.refresh()?;
         epochs.retain(|e| e.start_offset < off);

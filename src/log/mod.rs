@@ -18,4 +18,6 @@ pub use tail::Tail;
 pub use writer::{Appended, PartitionWriter, WriterOptions};
 
 #[cfg(test)]
+mod follow_tests;
+#[cfg(test)]
 mod tests;
