@@ -49,6 +49,20 @@ impl Syncer {
         };
         let name = format!("{topic}-{}", p.partition);
         let leader_dir = cluster.replica_dir(md, leader, topic, p.partition);
+        if cluster.broker_status(md, leader, false).state != State::Up {
+            self.leaders.remove(&leader_dir);
+            return p
+                .replicas
+                .iter()
+                .filter(|&&b| b != leader)
+                .map(|&b| FollowerResult {
+                    broker: b,
+                    result: Err(Error::Temporary(format!(
+                        "partition {name}: its leader (broker {leader}) is down"
+                    ))),
+                })
+                .collect();
+        }
         let leader_tail = self.leader_tail(&leader_dir, &name).ok();
         let cfg = md
             .topics
@@ -99,6 +113,10 @@ impl Syncer {
     ) -> Result<Followed> {
         let st = cluster.broker_status(md, b, false);
         if st.state != State::Up {
+            // Whatever we hold open there may be a disk that is gone or about to be replaced.
+            let dir = cluster.replica_dir(md, b, topic, p.partition);
+            self.writers.remove(&dir);
+            self.checked.remove(&dir);
             return Err(Error::Temporary(format!(
                 "broker {b} is down ({})",
                 st.reason

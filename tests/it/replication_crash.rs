@@ -168,3 +168,99 @@ fn replicate_killed_while_cutting_a_divergent_tail_is_completed_by_the_next_run(
         );
     }
 }
+
+#[test]
+fn concurrent_acks_all_producers_controller_and_replicate_agree() {
+    let env = Env::new();
+    let disks: Vec<PathBuf> = (0..3)
+        .map(|i| env.dir.path().join(format!("d{i}")))
+        .collect();
+    let mut init = env.chute();
+    init.args(["cluster", "init", "--brokers", "3"]);
+    for (i, d) in disks.iter().enumerate() {
+        init.arg(format!("--broker-dir={i}={}", d.display()));
+    }
+    init.assert().success();
+    env.create_topic(
+        "c",
+        2,
+        &[
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=2",
+            "--config",
+            "segment.bytes=256KiB",
+        ],
+    );
+    let log = |name: &str| std::fs::File::create(env.dir.path().join(name)).unwrap();
+    let mut controller = env
+        .spawn(&["controller", "--interval", "10ms", "--rescan", "100ms"])
+        .stdout(Stdio::null())
+        .stderr(log("controller.log"))
+        .spawn()
+        .unwrap();
+    let mut replicate = env
+        .spawn(&["replicate", "--follow"])
+        .stdout(Stdio::null())
+        .stderr(log("replicate.log"))
+        .spawn()
+        .unwrap();
+    // Three producers, each its own range of keys, all with --acks all, small batches.
+    let producers: Vec<_> = (0..3u64)
+        .map(|k| {
+            let input = env.dir.path().join(format!("in{k}"));
+            let mut v = Vec::new();
+            for i in 0..20_000u64 {
+                v.extend_from_slice(format!("k{k}\t{k}-{i:06}\n").as_bytes());
+            }
+            std::fs::write(&input, v).unwrap();
+            env.spawn(&[
+                "produce",
+                "-t",
+                "c",
+                "--acks",
+                "all",
+                "-K",
+                "\\t",
+                "--batch-size",
+                "4KiB",
+                "--file",
+                input.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(log(&format!("producer{k}.log")))
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for (k, mut p) in producers.into_iter().enumerate() {
+        let st = p.wait().unwrap();
+        assert!(
+            st.success(),
+            "producer {k}: {}",
+            std::fs::read_to_string(env.dir.path().join(format!("producer{k}.log"))).unwrap()
+        );
+    }
+    kill9(&mut replicate);
+    kill9(&mut controller);
+    env.chute().args(["verify", "-t", "c"]).assert().success();
+    // Each producer's records: all there, once, in its order (one key = one partition).
+    let out = env.consume("c", &["--format", "%k %s\\n"]);
+    let text = String::from_utf8(out).unwrap();
+    for k in 0..3u64 {
+        let got: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with(&format!("k{k} ")))
+            .map(|l| l.split(' ').nth(1).unwrap())
+            .collect();
+        let want: Vec<String> = (0..20_000u64).map(|i| format!("{k}-{i:06}")).collect();
+        assert_eq!(got, want, "producer {k}");
+    }
+    // Every replica of both partitions holds the whole log.
+    let d = env.json(&["topic", "describe", "c", "--json"]);
+    for p in d["partitions"].as_array().unwrap() {
+        assert_eq!(p["high_watermark"], p["log_end_offset"]);
+        assert_eq!(p["isr"].as_array().unwrap().len(), 3);
+    }
+}
