@@ -146,7 +146,13 @@ impl Producer {
             if let Some(b) = p.leader
                 && !checked.contains(&b)
             {
-                cluster.check_broker_tag(&md, b)?;
+                match cluster.check_broker_tag(&md, b) {
+                    // The leader's disk is gone: the controller is about to elect another; the
+                    // append path waits for that (up to --timeout).
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound => {}
+                    r => r?,
+                }
                 checked.push(b);
             }
         }

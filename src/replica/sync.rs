@@ -27,7 +27,12 @@ pub struct Syncer {
     /// Followers a full sync (divergence check included) has run on, and for which leader
     /// epoch: only those may take the cheap "already level" path.
     checked: HashMap<PathBuf, u32>,
+    /// Broker probes, reused for a few milliseconds: a pass over many partitions probes each
+    /// broker once, not once per replica.
+    probes: HashMap<u32, (std::time::Instant, Result<(), String>)>,
 }
+
+const PROBE_REUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl Syncer {
     pub fn new() -> Syncer {
@@ -49,7 +54,7 @@ impl Syncer {
         };
         let name = format!("{topic}-{}", p.partition);
         let leader_dir = cluster.replica_dir(md, leader, topic, p.partition);
-        if cluster.broker_status(md, leader, false).state != State::Up {
+        if self.probe(cluster, md, leader).is_err() {
             self.leaders.remove(&leader_dir);
             return p
                 .replicas
@@ -86,6 +91,23 @@ impl Syncer {
         out
     }
 
+    fn probe(&mut self, cluster: &Cluster, md: &Metadata, b: u32) -> Result<(), String> {
+        if let Some((at, r)) = self.probes.get(&b)
+            && at.elapsed() < PROBE_REUSE
+        {
+            return r.clone();
+        }
+        let st = cluster.broker_status(md, b, false);
+        let r = if st.state == State::Up {
+            Ok(())
+        } else {
+            Err(st.reason)
+        };
+        self.probes
+            .insert(b, (std::time::Instant::now(), r.clone()));
+        r
+    }
+
     fn leader_tail(&mut self, dir: &PathBuf, name: &str) -> Result<Tail> {
         if !self.leaders.contains_key(dir) {
             self.leaders
@@ -111,16 +133,12 @@ impl Syncer {
         cfg: Option<&TopicConfig>,
         budget: u64,
     ) -> Result<Followed> {
-        let st = cluster.broker_status(md, b, false);
-        if st.state != State::Up {
+        if let Err(reason) = self.probe(cluster, md, b) {
             // Whatever we hold open there may be a disk that is gone or about to be replaced.
             let dir = cluster.replica_dir(md, b, topic, p.partition);
             self.writers.remove(&dir);
             self.checked.remove(&dir);
-            return Err(Error::Temporary(format!(
-                "broker {b} is down ({})",
-                st.reason
-            )));
+            return Err(Error::Temporary(format!("broker {b} is down ({reason})")));
         }
         let name = format!("{topic}-{}", p.partition);
         let dir = cluster.replica_dir(md, b, topic, p.partition);
