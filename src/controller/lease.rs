@@ -130,13 +130,22 @@ pub fn acquire(
     let mut announced = false;
     loop {
         if let Some(g) = lock.try_lock()? {
-            return take(cluster, lock, Some(g), session_timeout).map(Acquired::Active);
+            match take(cluster, lock.clone(), Some(g), session_timeout) {
+                Ok(l) => return Ok(Acquired::Active(l)),
+                // Metadata locked too long (by a stopped process?): keep trying as a standby.
+                Err(Error::Temporary(_)) if wait => {}
+                Err(e) => return Err(e),
+            }
         }
         match read(&cluster.root) {
             Some(info) if info.age_ms() > session_timeout.as_millis() as i64 => {
                 // Alive by its lock but silent: stopped or hung. Take over without the lock;
                 // the epoch fences it when it wakes.
-                return take(cluster, lock, None, session_timeout).map(Acquired::Active);
+                match take(cluster, lock.clone(), None, session_timeout) {
+                    Ok(l) => return Ok(Acquired::Active(l)),
+                    Err(Error::Temporary(_)) if wait => {}
+                    Err(e) => return Err(e),
+                }
             }
             Some(info) => {
                 if !wait {

@@ -124,8 +124,25 @@ impl<'c> Controller<'c> {
                     self.epoch
                 )));
             }
-            let full = woke || last_full.is_none_or(|t| t.elapsed() >= opts.rescan);
-            let md = self.pass(full, opts, log)?;
+            // A full pass (follower sync) on file events, on metadata changes (a broker back, a
+            // new topic), and on the rescan timer.
+            let md_epoch = self.cluster.metadata().map(|m| m.epoch).ok();
+            let full = woke
+                || md_epoch != watched.as_ref().map(|(e, _)| *e)
+                || last_full.is_none_or(|t| t.elapsed() >= opts.rescan);
+            let md = match self.pass(full, opts, log) {
+                Ok(md) => md,
+                Err(e @ Error::Fenced(_)) => return Err(e),
+                Err(e) if opts.once => return Err(e),
+                Err(e) => {
+                    // A daemon outlives transient trouble (a lock held too long, a disk that
+                    // fails a read): say so and try again on the next pass.
+                    log(&format!("pass failed: {e}"));
+                    std::thread::sleep(opts.interval);
+                    woke = true;
+                    continue;
+                }
+            };
             if full {
                 last_full = Some(Instant::now());
             }
@@ -139,9 +156,10 @@ impl<'c> Controller<'c> {
         }
     }
 
-    /// Leader replica directories (their tails change on every append) and the root.
+    /// Leader replica directories: their tails change on every append. (Not the root: the
+    /// lease is rewritten there ten times a second; metadata is read on every pass anyway.)
     fn leader_dirs(&self, md: &Metadata) -> Vec<std::path::PathBuf> {
-        let mut v = vec![self.cluster.root.clone()];
+        let mut v = Vec::new();
         for (name, t) in &md.topics {
             for p in &t.partitions {
                 if let Some(l) = p.leader
