@@ -97,6 +97,15 @@ pub fn rebuild(dir: &Path, name: &str, t: &Tail) -> Result<Vec<EpochEntry>> {
     if t.end_offset == t.log_start_offset {
         return Ok(out);
     }
+    if t.leader_epoch == 0 {
+        // No writer or follower here ever had an epoch above 0 (the tail keeps the highest), so
+        // every batch is from epoch 0: no need to read a possibly large log.
+        out.push(EpochEntry {
+            epoch: 0,
+            start_offset: t.log_start_offset,
+        });
+        return Ok(out);
+    }
     let mut r = PartitionReader::open(dir, name)?;
     r.seek(t.log_start_offset, t)?;
     while let Some(b) = r.next_batch(t)? {

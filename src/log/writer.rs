@@ -8,6 +8,7 @@
 //! 4. publish a new tail (the commit point) and unlock.
 
 use super::batch::{BatchError, SealedBatch};
+use super::epochs;
 use super::file_header;
 use super::index::{self, IndexEntry, TimeEntry};
 use super::scan::{Next, Scanner};
@@ -725,11 +726,13 @@ impl PartitionWriter {
                 let len = log.metadata().at(&log_path)?.len();
                 let (mut pos, mut off) = (HDR, base);
                 self.scanner.invalidate();
+                let mut epoch = self.opts.leader_epoch;
                 loop {
                     match self.scanner.next(&log, &log_path, pos, len, true)? {
                         Next::Batch { header, .. } if header.base_offset >= off => {
                             pos += header.len() as u64;
                             off = header.next_offset();
+                            epoch = epoch.max(header.leader_epoch);
                         }
                         _ => break,
                     }
@@ -746,7 +749,13 @@ impl PartitionWriter {
                     end_position: pos,
                     durable_offset: off,
                     log_start_offset: bases[0],
-                    leader_epoch: self.opts.leader_epoch,
+                    // Never below an epoch the log holds: the leader-epoch checkpoint relies on
+                    // the tail's epoch being the highest (src/log/epochs.rs).
+                    leader_epoch: epoch.max(
+                        epochs::load(&self.dir)?
+                            .and_then(|e| e.last().map(|l| l.epoch))
+                            .unwrap_or(0),
+                    ),
                     flags: 0,
                 }
             }
