@@ -7,4 +7,5 @@ mod docs;
 mod errors;
 mod groups;
 mod produce_consume;
+mod replication;
 mod topics;
