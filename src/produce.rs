@@ -103,6 +103,8 @@ pub struct Producer {
     unacked: Vec<Unacked>,
     unacked_bytes: usize,
     syncer: Syncer,
+    /// Partitions whose leader changed and whose unacknowledged batches are not re-sent yet.
+    moved: Vec<u32>,
     /// An `--acks all` wait failed: the command is about to fail; do not wait again.
     gave_up: bool,
 }
@@ -193,6 +195,7 @@ impl Producer {
                 unacked_bytes: 0,
                 syncer: Syncer::new(),
                 gave_up: false,
+                moved: Vec::new(),
             },
             created,
         ))
@@ -220,6 +223,9 @@ impl Producer {
                 continue;
             };
             if p.leader != lane.meta.leader || p.leader_epoch != lane.meta.leader_epoch {
+                if !self.moved.contains(&(i as u32)) {
+                    self.moved.push(i as u32);
+                }
                 if lane.dirty
                     && let Some(w) = lane.writer.as_mut()
                 {
@@ -319,7 +325,9 @@ impl Producer {
         self.refresh_metadata()?;
         let deadline = Instant::now() + self.opts.lock_timeout;
         loop {
-            match self.append_lane(p) {
+            // Unacknowledged batches go to a new leader before anything newer does: one
+            // producer's records keep their order.
+            match self.resend_moved().and_then(|_| self.append_lane(p)) {
                 Ok(()) => break,
                 Err(e) if leadership_error(&e) => {
                     self.wait_for_metadata(deadline, &e)?;
@@ -462,9 +470,8 @@ impl Producer {
         let mut backoff = Duration::from_micros(200);
         loop {
             let step = (|| -> Result<String> {
-                for p in self.refresh_metadata()? {
-                    self.resend(p)?;
-                }
+                self.refresh_metadata()?;
+                self.resend_moved()?;
                 self.sync_leaders()?;
                 let mut parts: Vec<u32> = self.unacked.iter().map(|u| u.partition).collect();
                 parts.sort_unstable();
@@ -545,6 +552,16 @@ impl Producer {
 
     /// The leader of `p` changed: append again, to the new leader, each unacknowledged batch it
     /// does not hold (from the first one it lacks: its log is a prefix of the old one's).
+    /// Re-send to their new leaders the unacknowledged batches of every partition whose
+    /// leadership moved. A partition stays on the list until that succeeded.
+    fn resend_moved(&mut self) -> Result<()> {
+        while let Some(&p) = self.moved.first() {
+            self.resend(p)?;
+            self.moved.remove(0);
+        }
+        Ok(())
+    }
+
     fn resend(&mut self, p: u32) -> Result<()> {
         if !self.unacked.iter().any(|u| u.partition == p) {
             return Ok(());

@@ -68,7 +68,17 @@ pub fn create_replica(
     if dir.exists() {
         fsutil::remove_tree(dir)?;
     }
-    fsutil::create_dir_all_durable(dir)?;
+    // Only the replica directory itself: a broker directory that is missing is a disk that is
+    // gone, and creating it again would put data on the mount point's file system.
+    let broker = fsutil::parent_of(dir);
+    std::fs::create_dir(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound(format!(
+            "partition {name}: broker directory {} does not exist",
+            broker.display()
+        )),
+        _ => Error::io(dir, e),
+    })?;
+    fsutil::sync_dir(broker)?;
     let tag = serde_json::json!({"format": REPLICA_FORMAT, "version": 1, "topic_id": topic_id});
     fsutil::atomic_write(&dir.join(REPLICA_FILE), format!("{tag}\n").as_bytes())?;
     PartitionWriter::open(dir, name, opts)?.recover()?;

@@ -129,7 +129,9 @@ pub fn acquire(
     let lock = Arc::new(LockFile::open(cluster.root.join(LOCK_FILE))?);
     let mut announced = false;
     loop {
-        if let Some(g) = lock.try_lock()? {
+        if let Some(g) = lock.try_lock()?
+            && !held_by_live_successor(&cluster.root)
+        {
             match take(cluster, lock.clone(), Some(g), session_timeout) {
                 Ok(l) => return Ok(Acquired::Active(l)),
                 // Metadata locked too long (by a stopped process?): keep trying as a standby.
@@ -173,6 +175,31 @@ pub fn acquire(
         }
         std::thread::sleep(STANDBY_POLL);
     }
+}
+
+/// The lock was free, but the lease may belong to a controller that took over from a stopped
+/// one without the lock (and will pick the lock up on its next heartbeat). Taking over from it
+/// would only make the two fence each other in turn.
+fn held_by_live_successor(root: &Path) -> bool {
+    let Some(info) = read(root) else {
+        return false;
+    };
+    info.fresh()
+        && info.pid != std::process::id()
+        && info.host == host()
+        && Path::new(&format!("/proc/{}", info.pid)).exists()
+        && !is_zombie(info.pid)
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
 }
 
 fn take(

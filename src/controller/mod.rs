@@ -17,6 +17,10 @@ use crate::replica::sync::{DEFAULT_BUDGET, Syncer};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+/// The controller waits this long for a follower's (or a new leader's) partition lock, then
+/// moves on and tries again next pass.
+const SYNC_LOCK_TIMEOUT: Duration = Duration::from_millis(100);
+
 pub struct ControllerOptions {
     /// One pass, then exit (for cron).
     pub once: bool,
@@ -105,7 +109,7 @@ impl<'c> Controller<'c> {
         Controller {
             cluster,
             epoch,
-            syncer: Syncer::new(),
+            syncer: Syncer::with_lock_timeout(SYNC_LOCK_TIMEOUT),
             caught_up: HashMap::new(),
             brokers: BTreeMap::new(),
             errors: HashMap::new(),
@@ -267,7 +271,9 @@ impl<'c> Controller<'c> {
                     }
                     views.push(FollowerView {
                         broker: r.broker,
-                        caught_up,
+                        // A replica on a broker that went down during the sync must not rejoin.
+                        caught_up: caught_up
+                            && cluster.broker_status(&md, r.broker, false).state == State::Up,
                         lagging_ms: if caught_up {
                             0
                         } else {
@@ -369,7 +375,11 @@ pub fn claim_epochs(cluster: &Cluster, md: &Metadata, changes: &[Change]) {
             if cluster.broker_status(md, b, false).state != State::Up || !dir.is_dir() {
                 return;
             }
-            if let Ok(mut w) = PartitionWriter::open(&dir, &pname, WriterOptions::default()) {
+            let opts = WriterOptions {
+                lock_timeout: SYNC_LOCK_TIMEOUT,
+                ..WriterOptions::default()
+            };
+            if let Ok(mut w) = PartitionWriter::open(&dir, &pname, opts) {
                 let _ = w.claim_epoch(new.leader_epoch, as_leader);
             }
         };

@@ -219,6 +219,19 @@ impl PartitionWriter {
             }
         }
         out.end_offset = self.sync_locked()?;
+        if out.copied < max_bytes && out.end_offset < lt.end_offset {
+            // The leader's reader ended early: its log cannot be read past here (damage, or a
+            // tail lost in a crash that no writer has cut yet). Copied so far is kept.
+            return Err(Error::Corrupt {
+                partition: leader_name.to_string(),
+                offset: out.end_offset,
+                detail: format!(
+                    "the leader's log (in {}) cannot be read past this offset, though it ends at {}; run `chute verify`",
+                    leader_dir.display(),
+                    lt.end_offset
+                ),
+            });
+        }
         Ok(out)
     }
 

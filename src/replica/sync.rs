@@ -30,6 +30,8 @@ pub struct Syncer {
     /// Broker probes, reused for a few milliseconds: a pass over many partitions probes each
     /// broker once, not once per replica.
     probes: HashMap<u32, (std::time::Instant, Result<(), String>)>,
+    /// How long to wait for a follower's partition lock (None: the topic's default).
+    lock_timeout: Option<std::time::Duration>,
 }
 
 const PROBE_REUSE: std::time::Duration = std::time::Duration::from_millis(10);
@@ -37,6 +39,15 @@ const PROBE_REUSE: std::time::Duration = std::time::Duration::from_millis(10);
 impl Syncer {
     pub fn new() -> Syncer {
         Syncer::default()
+    }
+
+    /// A syncer that gives up on a follower whose lock is held longer than `t` (the controller:
+    /// a stopped process holding one follower's lock must not stall elections everywhere).
+    pub fn with_lock_timeout(t: std::time::Duration) -> Syncer {
+        Syncer {
+            lock_timeout: Some(t),
+            ..Syncer::default()
+        }
     }
 
     /// Sync every follower of `p` that is on a live broker (copying up to `budget` bytes each).
@@ -142,9 +153,12 @@ impl Syncer {
         }
         let name = format!("{topic}-{}", p.partition);
         let dir = cluster.replica_dir(md, b, topic, p.partition);
-        let opts = cfg
+        let mut opts = cfg
             .map(|c| topics::writer_options(c, p))
             .unwrap_or_default();
+        if let Some(t) = self.lock_timeout {
+            opts.lock_timeout = t;
+        }
         let topic_id = md.topics.get(topic).map_or("", |t| t.id.as_str());
         if self.checked.get(&dir) != Some(&p.leader_epoch)
             && dir.exists()

@@ -8,4 +8,5 @@ mod errors;
 mod groups;
 mod produce_consume;
 mod replication;
+mod replication_crash;
 mod topics;
