@@ -98,6 +98,11 @@ impl Lease {
         self.fenced.load(Ordering::SeqCst)
     }
 
+    /// The flag [`fenced`](Self::fenced) reads, for checks deep inside a pass.
+    pub fn fenced_flag(&self) -> Arc<AtomicBool> {
+        self.fenced.clone()
+    }
+
     pub fn successor(&self) -> Option<LeaseInfo> {
         self.superseded_by.lock().unwrap().clone()
     }

@@ -74,6 +74,7 @@ pub fn run(cluster: &Cluster, opts: &ControllerOptions, log: Log<'_>) -> Result<
             std::process::id()
         ));
         let mut c = Controller::new(cluster, lease.epoch);
+        c.fenced = Some(lease.fenced_flag());
         let r = c.run(&lease, opts, log);
         match r {
             Err(Error::Fenced(m)) => {
@@ -102,6 +103,8 @@ struct Controller<'c> {
     brokers: BTreeMap<u32, String>,
     errors: HashMap<(String, u32, u32), String>,
     last_preferred: Instant,
+    /// Set by the lease's heartbeat when a newer controller took over.
+    fenced: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl<'c> Controller<'c> {
@@ -114,6 +117,7 @@ impl<'c> Controller<'c> {
             brokers: BTreeMap::new(),
             errors: HashMap::new(),
             last_preferred: Instant::now(),
+            fenced: None,
         }
     }
 
@@ -230,6 +234,16 @@ impl<'c> Controller<'c> {
             for p in &t.partitions {
                 if p.replicas.len() < 2 || p.leader.is_none_or(|l| !is_up(l)) {
                     continue;
+                }
+                if self
+                    .fenced
+                    .as_ref()
+                    .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+                {
+                    return Err(Error::Fenced(format!(
+                        "a newer controller took over from epoch {}",
+                        self.epoch
+                    )));
                 }
                 let results = self
                     .syncer

@@ -560,8 +560,14 @@ fn sigstopped_old_controller_is_fenced() {
     });
     let a_after = a.stderr();
     let resumed = &a_after[a_before.len()..];
+    // It may have been in the middle of a follower sync when it was stopped: finishing that
+    // attempt is refused by the replicas (their leader epoch moved on) and changes nothing. What
+    // it must not do is decide anything (leaders, ISRs) or become active.
+    let decided_something = resumed
+        .lines()
+        .any(|l| l.contains("partition ") && (l.contains("leader ") || l.contains("isr ")));
     assert!(
-        !resumed.contains("partition ") && !resumed.contains("active:"),
+        !decided_something && !resumed.contains("active:"),
         "the fenced controller took over again instead of standing by:\nA:\n{a_after}\nB:\n{}",
         b.stderr()
     );
