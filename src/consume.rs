@@ -391,8 +391,14 @@ impl Waker {
         use notify::Watcher;
         let (tx, rx) = mpsc::channel();
         let mut warning = None;
-        let watcher = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-            // Errors and overflow (rescan) also wake us: the caller rereads everything.
+        let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            // Opens and reads (our own, or other readers') change nothing. Everything else,
+            // errors and overflow (rescan) included, wakes us: the caller rereads the tails.
+            if let Ok(e) = &res
+                && matches!(e.kind, notify::EventKind::Access(_))
+            {
+                return;
+            }
             let _ = tx.send(());
         });
         let watcher = match watcher {
