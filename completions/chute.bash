@@ -666,7 +666,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__controller)
-            opts="-h --once --interval --rescan --session-timeout --preferred-leader-interval --root --help"
+            opts="-h --once --interval --rescan --session-timeout --preferred-leader-interval --retention-check --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +685,10 @@ _chute() {
                     return 0
                     ;;
                 --preferred-leader-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-check)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

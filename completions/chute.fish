@@ -118,6 +118,7 @@ complete -c chute -n "__fish_chute_using_subcommand controller" -l interval -d '
 complete -c chute -n "__fish_chute_using_subcommand controller" -l rescan -d 'Full sync pass at least this often, whatever file events say' -r
 complete -c chute -n "__fish_chute_using_subcommand controller" -l session-timeout -d 'Take over from an active controller whose heartbeat is older than this' -r
 complete -c chute -n "__fish_chute_using_subcommand controller" -l preferred-leader-interval -d 'Give leadership back to preferred replicas this often ("off": only `topic elect-leaders`)' -r
+complete -c chute -n "__fish_chute_using_subcommand controller" -l retention-check -d 'Apply retention (delete old segments, roll quiet ones) this often' -r
 complete -c chute -n "__fish_chute_using_subcommand controller" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand controller" -l once -d 'One pass (probe brokers, elect leaders, sync followers, adjust ISRs), then exit: for cron'
 complete -c chute -n "__fish_chute_using_subcommand controller" -s h -l help -d 'Print help'

@@ -171,6 +171,9 @@ pub struct ControllerArgs {
     /// Give leadership back to preferred replicas this often ("off": only `topic elect-leaders`)
     #[arg(long, default_value = "5m", value_name = "DUR")]
     pub preferred_leader_interval: String,
+    /// Apply retention (delete old segments, roll quiet ones) this often
+    #[arg(long, default_value = "1m", value_name = "DUR")]
+    pub retention_check: String,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,4 +17,5 @@ pub mod output;
 pub mod partitioner;
 pub mod produce;
 pub mod replica;
+pub mod retention;
 pub mod topics;

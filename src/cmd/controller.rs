@@ -18,6 +18,7 @@ pub fn run(cluster: &Cluster, a: ControllerArgs) -> Result<i32> {
         rescan: duration_arg("--rescan", &a.rescan)?,
         session_timeout: duration_arg("--session-timeout", &a.session_timeout)?,
         preferred_interval: preferred,
+        retention_interval: duration_arg("--retention-check", &a.retention_check)?,
     };
     let pid = std::process::id();
     controller::run(cluster, &opts, &mut |line| {

@@ -32,6 +32,8 @@ pub struct ControllerOptions {
     pub session_timeout: Duration,
     /// Give leadership back to preferred replicas this often (None: only `topic elect-leaders`).
     pub preferred_interval: Option<Duration>,
+    /// Apply retention (and roll quiet segments) this often; `--once` always does.
+    pub retention_interval: Duration,
 }
 
 impl Default for ControllerOptions {
@@ -42,6 +44,7 @@ impl Default for ControllerOptions {
             rescan: Duration::from_secs(1),
             session_timeout: Duration::from_secs(5),
             preferred_interval: Some(Duration::from_secs(300)),
+            retention_interval: Duration::from_secs(60),
         }
     }
 }
@@ -103,6 +106,7 @@ struct Controller<'c> {
     brokers: BTreeMap<u32, String>,
     errors: HashMap<(String, u32, u32), String>,
     last_preferred: Instant,
+    last_retention: Option<Instant>,
     /// Set by the lease's heartbeat when a newer controller took over.
     fenced: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -117,6 +121,7 @@ impl<'c> Controller<'c> {
             brokers: BTreeMap::new(),
             errors: HashMap::new(),
             last_preferred: Instant::now(),
+            last_retention: None,
             fenced: None,
         }
     }
@@ -315,6 +320,24 @@ impl<'c> Controller<'c> {
                 }
                 Ok(changes)
             })?;
+        }
+
+        if opts.once
+            || self
+                .last_retention
+                .is_none_or(|t| t.elapsed() >= opts.retention_interval)
+        {
+            self.last_retention = Some(Instant::now());
+            for (name, p, r) in crate::retention::run(cluster, &md, None) {
+                match r {
+                    Ok(a) if a.moved || a.freed > 0 => log(&format!(
+                        "partition {name}-{p}: retention: log start {}, {} bytes of segments removed",
+                        a.log_start, a.freed
+                    )),
+                    Ok(_) => {}
+                    Err(e) => log(&format!("partition {name}-{p}: retention failed: {e}")),
+                }
+            }
         }
 
         if let Some(every) = opts.preferred_interval

@@ -178,10 +178,9 @@ impl PartitionWriter {
         let mut end = self.active.as_ref().unwrap().tail.end_offset;
         if end < lt.end_offset {
             if end < lt.log_start_offset {
-                return Err(Error::Other(format!(
-                    "partition {}: this replica ends at offset {end}, below the leader's log start {}; it must be rebuilt from scratch (delete its directory and run `chute replicate`)",
-                    self.name, lt.log_start_offset
-                )));
+                // What we lack is gone from the leader (retention): start over at its log start.
+                self.reset_to(lt.log_start_offset, &mut mine)?;
+                end = lt.log_start_offset;
             }
             leader.seek(end, &lt)?;
             let mut buf: Vec<u8> = Vec::with_capacity(COPY_CHUNK + (64 << 10));
@@ -328,6 +327,36 @@ impl PartitionWriter {
             )?;
         }
         Ok(())
+    }
+
+    /// Empty this replica and make it start at `start` (an empty segment there): for a follower
+    /// whose log ends below the leader's log start.
+    fn reset_to(&mut self, start: u64, epochs: &mut Vec<EpochEntry>) -> Result<()> {
+        let old_base = self.active.as_ref().unwrap().tail.segment_base;
+        if old_base >= start {
+            return Err(Error::Other(format!(
+                "partition {}: cannot restart at offset {start}: a segment starts at {old_base}",
+                self.name
+            )));
+        }
+        segment::create(&self.dir, start, fsutil::now_ms())?;
+        let a = self.active.as_mut().unwrap();
+        let mut nt = a.tail;
+        nt.segment_base = start;
+        nt.end_offset = start;
+        nt.end_position = HDR;
+        nt.durable_offset = start;
+        nt.log_start_offset = start;
+        let tf = self.tail_file.as_ref().unwrap();
+        publish(tf, &self.tail_path, &mut a.tail, nt)?;
+        fsutil::sync_data(tf, &self.tail_path)?;
+        epochs.clear();
+        epochs::store(&self.dir, epochs)?;
+        super::retention::remove_below(&self.dir, start, start)?;
+        self.active = None;
+        self.stale = true;
+        self.epoch_last = None;
+        self.refresh()
     }
 
     /// Cut the log so that it ends at the batch boundary at or below `cut`. Segments above it

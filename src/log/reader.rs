@@ -144,8 +144,16 @@ impl PartitionReader {
     /// Returns the offset reading will start from; records below it must be skipped by the caller.
     pub fn seek(&mut self, offset: u64, t: &Tail) -> Result<u64> {
         let offset = offset.clamp(t.log_start_offset, t.end_offset);
-        let base = self.segment_for(offset, t)?;
-        if self.seg.as_ref().is_none_or(|s| s.base != base) {
+        let mut base = self.segment_for(offset, t)?;
+        if self.seg.as_ref().is_none_or(|s| s.base != base)
+            && let Err(e) = self.open_seg(base)
+        {
+            if !is_not_found(&e) {
+                return Err(e);
+            }
+            // Deleted by retention since we listed the directory: list again.
+            self.relist()?;
+            base = self.segment_for(offset, t)?;
             self.open_seg(base)?;
         }
         let rel = (offset - base).min(u32::MAX as u64) as u32;
@@ -281,11 +289,22 @@ impl PartitionReader {
                     // End of a sealed segment: continue in the next committed one.
                     let next = self.next_segment_after(base, t)?;
                     match next {
-                        Some(b) => {
-                            self.open_seg(b)?;
-                            self.pos = HDR;
-                            self.next_offset = self.next_offset.max(b);
-                        }
+                        Some(b) => match self.open_seg(b) {
+                            Ok(()) => {
+                                self.pos = HDR;
+                                self.next_offset = self.next_offset.max(b);
+                            }
+                            Err(e) if is_not_found(&e) => {
+                                // Retention removed it while we read the one before (we still
+                                // hold that one open): continue at the new log start.
+                                let now = self.tail()?;
+                                self.relist()?;
+                                let start = now.log_start_offset.max(self.next_offset);
+                                self.seg = None;
+                                self.seek(start.min(t.end_offset), t)?;
+                            }
+                            Err(e) => return Err(e),
+                        },
                         None => return Ok(None),
                     }
                 }
@@ -360,4 +379,8 @@ impl PartitionReader {
         }
         Ok(t.end_offset)
     }
+}
+
+fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }

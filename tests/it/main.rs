@@ -9,4 +9,5 @@ mod groups;
 mod produce_consume;
 mod replication;
 mod replication_crash;
+mod retention;
 mod topics;
