@@ -161,7 +161,7 @@ fn readers_keep_reading_while_segments_are_deleted_and_kill9_mid_retention_is_sa
         // A reader from the beginning, in a pipe that we drain slowly enough that retention
         // deletes segments under it.
         let out = env.dir.path().join(format!("reader{round}.out"));
-        let mut reader = env
+        let reader = env
             .spawn(&["consume", "-t", "k"])
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(Stdio::piped())
