@@ -58,6 +58,9 @@ _chute() {
             chute,verify)
                 cmd="chute__subcmd__verify"
                 ;;
+            chute__subcmd__broker,add)
+                cmd="chute__subcmd__broker__subcmd__add"
+                ;;
             chute__subcmd__broker,down)
                 cmd="chute__subcmd__broker__subcmd__down"
                 ;;
@@ -69,6 +72,9 @@ _chute() {
                 ;;
             chute__subcmd__broker,up)
                 cmd="chute__subcmd__broker__subcmd__up"
+                ;;
+            chute__subcmd__broker__subcmd__help,add)
+                cmd="chute__subcmd__broker__subcmd__help__subcmd__add"
                 ;;
             chute__subcmd__broker__subcmd__help,down)
                 cmd="chute__subcmd__broker__subcmd__help__subcmd__down"
@@ -166,6 +172,9 @@ _chute() {
             chute__subcmd__help,verify)
                 cmd="chute__subcmd__help__subcmd__verify"
                 ;;
+            chute__subcmd__help__subcmd__broker,add)
+                cmd="chute__subcmd__help__subcmd__broker__subcmd__add"
+                ;;
             chute__subcmd__help__subcmd__broker,down)
                 cmd="chute__subcmd__help__subcmd__broker__subcmd__down"
                 ;;
@@ -211,6 +220,9 @@ _chute() {
             chute__subcmd__help__subcmd__topic,list)
                 cmd="chute__subcmd__help__subcmd__topic__subcmd__list"
                 ;;
+            chute__subcmd__help__subcmd__topic,reassign)
+                cmd="chute__subcmd__help__subcmd__topic__subcmd__reassign"
+                ;;
             chute__subcmd__offsets,help)
                 cmd="chute__subcmd__offsets__subcmd__help"
                 ;;
@@ -244,6 +256,9 @@ _chute() {
             chute__subcmd__topic,list)
                 cmd="chute__subcmd__topic__subcmd__list"
                 ;;
+            chute__subcmd__topic,reassign)
+                cmd="chute__subcmd__topic__subcmd__reassign"
+                ;;
             chute__subcmd__topic__subcmd__help,alter)
                 cmd="chute__subcmd__topic__subcmd__help__subcmd__alter"
                 ;;
@@ -264,6 +279,9 @@ _chute() {
                 ;;
             chute__subcmd__topic__subcmd__help,list)
                 cmd="chute__subcmd__topic__subcmd__help__subcmd__list"
+                ;;
+            chute__subcmd__topic__subcmd__help,reassign)
+                cmd="chute__subcmd__topic__subcmd__help__subcmd__reassign"
                 ;;
             *)
                 ;;
@@ -290,12 +308,34 @@ _chute() {
             return 0
             ;;
         chute__subcmd__broker)
-            opts="-h --root --help list down up help"
+            opts="-h --root --help list add down up help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__add)
+            opts="-h --dir --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -326,8 +366,22 @@ _chute() {
             return 0
             ;;
         chute__subcmd__broker__subcmd__help)
-            opts="list down up help"
+            opts="list add down up help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__broker__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -896,8 +950,22 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__broker)
-            opts="list down up"
+            opts="list add down up"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__broker__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1190,7 +1258,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__topic)
-            opts="create list describe alter delete elect-leaders"
+            opts="create list describe alter delete elect-leaders reassign"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1274,6 +1342,20 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__topic__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__topic__subcmd__reassign)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1552,7 +1634,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__topic)
-            opts="-h --root --help create list describe alter delete elect-leaders help"
+            opts="-h --root --help create list describe alter delete elect-leaders reassign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1704,7 +1786,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__topic__subcmd__help)
-            opts="create list describe alter delete elect-leaders help"
+            opts="create list describe alter delete elect-leaders reassign help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1815,6 +1897,20 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__topic__subcmd__help__subcmd__reassign)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__topic__subcmd__list)
             opts="-h --json --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1822,6 +1918,36 @@ _chute() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__topic__subcmd__reassign)
+            opts="-p -h --partition --replicas --no-wait --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replicas)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -56,15 +56,16 @@ complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_sub
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "init" -d 'Lay out a new cluster with N brokers'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show brokers and partition health'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -s h -l help -d 'Print help'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "create" -d 'Create a topic'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "list" -d 'List topics'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "describe" -d 'Show a topic\'s config and partitions'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "alter" -d 'Add partitions or change configs'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "delete" -d 'Delete a topic and its data'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "elect-leaders" -d 'Give leadership back to each partition\'s preferred replica (the first) where it is in sync'
-complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "create" -d 'Create a topic'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "list" -d 'List topics'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "describe" -d 'Show a topic\'s config and partitions'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "delete" -d 'Delete a topic and its data'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "elect-leaders" -d 'Give leadership back to each partition\'s preferred replica (the first) where it is in sync'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "reassign" -d 'Move a partition\'s replicas to other brokers while it is written to'
+complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s p -l partitions -r
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s r -l replication-factor -r
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from create" -s c -l config -d 'Topic config, e.g. retention=7d, segment.bytes=64MiB (repeatable)' -r
@@ -86,27 +87,38 @@ complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subco
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from elect-leaders" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from elect-leaders" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from reassign" -s p -l partition -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from reassign" -l replicas -d 'The new replica list, preferred leader first, e.g. 3,1,2' -r
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from reassign" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from reassign" -l no-wait -d 'Record the move and return; the controller carries it out'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from reassign" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topics'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a topic\'s config and partitions'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "alter" -d 'Add partitions or change configs'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic and its data'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "elect-leaders" -d 'Give leadership back to each partition\'s preferred replica (the first) where it is in sync'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "reassign" -d 'Move a partition\'s replicas to other brokers while it is written to'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
-complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -s h -l help -d 'Print help'
-complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "list" -d 'Show each broker\'s directory and state'
-complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "down" -d 'Mark a broker down: the controller moves leadership away from it'
-complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "up" -d 'Clear the down mark'
-complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list down up help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list add down up help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list add down up help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list add down up help" -f -a "list" -d 'Show each broker\'s directory and state'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list add down up help" -f -a "add" -d 'Add a broker (at DIR, e.g. on a new disk; default <root>/brokers/<id>)'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list add down up help" -f -a "down" -d 'Mark a broker down: the controller moves leadership away from it'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list add down up help" -f -a "up" -d 'Clear the down mark'
+complete -c chute -n "__fish_chute_using_subcommand broker; and not __fish_seen_subcommand_from list add down up help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from list" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from list" -l json
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from add" -l dir -r -F
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from add" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from down" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from up" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "list" -d 'Show each broker\'s directory and state'
+complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a broker (at DIR, e.g. on a new disk; default <root>/brokers/<id>)'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "down" -d 'Mark a broker down: the controller moves leadership away from it'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "up" -d 'Clear the down mark'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -237,7 +249,9 @@ complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcom
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "alter" -d 'Add partitions or change configs'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "delete" -d 'Delete a topic and its data'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "elect-leaders" -d 'Give leadership back to each partition\'s preferred replica (the first) where it is in sync'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "reassign" -d 'Move a partition\'s replicas to other brokers while it is written to'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from broker" -f -a "list" -d 'Show each broker\'s directory and state'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from broker" -f -a "add" -d 'Add a broker (at DIR, e.g. on a new disk; default <root>/brokers/<id>)'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from broker" -f -a "down" -d 'Mark a broker down: the controller moves leadership away from it'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from broker" -f -a "up" -d 'Clear the down mark'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from offsets" -f -a "reset" -d 'Move a group\'s committed offsets; prints old -> new, changes nothing without --execute. Refused while the group has live members'

@@ -125,6 +125,24 @@ pub enum TopicCmd {
     Delete { topic: String },
     /// Give leadership back to each partition's preferred replica (the first) where it is in sync
     ElectLeaders { topic: String },
+    /// Move a partition's replicas to other brokers while it is written to
+    #[command(after_help = "\
+The new replicas copy the partition like any follower; once all are in sync the replica list
+becomes the new one (leadership moves if the leader leaves it) and the old replicas' data is
+removed. Producers and consumers keep going throughout. The command drives the move itself and
+waits (progress on a terminal); a running controller does the same work, so --no-wait leaves it
+to the controller (or to `chute controller --once`).")]
+    Reassign {
+        topic: String,
+        #[arg(long, short = 'p', value_name = "P")]
+        partition: u32,
+        /// The new replica list, preferred leader first, e.g. 3,1,2
+        #[arg(long, value_name = "ID,ID,...", value_delimiter = ',', required = true)]
+        replicas: Vec<u32>,
+        /// Record the move and return; the controller carries it out
+        #[arg(long)]
+        no_wait: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -133,6 +151,11 @@ pub enum BrokerCmd {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Add a broker (at DIR, e.g. on a new disk; default <root>/brokers/<id>)
+    Add {
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
     },
     /// Mark a broker down: the controller moves leadership away from it
     Down { id: u32 },

@@ -49,7 +49,11 @@ fn leadership_error(e: &Error) -> bool {
     match e {
         Error::Fenced(_) => true,
         Error::Temporary(m) => m.contains("has no leader"),
-        Error::NotFound(m) => m.contains("does not exist"),
+        // A replica removed by a reassignment is marked deleted: if the topic still exists,
+        // metadata names the new leader (otherwise reloading it fails: topic deleted).
+        Error::NotFound(m) => {
+            m.contains("does not exist") || m.contains("was deleted while writing")
+        }
         Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         _ => false,
     }

@@ -163,6 +163,8 @@ pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created
                 leader: Some(replicas[0]),
                 leader_epoch: 0,
                 isr: replicas.clone(),
+                adding: vec![],
+                removing: vec![],
                 replicas,
             };
             for &b in &pm.replicas {
@@ -240,6 +242,8 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
                     leader: Some(replicas[0]),
                     leader_epoch: 0,
                     isr: replicas.clone(),
+                    adding: vec![],
+                    removing: vec![],
                     replicas,
                 };
                 for &b in &pm.replicas {

@@ -52,6 +52,12 @@ pub struct PartitionMeta {
     pub leader: Option<u32>,
     pub leader_epoch: u32,
     pub isr: Vec<u32>,
+    /// A reassignment in progress (`topic reassign`): replicas being added (already in
+    /// `replicas`, catching up) and replicas to drop once every added one is in sync.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding: Vec<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing: Vec<u32>,
 }
 
 impl Metadata {

@@ -130,6 +130,34 @@ impl Cluster {
         Ok(md)
     }
 
+    /// `broker add`: a new broker with the next id, its directory laid out and tagged before
+    /// metadata names it.
+    pub fn add_broker(&self, dir: Option<PathBuf>) -> Result<u32> {
+        self.update(|md| {
+            let id = md.brokers.iter().map(|b| b.id + 1).max().unwrap_or(0);
+            if let Some(d) = &dir {
+                let d = absolute(d);
+                if let Some(b) = md.brokers.iter().find(|b| self.broker_dir(md, b.id) == d) {
+                    return Err(Error::Usage(format!(
+                        "--dir {}: broker {} already lives there",
+                        d.display(),
+                        b.id
+                    )));
+                }
+            }
+            md.brokers.push(Broker {
+                id,
+                path: dir.as_deref().map(absolute),
+                down: false,
+            });
+            self.prepare_broker_dir(md, id)?;
+            if dir.is_some() {
+                fsutil::warn_if_network_fs(&self.broker_dir(md, id));
+            }
+            Ok(id)
+        })
+    }
+
     pub fn broker_dir(&self, md: &Metadata, id: u32) -> PathBuf {
         match md.broker(id).and_then(|b| b.path.clone()) {
             Some(p) => p,

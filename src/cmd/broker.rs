@@ -31,6 +31,16 @@ pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
             }
             Ok(0)
         }
+        BrokerCmd::Add { dir } => {
+            let id = cluster.add_broker(dir)?;
+            let md = cluster.metadata()?;
+            eprintln!(
+                "chute: added broker {id} at {}; move replicas onto it with `chute topic reassign`",
+                cluster.broker_dir(&md, id).display()
+            );
+            println!("{id}");
+            Ok(0)
+        }
         BrokerCmd::Down { id } => {
             cluster.mark_broker(id, true)?;
             eprintln!("chute: broker {id} marked down");

@@ -36,6 +36,12 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             }
             Ok(0)
         }
+        TopicCmd::Reassign {
+            topic,
+            partition,
+            replicas,
+            no_wait,
+        } => reassign(cluster, &topic, partition, &replicas, no_wait),
         TopicCmd::ElectLeaders { topic } => {
             let changes = chute::controller::elect_preferred(cluster, &topic)?;
             if changes.is_empty() {
@@ -153,6 +159,64 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             topics::delete(cluster, &topic)?;
             eprintln!("chute: deleted topic {topic}");
             Ok(0)
+        }
+    }
+}
+
+/// `topic reassign`: record the move, then (unless --no-wait) drive it to the end, showing
+/// progress on a terminal.
+fn reassign(
+    cluster: &Cluster,
+    topic: &str,
+    partition: u32,
+    replicas: &[u32],
+    no_wait: bool,
+) -> Result<i32> {
+    use chute::replica::reassign::{self, Progress};
+    use std::io::IsTerminal;
+    let p = reassign::start(cluster, topic, partition, replicas)?;
+    if p.adding.is_empty() && p.removing.is_empty() {
+        eprintln!("chute: {topic}-{partition} already has replicas {replicas:?}");
+        return Ok(0);
+    }
+    eprintln!(
+        "chute: {topic}-{partition}: moving to {replicas:?} (adding {:?}, removing {:?})",
+        p.adding, p.removing
+    );
+    if no_wait {
+        return Ok(0);
+    }
+    let tty = std::io::stderr().is_terminal();
+    let mut syncer = chute::replica::Syncer::new();
+    let mut shown = false;
+    loop {
+        match reassign::step(cluster, &mut syncer, topic, partition, None, &mut |l| {
+            eprintln!("{}chute: {l}", if shown { "\n" } else { "" })
+        })? {
+            Progress::Done => {
+                if tty && shown {
+                    eprintln!();
+                }
+                eprintln!("chute: {topic}-{partition}: now on {replicas:?}");
+                return Ok(0);
+            }
+            Progress::Copying(v) => {
+                if tty {
+                    let parts: Vec<String> = v
+                        .iter()
+                        .map(|(b, end, of)| {
+                            let pct = if *of == 0 { 100 } else { end * 100 / of };
+                            format!("broker {b}: {end}/{of} ({pct}%)")
+                        })
+                        .collect();
+                    eprint!(
+                        "\r\x1b[Kchute: copying {topic}-{partition}: {}",
+                        parts.join(", ")
+                    );
+                    shown = true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
         }
     }
 }

@@ -322,6 +322,35 @@ impl<'c> Controller<'c> {
             })?;
         }
 
+        // Reassignments in progress: added replicas were synced above; switch when in sync.
+        let moving: Vec<(String, u32)> = md
+            .topics
+            .iter()
+            .flat_map(|(n, t)| {
+                t.partitions
+                    .iter()
+                    .filter(|p| !p.adding.is_empty() || !p.removing.is_empty())
+                    .map(move |p| (n.clone(), p.partition))
+            })
+            .collect();
+        for (name, p) in moving {
+            match crate::replica::reassign::step(
+                cluster,
+                &mut self.syncer,
+                &name,
+                p,
+                Some(self.epoch),
+                log,
+            ) {
+                Ok(_) => {}
+                Err(e @ Error::Fenced(_)) => return Err(e),
+                Err(e) => log(&format!("partition {name}-{p}: reassignment: {e}")),
+            }
+        }
+        if !md.topics.is_empty() {
+            md = cluster.metadata()?;
+        }
+
         if opts.once
             || self
                 .last_retention

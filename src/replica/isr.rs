@@ -92,6 +92,8 @@ mod tests {
             leader,
             leader_epoch: 4,
             isr: isr.to_vec(),
+            adding: vec![],
+            removing: vec![],
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod compare;
 pub mod hw;
 pub mod isr;
+pub mod reassign;
 pub mod sync;
 
 pub use hw::HwView;

@@ -1,0 +1,225 @@
+//! Moving a partition's replicas between brokers while it is written to (`topic reassign`),
+//! as Kafka's KIP-455 does: the new replicas are added to the replica list and catch up like any
+//! follower; once every added one is in the ISR, the replica list becomes the target, leadership
+//! moves if the leader is leaving, and the data of the replicas that left is removed.
+//!
+//! The intent is in metadata (`adding`, `removing`), so whoever runs next can finish it: the
+//! controller on every full pass, or the `topic reassign` command itself while it waits.
+
+use super::isr::{self, FollowerView};
+use super::sync::{DEFAULT_BUDGET, Syncer};
+use crate::cluster::Cluster;
+use crate::cluster::brokers::State;
+use crate::cluster::metadata::PartitionMeta;
+use crate::controller::{Change, claim_epochs};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::log::{PartitionWriter, WriterOptions};
+use std::time::Duration;
+
+/// Record the intent to move `topic`-`partition` to `target` (the first is the preferred
+/// leader). Returns the partition as it now stands in metadata.
+pub fn start(
+    cluster: &Cluster,
+    topic: &str,
+    partition: u32,
+    target: &[u32],
+) -> Result<PartitionMeta> {
+    let md = cluster.metadata_with_topic(topic)?;
+    md.topic(topic)?.partition(topic, partition)?;
+    if target.is_empty() {
+        return Err(Error::Usage("--replicas: name at least one broker".into()));
+    }
+    for (i, b) in target.iter().enumerate() {
+        if md.broker(*b).is_none() {
+            return Err(Error::Usage(format!(
+                "--replicas: broker {b} does not exist (see `chute broker list`)"
+            )));
+        }
+        if target[..i].contains(b) {
+            return Err(Error::Usage(format!(
+                "--replicas: broker {b} is named twice"
+            )));
+        }
+    }
+    cluster.update(|md| {
+        let t = md.topics.get_mut(topic).ok_or_else(|| Error::NotFound(format!("unknown topic {topic:?}")))?;
+        let p = t
+            .partitions
+            .get_mut(partition as usize)
+            .ok_or_else(|| Error::NotFound(format!("topic {topic:?} has no partition {partition}")))?;
+        if !p.adding.is_empty() || !p.removing.is_empty() {
+            let target_now: Vec<u32> =
+                p.replicas.iter().copied().filter(|b| !p.removing.contains(b)).collect();
+            if target_now == target {
+                return Ok(p.clone());
+            }
+            return Err(Error::Temporary(format!(
+                "partition {topic}-{partition}: a reassignment to {target_now:?} is in progress; wait for it to finish"
+            )));
+        }
+        if p.replicas == target {
+            return Ok(p.clone());
+        }
+        p.adding = target.iter().copied().filter(|b| !p.replicas.contains(b)).collect();
+        p.removing = p.replicas.iter().copied().filter(|b| !target.contains(b)).collect();
+        let mut replicas = target.to_vec();
+        replicas.extend(p.removing.iter().copied());
+        p.replicas = replicas;
+        Ok(p.clone())
+    })
+}
+
+/// How a reassignment stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Done,
+    /// Each added replica: (broker, its log end, the leader's log end).
+    Copying(Vec<(u32, u64, u64)>),
+}
+
+/// One step: sync the added replicas (up to a budget), let caught-up ones join the ISR, and
+/// finish when all have. `fence` is the controller epoch when the controller calls it.
+pub fn step(
+    cluster: &Cluster,
+    syncer: &mut Syncer,
+    topic: &str,
+    partition: u32,
+    fence: Option<u64>,
+    log: &mut dyn FnMut(&str),
+) -> Result<Progress> {
+    let md = cluster.metadata_with_topic(topic)?;
+    let p = md.topic(topic)?.partition(topic, partition)?.clone();
+    if p.adding.is_empty() && p.removing.is_empty() {
+        return Ok(Progress::Done);
+    }
+    if p.leader.is_none() {
+        return Err(Error::Temporary(format!(
+            "partition {topic}-{partition} has no leader (offline); the reassignment waits"
+        )));
+    }
+    let mut progress = Vec::new();
+    let mut seen = Vec::new();
+    for r in syncer.sync_partition(cluster, &md, topic, &p, DEFAULT_BUDGET) {
+        if let Ok(f) = &r.result {
+            if p.adding.contains(&r.broker) {
+                progress.push((r.broker, f.end_offset, f.leader_end));
+            }
+            if f.caught_up() && cluster.broker_status(&md, r.broker, false).state == State::Up {
+                seen.push(FollowerView {
+                    broker: r.broker,
+                    caught_up: true,
+                    lagging_ms: 0,
+                });
+            }
+        }
+    }
+    let update =
+        |f: &mut dyn FnMut(&mut crate::cluster::metadata::Metadata) -> Result<Vec<Change>>| {
+            match fence {
+                Some(e) => cluster.update_fenced(e, |md| f(md)),
+                None => cluster.update(|md| f(md)),
+            }
+        };
+    // Caught-up replicas join the ISR; with every added one in it, switch.
+    let mut changes = update(&mut |md| {
+        let Some(p) = md
+            .topics
+            .get_mut(topic)
+            .and_then(|t| t.partitions.get_mut(partition as usize))
+        else {
+            return Ok(Vec::new());
+        };
+        let old = p.clone();
+        *p = isr::adjust_isr(p, &seen, u64::MAX);
+        if !p.adding.is_empty() && p.adding.iter().all(|b| p.isr.contains(b)) {
+            let target: Vec<u32> = p
+                .replicas
+                .iter()
+                .copied()
+                .filter(|b| !p.removing.contains(b))
+                .collect();
+            p.isr.retain(|b| target.contains(b));
+            if p.leader.is_none_or(|l| !target.contains(&l)) {
+                p.leader = target.iter().copied().find(|b| p.isr.contains(b));
+                p.leader_epoch += 1;
+            }
+            p.replicas = target;
+            p.adding.clear();
+            p.removing.clear();
+        } else if p.adding.is_empty() {
+            // Only removals: nothing to wait for.
+            let target: Vec<u32> = p
+                .replicas
+                .iter()
+                .copied()
+                .filter(|b| !p.removing.contains(b))
+                .collect();
+            p.isr.retain(|b| target.contains(b));
+            if p.leader.is_none_or(|l| !target.contains(&l)) {
+                p.leader = target.iter().copied().find(|b| p.isr.contains(b));
+                p.leader_epoch += 1;
+            }
+            p.replicas = target;
+            p.removing.clear();
+        }
+        Ok(if *p != old {
+            vec![(topic.to_string(), old, p.clone())]
+        } else {
+            Vec::new()
+        })
+    })?;
+    let md = cluster.metadata()?;
+    claim_epochs(cluster, &md, &changes);
+    for (name, old, new) in changes.drain(..) {
+        if new.adding.is_empty()
+            && new.removing.is_empty()
+            && !(old.adding.is_empty() && old.removing.is_empty())
+        {
+            log(&format!(
+                "partition {name}-{}: reassigned to {:?} (leader {}, epoch {})",
+                new.partition,
+                new.replicas,
+                new.leader.map_or("none".into(), |b| b.to_string()),
+                new.leader_epoch
+            ));
+            for b in old.replicas.iter().filter(|b| !new.replicas.contains(b)) {
+                remove_replica(cluster, &md, &name, new.partition, *b, log);
+            }
+            return Ok(Progress::Done);
+        }
+    }
+    Ok(Progress::Copying(progress))
+}
+
+/// Remove the data of a replica that left: writers there stop (the deleted flag, set under the
+/// partition lock), then the directory goes to the broker's trash.
+fn remove_replica(
+    cluster: &Cluster,
+    md: &crate::cluster::metadata::Metadata,
+    topic: &str,
+    partition: u32,
+    broker: u32,
+    log: &mut dyn FnMut(&str),
+) {
+    let dir = cluster.replica_dir(md, broker, topic, partition);
+    if cluster.broker_status(md, broker, false).state != State::Up || !dir.is_dir() {
+        log(&format!(
+            "partition {topic}-{partition}: the old replica on broker {broker} is not reachable; remove {} when it is",
+            dir.display()
+        ));
+        return;
+    }
+    let opts = WriterOptions {
+        lock_timeout: Duration::from_secs(5),
+        ..WriterOptions::default()
+    };
+    let r = PartitionWriter::open(&dir, &format!("{topic}-{partition}"), opts)
+        .and_then(|mut w| w.mark_deleted())
+        .and_then(|_| fsutil::remove_tree(&dir));
+    if let Err(e) = r {
+        log(&format!(
+            "partition {topic}-{partition}: removing the old replica on broker {broker}: {e}"
+        ));
+    }
+}
