@@ -5,6 +5,7 @@ mod util;
 mod crash;
 mod docs;
 mod errors;
+mod expansion;
 mod groups;
 mod produce_consume;
 mod replication;
