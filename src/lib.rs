@@ -6,6 +6,7 @@ pub mod record;
 pub use error::{Error, Result};
 pub mod cli;
 pub mod cluster;
+pub mod compaction;
 pub mod consume;
 pub mod controller;
 pub mod fsutil;

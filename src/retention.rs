@@ -38,9 +38,6 @@ pub fn run(
             continue;
         }
         let cfg = TopicConfig::resolve(&t.config);
-        if !cfg.delete {
-            continue;
-        }
         for p in &t.partitions {
             if p.leader.is_none() {
                 continue;
@@ -77,6 +74,26 @@ fn partition(
     let name = format!("{topic}-{}", p.partition);
     let mut w = writer(&cluster.replica_dir(md, leader, topic, p.partition), &name)?;
     w.roll_if_older(cfg.segment_ms)?;
+    // Followers roll by time too: the cleaner only works below every in-sync replica's active
+    // segment.
+    for &b in p.replicas.iter().filter(|&&b| b != leader) {
+        let dir = cluster.replica_dir(md, b, topic, p.partition);
+        if cluster.broker_status(md, b, false).state == State::Up
+            && dir.is_dir()
+            && let Ok(mut f) = writer(&dir, &name)
+        {
+            let _ = f.roll_if_older(cfg.segment_ms);
+        }
+    }
+    if !cfg.delete {
+        // Compacted only: rolling is all (the cleaner works on sealed segments).
+        let log_start = w.published_tail()?.map_or(0, |t| t.log_start_offset);
+        return Ok(Applied {
+            log_start,
+            moved: false,
+            freed: 0,
+        });
+    }
     let (sealed, active_base, active_bytes) = w.segments_for_retention()?;
     let before = w.published_tail()?.map_or(0, |t| t.log_start_offset);
     let target = plan(

@@ -367,6 +367,16 @@ impl<'c> Controller<'c> {
                     Err(e) => log(&format!("partition {name}-{p}: retention failed: {e}")),
                 }
             }
+            for (name, p, r) in crate::compaction::run(cluster, &md, None) {
+                match r {
+                    Ok(c) if c.segments > 0 => log(&format!(
+                        "partition {name}-{p}: compaction: {} segment(s), {} records removed, {} -> {} bytes",
+                        c.segments, c.records_removed, c.bytes_before, c.bytes_after
+                    )),
+                    Ok(_) => {}
+                    Err(e) => log(&format!("partition {name}-{p}: compaction failed: {e}")),
+                }
+            }
         }
 
         if let Some(every) = opts.preferred_interval

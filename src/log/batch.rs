@@ -384,6 +384,9 @@ pub struct RecordView<'a> {
     pub value: Option<&'a [u8]>,
     headers_raw: &'a [u8],
     pub header_count: u64,
+    /// The record exactly as stored (length prefix included): the cleaner copies kept records
+    /// into a new batch with the same base offset and base timestamp, so their deltas hold.
+    pub raw: &'a [u8],
 }
 
 impl<'a> RecordView<'a> {
@@ -485,6 +488,7 @@ impl<'a> Records<'a> {
     }
 
     fn decode(&mut self) -> Result<RecordView<'a>, String> {
+        let start = self.c.pos;
         let len = self.c.uvarint()? as usize;
         let body = self.c.bytes(len)?;
         let mut r = Cursor { b: body, pos: 0 };
@@ -515,6 +519,7 @@ impl<'a> Records<'a> {
             value,
             headers_raw: &body[hstart..r.pos],
             header_count,
+            raw: &self.c.b[start..self.c.pos],
         })
     }
 }

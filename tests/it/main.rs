@@ -2,6 +2,7 @@
 
 mod util;
 
+mod compaction;
 mod crash;
 mod docs;
 mod errors;

@@ -1,0 +1,91 @@
+//! Compaction over a cluster: for every partition whose `cleanup.policy` includes `compact`,
+//! build the key map from the leader up to the cleaning point and clean every in-sync replica
+//! with it in the same pass (src/log/compact.rs), so that they stay byte-identical.
+//!
+//! The cleaning point is the smallest of the high watermark and each in-sync replica's active
+//! segment base: every batch below it is in a sealed segment on every in-sync replica. A
+//! replica out of the ISR is cleaned once it is back in it; until then it holds more records
+//! than the leader below the cleaning point, which consumers never read.
+
+use crate::cluster::Cluster;
+use crate::cluster::brokers::State;
+use crate::cluster::config::TopicConfig;
+use crate::cluster::metadata::{Metadata, PartitionMeta};
+use crate::error::Result;
+use crate::log::compact::{Cleaned, KeyMap};
+use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
+use std::time::Duration;
+
+pub fn run(
+    cluster: &Cluster,
+    md: &Metadata,
+    topic: Option<&str>,
+) -> Vec<(String, u32, Result<Cleaned>)> {
+    let mut out = Vec::new();
+    for (name, t) in &md.topics {
+        if topic.is_some_and(|x| x != name) {
+            continue;
+        }
+        let cfg = TopicConfig::resolve(&t.config);
+        if !cfg.compact {
+            continue;
+        }
+        for p in &t.partitions {
+            if p.leader.is_some() {
+                out.push((
+                    name.clone(),
+                    p.partition,
+                    partition(cluster, md, name, &cfg, p),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn partition(
+    cluster: &Cluster,
+    md: &Metadata,
+    topic: &str,
+    cfg: &TopicConfig,
+    p: &PartitionMeta,
+) -> Result<Cleaned> {
+    let leader = p.leader.expect("checked by the caller");
+    let name = format!("{topic}-{}", p.partition);
+    let ldir = cluster.replica_dir(md, leader, topic, p.partition);
+    let lt = PartitionReader::open(&ldir, &name)?.tail()?;
+    let mut clean_end =
+        crate::replica::hw::high_watermark(cluster, md, topic, p, &lt).min(lt.segment_base);
+    let mut members = vec![(leader, ldir.clone())];
+    for &b in p.isr.iter().filter(|&&b| b != leader) {
+        let dir = cluster.replica_dir(md, b, topic, p.partition);
+        if cluster.broker_status(md, b, false).state != State::Up {
+            continue;
+        }
+        if let Ok(t) = PartitionReader::open(&dir, &name).and_then(|r| r.tail()) {
+            clean_end = clean_end.min(t.segment_base);
+            members.push((b, dir));
+        }
+    }
+    if clean_end <= lt.log_start_offset {
+        return Ok(Cleaned::default());
+    }
+    let map = KeyMap::build(&ldir, &name, &lt, clean_end)?;
+    let now = crate::fsutil::now_ms();
+    let mut leader_result = Cleaned::default();
+    for (b, dir) in members {
+        let mut w = PartitionWriter::open(
+            &dir,
+            &name,
+            WriterOptions {
+                lock_timeout: Duration::from_secs(1),
+                ..WriterOptions::default()
+            },
+        )?;
+        let c = w.compact(&map, now, cfg.delete_retention_ms)?;
+        if b == leader {
+            leader_result = c;
+        }
+    }
+    Ok(leader_result)
+}
