@@ -308,6 +308,16 @@ pub struct PartitionState {
     pub log_start_offset: Option<u64>,
     pub high_watermark: Option<u64>,
     pub log_end_offset: Option<u64>,
+    /// Bytes of segment files in the leader replica.
+    pub size_on_disk: Option<u64>,
+    /// Replicas being added and removed by a reassignment in progress.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adding: Vec<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removing: Vec<u32>,
+    /// Its size exceeds `retention.bytes` by more than one segment, or its oldest segment is
+    /// older than `retention`: retention has not run lately (no controller, or one that fails).
+    pub over_retention: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -331,6 +341,15 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
             }
             None => None,
         };
+        let dir = p
+            .leader
+            .map(|l| cluster.replica_dir(&md, l, name, p.partition));
+        let size_on_disk = dir.as_deref().map(segment_bytes);
+        let cfg = TopicConfig::resolve(&t.config);
+        let over_retention = match (&dir, tail) {
+            (Some(dir), Some(tail)) => over_retention(dir, &tail, &cfg, size_on_disk.unwrap_or(0)),
+            _ => false,
+        };
         partitions.push(PartitionState {
             partition: p.partition,
             leader: p.leader,
@@ -341,6 +360,10 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
             high_watermark: tail
                 .map(|t| crate::replica::hw::high_watermark(cluster, &md, name, p, &t)),
             log_end_offset: tail.map(|t| t.end_offset),
+            size_on_disk,
+            adding: p.adding.clone(),
+            removing: p.removing.clone(),
+            over_retention,
         });
     }
     Ok(Description {
@@ -348,4 +371,50 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
         config: TopicConfig::to_json(&t.config),
         partitions,
     })
+}
+
+/// Bytes of the `.log` files in a replica directory.
+pub fn segment_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".log")))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Whether retention is overdue on a partition (for `topic describe` and `cluster status`).
+pub fn over_retention(
+    dir: &std::path::Path,
+    t: &crate::log::Tail,
+    cfg: &TopicConfig,
+    size: u64,
+) -> bool {
+    if !cfg.delete {
+        return false;
+    }
+    if cfg
+        .retention_bytes
+        .is_some_and(|r| size > r.saturating_add(cfg.segment_bytes))
+    {
+        return true;
+    }
+    let Some(r) = cfg.retention_ms else {
+        return false;
+    };
+    // The oldest sealed segment's newest record, from its time index.
+    let bases = crate::log::segment::list(dir).unwrap_or_default();
+    let Some(&first) = bases.iter().find(|&&b| b < t.segment_base) else {
+        return false;
+    };
+    let p = crate::log::segment::path(dir, first, "timeindex");
+    let Ok(f) = std::fs::File::open(&p) else {
+        return false;
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    crate::log::index::file::last_time(&f, len)
+        .is_some_and(|e| e.timestamp < crate::fsutil::now_ms() - r as i64 - 60_000)
 }

@@ -59,11 +59,26 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
             let up = |id: u32| brokers.iter().any(|b| b.id == id && b.state == State::Up);
             let mut under = Vec::new();
             let mut offline = Vec::new();
+            let mut over = Vec::new();
+            let mut moving = Vec::new();
             for (name, t) in &md.topics {
+                let cfg = chute::cluster::config::TopicConfig::resolve(&t.config);
                 for p in &t.partitions {
                     let pname = format!("{name}-{}", p.partition);
+                    if !p.adding.is_empty() || !p.removing.is_empty() {
+                        moving.push(pname.clone());
+                    }
                     match p.leader {
                         Some(l) if up(l) => {
+                            let dir = cluster.replica_dir(&md, l, name, p.partition);
+                            if let Ok(tail) = chute::log::PartitionReader::open(&dir, &pname)
+                                .and_then(|r| r.tail())
+                            {
+                                let size = chute::topics::segment_bytes(&dir);
+                                if chute::topics::over_retention(&dir, &tail, &cfg, size) {
+                                    over.push(pname.clone());
+                                }
+                            }
                             if p.isr.len() < p.replicas.len() {
                                 under.push(pname);
                             }
@@ -82,6 +97,9 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                     "offline_partitions": offline.len(),
                     "under_replicated": under,
                     "offline": offline,
+                    "over_retention_partitions": over.len(),
+                    "over_retention": over,
+                    "reassigning": moving,
                 }))?;
             } else {
                 let rows = brokers
@@ -114,6 +132,16 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                     offline.len(),
                     list(&offline)
                 );
+                if !over.is_empty() {
+                    s += &format!(
+                        "over retention (run `chute controller`, or `--once` from cron): {}{}\n",
+                        over.len(),
+                        list(&over)
+                    );
+                }
+                if !moving.is_empty() {
+                    s += &format!("being reassigned: {}{}\n", moving.len(), list(&moving));
+                }
                 print(&s)?;
             }
             Ok(0)

@@ -119,6 +119,27 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
                         opt(p.log_start_offset),
                         opt(p.high_watermark),
                         opt(p.log_end_offset),
+                        p.size_on_disk.map_or("-".into(), human_bytes),
+                        {
+                            let mut notes = Vec::new();
+                            if !p.adding.is_empty() || !p.removing.is_empty() {
+                                notes.push(format!(
+                                    "moving: +{} -{}",
+                                    join(&p.adding),
+                                    join(&p.removing)
+                                ));
+                            }
+                            if p.isr.len() < p.replicas.len() {
+                                notes.push("under-replicated".into());
+                            }
+                            if p.over_retention {
+                                notes.push("over retention".into());
+                            }
+                            if p.leader.is_none() {
+                                notes.push("offline".into());
+                            }
+                            notes.join("; ")
+                        },
                     ]
                 })
                 .collect();
@@ -132,6 +153,8 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
                     "LOG-START",
                     "HIGH-WATERMARK",
                     "LOG-END",
+                    "SIZE",
+                    "NOTE",
                 ],
                 rows,
             );
@@ -218,5 +241,20 @@ fn reassign(
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
         }
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }

@@ -64,7 +64,11 @@ pub fn read(root: &Path) -> Option<LeaseInfo> {
 
 /// The active controller as `cluster status` shows it: a lease with a fresh heartbeat.
 pub fn active(root: &Path) -> Option<LeaseInfo> {
-    read(root).filter(|i| i.fresh())
+    read(root).filter(|i| {
+        i.fresh()
+            && (i.host != host()
+                || (Path::new(&format!("/proc/{}", i.pid)).exists() && !is_zombie(i.pid)))
+    })
 }
 
 /// Rewritten every heartbeat, so not fsynced: after a power loss it is stale, which is right.
@@ -86,6 +90,7 @@ fn host() -> String {
 /// Being the active controller. Dropping it steps down (releases the lock, stops the heartbeat).
 pub struct Lease {
     pub epoch: u64,
+    root: PathBuf,
     fenced: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     superseded_by: Arc<Mutex<Option<LeaseInfo>>>,
@@ -113,6 +118,10 @@ impl Drop for Lease {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+        // Stepping down: a lease that still names us goes, so nobody waits for it to age.
+        if read(&self.root).is_some_and(|i| i.epoch == self.epoch && i.pid == std::process::id()) {
+            let _ = std::fs::remove_file(lease_path(&self.root));
         }
     }
 }
@@ -260,6 +269,7 @@ fn take(
     });
     Ok(Lease {
         epoch,
+        root: cluster.root.clone(),
         fenced,
         stop,
         superseded_by,
