@@ -16,10 +16,14 @@ use crate::log::compact::{Cleaned, KeyMap};
 use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
 use std::time::Duration;
 
+/// `progress(partition name, replica broker, segments done, of)` reports the work as it goes.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, u32, usize, usize);
+
 pub fn run(
     cluster: &Cluster,
     md: &Metadata,
     topic: Option<&str>,
+    progress: Progress<'_>,
 ) -> Vec<(String, u32, Result<Cleaned>)> {
     let mut out = Vec::new();
     for (name, t) in &md.topics {
@@ -35,7 +39,7 @@ pub fn run(
                 out.push((
                     name.clone(),
                     p.partition,
-                    partition(cluster, md, name, &cfg, p),
+                    partition(cluster, md, name, &cfg, p, progress),
                 ));
             }
         }
@@ -49,6 +53,7 @@ fn partition(
     topic: &str,
     cfg: &TopicConfig,
     p: &PartitionMeta,
+    progress: Progress<'_>,
 ) -> Result<Cleaned> {
     let leader = p.leader.expect("checked by the caller");
     let name = format!("{topic}-{}", p.partition);
@@ -82,7 +87,9 @@ fn partition(
                 ..WriterOptions::default()
             },
         )?;
-        let c = w.compact(&map, now, cfg.delete_retention_ms)?;
+        let c = w.compact(&map, now, cfg.delete_retention_ms, &mut |i, n| {
+            progress(&name, b, i, n)
+        })?;
         if b == leader {
             leader_result = c;
         }

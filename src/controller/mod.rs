@@ -367,7 +367,22 @@ impl<'c> Controller<'c> {
                     Err(e) => log(&format!("partition {name}-{p}: retention failed: {e}")),
                 }
             }
-            for (name, p, r) in crate::compaction::run(cluster, &md, None) {
+            // Progress on a terminal only (`controller --once` run by hand), never in a log.
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut shown = false;
+            let results = crate::compaction::run(cluster, &md, None, &mut |name, b, i, n| {
+                if tty {
+                    eprint!(
+                        "\r\x1b[Kcompacting {name} on broker {b}: segment {} of {n}",
+                        i + 1
+                    );
+                    shown = true;
+                }
+            });
+            if shown {
+                eprint!("\r\x1b[K");
+            }
+            for (name, p, r) in results {
                 match r {
                     Ok(c) if c.segments > 0 => log(&format!(
                         "partition {name}-{p}: compaction: {} segment(s), {} records removed, {} -> {} bytes",

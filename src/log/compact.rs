@@ -227,7 +227,14 @@ pub fn recover(dir: &Path) -> Result<()> {
 
 impl PartitionWriter {
     /// Clean every sealed segment that holds records below `map.clean_end`.
-    pub fn compact(&mut self, map: &KeyMap, now: i64, delete_retention_ms: u64) -> Result<Cleaned> {
+    /// `progress(done, of)` is called before each segment (for a terminal's progress line).
+    pub fn compact(
+        &mut self,
+        map: &KeyMap,
+        now: i64,
+        delete_retention_ms: u64,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Cleaned> {
         let t = {
             let _guard = self
                 .lock
@@ -245,6 +252,7 @@ impl PartitionWriter {
             .collect();
         let mut total = Cleaned::default();
         for (i, &base) in bases.iter().enumerate() {
+            progress(i, bases.len());
             let next = bases.get(i + 1).copied().unwrap_or(t.segment_base);
             if next <= t.log_start_offset || base >= map.clean_end {
                 continue;
@@ -477,7 +485,7 @@ mod tests {
             .tail()
             .unwrap();
         let map = KeyMap::build(d.path(), "c-0", &t, t.segment_base).unwrap();
-        let c = w.compact(&map, now, 60_000).unwrap();
+        let c = w.compact(&map, now, 60_000, &mut |_, _| {}).unwrap();
         assert!(c.records_removed > 0);
         let got = records(d.path());
         // Strictly increasing offsets; every key's latest record below the cleaning point kept.
@@ -496,7 +504,9 @@ mod tests {
             }
         }
         // The tombstone goes once it is older than delete.retention.
-        let c = w.compact(&map, now + 120_000, 60_000).unwrap();
+        let c = w
+            .compact(&map, now + 120_000, 60_000, &mut |_, _| {})
+            .unwrap();
         let got = records(d.path());
         if latest["k3"].0 < map.clean_end {
             assert!(c.records_removed >= 1);
