@@ -22,14 +22,16 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/chute-replicated.XXXXXX")
 export CHUTE_ROOT=$work/root
 controller=
 cleanup() {
-    [[ -n $controller ]] && kill "$controller" 2>/dev/null && wait "$controller" 2>/dev/null
+    if [[ -n $controller ]]; then kill "$controller" 2>/dev/null || true; wait "$controller" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
-leader() { "$chute" topic describe payments --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitions"][0]["leader"])'; }
-isr() { "$chute" topic describe payments --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitions"][0]["isr"])'; }
+# (plain grep/sed on the --json output: jq would be nicer, but this runs anywhere)
+leader() { "$chute" topic describe payments --json | grep -o '"leader":[0-9]*' | head -1 | cut -d: -f2; }
+isr() { "$chute" topic describe payments --json | grep -o '"isr":\[[0-9,]*\]' | head -1 | cut -d: -f2; }
 
+disk=("$work/disk-a" "$work/disk-b" "$work/disk-c")
 say "three brokers, each in its own directory (think /mnt/a, /mnt/b, /mnt/c)"
 "$chute" cluster init --brokers 3 \
     --broker-dir 0="$work/disk-a" --broker-dir 1="$work/disk-b" --broker-dir 2="$work/disk-c"
@@ -48,7 +50,7 @@ say "broker $old leads; its directory vanishes while a producer is streaming"
 {
     seq 1001 2000
     sleep 0.5
-    mv "$work/disk-$(printf "\\x$(printf %x $((97 + old)))")" "$work/dead-disk"
+    mv "${disk[$old]}" "$work/dead-disk"
     sleep 0.5
     seq 2001 3000
 } | "$chute" produce -t payments --acks all --linger 1ms
@@ -59,7 +61,7 @@ say "every record exactly once"
 "$chute" consume -t payments | sort -n | uniq -d | wc -l | sed 's/^/duplicates: /'
 
 say "the disk comes back: its replica catches up and rejoins the ISR"
-mv "$work/dead-disk" "$work/disk-$(printf "\\x$(printf %x $((97 + old)))")"
+mv "$work/dead-disk" "${disk[$old]}"
 for _ in $(seq 1 50); do
     [[ $(isr) == *"$old"* ]] && break
     sleep 0.1

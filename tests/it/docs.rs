@@ -44,3 +44,35 @@ fn completions_command_prints_a_script() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("chute"));
 }
+
+/// The runnable examples of replication, retention and compaction run and say what they show.
+#[test]
+fn replication_and_retention_examples_run() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (script, expect) in [
+        (
+            "examples/replicated.sh",
+            &["duplicates: 0", "exit status: 75", "3000"][..],
+        ),
+        (
+            "examples/retention-compaction.sh",
+            &["below the log start", "records after: 19"][..],
+        ),
+    ] {
+        let out = std::process::Command::new("bash")
+            .arg(repo.join(script))
+            .env("CHUTE", bin())
+            .env_remove("CHUTE_ROOT")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{script} failed:\n{text}");
+        for e in expect {
+            assert!(text.contains(e), "{script}: no {e:?} in:\n{text}");
+        }
+    }
+}
