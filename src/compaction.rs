@@ -16,6 +16,10 @@ use crate::log::compact::{Cleaned, KeyMap};
 use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
 use std::time::Duration;
 
+/// What the last cleaning of each partition covered (partition name → log start, cleaning
+/// point, leader epoch, ISR), so that a pass with nothing new skips reading the log.
+pub type Done = std::collections::HashMap<String, (String, u64, u64, u32, Vec<u32>)>;
+
 /// `progress(partition name, replica broker, segments done, of)` reports the work as it goes.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, u32, usize, usize);
 
@@ -23,6 +27,7 @@ pub fn run(
     cluster: &Cluster,
     md: &Metadata,
     topic: Option<&str>,
+    done: &mut Done,
     progress: Progress<'_>,
 ) -> Vec<(String, u32, Result<Cleaned>)> {
     let mut out = Vec::new();
@@ -39,7 +44,7 @@ pub fn run(
                 out.push((
                     name.clone(),
                     p.partition,
-                    partition(cluster, md, name, &cfg, p, progress),
+                    partition(cluster, md, name, &cfg, p, done, progress),
                 ));
             }
         }
@@ -53,6 +58,7 @@ fn partition(
     topic: &str,
     cfg: &TopicConfig,
     p: &PartitionMeta,
+    done: &mut Done,
     progress: Progress<'_>,
 ) -> Result<Cleaned> {
     let leader = p.leader.expect("checked by the caller");
@@ -75,6 +81,18 @@ fn partition(
     if clean_end <= lt.log_start_offset {
         return Ok(Cleaned::default());
     }
+    // Nothing new below the cleaning point since the last cleaning (with the same replicas):
+    // the map would be the same and every segment is already clean for it.
+    let key = (
+        name.clone(),
+        lt.log_start_offset,
+        clean_end,
+        p.leader_epoch,
+        p.isr.clone(),
+    );
+    if done.get(&name) == Some(&key) {
+        return Ok(Cleaned::default());
+    }
     let map = KeyMap::build(&ldir, &name, &lt, clean_end)?;
     let now = crate::fsutil::now_ms();
     let mut leader_result = Cleaned::default();
@@ -94,5 +112,6 @@ fn partition(
             leader_result = c;
         }
     }
+    done.insert(name, key);
     Ok(leader_result)
 }

@@ -107,6 +107,8 @@ struct Controller<'c> {
     errors: HashMap<(String, u32, u32), String>,
     last_preferred: Instant,
     last_retention: Option<Instant>,
+    /// What compaction last covered per partition (src/compaction.rs).
+    cleaned: crate::compaction::Done,
     /// Set by the lease's heartbeat when a newer controller took over.
     fenced: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -122,6 +124,7 @@ impl<'c> Controller<'c> {
             errors: HashMap::new(),
             last_preferred: Instant::now(),
             last_retention: None,
+            cleaned: Default::default(),
             fenced: None,
         }
     }
@@ -370,15 +373,21 @@ impl<'c> Controller<'c> {
             // Progress on a terminal only (`controller --once` run by hand), never in a log.
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut shown = false;
-            let results = crate::compaction::run(cluster, &md, None, &mut |name, b, i, n| {
-                if tty {
-                    eprint!(
-                        "\r\x1b[Kcompacting {name} on broker {b}: segment {} of {n}",
-                        i + 1
-                    );
-                    shown = true;
-                }
-            });
+            let results = crate::compaction::run(
+                cluster,
+                &md,
+                None,
+                &mut self.cleaned,
+                &mut |name, b, i, n| {
+                    if tty {
+                        eprint!(
+                            "\r\x1b[Kcompacting {name} on broker {b}: segment {} of {n}",
+                            i + 1
+                        );
+                        shown = true;
+                    }
+                },
+            );
             if shown {
                 eprint!("\r\x1b[K");
             }
