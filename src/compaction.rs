@@ -83,10 +83,12 @@ fn partition(
     }
     // Nothing new below the cleaning point since the last cleaning (with the same replicas):
     // the map would be the same and every segment is already clean for it.
+    // (Once per delete.retention period anyway: tombstones may have come of age.)
+    let period = crate::fsutil::now_ms() as u64 / cfg.delete_retention_ms.max(1);
     let key = (
         name.clone(),
         lt.log_start_offset,
-        clean_end,
+        clean_end ^ period.rotate_left(32),
         p.leader_epoch,
         p.isr.clone(),
     );
