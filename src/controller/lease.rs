@@ -117,6 +117,7 @@ impl Drop for Lease {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
         // Stepping down: a lease that still names us goes, so nobody waits for it to age.
@@ -246,7 +247,8 @@ fn take(
     let thread = std::thread::spawn(move || {
         let mut guard = guard;
         while !s2.load(Ordering::SeqCst) {
-            std::thread::sleep(HEARTBEAT);
+            // Parked, not slept: stepping down unparks it, so exiting does not wait a beat.
+            std::thread::park_timeout(HEARTBEAT);
             if s2.load(Ordering::SeqCst) {
                 break;
             }
