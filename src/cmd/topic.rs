@@ -212,6 +212,7 @@ fn reassign(
     let tty = std::io::stderr().is_terminal();
     let mut syncer = chute::replica::Syncer::new();
     let mut shown = false;
+    let mut last = None;
     loop {
         match reassign::step(cluster, &mut syncer, topic, partition, None, &mut |l| {
             eprintln!("{}chute: {l}", if shown { "\n" } else { "" })
@@ -238,7 +239,12 @@ fn reassign(
                     );
                     shown = true;
                 }
-                std::thread::sleep(std::time::Duration::from_millis(20));
+                // Copying goes on at once while it makes progress; wait a little only when it
+                // does not (a replica that is down, or waiting to join the ISR).
+                if last.as_ref() == Some(&v) {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                last = Some(v);
             }
         }
     }
