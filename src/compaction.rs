@@ -3,9 +3,9 @@
 //! with it in the same pass (src/log/compact.rs), so that they stay byte-identical.
 //!
 //! The cleaning point is the smallest of the high watermark and each in-sync replica's active
-//! segment base: every batch below it is in a sealed segment on every in-sync replica. A
-//! replica out of the ISR is cleaned once it is back in it; until then it holds more records
-//! than the leader below the cleaning point, which consumers never read.
+//! segment base: every batch below it is in a sealed segment on every in-sync replica. Replicas
+//! out of the ISR (on live brokers) are cleaned with the same map as far as their own sealed
+//! segments go, so they match the leader once they are back.
 
 use crate::cluster::Cluster;
 use crate::cluster::brokers::State;
@@ -68,13 +68,18 @@ fn partition(
     let mut clean_end =
         crate::replica::hw::high_watermark(cluster, md, topic, p, &lt).min(lt.segment_base);
     let mut members = vec![(leader, ldir.clone())];
-    for &b in p.isr.iter().filter(|&&b| b != leader) {
+    for &b in p.replicas.iter().filter(|&&b| b != leader) {
         let dir = cluster.replica_dir(md, b, topic, p.partition);
         if cluster.broker_status(md, b, false).state != State::Up {
             continue;
         }
         if let Ok(t) = PartitionReader::open(&dir, &name).and_then(|r| r.tail()) {
-            clean_end = clean_end.min(t.segment_base);
+            // Only in-sync replicas bound the cleaning point. One out of the ISR is cleaned too,
+            // as far as its own sealed segments go (the same map gives the same batches), so it
+            // matches the leader as soon as it is back.
+            if p.isr.contains(&b) {
+                clean_end = clean_end.min(t.segment_base);
+            }
             members.push((b, dir));
         }
     }
