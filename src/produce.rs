@@ -197,7 +197,9 @@ impl Producer {
                 md_stamp,
                 unacked: Vec::new(),
                 unacked_bytes: 0,
-                syncer: Syncer::new(),
+                // Short: a follower whose lock is busy is tried again on the next round, and
+                // --timeout stays the bound on the whole wait.
+                syncer: Syncer::with_lock_timeout(Duration::from_millis(200)),
                 gave_up: false,
                 moved: Vec::new(),
             },

@@ -97,7 +97,9 @@ pub fn replica_belongs(dir: &std::path::Path, topic_id: &str) -> bool {
                     .map(|x| x == topic_id)
             })
             .unwrap_or(false),
-        Err(_) => !dir.join(REPLICA_FILE).exists(),
+        // Missing: made by an older chute. Unreadable for another reason (EIO, EACCES): do not
+        // conclude the replica is foreign, which would delete it.
+        Err(_) => true,
     }
 }
 

@@ -213,6 +213,7 @@ fn reassign(
     let mut syncer = chute::replica::Syncer::new();
     let mut shown = false;
     let mut last = None;
+    let mut stalled = std::time::Instant::now();
     loop {
         match reassign::step(cluster, &mut syncer, topic, partition, None, &mut |l| {
             eprintln!("{}chute: {l}", if shown { "\n" } else { "" })
@@ -242,7 +243,17 @@ fn reassign(
                 // Copying goes on at once while it makes progress; wait a little only when it
                 // does not (a replica that is down, or waiting to join the ISR).
                 if last.as_ref() == Some(&v) {
+                    if stalled.elapsed() > std::time::Duration::from_secs(30) {
+                        if tty && shown {
+                            eprintln!();
+                        }
+                        return Err(chute::Error::Temporary(format!(
+                            "{topic}-{partition}: the move is recorded but made no progress for 30s (a new replica's broker down?); the controller finishes it when it can, see `chute topic describe {topic}`"
+                        )));
+                    }
                     std::thread::sleep(std::time::Duration::from_millis(20));
+                } else {
+                    stalled = std::time::Instant::now();
                 }
                 last = Some(v);
             }

@@ -237,7 +237,8 @@ impl<'c> Controller<'c> {
 
         // Follower sync, then ISR changes from what it saw.
         let now = Instant::now();
-        let mut seen: HashMap<(String, u32), Vec<FollowerView>> = HashMap::new();
+        // Per partition: the leader epoch the sync ran in, and what it saw of each follower.
+        let mut seen: HashMap<(String, u32), (u32, Vec<FollowerView>)> = HashMap::new();
         for (name, t) in &md.topics {
             for p in &t.partitions {
                 if p.replicas.len() < 2 || p.leader.is_none_or(|l| !is_up(l)) {
@@ -303,7 +304,7 @@ impl<'c> Controller<'c> {
                         },
                     });
                 }
-                seen.insert((name.clone(), p.partition), views);
+                seen.insert((name.clone(), p.partition), (p.leader_epoch, views));
             }
         }
         if !seen.is_empty() {
@@ -312,7 +313,11 @@ impl<'c> Controller<'c> {
                 for (name, t) in md.topics.iter_mut() {
                     let lag = TopicConfig::resolve(&t.config).replica_lag_time_ms;
                     for p in t.partitions.iter_mut() {
-                        if let Some(v) = seen.get(&(name.clone(), p.partition)) {
+                        // A sync in an epoch that has passed says nothing about this one.
+                        if let Some((_, v)) = seen
+                            .get(&(name.clone(), p.partition))
+                            .filter(|(e, _)| *e == p.leader_epoch)
+                        {
                             let n = isr::adjust_isr(p, v, lag);
                             if n != *p {
                                 changes.push((name.clone(), p.clone(), n.clone()));

@@ -83,10 +83,13 @@ impl PartitionWriter {
         if as_leader {
             self.note_leader_epoch(epoch)?;
         }
-        if t.leader_epoch < epoch {
+        if t.leader_epoch < epoch || (as_leader && t.reconciled_epoch != epoch) {
             let a = self.active.as_mut().unwrap();
             let mut nt = a.tail;
             nt.leader_epoch = epoch;
+            if as_leader {
+                nt.reconciled_epoch = epoch;
+            }
             publish(
                 self.tail_file.as_ref().unwrap(),
                 &self.tail_path,
@@ -162,10 +165,13 @@ impl PartitionWriter {
             self.truncate_locked(cut, &mut mine)?;
             out.truncated = Some((t.end_offset, cut));
         }
-        if t.leader_epoch < epoch {
-            let a = self.active.as_mut().unwrap();
+        let a = self.active.as_mut().unwrap();
+        if a.tail.leader_epoch < epoch || a.tail.reconciled_epoch != epoch {
+            // Divergence checked against this epoch's leader: from now on this replica's log is
+            // a prefix of the leader's, and it may count towards the high watermark.
             let mut nt = a.tail;
             nt.leader_epoch = epoch;
+            nt.reconciled_epoch = epoch;
             publish(
                 self.tail_file.as_ref().unwrap(),
                 &self.tail_path,

@@ -21,7 +21,9 @@
 //!  40  8  log_start_offset  first offset still readable (moved by retention)
 //!  48  4  leader_epoch      epoch of the current leader of this replica
 //!  52  4  flags             bit 0: the partition was deleted; writers must stop
-//!  56  4  reserved
+//!  56  4  reconciled_epoch  the leader epoch this replica's log was last made a prefix of the
+//!                           leader's in (a follower's divergence check), or led in; 0 in
+//!                           files written before replication (reserved then, written zero)
 //!  60  4  crc               CRC-32 of bytes 0..60
 //! ```
 //! The durable offset lets readers tell damage from a torn tail: an invalid batch below it is
@@ -48,6 +50,9 @@ pub struct Tail {
     pub log_start_offset: u64,
     pub leader_epoch: u32,
     pub flags: u32,
+    /// See the format above: a follower counts towards the high watermark only when this is the
+    /// partition's current leader epoch.
+    pub reconciled_epoch: u32,
 }
 
 impl Tail {
@@ -65,6 +70,7 @@ impl Tail {
         b[40..48].copy_from_slice(&self.log_start_offset.to_le_bytes());
         b[48..52].copy_from_slice(&self.leader_epoch.to_le_bytes());
         b[52..56].copy_from_slice(&self.flags.to_le_bytes());
+        b[56..60].copy_from_slice(&self.reconciled_epoch.to_le_bytes());
         let crc = crc32fast::hash(&b[0..60]);
         b[60..64].copy_from_slice(&crc.to_le_bytes());
         b
@@ -86,6 +92,7 @@ impl Tail {
             log_start_offset: u64_at(40),
             leader_epoch: u32_at(48),
             flags: u32_at(52),
+            reconciled_epoch: u32_at(56),
         };
         // A checksummed slot with impossible values is treated like a torn one.
         let sane = t.segment_base <= t.end_offset

@@ -308,6 +308,8 @@ impl PartitionWriter {
         t.end_offset = base_offset + count;
         t.end_position = pos + len;
         t.leader_epoch = t.leader_epoch.max(epoch);
+        // Writing as leader in this epoch: this log is the epoch's history by definition.
+        t.reconciled_epoch = epoch;
         publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
@@ -717,6 +719,7 @@ impl PartitionWriter {
                     log_start_offset: 0,
                     leader_epoch: self.opts.leader_epoch,
                     flags: 0,
+                    reconciled_epoch: 0,
                 }
             }
             Some(&base) => {
@@ -757,6 +760,7 @@ impl PartitionWriter {
                             .unwrap_or(0),
                     ),
                     flags: 0,
+                    reconciled_epoch: 0,
                 }
             }
         };

@@ -2,11 +2,17 @@
 //!
 //! It is not stored: it is the smallest of the leader's log end and each in-sync follower's
 //! durable offset, read from their tails. Readers see only what is below it.
+//!
+//! A follower counts only once its log has been reconciled with the current leader (its tail's
+//! `reconciled_epoch` is the partition's leader epoch): right after a failover, a follower may
+//! still hold records of the old leader that the new one never had, at offsets where the new
+//! leader writes others. Until its next sync, such a follower vouches only for what is below
+//! the start of the current epoch in the leader's log (the history every replica shares).
 
 use crate::cluster::Cluster;
 use crate::cluster::metadata::{Metadata, PartitionMeta};
 use crate::log::Tail;
-use crate::log::tail;
+use crate::log::{epochs, tail};
 use std::fs::File;
 use std::path::PathBuf;
 
@@ -19,6 +25,22 @@ struct Follower {
 /// The tails of a partition's in-sync followers.
 pub struct HwView {
     followers: Vec<Follower>,
+    epoch: u32,
+    leader_dir: Option<PathBuf>,
+    /// Where the current epoch starts in the leader's log, once known.
+    epoch_start: Option<u64>,
+}
+
+/// What one follower contributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowerState {
+    /// Reconciled with the current leader: its durable offset.
+    Current(u64),
+    /// Not yet reconciled in this epoch: its durable offset, trustworthy only below the
+    /// current epoch's start.
+    Stale(u64),
+    /// Its tail cannot be read (its broker is down).
+    Unreadable,
 }
 
 /// The high watermark of partition `p` given its leader's tail (one-off; see [`HwView`]).
@@ -44,13 +66,13 @@ impl HwView {
                 file: None,
             })
             .collect();
-        HwView { followers }
-    }
-
-    /// A partition without followers: the high watermark is the leader's log end.
-    pub fn leader_only() -> HwView {
         HwView {
-            followers: Vec::new(),
+            followers,
+            epoch: p.leader_epoch,
+            leader_dir: p
+                .leader
+                .map(|l| cluster.replica_dir(md, l, topic, p.partition)),
+            epoch_start: None,
         }
     }
 
@@ -58,43 +80,81 @@ impl HwView {
         !self.followers.is_empty()
     }
 
-    /// Each in-sync follower's durable offset (`None`: its tail cannot be read now).
-    pub fn follower_offsets(&mut self) -> Vec<(u32, Option<u64>)> {
+    /// Each in-sync follower's state.
+    pub fn follower_states(&mut self) -> Vec<(u32, FollowerState)> {
+        let epoch = self.epoch;
         self.followers
             .iter_mut()
             .map(|f| {
                 if f.file.is_none() {
                     f.file = crate::fsutil::open_read(&f.tail_path).ok();
                 }
-                let off = f
+                let t = f
                     .file
                     .as_ref()
-                    .and_then(|file| tail::read(file, &f.tail_path).ok().flatten())
-                    .map(|t| t.durable_offset);
-                if off.is_none() {
-                    f.file = None;
-                }
-                (f.broker, off)
+                    .and_then(|file| tail::read(file, &f.tail_path).ok().flatten());
+                let st = match t {
+                    None => {
+                        f.file = None;
+                        FollowerState::Unreadable
+                    }
+                    Some(t) if t.reconciled_epoch == epoch => {
+                        FollowerState::Current(t.durable_offset)
+                    }
+                    Some(t) => FollowerState::Stale(t.durable_offset),
+                };
+                (f.broker, st)
             })
             .collect()
+    }
+
+    /// Where the current epoch starts in the leader's log; the leader's end if it has not
+    /// written in it yet (everything it has is shared history then).
+    fn epoch_start(&mut self, leader: &Tail) -> u64 {
+        if let Some(s) = self.epoch_start {
+            return s;
+        }
+        let found = self
+            .leader_dir
+            .as_deref()
+            .and_then(|d| epochs::load(d).ok().flatten())
+            .and_then(|e| {
+                e.iter()
+                    .find(|x| x.epoch == self.epoch)
+                    .map(|x| x.start_offset)
+            });
+        if found.is_some() {
+            self.epoch_start = found;
+        }
+        found.unwrap_or(leader.end_offset)
     }
 
     /// For readers: followers whose tail cannot be read are on a broker that is down and about
     /// to leave the ISR; they do not hold the watermark back. (Whatever is below it is still on
     /// every in-sync replica that can become leader.)
     pub fn high_watermark(&mut self, leader: &Tail) -> u64 {
-        self.follower_offsets()
-            .into_iter()
-            .filter_map(|(_, o)| o)
-            .fold(leader.end_offset, u64::min)
+        let mut hw = leader.end_offset;
+        for (_, st) in self.follower_states() {
+            match st {
+                FollowerState::Current(o) => hw = hw.min(o),
+                FollowerState::Stale(o) => hw = hw.min(o).min(self.epoch_start(leader)),
+                FollowerState::Unreadable => {}
+            }
+        }
+        hw
     }
 
-    /// For `--acks all`: every in-sync follower must have the records; one that cannot be read
-    /// holds the watermark where it is until the ISR drops it.
+    /// For `--acks all`: every in-sync follower must have the records in the current epoch;
+    /// one that cannot be read or is not reconciled yet holds the watermark where it is.
     pub fn strict_high_watermark(&mut self, leader: &Tail) -> u64 {
-        self.follower_offsets()
-            .into_iter()
-            .map(|(_, o)| o.unwrap_or(0))
-            .fold(leader.end_offset, u64::min)
+        let mut hw = leader.end_offset;
+        for (_, st) in self.follower_states() {
+            match st {
+                FollowerState::Current(o) => hw = hw.min(o),
+                FollowerState::Stale(o) => hw = hw.min(o).min(self.epoch_start(leader)),
+                FollowerState::Unreadable => hw = 0,
+            }
+        }
+        hw
     }
 }

@@ -36,7 +36,7 @@ pub fn replicate(
         None => cluster.metadata()?,
     };
     let mut out = Vec::new();
-    let mut rejoin: HashMap<(String, u32), Vec<u32>> = HashMap::new();
+    let mut rejoin: HashMap<(String, u32, u32), Vec<u32>> = HashMap::new();
     for (name, t) in &md.topics {
         if topic.is_some_and(|x| x != name) {
             continue;
@@ -51,7 +51,7 @@ pub fn replicate(
                     && !p.isr.contains(&r.broker)
                 {
                     rejoin
-                        .entry((name.clone(), p.partition))
+                        .entry((name.clone(), p.partition, p.leader_epoch))
                         .or_default()
                         .push(r.broker);
                 }
@@ -66,13 +66,16 @@ pub fn replicate(
     }
     if !rejoin.is_empty() {
         cluster.update(|md| {
-            for ((name, part), brokers) in &rejoin {
+            for ((name, part, epoch), brokers) in &rejoin {
                 let Some(t) = md.topics.get_mut(name) else {
                     continue;
                 };
                 let Some(p) = t.partitions.get_mut(*part as usize) else {
                     continue;
                 };
+                if p.leader_epoch != *epoch {
+                    continue; // synced under a leader that has since changed
+                }
                 let seen: Vec<isr::FollowerView> = brokers
                     .iter()
                     .map(|&b| isr::FollowerView {

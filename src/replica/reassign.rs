@@ -42,6 +42,7 @@ pub fn start(
             )));
         }
     }
+    let up = cluster.live_brokers(&md, false);
     cluster.update(|md| {
         let t = md.topics.get_mut(topic).ok_or_else(|| Error::NotFound(format!("unknown topic {topic:?}")))?;
         let p = t
@@ -60,6 +61,13 @@ pub fn start(
         }
         if p.replicas == target {
             return Ok(p.clone());
+        }
+        let adding: Vec<u32> = target.iter().copied().filter(|b| !p.replicas.contains(b)).collect();
+        if adding.is_empty() && !target.iter().any(|b| p.isr.contains(b) && up.contains(b)) {
+            return Err(Error::Temporary(format!(
+                "partition {topic}-{partition}: none of {target:?} is a live in-sync replica (ISR {:?}); removing the others would lose records",
+                p.isr
+            )));
         }
         p.adding = target.iter().copied().filter(|b| !p.replicas.contains(b)).collect();
         p.removing = p.replicas.iter().copied().filter(|b| !target.contains(b)).collect();
@@ -122,6 +130,8 @@ pub fn step(
             }
         };
     // Caught-up replicas join the ISR; with every added one in it, switch.
+    let up: Vec<u32> = cluster.live_brokers(&md, false);
+    let synced_epoch = p.leader_epoch;
     let mut changes = update(&mut |md| {
         let Some(p) = md
             .topics
@@ -131,37 +141,37 @@ pub fn step(
             return Ok(Vec::new());
         };
         let old = p.clone();
+        if p.leader_epoch != synced_epoch {
+            return Ok(Vec::new()); // the leader changed meanwhile: next step syncs again
+        }
         *p = isr::adjust_isr(p, &seen, u64::MAX);
-        if !p.adding.is_empty() && p.adding.iter().all(|b| p.isr.contains(b)) {
+        if p.adding.iter().all(|b| p.isr.contains(b)) {
             let target: Vec<u32> = p
                 .replicas
                 .iter()
                 .copied()
                 .filter(|b| !p.removing.contains(b))
                 .collect();
-            p.isr.retain(|b| target.contains(b));
-            if p.leader.is_none_or(|l| !target.contains(&l)) {
-                p.leader = target.iter().copied().find(|b| p.isr.contains(b));
-                p.leader_epoch += 1;
+            // The new set must be able to lead: a live, in-sync replica in it, or the move
+            // waits (never switch to replicas that lack records, and never remove the data of
+            // the only ones that have them).
+            let leader = match p.leader {
+                Some(l) if target.contains(&l) => Some(l),
+                _ => target
+                    .iter()
+                    .copied()
+                    .find(|b| p.isr.contains(b) && up.contains(b)),
+            };
+            if leader.is_some() {
+                p.isr.retain(|b| target.contains(b));
+                if leader != p.leader {
+                    p.leader = leader;
+                    p.leader_epoch += 1;
+                }
+                p.replicas = target;
+                p.adding.clear();
+                p.removing.clear();
             }
-            p.replicas = target;
-            p.adding.clear();
-            p.removing.clear();
-        } else if p.adding.is_empty() {
-            // Only removals: nothing to wait for.
-            let target: Vec<u32> = p
-                .replicas
-                .iter()
-                .copied()
-                .filter(|b| !p.removing.contains(b))
-                .collect();
-            p.isr.retain(|b| target.contains(b));
-            if p.leader.is_none_or(|l| !target.contains(&l)) {
-                p.leader = target.iter().copied().find(|b| p.isr.contains(b));
-                p.leader_epoch += 1;
-            }
-            p.replicas = target;
-            p.removing.clear();
         }
         Ok(if *p != old {
             vec![(topic.to_string(), old, p.clone())]

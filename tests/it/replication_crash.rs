@@ -264,3 +264,135 @@ fn concurrent_acks_all_producers_controller_and_replicate_agree() {
         assert_eq!(p["isr"].as_array().unwrap().len(), 3);
     }
 }
+
+fn replicas_of(env: &Env, topic: &str) -> Vec<u64> {
+    env.json(&["topic", "describe", topic, "--json"])["partitions"][0]["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
+}
+
+fn numbered(prefix: &str, r: std::ops::Range<u32>) -> String {
+    r.map(|i| format!("{prefix}{i}\n")).collect()
+}
+
+/// After a failover, a follower still holding the old leader's extra records must not count
+/// towards the high watermark until it has been reconciled with the new leader: otherwise
+/// consumers (and --acks all) would take its offsets for the new leader's records, and a second
+/// failover onto it would replace records that were acknowledged.
+#[test]
+fn a_follower_not_reconciled_with_the_new_leader_does_not_raise_the_high_watermark() {
+    let env = Env::new();
+    env.chute()
+        .args(["cluster", "init", "--brokers", "3"])
+        .assert()
+        .success();
+    env.create_topic("h", 1, &["--replication-factor", "3"]);
+    let r = replicas_of(&env, "h");
+    let (l, n, f) = (r[0], r[1], r[2]);
+    let mark = |what: &str, b: u64| {
+        env.chute()
+            .args(["broker", what, &b.to_string()])
+            .assert()
+            .success();
+    };
+    env.produce("h", numbered("a", 0..10), &[]);
+    // Only the leader and F get old10..19 (N is away; nothing shrinks the ISR).
+    mark("down", n);
+    env.produce("h", numbered("old", 10..20), &[]);
+    mark("up", n);
+    // F's lock is held (a stopped process, say), so F cannot be synced after the failover.
+    let lock = std::fs::OpenOptions::new()
+        .append(true)
+        .open(env.root().join(format!("brokers/{f}/h-0/partition.lock")))
+        .unwrap();
+    lock.lock().unwrap();
+    mark("down", l);
+    env.chute()
+        .args(["controller", "--once"])
+        .assert()
+        .success();
+    let d = env.json(&["topic", "describe", "h", "--json"]);
+    assert_eq!(d["partitions"][0]["leader"], n, "{d}");
+    // The new leader has 0..10; F still has old10..19 and sits in the ISR, unreconciled.
+    let out = env
+        .chute()
+        .args([
+            "produce",
+            "-t",
+            "h",
+            "--acks",
+            "all",
+            "--timeout",
+            "2s",
+            "-q",
+        ])
+        .write_stdin(numbered("new", 10..20))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "acknowledged while F was not reconciled: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Consumers see nothing of offsets 10.. yet: F does not vouch for them.
+    assert_eq!(env.consume("h", &["--from", "10"]), b"");
+    // Once F can be synced it cuts old10..19, copies new10..19, and the watermark moves.
+    lock.unlock().unwrap();
+    mark("up", l);
+    env.chute()
+        .args(["replicate", "-t", "h"])
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8(env.consume("h", &["--from", "10"])).unwrap(),
+        numbered("new", 10..20)
+    );
+    env.chute().args(["verify", "-t", "h"]).assert().success();
+}
+
+#[test]
+fn a_reassignment_that_would_remove_every_complete_replica_is_refused() {
+    let env = Env::new();
+    env.chute()
+        .args(["cluster", "init", "--brokers", "2"])
+        .assert()
+        .success();
+    env.create_topic("z", 1, &["--replication-factor", "2"]);
+    let r = replicas_of(&env, "z");
+    let (l, f) = (r[0], r[1]);
+    env.produce("z", numbered("x", 0..5), &[]);
+    env.chute()
+        .args(["broker", "down", &f.to_string()])
+        .assert()
+        .success();
+    env.chute()
+        .args(["controller", "--once"])
+        .assert()
+        .success();
+    env.produce("z", numbered("x", 5..10), &["--acks", "all"]);
+    // Moving to F alone (down, out of the ISR) would drop the only complete copy.
+    let out = env
+        .chute()
+        .args([
+            "topic",
+            "reassign",
+            "z",
+            "-p",
+            "0",
+            "--replicas",
+            &f.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("live in-sync replica"));
+    assert!(env.root().join(format!("brokers/{l}/z-0")).is_dir());
+    assert_eq!(
+        String::from_utf8(env.consume("z", &[])).unwrap(),
+        numbered("x", 0..10)
+    );
+}
