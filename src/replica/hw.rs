@@ -20,6 +20,8 @@ struct Follower {
     broker: u32,
     tail_path: PathBuf,
     file: Option<File>,
+    /// What it held when last read, in this epoch.
+    last: Option<u64>,
 }
 
 /// The tails of a partition's in-sync followers.
@@ -39,8 +41,8 @@ pub enum FollowerState {
     /// Not yet reconciled in this epoch: its durable offset, trustworthy only below the
     /// current epoch's start.
     Stale(u64),
-    /// Its tail cannot be read (its broker is down).
-    Unreadable,
+    /// Its tail cannot be read (its broker is down); what it held when it was last read.
+    Unreadable(Option<u64>),
 }
 
 /// The high watermark of partition `p` given its leader's tail (one-off; see [`HwView`]).
@@ -64,6 +66,7 @@ impl HwView {
                 broker: b,
                 tail_path: cluster.replica_dir(md, b, topic, p.partition).join("tail"),
                 file: None,
+                last: None,
             })
             .collect();
         HwView {
@@ -96,9 +99,10 @@ impl HwView {
                 let st = match t {
                     None => {
                         f.file = None;
-                        FollowerState::Unreadable
+                        FollowerState::Unreadable(f.last)
                     }
                     Some(t) if t.reconciled_epoch == epoch => {
+                        f.last = Some(t.durable_offset);
                         FollowerState::Current(t.durable_offset)
                     }
                     Some(t) => FollowerState::Stale(t.durable_offset),
@@ -129,16 +133,17 @@ impl HwView {
         found.unwrap_or(leader.end_offset)
     }
 
-    /// For readers: followers whose tail cannot be read are on a broker that is down and about
-    /// to leave the ISR; they do not hold the watermark back. (Whatever is below it is still on
-    /// every in-sync replica that can become leader.)
+    /// For readers: a follower whose tail cannot be read (its broker is down, about to leave
+    /// the ISR) holds the watermark at what it had when this view last read it; one this view
+    /// never could read does not hold it back (a reader starting while a disk is gone would
+    /// otherwise see nothing until the ISR shrinks).
     pub fn high_watermark(&mut self, leader: &Tail) -> u64 {
         let mut hw = leader.end_offset;
         for (_, st) in self.follower_states() {
             match st {
-                FollowerState::Current(o) => hw = hw.min(o),
+                FollowerState::Current(o) | FollowerState::Unreadable(Some(o)) => hw = hw.min(o),
                 FollowerState::Stale(o) => hw = hw.min(o).min(self.epoch_start(leader)),
-                FollowerState::Unreadable => {}
+                FollowerState::Unreadable(None) => {}
             }
         }
         hw
@@ -152,7 +157,7 @@ impl HwView {
             match st {
                 FollowerState::Current(o) => hw = hw.min(o),
                 FollowerState::Stale(o) => hw = hw.min(o).min(self.epoch_start(leader)),
-                FollowerState::Unreadable => hw = 0,
+                FollowerState::Unreadable(_) => hw = 0,
             }
         }
         hw
