@@ -20,7 +20,7 @@
 
 use super::batch::{BatchHeader, HEADER_LEN, compute_crc};
 use super::file_header;
-use super::index::{self, IndexEntry, TimeEntry};
+use super::index;
 use super::reader::PartitionReader;
 use super::scan::{Next, Scanner};
 use super::segment;
@@ -236,9 +236,7 @@ impl PartitionWriter {
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Cleaned> {
         let t = {
-            let _guard = self
-                .lock
-                .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+            let _guard = self.guard()?;
             self.refresh()?;
             recover(&self.dir)?;
             self.active.as_ref().unwrap().tail
@@ -325,7 +323,7 @@ impl PartitionWriter {
         out_log
             .write_all(&file_header::encode(file_header::LOG_MAGIC, base, created))
             .at(tmp("log"))?;
-        let (mut opos, mut last_idx, mut last_time) = (HDR, None::<u64>, i64::MIN);
+        let (mut opos, mut cadence) = (HDR, index::Cadence::default());
         let mut c = Cleaned {
             bytes_before: len,
             ..Default::default()
@@ -346,21 +344,9 @@ impl PartitionWriter {
             let nh = BatchHeader::parse(&scratch).map_err(|e| {
                 corrupt(&self.name, header.base_offset, super::writer::describe(&e))
             })?;
-            let rel = (nh.base_offset - base) as u32;
-            if last_idx.is_none_or(|p| opos - p >= index::INTERVAL) {
-                idx.extend_from_slice(&index::encode_index(IndexEntry {
-                    rel_offset: rel,
-                    position: opos as u32,
-                }));
-                last_idx = Some(opos);
-            }
-            if nh.max_timestamp > last_time {
-                tidx.extend_from_slice(&index::encode_time(TimeEntry {
-                    timestamp: nh.max_timestamp,
-                    rel_offset: rel,
-                }));
-                last_time = nh.max_timestamp;
-            }
+            let (i, t) = cadence.next(base, nh.base_offset, opos, nh.max_timestamp);
+            idx.extend(i.into_iter().flatten());
+            tidx.extend(t.into_iter().flatten());
             out_log.write_all(&scratch).at(tmp("log"))?;
             opos += scratch.len() as u64;
         }
@@ -377,9 +363,7 @@ impl PartitionWriter {
             fsutil::sync_data(&f, &p)?;
         }
         // Swap, under the lock, if the segment is still what we read: sealed, same length.
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let t = self.active.as_ref().unwrap().tail;
         let same = t.segment_base > base

@@ -7,13 +7,11 @@
 
 use super::batch::BatchHeader;
 use super::epochs::{self, EpochEntry};
-use super::index::{self, IndexEntry, TimeEntry};
 use super::reader::PartitionReader;
 use super::scan::Next;
 use super::segment;
 use super::writer::{
-    HDR, PartitionWriter, deleted_error, fenced_error, publish, remove_uncommitted_segments,
-    start_writeback,
+    HDR, PartitionWriter, deleted_error, fenced_error, remove_uncommitted_segments, start_writeback,
 };
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
@@ -69,9 +67,7 @@ impl PartitionWriter {
     /// now on. `as_leader` also starts the epoch in the checkpoint here (the new leader does
     /// this when elected, so followers can find where the previous epoch ended).
     pub fn claim_epoch(&mut self, epoch: u32, as_leader: bool) -> Result<()> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let t = self.active.as_ref().unwrap().tail;
         if t.deleted() {
@@ -84,18 +80,12 @@ impl PartitionWriter {
             self.note_leader_epoch(epoch)?;
         }
         if t.leader_epoch < epoch || (as_leader && t.reconciled_epoch != epoch) {
-            let a = self.active.as_mut().unwrap();
-            let mut nt = a.tail;
-            nt.leader_epoch = epoch;
-            if as_leader {
-                nt.reconciled_epoch = epoch;
-            }
-            publish(
-                self.tail_file.as_ref().unwrap(),
-                &self.tail_path,
-                &mut a.tail,
-                nt,
-            )?;
+            self.publish_with(|t| {
+                t.leader_epoch = epoch;
+                if as_leader {
+                    t.reconciled_epoch = epoch;
+                }
+            })?;
         }
         Ok(())
     }
@@ -110,9 +100,7 @@ impl PartitionWriter {
         epoch: u32,
         max_bytes: u64,
     ) -> Result<Followed> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let r = self.follow_locked(leader_dir, leader_name, epoch, max_bytes);
         if r.is_err() {
@@ -165,19 +153,14 @@ impl PartitionWriter {
             self.truncate_locked(cut, &mut mine)?;
             out.truncated = Some((t.end_offset, cut));
         }
-        let a = self.active.as_mut().unwrap();
-        if a.tail.leader_epoch < epoch || a.tail.reconciled_epoch != epoch {
+        let now = self.active.as_ref().unwrap().tail;
+        if now.leader_epoch < epoch || now.reconciled_epoch != epoch {
             // Divergence checked against this epoch's leader: from now on this replica's log is
             // a prefix of the leader's, and it may count towards the high watermark.
-            let mut nt = a.tail;
-            nt.leader_epoch = epoch;
-            nt.reconciled_epoch = epoch;
-            publish(
-                self.tail_file.as_ref().unwrap(),
-                &self.tail_path,
-                &mut a.tail,
-                nt,
-            )?;
+            self.publish_with(|t| {
+                t.leader_epoch = epoch;
+                t.reconciled_epoch = epoch;
+            })?;
         }
 
         // 2. Copy whole batches from our end. The reader checks every CRC on the way.
@@ -251,8 +234,7 @@ impl PartitionWriter {
             let run_start = off;
             let mut idx = Vec::new();
             let mut tidx = Vec::new();
-            let mut last_index_pos = a.last_index_pos;
-            let mut last_time = a.last_time;
+            let mut cadence = a.cadence;
             let mut epochs_changed = false;
             while off < bytes.len() {
                 let h = BatchHeader::parse(&bytes[off..]).map_err(|e| Error::Corrupt {
@@ -278,21 +260,14 @@ impl PartitionWriter {
                 if t.end_position > HDR && too_big {
                     break;
                 }
-                let rel = (h.base_offset - t.segment_base) as u32;
-                if last_index_pos.is_none_or(|p| t.end_position - p >= index::INTERVAL) {
-                    idx.extend_from_slice(&index::encode_index(IndexEntry {
-                        rel_offset: rel,
-                        position: t.end_position as u32,
-                    }));
-                    last_index_pos = Some(t.end_position);
-                }
-                if h.max_timestamp > last_time {
-                    tidx.extend_from_slice(&index::encode_time(TimeEntry {
-                        timestamp: h.max_timestamp,
-                        rel_offset: rel,
-                    }));
-                    last_time = h.max_timestamp;
-                }
+                let (i, tm) = cadence.next(
+                    t.segment_base,
+                    h.base_offset,
+                    t.end_position,
+                    h.max_timestamp,
+                );
+                idx.extend(i.into_iter().flatten());
+                tidx.extend(tm.into_iter().flatten());
                 if epochs.last().is_none_or(|l| l.epoch < h.leader_epoch) {
                     epochs.push(EpochEntry {
                         epoch: h.leader_epoch,
@@ -318,20 +293,13 @@ impl PartitionWriter {
                 .write_all_at(&tidx, a.timeindex_len)
                 .at(&a.timeindex_path)?;
             a.timeindex_len += tidx.len() as u64;
-            a.last_index_pos = last_index_pos;
-            a.last_time = last_time;
+            a.cadence = cadence;
             if epochs_changed {
                 // Before the batches become visible: a crash must not leave records whose epoch
                 // the checkpoint does not know.
                 epochs::store(&self.dir, epochs)?;
             }
-            let a = self.active.as_mut().unwrap();
-            publish(
-                self.tail_file.as_ref().unwrap(),
-                &self.tail_path,
-                &mut a.tail,
-                t,
-            )?;
+            self.publish_with(|next| *next = t)?;
         }
         Ok(())
     }
@@ -347,16 +315,14 @@ impl PartitionWriter {
             )));
         }
         segment::create(&self.dir, start, fsutil::now_ms())?;
-        let a = self.active.as_mut().unwrap();
-        let mut nt = a.tail;
-        nt.segment_base = start;
-        nt.end_offset = start;
-        nt.end_position = HDR;
-        nt.durable_offset = start;
-        nt.log_start_offset = start;
-        let tf = self.tail_file.as_ref().unwrap();
-        publish(tf, &self.tail_path, &mut a.tail, nt)?;
-        fsutil::sync_data(tf, &self.tail_path)?;
+        self.publish_with(|t| {
+            t.segment_base = start;
+            t.end_offset = start;
+            t.end_position = HDR;
+            t.durable_offset = start;
+            t.log_start_offset = start;
+        })?;
+        self.sync_tail()?;
         epochs.clear();
         epochs::store(&self.dir, epochs)?;
         super::retention::remove_below(&self.dir, start, start)?;
@@ -403,19 +369,13 @@ impl PartitionWriter {
             off = header.next_offset();
         }
         self.scanner.invalidate();
-        let a = self.active.as_mut().unwrap();
-        let mut nt = a.tail;
-        nt.segment_base = base;
-        nt.end_offset = off;
-        nt.end_position = pos;
-        nt.durable_offset = nt.durable_offset.min(off);
-        nt.log_start_offset = nt.log_start_offset.min(off);
-        publish(
-            self.tail_file.as_ref().unwrap(),
-            &self.tail_path,
-            &mut a.tail,
-            nt,
-        )?;
+        self.publish_with(|t| {
+            t.segment_base = base;
+            t.end_offset = off;
+            t.end_position = pos;
+            t.durable_offset = t.durable_offset.min(off);
+            t.log_start_offset = t.log_start_offset.min(off);
+        })?;
         // Published: the segments above are beyond the commit point now, and nobody reads them.
         remove_uncommitted_segments(&self.dir, base)?;
         // Reopen from the new tail: the segment holding the cut may be a sealed one.

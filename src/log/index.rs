@@ -172,6 +172,56 @@ mod tests {
     }
 }
 
+/// Which index entries a segment gets as batches are laid out in it, in order: an offset entry
+/// at the first batch and then every `INTERVAL` bytes, a time entry whenever the largest
+/// timestamp so far grows. Writers, follower sync, the cleaner and `verify` all use it, so the
+/// indexes they write or expect are the same.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    pub last_index_pos: Option<u64>,
+    pub last_time: i64,
+}
+
+impl Default for Cadence {
+    fn default() -> Self {
+        Cadence {
+            last_index_pos: None,
+            last_time: i64::MIN,
+        }
+    }
+}
+
+impl Cadence {
+    /// The entries due for a batch at byte `pos` of the segment based at `segment_base`.
+    pub fn next(
+        &mut self,
+        segment_base: u64,
+        base_offset: u64,
+        pos: u64,
+        max_timestamp: i64,
+    ) -> (Option<[u8; INDEX_ENTRY]>, Option<[u8; TIME_ENTRY]>) {
+        let rel = (base_offset - segment_base) as u32;
+        let idx = self
+            .last_index_pos
+            .is_none_or(|p| pos - p >= INTERVAL)
+            .then(|| {
+                self.last_index_pos = Some(pos);
+                encode_index(IndexEntry {
+                    rel_offset: rel,
+                    position: pos as u32,
+                })
+            });
+        let time = (max_timestamp > self.last_time).then(|| {
+            self.last_time = max_timestamp;
+            encode_time(TimeEntry {
+                timestamp: max_timestamp,
+                rel_offset: rel,
+            })
+        });
+        (idx, time)
+    }
+}
+
 /// Binary search over an index file through `pread`, without loading it: O(log n) reads.
 pub mod file {
     use super::*;

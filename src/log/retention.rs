@@ -14,7 +14,7 @@ use super::file_header;
 use super::index;
 use super::scan::{Next, Scanner};
 use super::segment;
-use super::writer::{HDR, PartitionWriter, deleted_error, publish};
+use super::writer::{HDR, PartitionWriter, deleted_error};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use std::path::Path;
@@ -57,9 +57,7 @@ pub fn plan(
 impl PartitionWriter {
     /// Roll the active segment if it holds records and is older than `segment_ms`.
     pub fn roll_if_older(&mut self, segment_ms: u64) -> Result<bool> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let a = self.active.as_ref().unwrap();
         if a.tail.deleted() {
@@ -76,9 +74,7 @@ impl PartitionWriter {
     /// The sealed segments (below the active one and not wholly below the log start), oldest
     /// first, and the active segment's base and size.
     pub fn segments_for_retention(&mut self) -> Result<(Vec<SegmentInfo>, u64, u64)> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let t = self.active.as_ref().unwrap().tail;
         let bases: Vec<u64> = segment::list(&self.dir)?
@@ -130,9 +126,7 @@ impl PartitionWriter {
     /// Move the log start forward to `new_start` (clamped to the log end) and delete every
     /// sealed segment wholly below it. Returns the bytes of `.log` files removed.
     pub fn advance_log_start(&mut self, new_start: u64) -> Result<u64> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let t = self.active.as_ref().unwrap().tail;
         if t.deleted() {
@@ -140,14 +134,10 @@ impl PartitionWriter {
         }
         let new_start = new_start.min(t.end_offset);
         if new_start > t.log_start_offset {
-            let a = self.active.as_mut().unwrap();
-            let mut nt = a.tail;
-            nt.log_start_offset = new_start;
-            let tf = self.tail_file.as_ref().unwrap();
-            publish(tf, &self.tail_path, &mut a.tail, nt)?;
+            self.publish_with(|t| t.log_start_offset = new_start)?;
             // The log start is a checkpoint: it must not go back after a power loss.
-            fsutil::sync_data(tf, &self.tail_path)?;
-            let t = a.tail;
+            self.sync_tail()?;
+            let t = self.active.as_ref().unwrap().tail;
             let mut e = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
             if trim_epochs(&mut e, new_start) {
                 epochs::store(&self.dir, &e)?;

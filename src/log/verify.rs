@@ -3,7 +3,7 @@
 
 use super::batch::Records;
 use super::file_header;
-use super::index::{self, IndexEntry, TimeEntry};
+use super::index;
 use super::scan::{Next, Scanner};
 use super::segment;
 use super::tail::{self, Tail};
@@ -115,8 +115,7 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
         // Derive the indexes from the scan and compare them with the files as we go.
         let mut want_index = Expect::open(dir, base, "index", file_header::INDEX_MAGIC);
         let mut want_time = Expect::open(dir, base, "timeindex", file_header::TIMEINDEX_MAGIC);
-        let mut last_index_pos: Option<u64> = None;
-        let mut last_time = i64::MIN;
+        let mut cadence = index::Cadence::default();
         let mut pos = file_header::LEN as u64;
         let mut broken = false;
         loop {
@@ -146,20 +145,12 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
                             break;
                         }
                     }
-                    let rel = (header.base_offset - base) as u32;
-                    if last_index_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
-                        want_index.entry(&index::encode_index(IndexEntry {
-                            rel_offset: rel,
-                            position: pos as u32,
-                        }));
-                        last_index_pos = Some(pos);
+                    let (i, t) = cadence.next(base, header.base_offset, pos, header.max_timestamp);
+                    if let Some(e) = i {
+                        want_index.entry(&e);
                     }
-                    if header.max_timestamp > last_time {
-                        want_time.entry(&index::encode_time(TimeEntry {
-                            timestamp: header.max_timestamp,
-                            rel_offset: rel,
-                        }));
-                        last_time = header.max_timestamp;
+                    if let Some(e) = t {
+                        want_time.entry(&e);
                     }
                     rep.batches += 1;
                     rep.records += header.record_count as u64;
@@ -325,26 +316,11 @@ fn rewrite_indexes(
         };
     let mut scanner = Scanner::default();
     let mut pos = file_header::LEN as u64;
-    let mut last_index_pos: Option<u64> = None;
-    let mut last_time = i64::MIN;
+    let mut cadence = index::Cadence::default();
     while let Next::Batch { header, .. } = scanner.next(log, log_path, pos, end, false)? {
-        let rel = (header.base_offset - base) as u32;
-        if last_index_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
-            files[0]
-                .2
-                .extend_from_slice(&index::encode_index(IndexEntry {
-                    rel_offset: rel,
-                    position: pos as u32,
-                }));
-            last_index_pos = Some(pos);
-        }
-        if header.max_timestamp > last_time {
-            files[1].2.extend_from_slice(&index::encode_time(TimeEntry {
-                timestamp: header.max_timestamp,
-                rel_offset: rel,
-            }));
-            last_time = header.max_timestamp;
-        }
+        let (i, t) = cadence.next(base, header.base_offset, pos, header.max_timestamp);
+        files[0].2.extend(i.into_iter().flatten());
+        files[1].2.extend(t.into_iter().flatten());
         for f in files.iter_mut() {
             if f.2.len() >= 64 * 1024 {
                 flush(f)?;

@@ -59,9 +59,9 @@ pub(super) struct Active {
     pub(super) timeindex_path: PathBuf,
     pub(super) created_ms: i64,
     pub(super) index_len: u64,
-    pub(super) last_index_pos: Option<u64>,
     pub(super) timeindex_len: u64,
-    pub(super) last_time: i64,
+    /// Where the last index entries went (which ones the next batch needs).
+    pub(super) cadence: index::Cadence,
 }
 
 pub struct PartitionWriter {
@@ -127,6 +127,30 @@ impl PartitionWriter {
         &self.name
     }
 
+    /// Take the partition lock, waiting at most the writer's lock timeout.
+    pub(super) fn guard(&self) -> Result<crate::fsutil::LockGuard> {
+        self.lock
+            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))
+    }
+
+    /// fsync the tail: for changes that must survive a power loss (a moved log start).
+    pub(super) fn sync_tail(&self) -> Result<()> {
+        fsutil::sync_data(self.tail_file.as_ref().unwrap(), &self.tail_path)
+    }
+
+    /// Publish the active tail as changed by `f` (under the lock).
+    pub(super) fn publish_with(&mut self, f: impl FnOnce(&mut Tail)) -> Result<()> {
+        let a = self.active.as_mut().unwrap();
+        let mut next = a.tail;
+        f(&mut next);
+        publish(
+            self.tail_file.as_ref().unwrap(),
+            &self.tail_path,
+            &mut a.tail,
+            next,
+        )
+    }
+
     /// The tail as published right now, read without the lock: for cheap "anything to do?"
     /// checks. `None` if there is no valid tail yet.
     pub fn published_tail(&self) -> Result<Option<Tail>> {
@@ -143,9 +167,7 @@ impl PartitionWriter {
     /// Append one sealed batch; returns the offsets it was given. Visible to readers on return;
     /// durable only after [`sync`](Self::sync).
     pub fn append(&mut self, batch: &mut SealedBatch<'_>) -> Result<Appended> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let r = self.append_locked(batch);
         if r.is_err() {
@@ -156,9 +178,7 @@ impl PartitionWriter {
 
     /// fsync everything appended so far (by anyone) and publish it as durable.
     pub fn sync(&mut self) -> Result<u64> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.refresh()?;
         let r = self.sync_locked();
         if r.is_err() {
@@ -170,9 +190,7 @@ impl PartitionWriter {
     /// Take the lock, bring the partition to a consistent state (repairing a torn tail,
     /// rebuilding indexes), and return its tail. Used by `verify --repair` and tests.
     pub fn recover(&mut self) -> Result<Tail> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.stale = true;
         self.checked = false;
         self.refresh()?;
@@ -182,9 +200,7 @@ impl PartitionWriter {
     /// Run `f` under the partition lock on a consistent partition (torn tail repaired).
     /// `verify --repair` uses it so that no writer appends while it rebuilds files.
     pub fn locked<T>(&mut self, f: impl FnOnce(&Tail) -> Result<T>) -> Result<T> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         self.stale = true;
         self.checked = false;
         self.refresh()?;
@@ -207,9 +223,7 @@ impl PartitionWriter {
 
     /// Mark the partition deleted so every writer stops; called with the topic being deleted.
     pub fn mark_deleted(&mut self) -> Result<()> {
-        let _guard = self
-            .lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))?;
+        let _guard = self.guard()?;
         if let Some(f) = &self.tail_file
             && tail::read(f, &self.tail_path)?.is_some_and(|t| t.deleted())
         {
@@ -282,27 +296,18 @@ impl PartitionWriter {
         batch.stamp(base_offset, self.opts.leader_epoch);
         a.log.write_all_at(batch.bytes, pos).at(&a.log_path)?;
         start_writeback(&a.log, pos, len);
-        let rel = (base_offset - a.tail.segment_base) as u32;
-        if a.last_index_pos.is_none_or(|p| pos - p >= index::INTERVAL) {
-            let e = index::encode_index(IndexEntry {
-                rel_offset: rel,
-                position: pos as u32,
-            });
+        let (idx, time) =
+            a.cadence
+                .next(a.tail.segment_base, base_offset, pos, batch.max_timestamp());
+        if let Some(e) = idx {
             a.index.write_all_at(&e, a.index_len).at(&a.index_path)?;
             a.index_len += e.len() as u64;
-            a.last_index_pos = Some(pos);
         }
-        let max_ts = batch.max_timestamp();
-        if max_ts > a.last_time {
-            let e = index::encode_time(TimeEntry {
-                timestamp: max_ts,
-                rel_offset: rel,
-            });
+        if let Some(e) = time {
             a.timeindex
                 .write_all_at(&e, a.timeindex_len)
                 .at(&a.timeindex_path)?;
             a.timeindex_len += e.len() as u64;
-            a.last_time = max_ts;
         }
         let mut t = a.tail;
         t.end_offset = base_offset + count;
@@ -359,9 +364,8 @@ impl PartitionWriter {
             timeindex: seg.timeindex,
             created_ms: now,
             index_len: HDR,
-            last_index_pos: None,
             timeindex_len: HDR,
-            last_time: i64::MIN,
+            cadence: index::Cadence::default(),
         });
         Ok(())
     }
@@ -439,9 +443,8 @@ impl PartitionWriter {
             timeindex_path,
             created_ms,
             index_len: 0,
-            last_index_pos: None,
             timeindex_len: 0,
-            last_time: i64::MIN,
+            cadence: index::Cadence::default(),
         })
     }
 
@@ -559,8 +562,10 @@ impl PartitionWriter {
             && lt.is_none_or(|e| (e.rel_offset as u64) < end_rel);
         let empty_index_but_data = li.is_none() && a.tail.end_position > HDR;
         if index_ok && time_ok && !empty_index_but_data {
-            a.last_index_pos = li.map(|e| e.position as u64);
-            a.last_time = lt.map_or(i64::MIN, |e| e.timestamp);
+            a.cadence = index::Cadence {
+                last_index_pos: li.map(|e| e.position as u64),
+                last_time: lt.map_or(i64::MIN, |e| e.timestamp),
+            };
             return Ok(());
         }
         let aligned = (a.index_len - HDR).is_multiple_of(index::INDEX_ENTRY as u64)
@@ -691,8 +696,10 @@ impl PartitionWriter {
         self.scanner.invalidate();
         a.timeindex_len = out.finish()?;
         a.index_len = index_len;
-        a.last_index_pos = last_pos;
-        a.last_time = last_time;
+        a.cadence = index::Cadence {
+            last_index_pos: last_pos,
+            last_time,
+        };
         Ok(())
     }
 
