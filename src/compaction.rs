@@ -12,9 +12,8 @@ use crate::cluster::brokers::State;
 use crate::cluster::config::TopicConfig;
 use crate::cluster::metadata::{Metadata, PartitionMeta};
 use crate::error::Result;
+use crate::log::PartitionReader;
 use crate::log::compact::{Cleaned, KeyMap};
-use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
-use std::time::Duration;
 
 /// What the last cleaning of each partition covered (partition name → log start, cleaning
 /// point, leader epoch, ISR), so that a pass with nothing new skips reading the log.
@@ -104,14 +103,7 @@ fn partition(
     let now = crate::fsutil::now_ms();
     let mut leader_result = Cleaned::default();
     for (b, dir) in members {
-        let mut w = PartitionWriter::open(
-            &dir,
-            &name,
-            WriterOptions {
-                lock_timeout: Duration::from_secs(1),
-                ..WriterOptions::default()
-            },
-        )?;
+        let mut w = crate::retention::writer(&dir, &name)?;
         let c = w.compact(&map, now, cfg.delete_retention_ms, &mut |i, n| {
             progress(&name, b, i, n)
         })?;

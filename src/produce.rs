@@ -44,16 +44,14 @@ fn check_isr(topic: &str, p: &PartitionMeta, min: u32) -> Result<()> {
     Ok(())
 }
 
-/// Errors that mean "leadership moved (or is moving)": reload metadata and retry.
+/// Errors that mean "leadership moved, or is moving": reload metadata and retry. `Fenced`
+/// covers a replica with a newer leader epoch and a partition without a leader; a replica or
+/// directory that is gone (its disk died, a reassignment removed it) is "not found". Which one
+/// it was, metadata says: a deleted topic fails the reload at once, anything else waits for the
+/// new leader until --timeout.
 fn leadership_error(e: &Error) -> bool {
     match e {
-        Error::Fenced(_) => true,
-        Error::Temporary(m) => m.contains("has no leader"),
-        // A replica removed by a reassignment is marked deleted: if the topic still exists,
-        // metadata names the new leader (otherwise reloading it fails: topic deleted).
-        Error::NotFound(m) => {
-            m.contains("does not exist") || m.contains("was deleted while writing")
-        }
+        Error::Fenced(_) | Error::NotFound(_) => true,
         Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         _ => false,
     }
@@ -104,6 +102,8 @@ pub struct Producer {
     /// Lanes with a non-empty builder, so flushing does not walk every partition.
     pending: Vec<u32>,
     md_stamp: Option<crate::fsutil::FileStamp>,
+    /// Metadata as of `md_stamp` (follower syncs need broker paths; no re-read per wait).
+    md: crate::cluster::metadata::Metadata,
     unacked: Vec<Unacked>,
     unacked_bytes: usize,
     syncer: Syncer,
@@ -195,6 +195,7 @@ impl Producer {
                 records: 0,
                 pending: Vec::new(),
                 md_stamp,
+                md: md.clone(),
                 unacked: Vec::new(),
                 unacked_bytes: 0,
                 // Short: a follower whose lock is busy is tried again on the next round, and
@@ -249,6 +250,7 @@ impl Producer {
                 lane.meta = p.clone();
             }
         }
+        self.md = md;
         Ok(moved)
     }
 
@@ -357,7 +359,7 @@ impl Producer {
         let lane = &mut self.lanes[p as usize];
         if lane.writer.is_none() {
             let Some(dir) = &lane.dir else {
-                return Err(Error::Temporary(format!(
+                return Err(Error::Fenced(format!(
                     "partition {}-{p} has no leader (offline)",
                     self.topic
                 )));
@@ -440,15 +442,13 @@ impl Producer {
         if !self.lanes.iter().any(|l| l.unreplicated) {
             return;
         }
-        let Ok(md) = self.cluster.metadata() else {
-            return;
-        };
+        let md = &self.md;
         for lane in &mut self.lanes {
             if lane.unreplicated {
                 lane.unreplicated = false;
                 let _ = self.syncer.sync_partition(
                     &self.cluster,
-                    &md,
+                    md,
                     &self.topic,
                     &lane.meta,
                     u64::MAX,
@@ -482,7 +482,6 @@ impl Producer {
                 let mut parts: Vec<u32> = self.unacked.iter().map(|u| u.partition).collect();
                 parts.sort_unstable();
                 parts.dedup();
-                let md = self.cluster.metadata()?;
                 let mut waiting = String::new();
                 for p in parts {
                     let lane = &self.lanes[p as usize];
@@ -496,7 +495,7 @@ impl Producer {
                         // Errors (a follower that is down) only hold the watermark back.
                         let _ = self.syncer.sync_partition(
                             &self.cluster,
-                            &md,
+                            &self.md,
                             &self.topic,
                             &meta,
                             u64::MAX,

@@ -116,6 +116,17 @@ impl Metadata {
     }
 }
 
+impl PartitionMeta {
+    /// The replica set a reassignment in progress is heading for (the current one otherwise).
+    pub fn target_replicas(&self) -> Vec<u32> {
+        self.replicas
+            .iter()
+            .copied()
+            .filter(|b| !self.removing.contains(b))
+            .collect()
+    }
+}
+
 impl Topic {
     pub fn partition(&self, topic: &str, p: u32) -> Result<&PartitionMeta> {
         self.partitions.get(p as usize).ok_or_else(|| {

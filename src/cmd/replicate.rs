@@ -9,6 +9,7 @@ use std::time::Duration;
 
 pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
     let mut syncer = Syncer::new();
+    let mut watched: Option<(u64, Waker)> = None;
     loop {
         let reports = replica::replicate(cluster, a.topic.as_deref(), &mut syncer)?;
         let mut failed = 0;
@@ -45,17 +46,12 @@ pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
         if !a.follow {
             return Ok(if failed > 0 { exit::TEMPFAIL } else { exit::OK });
         }
+        // Watch the leaders (again only when metadata changed); a rescan every second catches
+        // what the watcher misses, and leadership changes.
         let md = cluster.metadata()?;
-        let mut dirs = vec![cluster.root.clone()];
-        for (name, t) in &md.topics {
-            for p in &t.partitions {
-                if let Some(l) = p.leader
-                    && p.replicas.len() > 1
-                {
-                    dirs.push(cluster.replica_dir(&md, l, name, p.partition));
-                }
-            }
+        if watched.as_ref().is_none_or(|(e, _)| *e != md.epoch) {
+            watched = Some((md.epoch, Waker::new(&replica::leader_dirs(cluster, &md))));
         }
-        Waker::new(&dirs).wait(Duration::from_secs(1));
+        watched.as_ref().unwrap().1.wait(Duration::from_secs(1));
     }
 }

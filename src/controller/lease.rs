@@ -64,11 +64,7 @@ pub fn read(root: &Path) -> Option<LeaseInfo> {
 
 /// The active controller as `cluster status` shows it: a lease with a fresh heartbeat.
 pub fn active(root: &Path) -> Option<LeaseInfo> {
-    read(root).filter(|i| {
-        i.fresh()
-            && (i.host != host()
-                || (Path::new(&format!("/proc/{}", i.pid)).exists() && !is_zombie(i.pid)))
-    })
+    read(root).filter(|i| i.fresh() && (i.host != host() || alive(i.pid)))
 }
 
 /// Rewritten every heartbeat, so not fsynced: after a power loss it is stale, which is right.
@@ -199,11 +195,12 @@ fn held_by_live_successor(root: &Path) -> bool {
     let Some(info) = read(root) else {
         return false;
     };
-    info.fresh()
-        && info.pid != std::process::id()
-        && info.host == host()
-        && Path::new(&format!("/proc/{}", info.pid)).exists()
-        && !is_zombie(info.pid)
+    info.fresh() && info.pid != std::process::id() && info.host == host() && alive(info.pid)
+}
+
+/// A process of that pid exists here and has not exited (a zombie has).
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid)
 }
 
 fn is_zombie(pid: u32) -> bool {

@@ -166,26 +166,13 @@ impl<'c> Controller<'c> {
                 return Ok(());
             }
             if watched.as_ref().is_none_or(|(e, _)| *e != md.epoch) {
-                watched = Some((md.epoch, Waker::new(&self.leader_dirs(&md))));
+                watched = Some((
+                    md.epoch,
+                    Waker::new(&crate::replica::leader_dirs(self.cluster, &md)),
+                ));
             }
             woke = watched.as_ref().unwrap().1.wait(opts.interval);
         }
-    }
-
-    /// Leader replica directories: their tails change on every append. (Not the root: the
-    /// lease is rewritten there ten times a second; metadata is read on every pass anyway.)
-    fn leader_dirs(&self, md: &Metadata) -> Vec<std::path::PathBuf> {
-        let mut v = Vec::new();
-        for (name, t) in &md.topics {
-            for p in &t.partitions {
-                if let Some(l) = p.leader
-                    && p.replicas.len() > 1
-                {
-                    v.push(self.cluster.replica_dir(md, l, name, p.partition));
-                }
-            }
-        }
-        v
     }
 
     /// One pass. Broker probes and elections every time; follower sync and ISR changes when

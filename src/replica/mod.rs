@@ -15,6 +15,25 @@ use crate::cluster::Cluster;
 use crate::error::Result;
 use std::collections::HashMap;
 
+/// Directories of the leader replicas of every replicated partition: a sync is due when a
+/// tail there changes (whoever watches: the controller, `replicate --follow`).
+pub fn leader_dirs(
+    cluster: &Cluster,
+    md: &crate::cluster::metadata::Metadata,
+) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    for (name, t) in &md.topics {
+        for p in &t.partitions {
+            if let Some(l) = p.leader
+                && p.replicas.len() > 1
+            {
+                v.push(cluster.replica_dir(md, l, name, p.partition));
+            }
+        }
+    }
+    v
+}
+
 /// What `replicate` did to one follower replica.
 pub struct ReplicaReport {
     pub topic: String,

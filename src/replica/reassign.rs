@@ -50,8 +50,7 @@ pub fn start(
             .get_mut(partition as usize)
             .ok_or_else(|| Error::NotFound(format!("topic {topic:?} has no partition {partition}")))?;
         if !p.adding.is_empty() || !p.removing.is_empty() {
-            let target_now: Vec<u32> =
-                p.replicas.iter().copied().filter(|b| !p.removing.contains(b)).collect();
+            let target_now = p.target_replicas();
             if target_now == target {
                 return Ok(p.clone());
             }
@@ -146,12 +145,7 @@ pub fn step(
         }
         *p = isr::adjust_isr(p, &seen, u64::MAX);
         if p.adding.iter().all(|b| p.isr.contains(b)) {
-            let target: Vec<u32> = p
-                .replicas
-                .iter()
-                .copied()
-                .filter(|b| !p.removing.contains(b))
-                .collect();
+            let target = p.target_replicas();
             // The new set must be able to lead: a live, in-sync replica in it, or the move
             // waits (never switch to replicas that lack records, and never remove the data of
             // the only ones that have them).
