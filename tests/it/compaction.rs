@@ -50,10 +50,7 @@ fn check(env: &Env, latest: &BTreeMap<String, Option<String>>) {
 }
 
 fn setup(env: &Env) {
-    env.chute()
-        .args(["cluster", "init", "--brokers", "2"])
-        .assert()
-        .success();
+    env.brokers(2);
     env.create_topic(
         "c",
         1,
@@ -91,10 +88,7 @@ fn ten_rounds_over_200_keys_and_a_tombstone_keep_exactly_the_latest_values() {
     latest.insert("k007".into(), None);
     // Passes until the active segments have rolled (segment.ms) and everything is cleaned.
     wait_for("a fully compacted log", Duration::from_secs(20), || {
-        env.chute()
-            .args(["controller", "--once"])
-            .assert()
-            .success();
+        env.controller_once();
         read(&env).len() == KEYS as usize - 1
     });
     let recs = read(&env);
@@ -151,10 +145,7 @@ fn a_cleaner_killed_at_any_moment_loses_nothing_that_should_stay() {
     }
     // A pass recovers whatever was left and completes the cleaning.
     wait_for("a fully compacted log", Duration::from_secs(20), || {
-        env.chute()
-            .args(["controller", "--once"])
-            .assert()
-            .success();
+        env.controller_once();
         read(&env).len() == KEYS as usize
     });
     check(&env, &latest);

@@ -17,10 +17,7 @@ fn line(i: u64) -> String {
 #[test]
 fn reassignment_onto_a_new_broker_while_acks_all_streams_loses_nothing() {
     let env = Env::new();
-    env.chute()
-        .args(["cluster", "init", "--brokers", "2"])
-        .assert()
-        .success();
+    env.brokers(2);
     env.create_topic(
         "x",
         1,
@@ -85,10 +82,7 @@ fn reassignment_onto_a_new_broker_while_acks_all_streams_loses_nothing() {
     }
     stdin.flush().unwrap();
     wait_for("the move to finish", Duration::from_secs(30), || {
-        env.chute()
-            .args(["controller", "--once"])
-            .assert()
-            .success();
+        env.controller_once();
         let p = describe(&env);
         p["replicas"] == serde_json::json!([2, stay])
     });
@@ -134,10 +128,7 @@ fn reassignment_onto_a_new_broker_while_acks_all_streams_loses_nothing() {
 #[test]
 fn reassign_and_broker_add_reject_bad_input() {
     let env = Env::new();
-    env.chute()
-        .args(["cluster", "init", "--brokers", "2"])
-        .assert()
-        .success();
+    env.brokers(2);
     env.create_topic("x", 1, &[]);
     let run = |args: &[&str]| env.chute().args(args).output().unwrap();
     let o = run(&["topic", "reassign", "x", "-p", "0", "--replicas", "7"]);

@@ -421,15 +421,9 @@ fn min_insync_refusal() {
     let r = replicas(&p);
     // The leader and one follower are marked down; the controller leaves one in-sync replica.
     for b in [r[0], r[1]] {
-        env.chute()
-            .args(["broker", "down", &b.to_string()])
-            .assert()
-            .success();
+        env.mark("down", b);
     }
-    env.chute()
-        .args(["controller", "--once"])
-        .assert()
-        .success();
+    env.controller_once();
     let p = &describe(&env, "t")[0];
     assert_eq!((leader(p), isr(p)), (Some(r[2]), vec![r[2]]), "{p}");
 

@@ -1,22 +1,10 @@
 //! Replication under kill -9: a follower sync killed mid-copy or mid-truncation leaves a
 //! follower that the next sync completes, byte-identical to the leader.
 
-use crate::util::{Env, kill9, wait_for};
-use std::path::{Path, PathBuf};
+use crate::util::{Env, kill9, log_bytes, wait_for};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|it| {
-            it.filter_map(|e| e.ok())
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
-}
 
 /// Two brokers in their own directories; a topic with one partition on both.
 fn two_brokers(env: &Env) -> (PathBuf, PathBuf) {
@@ -61,16 +49,10 @@ fn replicate_killed_mid_copy_is_completed_by_the_next_run() {
     let follower = 1 - leader;
     let fdir = if follower == 0 { &a } else { &b }.join("r-0");
     // The follower is down while ~25 MB are produced, so nothing reaches it.
-    env.chute()
-        .args(["broker", "down", &follower.to_string()])
-        .assert()
-        .success();
+    env.mark("down", follower);
     env.produce("r", lines(0..250_000), &[]);
-    env.chute()
-        .args(["broker", "up", &follower.to_string()])
-        .assert()
-        .success();
-    let start = dir_bytes(&fdir);
+    env.mark("up", follower);
+    let start = log_bytes(&fdir);
     // Kill `replicate` at growing amounts copied: each kill lands mid-copy.
     for (i, mb) in [2u64, 6, 11, 16].into_iter().enumerate() {
         let mut c = env
@@ -83,7 +65,7 @@ fn replicate_killed_mid_copy_is_completed_by_the_next_run() {
         wait_for(
             &format!("copy #{i} to pass {mb} MB"),
             Duration::from_secs(30),
-            || dir_bytes(&fdir) >= target || matches!(c.try_wait(), Ok(Some(_))),
+            || log_bytes(&fdir) >= target || matches!(c.try_wait(), Ok(Some(_))),
         );
         kill9(&mut c);
     }
@@ -112,33 +94,18 @@ fn replicate_killed_while_cutting_a_divergent_tail_is_completed_by_the_next_run(
         // Common history, replicated.
         env.produce("r", lines(0..20_000), &[]);
         // The old leader alone gets 5 MB more (its follower is marked down)...
-        env.chute()
-            .args(["broker", "down", &other.to_string()])
-            .assert()
-            .success();
+        env.mark("down", other);
         env.produce("r", lines(20_000..70_000), &[]);
-        env.chute()
-            .args(["broker", "up", &other.to_string()])
-            .assert()
-            .success();
+        env.mark("up", other);
         // ...then loses leadership: with the old leader marked down, the follower (still in the
         // ISR: nothing shrank it without a controller) is elected.
-        env.chute()
-            .args(["broker", "down", &old.to_string()])
-            .assert()
-            .success();
-        env.chute()
-            .args(["controller", "--once"])
-            .assert()
-            .success();
+        env.mark("down", old);
+        env.controller_once();
         assert_eq!(describe(&env)["leader"], other);
         env.produce("r", lines(100_000..101_000), &[]);
-        env.chute()
-            .args(["broker", "up", &old.to_string()])
-            .assert()
-            .success();
+        env.mark("up", old);
         // The old leader cuts 20_000.. and copies 100_000..: kill the sync at some point.
-        let before = dir_bytes(&old_dir);
+        let before = log_bytes(&old_dir);
         let mut c = env
             .spawn(&["replicate", "-t", "r"])
             .stdout(Stdio::null())
@@ -147,7 +114,7 @@ fn replicate_killed_while_cutting_a_divergent_tail_is_completed_by_the_next_run(
             .unwrap();
         if round > 0 {
             wait_for("the cut to start", Duration::from_secs(30), || {
-                dir_bytes(&old_dir) < before || matches!(c.try_wait(), Ok(Some(_)))
+                log_bytes(&old_dir) < before || matches!(c.try_wait(), Ok(Some(_)))
             });
         }
         kill9(&mut c);
@@ -285,35 +252,23 @@ fn numbered(prefix: &str, r: std::ops::Range<u32>) -> String {
 #[test]
 fn a_follower_not_reconciled_with_the_new_leader_does_not_raise_the_high_watermark() {
     let env = Env::new();
-    env.chute()
-        .args(["cluster", "init", "--brokers", "3"])
-        .assert()
-        .success();
+    env.brokers(3);
     env.create_topic("h", 1, &["--replication-factor", "3"]);
     let r = replicas_of(&env, "h");
     let (l, n, f) = (r[0], r[1], r[2]);
-    let mark = |what: &str, b: u64| {
-        env.chute()
-            .args(["broker", what, &b.to_string()])
-            .assert()
-            .success();
-    };
     env.produce("h", numbered("a", 0..10), &[]);
     // Only the leader and F get old10..19 (N is away; nothing shrinks the ISR).
-    mark("down", n);
+    env.mark("down", n);
     env.produce("h", numbered("old", 10..20), &[]);
-    mark("up", n);
+    env.mark("up", n);
     // F's lock is held (a stopped process, say), so F cannot be synced after the failover.
     let lock = std::fs::OpenOptions::new()
         .append(true)
         .open(env.root().join(format!("brokers/{f}/h-0/partition.lock")))
         .unwrap();
     lock.lock().unwrap();
-    mark("down", l);
-    env.chute()
-        .args(["controller", "--once"])
-        .assert()
-        .success();
+    env.mark("down", l);
+    env.controller_once();
     let d = env.json(&["topic", "describe", "h", "--json"]);
     assert_eq!(d["partitions"][0]["leader"], n, "{d}");
     // The new leader has 0..10; F still has old10..19 and sits in the ISR, unreconciled.
@@ -342,7 +297,7 @@ fn a_follower_not_reconciled_with_the_new_leader_does_not_raise_the_high_waterma
     assert_eq!(env.consume("h", &["--from", "10"]), b"");
     // Once F can be synced it cuts old10..19, copies new10..19, and the watermark moves.
     lock.unlock().unwrap();
-    mark("up", l);
+    env.mark("up", l);
     env.chute()
         .args(["replicate", "-t", "h"])
         .assert()
@@ -357,22 +312,13 @@ fn a_follower_not_reconciled_with_the_new_leader_does_not_raise_the_high_waterma
 #[test]
 fn a_reassignment_that_would_remove_every_complete_replica_is_refused() {
     let env = Env::new();
-    env.chute()
-        .args(["cluster", "init", "--brokers", "2"])
-        .assert()
-        .success();
+    env.brokers(2);
     env.create_topic("z", 1, &["--replication-factor", "2"]);
     let r = replicas_of(&env, "z");
     let (l, f) = (r[0], r[1]);
     env.produce("z", numbered("x", 0..5), &[]);
-    env.chute()
-        .args(["broker", "down", &f.to_string()])
-        .assert()
-        .success();
-    env.chute()
-        .args(["controller", "--once"])
-        .assert()
-        .success();
+    env.mark("down", f);
+    env.controller_once();
     env.produce("z", numbered("x", 5..10), &["--acks", "all"]);
     // Moving to F alone (down, out of the ISR) would drop the only complete copy.
     let out = env
@@ -394,5 +340,97 @@ fn a_reassignment_that_would_remove_every_complete_replica_is_refused() {
     assert_eq!(
         String::from_utf8(env.consume("z", &[])).unwrap(),
         numbered("x", 0..10)
+    );
+}
+
+/// DESIGN §3.3/§3.5 under kill -9: `--acks all` producers killed mid-stream (while a controller
+/// syncs followers) never damage the log or the replicas; every run that exited 0 is there in
+/// full, exactly once; a killed run leaves at most a prefix of its records, in order.
+#[test]
+fn acks_all_producers_killed_mid_stream_leave_replicas_whole_and_acknowledged_runs_intact() {
+    let env = Env::new();
+    env.brokers(3);
+    env.create_topic(
+        "k",
+        1,
+        &[
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=2",
+            "--config",
+            "segment.bytes=64KiB",
+        ],
+    );
+    let mut controller = env
+        .spawn(&["controller", "--interval", "10ms", "--rescan", "100ms"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let run_input =
+        |run: u32, n: u32| -> String { (0..n).map(|i| format!("r{run:02}-{i:06}\n")).collect() };
+    let mut acked = Vec::new();
+    for run in 0..8u32 {
+        let input = env.dir.path().join(format!("in{run}"));
+        std::fs::write(&input, run_input(run, 40_000)).unwrap();
+        let mut p = env
+            .spawn(&[
+                "produce",
+                "-t",
+                "k",
+                "--acks",
+                "all",
+                "--batch-size",
+                "8KiB",
+                "-q",
+                "--file",
+                input.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        if run % 2 == 1 {
+            // Kill once some of its records are in the log (mid-append or mid-wait).
+            let before = log_bytes(&env.root().join("brokers/0/k-0"))
+                + log_bytes(&env.root().join("brokers/1/k-0"))
+                + log_bytes(&env.root().join("brokers/2/k-0"));
+            wait_for("the producer to write", Duration::from_secs(20), || {
+                let now = log_bytes(&env.root().join("brokers/0/k-0"))
+                    + log_bytes(&env.root().join("brokers/1/k-0"))
+                    + log_bytes(&env.root().join("brokers/2/k-0"));
+                now > before + 100_000 || matches!(p.try_wait(), Ok(Some(_)))
+            });
+            kill9(&mut p);
+        } else {
+            assert!(p.wait().unwrap().success(), "run {run}");
+            acked.push(run);
+        }
+    }
+    kill9(&mut controller);
+    env.chute()
+        .args(["replicate", "-t", "k"])
+        .assert()
+        .success();
+    env.chute().args(["verify", "-t", "k"]).assert().success();
+    let out = String::from_utf8(env.consume("k", &[])).unwrap();
+    for run in 0..8u32 {
+        let got: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with(&format!("r{run:02}-")))
+            .collect();
+        let want = run_input(run, 40_000);
+        let want: Vec<&str> = want.lines().collect();
+        if acked.contains(&run) {
+            assert_eq!(got, want, "acknowledged run {run}");
+        } else {
+            assert_eq!(got, want[..got.len()], "killed run {run}: not a prefix");
+        }
+    }
+    let d = env.json(&["topic", "describe", "k", "--json"]);
+    assert_eq!(
+        d["partitions"][0]["high_watermark"],
+        d["partitions"][0]["log_end_offset"]
     );
 }

@@ -1,7 +1,7 @@
 //! Retention: whole old segments go (by size and by time), the log start moves, readers and
 //! groups continue at it, and a kill -9 during deletion leaves a readable log.
 
-use crate::util::{Env, kill9, lines, wait_for};
+use crate::util::{Env, kill9, lines, log_bytes, wait_for};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -13,26 +13,10 @@ fn numbered(from: u64, to: u64) -> Vec<u8> {
     v
 }
 
-fn log_bytes(env: &Env, topic: &str) -> u64 {
-    std::fs::read_dir(env.partition_dir(topic, 0))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
-        .map(|e| e.metadata().unwrap().len())
-        .sum()
-}
-
 fn earliest(env: &Env, topic: &str) -> u64 {
     env.json(&["offsets", "-t", topic, "--json"])["partitions"][0]["earliest"]
         .as_u64()
         .unwrap()
-}
-
-fn controller_once(env: &Env) {
-    env.chute()
-        .args(["controller", "--once"])
-        .assert()
-        .success();
 }
 
 #[test]
@@ -49,10 +33,10 @@ fn size_retention_keeps_at_most_the_limit_plus_one_segment() {
         ],
     );
     env.produce("s", numbered(0, 20_000), &["--batch-size", "2KiB"]);
-    let before = log_bytes(&env, "s");
+    let before = log_bytes(&env.partition_dir("s", 0));
     assert!(before > 500_000);
-    controller_once(&env);
-    let after = log_bytes(&env, "s");
+    env.controller_once();
+    let after = log_bytes(&env.partition_dir("s", 0));
     assert!(after <= 64 * 1024 + 16 * 1024, "{after} bytes left");
     assert!(after >= 48 * 1024, "deleted too much: {after} bytes left");
     let start = earliest(&env, "s");
@@ -61,7 +45,7 @@ fn size_retention_keeps_at_most_the_limit_plus_one_segment() {
     assert_eq!(env.consume("s", &[]), numbered(start, 20_000));
     env.chute().args(["verify", "-t", "s"]).assert().success();
     // A second pass has nothing more to do.
-    controller_once(&env);
+    env.controller_once();
     assert_eq!(earliest(&env, "s"), start);
     // --from below the log start is clamped, with a warning naming it.
     let out = env
@@ -90,11 +74,11 @@ fn time_retention_leaves_only_fresh_records() {
     // The old records' segment is rolled once it is a second old and deleted once its newest
     // record is two seconds old: run passes until that has happened.
     wait_for("the old records to expire", Duration::from_secs(20), || {
-        controller_once(&env);
+        env.controller_once();
         earliest(&env, "tm") == 1000
     });
     env.produce("tm", numbered(1000, 1500), &[]);
-    controller_once(&env);
+    env.controller_once();
     assert_eq!(env.consume("tm", &[]), numbered(1000, 1500));
     env.chute().args(["verify", "-t", "tm"]).assert().success();
 }
@@ -120,7 +104,7 @@ fn a_group_behind_the_log_start_resumes_there_with_a_warning() {
         .unwrap();
     assert!(first.status.success());
     assert_eq!(first.stdout, numbered(0, 10));
-    controller_once(&env);
+    env.controller_once();
     let start = earliest(&env, "g");
     assert!(start > 10);
     let out = env
@@ -194,7 +178,7 @@ fn readers_keep_reading_while_segments_are_deleted_and_kill9_mid_retention_is_sa
         assert_eq!(got, numbered(first, next), "round {round}");
     }
     // Whatever the kills left, a pass completes it and the log is whole from its start.
-    controller_once(&env);
+    env.controller_once();
     let start = earliest(&env, "k");
     assert_eq!(env.consume("k", &[]), numbered(start, next));
     env.chute().args(["verify", "-t", "k"]).assert().success();
@@ -209,10 +193,7 @@ fn readers_keep_reading_while_segments_are_deleted_and_kill9_mid_retention_is_sa
 #[test]
 fn replicas_follow_the_leaders_log_start_and_a_follower_left_behind_restarts_there() {
     let env = Env::new();
-    env.chute()
-        .args(["cluster", "init", "--brokers", "2"])
-        .assert()
-        .success();
+    env.brokers(2);
     env.create_topic(
         "rr",
         1,
@@ -231,7 +212,7 @@ fn replicas_follow_the_leaders_log_start_and_a_follower_left_behind_restarts_the
     let fdir = env.root().join(format!("brokers/{follower}/rr-0"));
     // Replicated, then retention on both.
     env.produce("rr", numbered(0, 3000), &["--batch-size", "1KiB"]);
-    controller_once(&env);
+    env.controller_once();
     let start = earliest(&env, "rr");
     assert!(start > 0);
     // The follower deleted its own old segments too: none is wholly below the log start.
@@ -250,21 +231,15 @@ fn replicas_follow_the_leaders_log_start_and_a_follower_left_behind_restarts_the
         "{segs:?} vs log start {start}"
     );
     // The follower is away while much more is written and deleted.
-    env.chute()
-        .args(["broker", "down", &follower.to_string()])
-        .assert()
-        .success();
-    controller_once(&env);
+    env.mark("down", follower);
+    env.controller_once();
     env.produce("rr", numbered(3000, 9000), &["--batch-size", "1KiB"]);
-    controller_once(&env);
+    env.controller_once();
     let start = earliest(&env, "rr");
     assert!(start > 3000, "log start {start}");
-    env.chute()
-        .args(["broker", "up", &follower.to_string()])
-        .assert()
-        .success();
+    env.mark("up", follower);
     // It ends far below the leader's log start: it restarts there, catches up, rejoins.
-    controller_once(&env);
+    env.controller_once();
     let d = env.json(&["topic", "describe", "rr", "--json"]);
     assert_eq!(
         d["partitions"][0]["isr"].as_array().unwrap().len(),

@@ -79,6 +79,31 @@ impl Env {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// `cluster init --brokers n` (brokers under the root).
+    pub fn brokers(&self, n: u32) {
+        let n = n.to_string();
+        self.chute()
+            .args(["cluster", "init", "--brokers", &n])
+            .assert()
+            .success();
+    }
+
+    /// `broker down ID` / `broker up ID`.
+    pub fn mark(&self, what: &str, broker: u64) {
+        self.chute()
+            .args(["broker", what, &broker.to_string()])
+            .assert()
+            .success();
+    }
+
+    /// One controller pass (`controller --once`), which must succeed.
+    pub fn controller_once(&self) {
+        self.chute()
+            .args(["controller", "--once"])
+            .assert()
+            .success();
+    }
+
     /// Directory of partition `p` of `topic` on broker 0.
     pub fn partition_dir(&self, topic: &str, p: u32) -> PathBuf {
         self.root().join("brokers/0").join(format!("{topic}-{p}"))
@@ -120,6 +145,19 @@ fn unsafe_free_kill(pid: u32) {
         .args(["-9", &pid.to_string()])
         .stderr(Stdio::null())
         .status();
+}
+
+/// Bytes of the segment (`.log`) files in a replica directory (0 if it is not there).
+pub fn log_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|it| {
+            it.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 pub fn file_len(p: &Path) -> u64 {
