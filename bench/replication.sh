@@ -41,98 +41,9 @@ T_TAKEOVER_MS=500
 T_CATCHUP=0.5
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/.." && pwd)
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "bench: $*"; exit 1; }
-
-# --- the binary ------------------------------------------------------------------------------
-if [[ -n ${CHUTE:-} ]]; then
-    chute=$CHUTE
-else
-    log "building: cargo build --release"
-    (cd "$repo" && cargo build --release --quiet) || die "cargo build --release failed"
-    chute=$repo/target/release/chute
-fi
-[[ -x $chute ]] || die "no executable chute at $chute"
-chute=$(cd "$(dirname "$chute")" && pwd)/$(basename "$chute")
-
-# --- work directory, and a cleanup that kills every background process we started ------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/chute-repl.XXXXXX")
-pids=$work/pids                        # every background chute started (by the python parts)
-: >"$pids"
-cleanup() {
-    local pid
-    # Only pids whose command line names our work directory: never someone else's process.
-    while read -r pid; do
-        [[ -r /proc/$pid/cmdline ]] || continue
-        if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$work"; then
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-    done <"$pids"
-    if [[ $KEEP == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-unset CHUTE_ROOT                       # every chute call below gets an explicit --root
-
-# --- clocks ----------------------------------------------------------------------------------
-now() {
-    if [[ -n ${EPOCHREALTIME:-} ]]; then printf '%s\n' "${EPOCHREALTIME/,/.}"; else date +%s.%N; fi
-}
-calc() { python3 -c "import sys; print($1)"; }
-
-have_hyperfine=0
-[[ ${NO_HYPERFINE:-0} != 1 ]] && command -v hyperfine >/dev/null 2>&1 && have_hyperfine=1
-timer="date deltas (best of $RUNS)"
-[[ $have_hyperfine == 1 ]] && timer="hyperfine (min of $RUNS runs)"
-
-# best_time LABEL PREPARE COMMAND -> prints the best wall time in seconds (PREPARE is not timed
-# and runs before every run, so a run that changes state can be repeated). Every run's time is
-# appended to $work/spread as "LABEL<TAB>t1 t2 ...", for the report.
-best_time() {
-    local label=$1 prep=$2 cmd=$3 times=""
-    if [[ $have_hyperfine == 1 ]]; then
-        local json=$work/hyperfine.json
-        hyperfine --style none --runs "$RUNS" --prepare "$prep" \
-            --export-json "$json" "$cmd" >/dev/null
-        times=$(python3 -c 'import json,sys; print(" ".join(str(t) for t in json.load(open(sys.argv[1]))["results"][0]["times"]))' "$json")
-    else
-        local t0 t1 i
-        for ((i = 0; i < RUNS; i++)); do
-            bash -c "$prep"
-            t0=$(now)
-            bash -c "$cmd"
-            t1=$(now)
-            times+="$(calc "$t1 - $t0") "
-        done
-    fi
-    printf '%s\t%s\n' "$label" "$times" >>"$work/spread"
-    calc "min([${times// /,}])"
-}
-
-q() { printf '%q' "$1"; }
-
-# gen_input FILE LINES: deterministic LINES x 100-byte lines: 10-digit counter, 89 x 'x', '\n'
-gen_input() {
-    python3 - "$1" "$2" <<'PY'
-import sys
-path, n = sys.argv[1], int(sys.argv[2])
-pad = b"x" * 89 + b"\n"
-with open(path, "wb") as f:
-    for lo in range(0, n, 100_000):
-        f.write(b"".join(b"%010d" % i + pad for i in range(lo, min(n, lo + 100_000))))
-PY
-}
-
-# new_cluster NAME: a root and three broker directories under $work/NAME
-new_cluster() {
-    local base=$work/$1
-    rm -rf "$base"
-    mkdir -p "$base"
-    "$chute" --root "$base/root" cluster init --brokers 3 \
-        --broker-dir 0="$base/d0" --broker-dir 1="$base/d1" --broker-dir 2="$base/d2" 2>/dev/null
-}
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"                  # chute, make_work, now, calc, best_time, gen_input, ...
+make_work "${TMPDIR:-/tmp}/chute-repl.XXXXXX"
 
 # --- the python harness for parts 1 and 2 (latency) ------------------------------------------
 # argv: chute work pids-file mode(failover|takeover) name interval trials poll_us
@@ -326,7 +237,7 @@ PY
 
 printf '%s\n' "$latency_py" >"$work/latency.py"
 latency() { # MODE NAME INTERVAL -> JSON on stdout
-    new_cluster "$2"
+    new_cluster "$2" 3
     python3 "$work/latency.py" "$chute" "$work" "$pids" "$1" "$2" "$3" "$TRIALS" "$POLL_US"
 }
 
@@ -345,7 +256,7 @@ cu_lines=$((SIZE_MB * 1024 * 1024 / LINE))
 log "3. catch-up: generating $cu_lines lines x $LINE bytes ($((cu_lines * LINE / 1000000)) MB)"
 input=$work/input
 gen_input "$input" "$cu_lines"
-new_cluster cu
+new_cluster cu 3
 cu=$work/cu
 "$chute" --root "$cu/root" topic create t -r 2 2>/dev/null
 log "3. catch-up: chute produce --acks 1 (no controller)"
@@ -360,9 +271,6 @@ follower_dir=$cu/d$follower/t-0
 # Since 5b1ab4b an acks 0/1 producer also copies to live followers (best effort, at exit), so
 # the follower is usually full already. Recorded for the report; it does not matter for the
 # measurement: the follower replica is deleted before every timed run.
-dir_bytes() { python3 -c '
-import os, sys
-print(sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(sys.argv[1]) for f in fs))' "$1"; }
 follower_after_produce=$(dir_bytes "$follower_dir" 2>/dev/null || echo 0)
 cu_bytes=$(dir_bytes "$leader_dir")
 log "3. catch-up: leader broker $leader, follower broker $follower; leader replica $cu_bytes B"

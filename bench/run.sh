@@ -33,44 +33,16 @@ T_CONSUME=0.05
 T_RSS_MIB=32
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/.." && pwd)
-
-log() { printf '%s\n' "$*" >&2; }
-die() { log "bench: $*"; exit 1; }
-
-# --- the binary ------------------------------------------------------------------------------
-if [[ -n ${CHUTE:-} ]]; then
-    chute=$CHUTE
-else
-    log "building: cargo build --release"
-    (cd "$repo" && cargo build --release --quiet) || die "cargo build --release failed"
-    chute=$repo/target/release/chute
-fi
-[[ -x $chute ]] || die "no executable chute at $chute"
-
-# --- work directory: same filesystem as the repo (bench/out is git-ignored) ------------------
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"                  # chute, make_work, now, calc, gen_input, q, ...
+# Work directory on the same filesystem as the repo (bench/out is git-ignored).
 mkdir -p "$here/out"
-work=$(mktemp -d "$here/out/run.XXXXXX")
-cleanup() {
-    if [[ $KEEP == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-unset CHUTE_ROOT                       # every chute call below gets an explicit --root
+make_work "$here/out/run.XXXXXX"
 
-# --- clocks and meters -----------------------------------------------------------------------
-now() {
-    if [[ -n ${EPOCHREALTIME:-} ]]; then printf '%s\n' "${EPOCHREALTIME/,/.}"; else date +%s.%N; fi
-}
-calc() { python3 -c "import sys; print($1)"; }
-
-have_hyperfine=0
-[[ ${NO_HYPERFINE:-0} != 1 ]] && command -v hyperfine >/dev/null 2>&1 && have_hyperfine=1
-timer="date deltas (best of $RUNS)"
-[[ $have_hyperfine == 1 ]] && timer="hyperfine (min of $RUNS runs)"
-
-# best_time PREPARE COMMAND [WARMUP] -> prints the best wall time in seconds.
+# (run.sh's own timer: unlabelled, with an optional warm-up; lib.sh's best_time is labelled.)
+# best_time_min PREPARE COMMAND [WARMUP] -> prints the best wall time in seconds.
 # Both are shell snippets; PREPARE runs before every run and is not timed.
-best_time() {
+best_time_min() {
     local prep=$1 cmd=$2 warmup=${3:-0}
     if [[ $have_hyperfine == 1 ]]; then
         local json=$work/hyperfine.json
@@ -129,16 +101,6 @@ peak_rss_kib() {
     fi
 }
 
-# gen_input FILE LINES: deterministic LINES x 100-byte lines: 10-digit counter, 89 x 'x', '\n'
-gen_input() {
-    awk -v n="$2" 'BEGIN {
-        pad = sprintf("%89s", ""); gsub(/ /, "x", pad)
-        for (i = 0; i < n; i++) printf "%010d%s\n", i, pad
-    }' >"$1"
-}
-
-q() { printf '%q' "$1"; }
-
 # --- 1. input --------------------------------------------------------------------------------
 input=$work/input
 bytes=$((N * LINE))
@@ -149,14 +111,14 @@ sync
 
 # --- 2. baseline write: dd conv=fsync -------------------------------------------------------
 log "dd conv=fsync x$RUNS"
-t_dd=$(best_time "rm -f $(q "$work/dd.out"); sync" \
+t_dd=$(best_time_min "rm -f $(q "$work/dd.out"); sync" \
     "dd if=$(q "$input") of=$(q "$work/dd.out") bs=1M conv=fsync status=none")
 rm -f "$work/dd.out"
 
 # --- 3. chute produce (fresh root each run, default durability: --acks 1) -------------------
 root=$work/root
 log "chute produce x$RUNS"
-t_produce=$(best_time "rm -rf $(q "$root"); sync" \
+t_produce=$(best_time_min "rm -rf $(q "$root"); sync" \
     "$(q "$chute") --root $(q "$root") produce -q -t bench < $(q "$input")")
 # one more fresh run for peak RSS (kept as the data for the read side)
 rm -rf "$root"
@@ -173,9 +135,9 @@ seg_bytes=$(cat "${segments[@]}" | wc -c)
 seg_args=""
 for s in "${segments[@]}"; do seg_args+=" $(q "$s")"; done
 log "cat segments x$RUNS"
-t_cat=$(best_time "true" "cat$seg_args > /dev/null" 1)
+t_cat=$(best_time_min "true" "cat$seg_args > /dev/null" 1)
 log "chute consume x$RUNS"
-t_consume=$(best_time "true" "$(q "$chute") --root $(q "$root") consume -t bench > /dev/null" 1)
+t_consume=$(best_time_min "true" "$(q "$chute") --root $(q "$root") consume -t bench > /dev/null" 1)
 rss_consume=$(peak_rss_kib /dev/null /dev/null "$chute" --root "$root" consume -t bench)
 
 log "checking: chute consume -t bench | cmp - input"
