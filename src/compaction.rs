@@ -30,22 +30,11 @@ pub fn run(
     progress: Progress<'_>,
 ) -> Vec<(String, u32, Result<Cleaned>)> {
     let mut out = Vec::new();
-    for (name, t) in &md.topics {
-        if topic.is_some_and(|x| x != name) {
-            continue;
-        }
+    for (name, t, p) in md.led_partitions(topic) {
         let cfg = TopicConfig::resolve(&t.config);
-        if !cfg.compact {
-            continue;
-        }
-        for p in &t.partitions {
-            if p.leader.is_some() {
-                out.push((
-                    name.clone(),
-                    p.partition,
-                    partition(cluster, md, name, &cfg, p, done, progress),
-                ));
-            }
+        if cfg.compact {
+            let r = partition(cluster, md, name, &cfg, p, done, progress);
+            out.push((name.clone(), p.partition, r));
         }
     }
     out

@@ -32,24 +32,16 @@ pub fn run(
     md: &Metadata,
     topic: Option<&str>,
 ) -> Vec<(String, u32, Result<Applied>)> {
-    let mut out = Vec::new();
-    for (name, t) in &md.topics {
-        if topic.is_some_and(|x| x != name) {
-            continue;
-        }
-        let cfg = TopicConfig::resolve(&t.config);
-        for p in &t.partitions {
-            if p.leader.is_none() {
-                continue;
-            }
-            out.push((
+    md.led_partitions(topic)
+        .map(|(name, t, p)| {
+            let cfg = TopicConfig::resolve(&t.config);
+            (
                 name.clone(),
                 p.partition,
                 partition(cluster, md, name, &cfg, p),
-            ));
-        }
-    }
-    out
+            )
+        })
+        .collect()
 }
 
 /// A writer for maintenance (retention, compaction): it leaves a partition whose lock is busy

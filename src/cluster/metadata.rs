@@ -111,6 +111,23 @@ impl Metadata {
             .ok_or_else(|| Error::NotFound(format!("unknown topic {name:?}")))
     }
 
+    /// Every partition that has a leader (of `topic`, or of all topics), with its topic: what
+    /// the maintenance passes (retention, compaction) walk.
+    pub fn led_partitions<'a>(
+        &'a self,
+        topic: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a String, &'a Topic, &'a PartitionMeta)> + 'a {
+        self.topics
+            .iter()
+            .filter(move |(name, _)| topic.is_none_or(|x| x == name.as_str()))
+            .flat_map(|(name, t)| {
+                t.partitions
+                    .iter()
+                    .filter(|p| p.leader.is_some())
+                    .map(move |p| (name, t, p))
+            })
+    }
+
     pub fn broker(&self, id: u32) -> Option<&Broker> {
         self.brokers.iter().find(|b| b.id == id)
     }
