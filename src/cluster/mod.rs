@@ -14,7 +14,7 @@ pub mod brokers;
 pub mod config;
 pub mod metadata;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::fsutil::{self, LockFile};
 use metadata::{Broker, Metadata};
 use std::path::{Path, PathBuf};
@@ -296,9 +296,4 @@ pub fn random_u64() -> u64 {
     );
     h.write_u32(std::process::id());
     h.finish()
-}
-
-/// Ensure a directory exists and is readable; used as the broker liveness probe.
-pub fn probe_dir(dir: &Path) -> Result<()> {
-    std::fs::read_dir(dir).at(dir).map(|_| ())
 }

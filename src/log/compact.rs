@@ -97,14 +97,6 @@ impl KeyMap {
             clean_end: end,
         })
     }
-
-    pub fn len(&self) -> usize {
-        self.latest.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.latest.is_empty()
-    }
 }
 
 /// What a cleaning did to one replica.

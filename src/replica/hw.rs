@@ -79,10 +79,6 @@ impl HwView {
         }
     }
 
-    pub fn has_followers(&self) -> bool {
-        !self.followers.is_empty()
-    }
-
     /// Each in-sync follower's state.
     pub fn follower_states(&mut self) -> Vec<(u32, FollowerState)> {
         let epoch = self.epoch;

@@ -9,7 +9,7 @@ pub mod reassign;
 pub mod sync;
 
 pub use hw::HwView;
-pub use sync::{FollowerResult, Syncer, sync_partition};
+pub use sync::{FollowerResult, Syncer};
 
 use crate::cluster::Cluster;
 use crate::error::Result;

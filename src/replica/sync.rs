@@ -215,13 +215,3 @@ impl Syncer {
         }
     }
 }
-
-/// Sync every follower of one partition once, without keeping anything open.
-pub fn sync_partition(
-    cluster: &Cluster,
-    md: &Metadata,
-    topic: &str,
-    p: &PartitionMeta,
-) -> Vec<FollowerResult> {
-    Syncer::new().sync_partition(cluster, md, topic, p, u64::MAX)
-}
