@@ -142,11 +142,12 @@ impl<'c> Controller<'c> {
             }
             // A full pass (follower sync) on file events, on metadata changes (a broker back, a
             // new topic), and on the rescan timer.
-            let md_epoch = self.cluster.metadata().map(|m| m.epoch).ok();
-            let full = woke
-                || md_epoch != watched.as_ref().map(|(e, _)| *e)
-                || last_full.is_none_or(|t| t.elapsed() >= opts.rescan);
-            let md = match self.pass(full, opts, log) {
+            let (md, full) = match self.cluster.metadata().and_then(|md| {
+                let full = woke
+                    || Some(md.epoch) != watched.as_ref().map(|(e, _)| *e)
+                    || last_full.is_none_or(|t| t.elapsed() >= opts.rescan);
+                self.pass(md, full, opts, log).map(|md| (md, full))
+            }) {
                 Ok(md) => md,
                 Err(e @ Error::Fenced(_)) => return Err(e),
                 Err(e) if opts.once => return Err(e),
@@ -177,9 +178,14 @@ impl<'c> Controller<'c> {
 
     /// One pass. Broker probes and elections every time; follower sync and ISR changes when
     /// `full`. Returns the metadata it ended with.
-    fn pass(&mut self, full: bool, opts: &ControllerOptions, log: Log<'_>) -> Result<Metadata> {
+    fn pass(
+        &mut self,
+        md: Metadata,
+        full: bool,
+        opts: &ControllerOptions,
+        log: Log<'_>,
+    ) -> Result<Metadata> {
         let cluster = self.cluster;
-        let md = cluster.metadata()?;
         if md.controller_epoch != self.epoch {
             return Err(Error::Fenced(format!(
                 "controller epoch {} was superseded by epoch {}",
@@ -204,7 +210,7 @@ impl<'c> Controller<'c> {
         let is_up = |b: u32| up.contains(&b);
 
         // Elections: a partition whose leader is down gets a new one.
-        let mut md = self.apply(log, "broker liveness", |md| {
+        let mut md = self.apply(md, log, "broker liveness", |md| {
             let mut changes = Vec::new();
             for (name, t) in md.topics.iter_mut() {
                 let unclean = TopicConfig::resolve(&t.config).unclean_leader_election;
@@ -295,7 +301,7 @@ impl<'c> Controller<'c> {
             }
         }
         if !seen.is_empty() {
-            md = self.apply(log, "replica progress", |md| {
+            md = self.apply(md, log, "replica progress", |md| {
                 let mut changes = Vec::new();
                 for (name, t) in md.topics.iter_mut() {
                     let lag = TopicConfig::resolve(&t.config).replica_lag_time_ms;
@@ -399,7 +405,7 @@ impl<'c> Controller<'c> {
             && self.last_preferred.elapsed() >= every
         {
             self.last_preferred = Instant::now();
-            md = self.apply(log, "preferred leader", |md| {
+            md = self.apply(md, log, "preferred leader", |md| {
                 Ok(prefer_all(md, None, &is_up))
             })?;
         }
@@ -408,12 +414,18 @@ impl<'c> Controller<'c> {
 
     /// Change metadata (fenced by our epoch), log each partition change, and hand new leader
     /// epochs to the replicas.
+    /// `f` decides on the metadata at hand first: when it changes nothing (most passes), no
+    /// lock is taken and nothing is read again.
     fn apply(
         &mut self,
+        md: Metadata,
         log: Log<'_>,
         why: &str,
-        f: impl FnOnce(&mut Metadata) -> Result<Vec<Change>>,
+        mut f: impl FnMut(&mut Metadata) -> Result<Vec<Change>>,
     ) -> Result<Metadata> {
+        if f(&mut md.clone())?.is_empty() {
+            return Ok(md);
+        }
         let cluster = self.cluster;
         let mut changes = Vec::new();
         cluster.update_fenced(self.epoch, |md| {
