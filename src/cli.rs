@@ -467,9 +467,17 @@ pub struct VerifyArgs {
     /// Only this topic
     #[arg(long, short = 't')]
     pub topic: Option<String>,
-    /// Cut torn tails and rebuild indexes (takes each partition's lock)
+    /// Cut torn tails and rebuild indexes (takes each partition's lock); damaged data of a
+    /// replicated partition is restored from an in-sync replica's identical copy
     #[arg(long)]
     pub repair: bool,
+    /// With --repair: where no replica can restore damaged data, cut the log at the first bad
+    /// batch; the cut bytes are moved aside (never deleted) and the lost offsets are printed
+    #[arg(long, requires = "repair")]
+    pub truncate_damaged: bool,
+    /// How long --repair waits for a partition lock held by another process (exit 75 after)
+    #[arg(long, default_value = "30s", value_name = "DUR")]
+    pub lock_timeout: String,
 }
 
 #[derive(Args, Debug)]

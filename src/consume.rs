@@ -318,6 +318,12 @@ impl Consumer {
             }
             while c.next < stop {
                 let Some(b) = c.reader.next_batch(&tail)? else {
+                    // The visible log ends below the stop offset: a torn batch published but
+                    // never fsynced (lost with a crash), or offsets compaction removed. A
+                    // snapshot read ends here; it must not wait for offsets nobody will write.
+                    if c.stop.is_some() {
+                        c.done = true;
+                    }
                     break;
                 };
                 let name_p = c.partition;

@@ -404,19 +404,36 @@ pub fn over_retention(
     {
         return true;
     }
-    let Some(r) = cfg.retention_ms else {
+    let Some(r_limit) = cfg.retention_ms else {
         return false;
     };
-    // The oldest sealed segment's newest record, from its time index.
+    let r_ms = |r: u64| r.min(i64::MAX as u64) as i64;
+    // The oldest sealed segment's newest record, read from the log (the time index only
+    // says where to look, once checked): an operator must not be told to expect deletions a
+    // damaged index made up.
     let bases = crate::log::segment::list(dir).unwrap_or_default();
-    let Some(&first) = bases.iter().find(|&&b| b < t.segment_base) else {
+    let Some(&first) = bases
+        .iter()
+        .rev()
+        .find(|&&b| b <= t.log_start_offset)
+        .or(bases.first())
+        .filter(|&&b| b < t.segment_base)
+    else {
         return false;
     };
-    let p = crate::log::segment::path(dir, first, "timeindex");
-    let Ok(f) = std::fs::File::open(&p) else {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Ok(mut r) = PartitionReader::open(dir, &name) else {
         return false;
     };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    crate::log::index::file::last_time(&f, len)
-        .is_some_and(|e| e.timestamp < crate::fsutil::now_ms() - r as i64 - 60_000)
+    r.segment_max_timestamp(first, t)
+        .ok()
+        .flatten()
+        .is_some_and(|ts| {
+            ts < crate::fsutil::now_ms()
+                .saturating_sub(r_ms(r_limit))
+                .saturating_sub(60_000)
+        })
 }

@@ -38,7 +38,7 @@ pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
                 "chute: added broker {id} at {}; move replicas onto it with `chute topic reassign`",
                 cluster.broker_dir(&md, id).display()
             );
-            println!("{id}");
+            print(&format!("{id}\n"))?;
             Ok(0)
         }
         BrokerCmd::Down { id } => {

@@ -8,7 +8,11 @@ use std::path::Path;
 
 pub fn completions(a: CompletionsArgs) -> Result<i32> {
     let mut cmd = Cli::command();
-    clap_complete::generate(a.shell, &mut cmd, "chute", &mut std::io::stdout());
+    // Into memory first: clap_complete panics on a write error, and a closed pipe
+    // (`chute completions bash | grep -q .`) is not a failure.
+    let mut buf = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "chute", &mut buf);
+    super::print_bytes(&buf)?;
     Ok(0)
 }
 

@@ -18,15 +18,22 @@ use chute::error::{Error, Result};
 use std::io::Write;
 
 /// Print JSON followed by a newline.
+/// Serialized into memory first, so that a write error keeps its kind: a closed pipe
+/// (`| head`) must reach `main` as one and end quietly with exit 0.
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, v).map_err(|e| Error::Other(e.to_string()))?;
-    writeln!(out).map_err(|e| Error::stream("stdout", e))
+    let mut buf = serde_json::to_vec(v).map_err(|e| Error::Other(e.to_string()))?;
+    buf.push(b'\n');
+    print_bytes(&buf)
 }
 
+/// Every command's stdout goes through here (never `println!`, which panics on a closed pipe).
 pub fn print(s: &str) -> Result<()> {
+    print_bytes(s.as_bytes())
+}
+
+pub fn print_bytes(b: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(s.as_bytes())
+    out.write_all(b)
         .and_then(|_| out.flush())
         .map_err(|e| Error::stream("stdout", e))
 }

@@ -489,7 +489,7 @@ mod tests {
             assert!(!got.iter().any(|r| r.1.as_deref() == Some(b"k3")));
         }
         assert!(
-            crate::log::verify::verify_partition(d.path(), "c-0", false)
+            crate::log::verify::verify_partition(d.path(), "c-0", None)
                 .unwrap()
                 .problems
                 .is_empty()

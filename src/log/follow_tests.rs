@@ -67,7 +67,7 @@ fn follower_gets_identical_batches_with_its_own_segments() {
     assert!(segment::list(&b).unwrap().len() > 3);
     assert_eq!(batches(&a), batches(&b));
     assert!(
-        verify_partition(&b, "t-0", false)
+        verify_partition(&b, "t-0", None)
             .unwrap()
             .problems
             .is_empty()
@@ -115,7 +115,7 @@ fn an_old_leaders_divergent_tail_is_cut_and_replaced() {
     assert_eq!(r.end_offset, 70);
     assert_eq!(batches(&a), batches(&b));
     assert!(
-        verify_partition(&a, "t-0", false)
+        verify_partition(&a, "t-0", None)
             .unwrap()
             .problems
             .is_empty()

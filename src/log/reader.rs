@@ -326,40 +326,20 @@ impl PartitionReader {
     }
 
     /// The first offset whose record timestamp is >= `ts` (the end offset if none).
+    ///
+    /// The time index only says where to start looking, and only after the entry it gives has
+    /// been checked against the log (a damaged index must never skip records): see
+    /// [`verified_time_start`](Self::verified_time_start).
     pub fn offset_for_time(&mut self, ts: i64, t: &Tail) -> Result<u64> {
-        self.relist()?;
-        let segs: Vec<u64> = self
-            .segments
-            .iter()
-            .copied()
-            .filter(|&b| b <= t.segment_base)
-            .collect();
-        for (i, &base) in segs.iter().enumerate() {
-            let sealed = base < t.segment_base;
-            let tix_path = segment::path(&self.dir, base, "timeindex");
-            let mut start = base;
-            if let Ok(f) = fsutil::open_read(&tix_path)
-                && segment::read_header(&f, &tix_path, file_header::TIMEINDEX_MAGIC, base).is_ok()
-            {
-                let len = f.metadata().at(&tix_path)?.len();
-                let last = index::file::last_time(&f, len);
-                // The last entry of a sealed segment carries its largest timestamp.
-                if sealed && last.is_some_and(|e| e.timestamp < ts) && segs.get(i + 1).is_some() {
-                    continue;
-                }
-                if let Some(e) = index::file::time_lookup(&f, len, ts) {
-                    start = base + e.rel_offset as u64;
-                }
-            }
-            let start = start.max(t.log_start_offset);
+        for (base, limit) in self.committed_segments(t)? {
+            let start = self.verified_time_start(base, ts, t)?.max(t.log_start_offset);
             if start >= t.end_offset {
                 break;
             }
             self.seek(start, t)?;
-            let seg_limit = segs.get(i + 1).copied().unwrap_or(u64::MAX);
             let name = self.name.clone();
             while let Some(b) = self.next_batch(t)? {
-                if b.header.base_offset >= seg_limit {
+                if b.header.base_offset >= limit {
                     break;
                 }
                 if b.header.max_timestamp < ts {
@@ -378,6 +358,130 @@ impl PartitionReader {
             }
         }
         Ok(t.end_offset)
+    }
+
+    /// The largest record timestamp in segment `base` (None when it holds no batch), for
+    /// retention. Read from the log: the last time-index entry only says where to start, once
+    /// checked, so a damaged index can never make fresh records look old.
+    pub fn segment_max_timestamp(&mut self, base: u64, t: &Tail) -> Result<Option<i64>> {
+        let limit = self
+            .committed_segments(t)?
+            .into_iter()
+            .find(|&(b, _)| b == base)
+            .map_or(u64::MAX, |(_, l)| l);
+        let (start, mut max) = match self.verified_last_time(base, t)? {
+            Some(e) => (base + e.rel_offset as u64, Some(e.timestamp)),
+            None => (base, None),
+        };
+        if start >= t.end_offset {
+            return Ok(max);
+        }
+        self.seek(start.max(base), t)?;
+        while let Some(b) = self.next_batch(t)? {
+            if b.header.base_offset >= limit {
+                break;
+            }
+            max = Some(max.map_or(b.header.max_timestamp, |m: i64| m.max(b.header.max_timestamp)));
+        }
+        Ok(max)
+    }
+
+    /// Committed segments from the one holding the log start, each with the base of the next
+    /// one (`u64::MAX` for the active segment).
+    fn committed_segments(&mut self, t: &Tail) -> Result<Vec<(u64, u64)>> {
+        self.relist()?;
+        let segs: Vec<u64> = self
+            .segments
+            .iter()
+            .copied()
+            .filter(|&b| b <= t.segment_base)
+            .collect();
+        let first = segs
+            .iter()
+            .rposition(|&b| b <= t.log_start_offset)
+            .unwrap_or(0);
+        Ok(segs
+            .iter()
+            .enumerate()
+            .skip(first)
+            .map(|(i, &b)| (b, segs.get(i + 1).copied().unwrap_or(u64::MAX)))
+            .collect())
+    }
+
+    fn open_time_index(&self, base: u64) -> Option<(File, u64)> {
+        let p = segment::path(&self.dir, base, "timeindex");
+        let f = fsutil::open_read(&p).ok()?;
+        segment::read_header(&f, &p, file_header::TIMEINDEX_MAGIC, base).ok()?;
+        let len = f.metadata().ok()?.len();
+        Some((f, len))
+    }
+
+    /// Where in segment `base` a search for the first record at or after `ts` may start: the
+    /// batch of the last time-index entry below `ts`, if that entry checks out (the batch is
+    /// there, starts at the offset the entry claims and has the timestamp it claims, and the
+    /// neighbouring entries are in order); else the segment start.
+    fn verified_time_start(&mut self, base: u64, ts: i64, t: &Tail) -> Result<u64> {
+        let Some((f, len)) = self.open_time_index(base) else {
+            return Ok(base);
+        };
+        let n = index::file::entry_count(len, index::TIME_ENTRY);
+        let i = index::file::partition_point(
+            n,
+            |i| index::file::time_at(&f, i),
+            |e| e.timestamp < ts,
+        );
+        if i == 0 {
+            return Ok(base);
+        }
+        match self.check_time_entry(&f, n, i - 1, base, t)? {
+            Some(e) => Ok(base + e.rel_offset as u64),
+            None => Ok(base),
+        }
+    }
+
+    /// The last time-index entry of segment `base`, if it checks out.
+    fn verified_last_time(&mut self, base: u64, t: &Tail) -> Result<Option<index::TimeEntry>> {
+        let Some((f, len)) = self.open_time_index(base) else {
+            return Ok(None);
+        };
+        let n = index::file::entry_count(len, index::TIME_ENTRY);
+        if n == 0 {
+            return Ok(None);
+        }
+        self.check_time_entry(&f, n, n - 1, base, t)
+    }
+
+    /// Entry `i` of a time index, if it agrees with its neighbours and with the batch it names.
+    fn check_time_entry(
+        &mut self,
+        f: &File,
+        n: u64,
+        i: u64,
+        base: u64,
+        t: &Tail,
+    ) -> Result<Option<index::TimeEntry>> {
+        let Some(e) = index::file::time_at(f, i) else {
+            return Ok(None);
+        };
+        let ordered = |a: &index::TimeEntry, b: &index::TimeEntry| {
+            a.timestamp < b.timestamp && a.rel_offset < b.rel_offset
+        };
+        if i > 0 && index::file::time_at(f, i - 1).is_none_or(|p| !ordered(&p, &e)) {
+            return Ok(None);
+        }
+        if i + 1 < n && index::file::time_at(f, i + 1).is_none_or(|x| !ordered(&e, &x)) {
+            return Ok(None);
+        }
+        let offset = base + e.rel_offset as u64;
+        if offset < t.log_start_offset || offset >= t.end_offset {
+            return Ok(None);
+        }
+        self.seek(offset, t)?;
+        let ok = match self.next_batch(t) {
+            Ok(Some(b)) => b.header.base_offset == offset && b.header.max_timestamp == e.timestamp,
+            Ok(None) | Err(_) => false,
+        };
+        Ok(ok.then_some(e))
     }
 }
 

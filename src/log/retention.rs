@@ -10,9 +10,8 @@
 //! segments wholly below the log start, which the next pass removes.
 
 use super::epochs;
-use super::file_header;
-use super::index;
-use super::scan::{Next, Scanner};
+use super::reader::PartitionReader;
+use super::tail::Tail;
 use super::segment;
 use super::writer::{HDR, PartitionWriter, deleted_error};
 use crate::error::{Error, IoContext, Result};
@@ -43,7 +42,8 @@ pub fn plan(
     let mut total: u64 = sealed.iter().map(|s| s.bytes).sum::<u64>() + active_bytes;
     let mut keep_from = None;
     for (i, s) in sealed.iter().enumerate() {
-        let too_old = retention_ms.is_some_and(|r| s.max_timestamp < now_ms - r as i64);
+        let too_old = retention_ms
+            .is_some_and(|r| s.max_timestamp < now_ms.saturating_sub(r.min(i64::MAX as u64) as i64));
         let too_big = retention_bytes.is_some_and(|r| total > r);
         if !(too_old || too_big) {
             break;
@@ -95,32 +95,18 @@ impl PartitionWriter {
             out.push(SegmentInfo {
                 base: b,
                 bytes,
-                max_timestamp: self.max_timestamp(b, bytes)?,
+                max_timestamp: self.max_timestamp(b, &t)?,
             });
         }
         Ok((out, t.segment_base, t.end_position))
     }
 
-    fn max_timestamp(&mut self, base: u64, log_len: u64) -> Result<i64> {
-        let tpath = segment::path(&self.dir, base, "timeindex");
-        if let Ok(f) = fsutil::open_read(&tpath)
-            && segment::read_header(&f, &tpath, file_header::TIMEINDEX_MAGIC, base).is_ok()
-        {
-            let len = f.metadata().at(&tpath)?.len();
-            if let Some(e) = index::file::last_time(&f, len) {
-                return Ok(e.timestamp);
-            }
-        }
-        // No usable time index: read the batch headers.
-        let lpath = segment::path(&self.dir, base, "log");
-        let log = fsutil::open_read(&lpath)?;
-        let mut scanner = Scanner::new(256 * 1024);
-        let (mut pos, mut max) = (HDR, i64::MIN);
-        while let Next::Batch { header, .. } = scanner.next(&log, &lpath, pos, log_len, false)? {
-            max = max.max(header.max_timestamp);
-            pos += header.len() as u64;
-        }
-        Ok(max)
+    /// A sealed segment's largest timestamp, read from its batches (CRC-checked): retention
+    /// deletes by it, so it never rests on the time index alone (a cache that may be damaged).
+    fn max_timestamp(&mut self, base: u64, t: &Tail) -> Result<i64> {
+        let mut r = PartitionReader::open(&self.dir, &self.name)?;
+        // No batch at all (compaction emptied it): removing it loses nothing.
+        Ok(r.segment_max_timestamp(base, t)?.unwrap_or(i64::MIN))
     }
 
     /// Move the log start forward to `new_start` (clamped to the log end) and delete every

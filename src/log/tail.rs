@@ -127,7 +127,7 @@ pub fn read(f: &File, path: &Path) -> Result<Option<Tail>> {
         if n < file_header::LEN {
             return Ok(None);
         }
-        file_header::decode(path, &buf[..n], MAGIC, 0)?;
+        check_header(path, &buf[..file_header::LEN])?;
         if n < FILE_LEN {
             continue;
         }
@@ -142,6 +142,41 @@ pub fn read(f: &File, path: &Path) -> Result<Option<Tail>> {
         }
     }
     Ok(None)
+}
+
+/// A tail file of a newer format is refused (a later chute wrote it). Any other damage to the
+/// header is ignored: each slot carries its own CRC, so the slots decide, and a tail whose
+/// slots are gone too is a lost tail that the next writer or `verify --repair` rebuilds from
+/// the log. The header is rewritten by [`repair_header`] when a writer next takes the lock.
+fn check_header(path: &Path, h: &[u8]) -> Result<()> {
+    match file_header::decode(path, h, MAGIC, 0) {
+        Ok(_) => Ok(()),
+        Err(e) if newer_format(h) => Err(e),
+        Err(_) => Ok(()),
+    }
+}
+
+/// A well-formed header of another format version: our magic, a version other than ours, and
+/// the rest as we write it (all zero). One damaged byte of the version field looks the same,
+/// and is refused the same way: a later chute may have written it.
+fn newer_format(h: &[u8]) -> bool {
+    h.len() >= file_header::LEN
+        && &h[0..8] == MAGIC
+        && u16::from_le_bytes([h[8], h[9]]) != file_header::VERSION
+        && h[10..file_header::LEN].iter().all(|&b| b == 0)
+}
+
+/// Whether the file header is exactly what we write.
+pub fn header_ok(f: &File, path: &Path) -> Result<bool> {
+    let mut h = [0u8; file_header::LEN];
+    let n = read_full_at(f, &mut h, 0).at(path)?;
+    Ok(n == file_header::LEN && file_header::decode(path, &h, MAGIC, 0).is_ok())
+}
+
+/// Rewrite a damaged header in place (under the partition lock); the slots are left alone.
+pub fn repair_header(f: &File, path: &Path) -> Result<()> {
+    f.write_all_at(&file_header::encode(MAGIC, 0, 0), 0).at(path)?;
+    crate::fsutil::sync_data(f, path)
 }
 
 /// Publish `t` (whose seq must be one more than the current one) into its slot.

@@ -127,7 +127,7 @@ fn leftovers_of_a_dead_writer_never_reach_a_sealed_segment() {
     let t = r.tail().unwrap();
     assert_eq!(t.end_offset, 7);
     assert!(
-        verify::verify_partition(d.path(), "t-0", false)
+        verify::verify_partition(d.path(), "t-0", None)
             .unwrap()
             .problems
             .is_empty()
@@ -212,7 +212,7 @@ fn bad_index_entry_during_recovery_falls_back_to_a_scan() {
     assert_eq!(a.base_offset, 43);
     assert_eq!(read_all(d.path(), 0).len(), 44);
     assert!(
-        verify::verify_partition(d.path(), "t-0", false)
+        verify::verify_partition(d.path(), "t-0", None)
             .unwrap()
             .problems
             .is_empty()

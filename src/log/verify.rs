@@ -6,6 +6,7 @@ use super::file_header;
 use super::index;
 use super::scan::{Next, Scanner};
 use super::segment;
+use super::repair::{Damage, Repaired, Source, first_damage, needs_truncate_message};
 use super::tail::{self, Tail};
 use super::writer::describe;
 use super::{PartitionWriter, WriterOptions};
@@ -29,19 +30,111 @@ pub struct Report {
     pub batches: u64,
     pub records: u64,
     pub end_offset: u64,
+    /// Damage below the durable offset (without --repair): what only a replica or
+    /// `--truncate-damaged` can fix.
+    pub damage: Option<Damage>,
 }
 
-/// Verify one partition replica. With `repair`, hold the partition lock throughout, cut a torn
-/// tail and rewrite indexes that are missing or wrong.
-pub fn verify_partition(dir: &Path, name: &str, repair: bool) -> Result<Report> {
-    if repair {
-        let mut w = PartitionWriter::open(dir, name, WriterOptions::default())?;
-        return w.locked(|t| check(dir, name, t, true));
+/// What `verify --repair` may do to a replica.
+pub struct Repair<'a> {
+    /// Cut at damaged data that no replica can restore (`--truncate-damaged`).
+    pub truncate_damaged: bool,
+    pub lock_timeout: std::time::Duration,
+    /// Another replica of the partition that may hold an identical copy of damaged data.
+    pub sources: Vec<Source<'a>>,
+}
+
+/// Verify one partition replica. With `repair`, hold the partition lock throughout: restore
+/// damaged data from a replica (or cut it, if allowed), cut a torn tail, rewrite indexes that
+/// are missing or wrong.
+pub fn verify_partition(dir: &Path, name: &str, repair: Option<Repair<'_>>) -> Result<Report> {
+    let tail_path = dir.join("tail");
+    if let Some(r) = repair {
+        let mut w = PartitionWriter::open(
+            dir,
+            name,
+            WriterOptions {
+                lock_timeout: r.lock_timeout,
+                ..WriterOptions::default()
+            },
+        )?;
+        let mut findings = Vec::new();
+        if let Ok(f) = fsutil::open_read(&tail_path)
+            && !tail::header_ok(&f, &tail_path)?
+        {
+            findings.push(Finding {
+                offset: None,
+                detail: "tail file header was damaged; rewritten (the slots were intact)".into(),
+                repaired: true,
+            });
+        }
+        // Each in-sync replica in turn; the last try has no source and may cut.
+        let mut sources = r.sources.into_iter();
+        let outcome = loop {
+            let src = sources.next();
+            let last = src.is_none();
+            let o = w.repair_damage(src, r.truncate_damaged && last)?;
+            if !matches!(o, Repaired::NeedsTruncate(_)) || last {
+                break o;
+            }
+        };
+        match &outcome {
+            Repaired::Clean => {}
+            Repaired::NeedsTruncate(d) => {
+                findings.push(Finding {
+                    offset: Some(d.offset),
+                    detail: needs_truncate_message(d),
+                    repaired: false,
+                });
+                return Ok(Report {
+                    problems: findings,
+                    end_offset: d.end_offset,
+                    ..Default::default()
+                });
+            }
+            Repaired::Restored { damage, aside } => findings.push(Finding {
+                offset: Some(damage.offset),
+                detail: format!(
+                    "{}; offsets {} to {} restored from an in-sync replica (the damaged bytes were moved to {})",
+                    damage.detail,
+                    damage.offset,
+                    damage.end_offset - 1,
+                    aside.display()
+                ),
+                repaired: true,
+            }),
+            Repaired::Truncated { damage, aside } => findings.push(Finding {
+                offset: Some(damage.offset),
+                detail: format!(
+                    "{}; the log was cut there: offsets {} to {} ({} offsets) are LOST; the cut bytes were moved to {}",
+                    damage.detail,
+                    damage.offset,
+                    damage.end_offset - 1,
+                    damage.end_offset - damage.offset,
+                    aside.display()
+                ),
+                repaired: true,
+            }),
+        }
+        let mut rep = w.locked(|t| check(dir, name, t, true))?;
+        findings.append(&mut rep.problems);
+        rep.problems = findings;
+        return Ok(rep);
     }
-    let tf = fsutil::open_read(&dir.join("tail"))?;
-    let t = tail::read(&tf, &dir.join("tail"))?;
+    let tf = fsutil::open_read(&tail_path)?;
+    let t = tail::read(&tf, &tail_path)?;
+    let header = (!tail::header_ok(&tf, &tail_path)?).then(|| Finding {
+        offset: None,
+        detail: "tail file header is damaged (the slots are intact; --repair rewrites it)".into(),
+        repaired: false,
+    });
     match t {
-        Some(t) => check(dir, name, &t, false),
+        Some(t) => {
+            let mut rep = check(dir, name, &t, false)?;
+            rep.problems.extend(header);
+            rep.damage = first_damage(dir, &t)?;
+            Ok(rep)
+        }
         None => Ok(Report {
             problems: vec![Finding {
                 offset: None,

@@ -407,6 +407,10 @@ impl PartitionWriter {
         if !self.checked {
             // First time this process writes here: anything published but never fsynced may
             // have been lost with a machine crash. Validate it, and clear out uncommitted files.
+            let tf = self.tail_file.as_ref().unwrap();
+            if !tail::header_ok(tf, &self.tail_path)? {
+                tail::repair_header(tf, &self.tail_path)?;
+            }
             remove_uncommitted_segments(&self.dir, t.segment_base)?;
             self.validate_unsynced()?;
             self.checked = true;
