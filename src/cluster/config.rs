@@ -11,6 +11,8 @@ enum Kind {
     /// Milliseconds; `-1`, `forever` or `infinite` mean "no limit" when `unlimited` is allowed.
     Duration {
         unlimited: bool,
+        /// Smallest accepted value in ms (Kafka's documented valid values).
+        min: u64,
     },
     /// Bytes; `-1` means "no limit" when allowed.
     Size {
@@ -41,7 +43,10 @@ const KEYS: &[Key] = &[
     Key {
         name: "retention",
         aliases: &["retention.ms"],
-        kind: Kind::Duration { unlimited: true },
+        kind: Kind::Duration {
+            unlimited: true,
+            min: 0,
+        },
         default: || json!(7 * DAY),
         help: "delete segments older than this (-1 or forever: never)",
     },
@@ -60,8 +65,8 @@ const KEYS: &[Key] = &[
         name: "segment.bytes",
         aliases: &[],
         kind: Kind::Size {
-            min: 1024,
-            max: 2 << 30,
+            min: 14,
+            max: i32::MAX as u64,
             unlimited: false,
         },
         default: || json!(1u64 << 30),
@@ -70,7 +75,10 @@ const KEYS: &[Key] = &[
     Key {
         name: "segment.ms",
         aliases: &["segment"],
-        kind: Kind::Duration { unlimited: false },
+        kind: Kind::Duration {
+            unlimited: false,
+            min: 1,
+        },
         default: || json!(7 * DAY),
         help: "roll a segment this old on the next append",
     },
@@ -84,14 +92,20 @@ const KEYS: &[Key] = &[
     Key {
         name: "delete.retention",
         aliases: &["delete.retention.ms"],
-        kind: Kind::Duration { unlimited: false },
+        kind: Kind::Duration {
+            unlimited: false,
+            min: 0,
+        },
         default: || json!(DAY),
         help: "how long compaction keeps tombstones",
     },
     Key {
         name: "min.insync.replicas",
         aliases: &[],
-        kind: Kind::Int { min: 1, max: 1000 },
+        kind: Kind::Int {
+            min: 1,
+            max: i32::MAX as u64,
+        },
         default: || json!(1),
         help: "--acks all fails (exit 75) with fewer in-sync replicas",
     },
@@ -99,7 +113,7 @@ const KEYS: &[Key] = &[
         name: "max.message.bytes",
         aliases: &[],
         kind: Kind::Size {
-            min: 64,
+            min: 0,
             max: 32 << 20,
             unlimited: false,
         },
@@ -116,7 +130,10 @@ const KEYS: &[Key] = &[
     Key {
         name: "replica.lag.time",
         aliases: &["replica.lag.time.max.ms"],
-        kind: Kind::Duration { unlimited: false },
+        kind: Kind::Duration {
+            unlimited: false,
+            min: 0,
+        },
         default: || json!(10_000),
         help: "a follower behind for longer leaves the ISR",
     },
@@ -200,7 +217,7 @@ pub fn parse_assignment(arg: &str) -> Result<(String, Value)> {
     })?;
     let bad = |msg: String| Error::Usage(format!("--config {}: {msg}", arg.trim()));
     let value = match key.kind {
-        Kind::Duration { unlimited } => {
+        Kind::Duration { unlimited, min } => {
             if is_unlimited(v) {
                 if !unlimited {
                     return Err(bad(format!("{} must be a finite duration", key.name)));
@@ -208,8 +225,15 @@ pub fn parse_assignment(arg: &str) -> Result<(String, Value)> {
                 Value::Null
             } else {
                 let ms = parse_duration_ms(v).map_err(bad)?;
-                if ms == 0 {
-                    return Err(bad(format!("{} must be greater than zero", key.name)));
+                if ms < min {
+                    return Err(bad(format!(
+                        "{} must be at least {min} ms{}",
+                        key.name,
+                        if unlimited { " (or -1 for no limit)" } else { "" }
+                    )));
+                }
+                if ms > i64::MAX as u64 {
+                    return Err(bad(format!("{} is too long", key.name)));
                 }
                 json!(ms)
             }
@@ -368,6 +392,30 @@ mod tests {
                 e.to_string().contains(bad.split('=').next().unwrap()),
                 "{e}"
             );
+        }
+        // The edges of Kafka's documented valid values are accepted...
+        for (ok, want) in [
+            ("delete.retention=0s", json!(0)),
+            ("delete.retention.ms=0", json!(0)),
+            ("retention.ms=0", json!(0)),
+            ("segment.bytes=14", json!(14)),
+            ("segment.bytes=2147483647", json!(2147483647u64)),
+            ("segment.ms=1", json!(1)),
+            ("max.message.bytes=0", json!(0)),
+            ("replica.lag.time.max.ms=0", json!(0)),
+            ("min.insync.replicas=2147483647", json!(2147483647u64)),
+        ] {
+            assert_eq!(parse_assignment(ok).unwrap().1, want, "{ok}");
+        }
+        // ...and what Kafka refuses is refused.
+        for bad in [
+            "segment.ms=0",
+            "segment.bytes=13",
+            "segment.bytes=2147483648",
+            "retention.ms=-2",
+            "delete.retention=-1",
+        ] {
+            assert_eq!(parse_assignment(bad).unwrap_err().exit_code(), 2, "{bad}");
         }
         let c = TopicConfig::resolve(&Overrides::new());
         assert_eq!(c.max_message_bytes, 1_048_588);

@@ -8,6 +8,7 @@ mod docs;
 mod errors;
 mod expansion;
 mod groups;
+mod hardening;
 mod produce_consume;
 mod replication;
 mod replication_crash;

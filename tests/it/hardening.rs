@@ -1,0 +1,387 @@
+//! Hostile file-system states and unlucky operators: damaged caches and files, held locks,
+//! closed pipes, Kafka's config ranges. Each test is a bug that once cost data or a way out.
+
+use crate::util::*;
+use std::fs::OpenOptions;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Produce `n` records `v<i>` in `batches` separate runs (one batch each), timestamps one
+/// second apart starting at `t0`.
+fn produce_timed(env: &Env, topic: &str, n: u64, batches: u64, t0: i64) {
+    let per = n / batches;
+    for b in 0..batches {
+        let mut input = String::new();
+        for i in b * per..(b + 1) * per {
+            input.push_str(&format!(
+                "{{\"value\":\"v{i}\",\"timestamp\":{}}}\n",
+                t0 + i as i64 * 1000
+            ));
+        }
+        env.produce(topic, input, &["--format", "json"]);
+    }
+}
+
+fn values(out: &[u8]) -> Vec<String> {
+    lines(out)
+        .into_iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect()
+}
+
+fn expected(range: std::ops::Range<u64>) -> Vec<String> {
+    range.map(|i| format!("v{i}")).collect()
+}
+
+/// Zero the timestamp of the last entry of a `.timeindex` file.
+fn zero_last_time_entry(p: &Path) {
+    let f = OpenOptions::new().write(true).open(p).unwrap();
+    let len = f.metadata().unwrap().len();
+    assert!(len >= 32 + 12, "{} has no entry", p.display());
+    f.write_all_at(&[0u8; 8], len - 12).unwrap();
+}
+
+fn timeindexes(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "timeindex"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_damaged_time_index_never_makes_retention_delete_fresh_records() {
+    let env = Env::new();
+    env.create_topic("t", 1, &["--config", "segment.bytes=1024"]);
+    // Fresh records (seconds old) in many sealed segments, under the default 7-day retention.
+    produce_timed(&env, "t", 200, 20, now_ms() - 300_000);
+    let tix = timeindexes(&env.partition_dir("t", 0));
+    assert!(tix.len() >= 3, "want sealed segments, got {}", tix.len());
+    for p in &tix[..tix.len() - 1] {
+        zero_last_time_entry(p);
+    }
+    env.controller_once();
+    assert_eq!(values(&env.consume("t", &[])), expected(0..200));
+    let d = env.json(&["offsets", "-t", "t", "--json"]);
+    assert_eq!(d["partitions"][0]["earliest"], 0);
+}
+
+#[test]
+fn a_damaged_time_index_never_changes_since_or_at_answers() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    let t0 = now_ms() - 3_600_000;
+    produce_timed(&env, "t", 200, 20, t0);
+    let at = |ts: i64| -> serde_json::Value {
+        env.json(&["offsets", "-t", "t", "--at", &ts.to_string(), "--json"])
+    };
+    let before_all = at(t0 - 1000);
+    let mid = at(t0 + 150_500);
+    for p in timeindexes(&env.partition_dir("t", 0)) {
+        zero_last_time_entry(&p);
+    }
+    assert_eq!(at(t0 - 1000), before_all);
+    assert_eq!(at(t0 + 150_500), mid);
+    let since = |ts: i64| values(&env.consume("t", &["--since", &ts.to_string()]));
+    assert_eq!(since(t0 - 1000), expected(0..200));
+    assert_eq!(since(t0 + 150_500), expected(151..200));
+    // Entries out of order (a flipped byte in the middle) are not trusted either.
+    let p = &timeindexes(&env.partition_dir("t", 0))[0];
+    let f = OpenOptions::new().write(true).open(p).unwrap();
+    f.write_all_at(&[0xff; 4], 32 + 12 * 5 + 8).unwrap();
+    assert_eq!(since(t0 - 1000), expected(0..200));
+    assert_eq!(since(t0 + 150_500), expected(151..200));
+}
+
+/// Overwrite the last `n` bytes of the partition's newest segment with garbage.
+fn damage_end(seg: &Path, n: u64) {
+    let f = OpenOptions::new().write(true).open(seg).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.write_all_at(&vec![0x5a; n as usize], len - n).unwrap();
+}
+
+#[test]
+fn cron_consume_ends_at_a_torn_unsynced_tail() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    let input: String = (0..100).map(|i| format!("v{i}\n")).collect();
+    env.produce("t", input, &["--acks", "0", "--linger", "0"]);
+    let input: String = (100..200).map(|i| format!("v{i}\n")).collect();
+    env.produce("t", input, &["--acks", "0", "--linger", "0"]);
+    // The last batch was never fsynced: a machine crash tore it.
+    damage_end(&env.segment("t", 0, 0), 30);
+    for _ in 0..2 {
+        let out = env
+            .chute()
+            .args(["consume", "-t", "t", "-g", "g"])
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let d = env.json(&["offsets", "-g", "g", "--json"]);
+    assert!(d["partitions"][0]["committed"].as_u64().unwrap() <= 100);
+    // The next writer cuts the torn batch and carries on.
+    env.produce("t", "after\n", &[]);
+    let all = values(&env.consume("t", &[]));
+    assert_eq!(all.last().unwrap(), "after");
+}
+
+#[test]
+fn a_damaged_tail_header_is_not_fatal_and_is_repaired() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce("t", "a\nb\n", &[]);
+    let tail = env.partition_dir("t", 0).join("tail");
+    let f = OpenOptions::new().write(true).open(&tail).unwrap();
+    f.write_all_at(b"X", 0).unwrap();
+    assert_eq!(values(&env.consume("t", &[])), ["a", "b"]);
+    let out = env.chute().args(["verify"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(74));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tail file header is damaged"));
+    env.chute()
+        .args(["verify", "--repair"])
+        .assert()
+        .success();
+    env.chute().args(["verify"]).assert().success();
+    assert_eq!(&std::fs::read(&tail).unwrap()[..8], b"CHUTETAL");
+    // A writer repairs it too.
+    f.write_all_at(b"X", 0).unwrap();
+    env.produce("t", "c\n", &[]);
+    assert_eq!(&std::fs::read(&tail).unwrap()[..8], b"CHUTETAL");
+    assert_eq!(values(&env.consume("t", &[])), ["a", "b", "c"]);
+}
+
+#[test]
+fn a_tail_of_a_newer_format_is_refused_not_rebuilt() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce("t", "a\n", &[]);
+    let tail = env.partition_dir("t", 0).join("tail");
+    let before = std::fs::read(&tail).unwrap();
+    let f = OpenOptions::new().write(true).open(&tail).unwrap();
+    f.write_all_at(&2u16.to_le_bytes(), 8).unwrap();
+    let out = env.chute().args(["produce", "-t", "t"]).write_stdin("b\n").output().unwrap();
+    assert_eq!(out.status.code(), Some(74));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("upgrade chute"));
+    let after = std::fs::read(&tail).unwrap();
+    assert_eq!(after[16..], before[16..], "the slots were left alone");
+}
+
+/// Hold `partition.lock` of a partition from this process, as a stopped writer would.
+fn hold_lock(dir: &Path) -> std::fs::File {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join("partition.lock"))
+        .unwrap();
+    f.lock().unwrap();
+    f.write_all_at(format!("{:<15}\n", std::process::id()).as_bytes(), 0)
+        .unwrap();
+    f
+}
+
+#[test]
+fn a_held_partition_lock_is_exit_75_naming_the_holder_not_corruption() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce("t", "a\n", &[]);
+    let lock = hold_lock(&env.partition_dir("t", 0));
+    let out = env
+        .chute()
+        .args(["verify", "--repair", "--lock-timeout", "200ms"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains(&format!("locked by pid {}", std::process::id())),
+        "{err}"
+    );
+    assert!(!err.contains("found 1 problem"), "{err}");
+    drop(lock);
+    env.chute().args(["verify", "--repair"]).assert().success();
+}
+
+fn produce_lines(env: &Env, topic: &str, range: std::ops::Range<u64>, extra: &[&str]) {
+    let input: String = range.map(|i| format!("v{i}\n")).collect();
+    env.produce(topic, input, extra);
+}
+
+#[test]
+fn damaged_acknowledged_data_is_cut_only_when_asked_and_kept_aside() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    produce_lines(&env, "t", 0..100, &[]);
+    produce_lines(&env, "t", 100..200, &[]);
+    let seg = env.segment("t", 0, 0);
+    damage_end(&seg, 20);
+    let damaged = std::fs::read(&seg).unwrap();
+    let out = env.chute().args(["consume", "-t", "t"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(74));
+
+    // Plain verify names the flag that helps, not --repair, which cannot.
+    let out = env.chute().args(["verify"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(err.contains("--truncate-damaged"), "{err}");
+    assert!(!err.contains("(try --repair)"), "{err}");
+
+    // --repair alone changes nothing and says what the flag would cut.
+    let out = env.chute().args(["verify", "--repair"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(err.contains("losing offsets 100 to 199"), "{err}");
+    assert_eq!(std::fs::read(&seg).unwrap(), damaged);
+
+    let out = env
+        .chute()
+        .args(["verify", "--repair", "--truncate-damaged"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("offsets 100 to 199 (100 offsets) are LOST"), "{err}");
+    // The cut bytes are kept, byte for byte.
+    let aside: Vec<PathBuf> = std::fs::read_dir(env.partition_dir("t", 0))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    let kept: Vec<PathBuf> = std::fs::read_dir(&aside[0])
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1);
+    let cut_len = std::fs::metadata(&seg).unwrap().len() as usize;
+    assert_eq!(std::fs::read(&kept[0]).unwrap(), damaged[cut_len..]);
+
+    assert_eq!(values(&env.consume("t", &[])), expected(0..100));
+    env.chute().args(["verify"]).assert().success();
+    produce_lines(&env, "t", 200..201, &[]);
+    let d = env.json(&["offsets", "-t", "t", "--json"]);
+    assert_eq!(d["partitions"][0]["latest"], 101);
+}
+
+#[test]
+fn damaged_data_of_a_replicated_partition_is_restored_from_an_in_sync_replica() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 1, &["--replication-factor", "2"]);
+    produce_lines(&env, "t", 0..100, &["--acks", "all"]);
+    produce_lines(&env, "t", 100..200, &["--acks", "all"]);
+    let d = env.json(&["topic", "describe", "t", "--json"]);
+    let leader = d["partitions"][0]["leader"].as_u64().unwrap();
+    let seg = env
+        .root()
+        .join(format!("brokers/{leader}/t-0/00000000000000000000.log"));
+    let good = std::fs::read(&seg).unwrap();
+    damage_end(&seg, 20);
+    let out = env.chute().args(["verify"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(err.contains("(try --repair)"), "{err}");
+    let out = env.chute().args(["verify", "--repair"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("restored from an in-sync replica"), "{err}");
+    assert_eq!(std::fs::read(&seg).unwrap(), good);
+    assert_eq!(values(&env.consume("t", &[])), expected(0..200));
+    env.chute().args(["verify"]).assert().success();
+}
+
+#[test]
+fn every_output_path_ends_quietly_on_an_already_closed_pipe() {
+    let env = Env::new();
+    env.create_topic("t", 2, &[]);
+    produce_lines(&env, "t", 0..2000, &[]);
+    env.chute()
+        .args(["consume", "-t", "t", "-g", "g", "-n", "5"])
+        .assert()
+        .success();
+    let dir = env.partition_dir("t", 0);
+    let dir = dir.to_str().unwrap();
+    let cmds: Vec<Vec<&str>> = vec![
+        vec!["completions", "bash"],
+        vec!["completions", "zsh"],
+        vec!["completions", "fish"],
+        vec!["topic", "list"],
+        vec!["topic", "describe", "t"],
+        vec!["topic", "describe", "t", "--json"],
+        vec!["offsets", "-t", "t", "--json"],
+        vec!["offsets", "-t", "t"],
+        vec!["offsets", "-g", "g", "--json"],
+        vec!["group", "list"],
+        vec!["group", "describe", "g"],
+        vec!["cluster", "status", "--json"],
+        vec!["cluster", "status"],
+        vec!["broker", "list"],
+        vec!["consume", "-t", "t"],
+        vec!["consume", "-t", "t", "--format", "json"],
+        vec!["dump", dir],
+        vec!["verify"],
+    ];
+    for args in cmds {
+        let (r, w) = std::io::pipe().unwrap();
+        drop(r);
+        let out = std::process::Command::new(bin())
+            .env("CHUTE_ROOT", env.root())
+            .args(&args)
+            .stdout(Stdio::from(w))
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn kafka_config_values_are_accepted() {
+    let env = Env::new();
+    env.create_topic(
+        "t",
+        1,
+        &[
+            "--config",
+            "delete.retention=0s",
+            "--config",
+            "retention.ms=0",
+            "--config",
+            "segment.bytes=14",
+        ],
+    );
+    let d = env.json(&["topic", "describe", "t", "--json"]);
+    assert_eq!(d["config"]["segment.bytes"], 14);
+    let out = env
+        .chute()
+        .args(["topic", "alter", "t", "--config", "segment.ms=0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("segment.ms"));
+    // retention 0 deletes every sealed segment on the next pass.
+    produce_lines(&env, "t", 0..5, &[]);
+    produce_lines(&env, "t", 5..10, &[]);
+    env.controller_once();
+    let d = env.json(&["offsets", "-t", "t", "--json"]);
+    assert_eq!(d["partitions"][0]["earliest"], 5);
+}
