@@ -1732,12 +1732,16 @@ _chute() {
             return 0
             ;;
         chute__subcmd__topic__subcmd__delete)
-            opts="-h --root --help"
+            opts="-h --lock-timeout --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1960,7 +1964,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__verify)
-            opts="-t -h --topic --repair --root --help"
+            opts="-t -h --topic --repair --truncate-damaged --lock-timeout --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1971,6 +1975,10 @@ _chute() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

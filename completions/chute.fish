@@ -83,6 +83,7 @@ complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subco
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -l delete-config -d 'Return a config key to its default (repeatable)' -r
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from alter" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -l lock-timeout -d 'How long to wait for a writer holding a partition lock (exit 75 after: the topic is gone from metadata, and the next `topic create` or delete of it finishes the job)' -r
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand topic; and __fish_seen_subcommand_from elect-leaders" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
@@ -220,8 +221,10 @@ complete -c chute -n "__fish_chute_using_subcommand dump" -l root -d 'Cluster ro
 complete -c chute -n "__fish_chute_using_subcommand dump" -s r -l records -d 'Print every record, not only batch headers'
 complete -c chute -n "__fish_chute_using_subcommand dump" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand verify" -s t -l topic -d 'Only this topic' -r
+complete -c chute -n "__fish_chute_using_subcommand verify" -l lock-timeout -d 'How long --repair waits for a partition lock held by another process (exit 75 after)' -r
 complete -c chute -n "__fish_chute_using_subcommand verify" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
-complete -c chute -n "__fish_chute_using_subcommand verify" -l repair -d 'Cut torn tails and rebuild indexes (takes each partition\'s lock)'
+complete -c chute -n "__fish_chute_using_subcommand verify" -l repair -d 'Cut torn tails and rebuild indexes (takes each partition\'s lock); damaged data of a replicated partition is restored from an in-sync replica\'s identical copy'
+complete -c chute -n "__fish_chute_using_subcommand verify" -l truncate-damaged -d 'With --repair: where no replica can restore damaged data, cut the log at the first bad batch; the cut bytes are moved aside (never deleted) and the lost offsets are printed'
 complete -c chute -n "__fish_chute_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand completions" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand completions" -s h -l help -d 'Print help'

@@ -122,7 +122,13 @@ pub enum TopicCmd {
         delete_config: Vec<String>,
     },
     /// Delete a topic and its data
-    Delete { topic: String },
+    Delete {
+        topic: String,
+        /// How long to wait for a writer holding a partition lock (exit 75 after: the topic is
+        /// gone from metadata, and the next `topic create` or delete of it finishes the job)
+        #[arg(long, default_value = "30s", value_name = "DUR")]
+        lock_timeout: String,
+    },
     /// Give leadership back to each partition's preferred replica (the first) where it is in sync
     ElectLeaders { topic: String },
     /// Move a partition's replicas to other brokers while it is written to

@@ -111,6 +111,8 @@ impl Cursor {
 
 pub struct Consumer {
     topic: String,
+    /// The id of the topic as first opened: another id under the same name is a new topic.
+    topic_id: Option<String>,
     cluster: Option<Cluster>,
     md_stamp: Option<crate::fsutil::FileStamp>,
     pub cursors: Vec<Cursor>,
@@ -156,6 +158,7 @@ impl Consumer {
     pub fn empty(topic: &str, opts: &ConsumeOptions) -> Consumer {
         Consumer {
             topic: topic.to_string(),
+            topic_id: None,
             cluster: None,
             md_stamp: None,
             cursors: Vec::new(),
@@ -182,6 +185,12 @@ impl Consumer {
             self.cluster = Some(cluster.clone());
         }
         let topic = &self.topic;
+        let id = &md.topic(topic)?.id;
+        match &self.topic_id {
+            None => self.topic_id = Some(id.clone()),
+            Some(mine) if mine != id => return Err(deleted_while_reading(topic, true)),
+            Some(_) => {}
+        }
         let dir = cluster.leader_dir(md, topic, p)?;
         let meta = md.topic(topic)?.partition(topic, p)?.clone();
         let mut hw = HwView::new(cluster, md, topic, &meta);
@@ -263,9 +272,13 @@ impl Consumer {
         }
         self.md_stamp = now;
         let md = cluster.metadata()?;
+        // Deleted (perhaps created again): our readers are on files nobody writes any more.
         let Ok(t) = md.topic(&self.topic) else {
-            return Ok(());
+            return Err(deleted_while_reading(&self.topic, false));
         };
+        if self.topic_id.as_ref().is_some_and(|id| *id != t.id) {
+            return Err(deleted_while_reading(&self.topic, true));
+        }
         for c in &mut self.cursors {
             let Some(p) = t.partitions.get(c.partition as usize) else {
                 continue;
@@ -304,10 +317,7 @@ impl Consumer {
             }
             let tail: Tail = c.reader.tail()?;
             if tail.deleted() {
-                return Err(Error::NotFound(format!(
-                    "topic {:?} was deleted while reading",
-                    self.topic
-                )));
+                return Err(deleted_while_reading(&self.topic, false));
             }
             let hw = c.hw.high_watermark(&tail);
             let stop = c.stop.unwrap_or(u64::MAX).min(hw);
@@ -382,6 +392,17 @@ impl Consumer {
         }
         Ok(self.delivered - before)
     }
+}
+
+fn deleted_while_reading(topic: &str, recreated: bool) -> Error {
+    Error::NotFound(format!(
+        "topic {topic:?} was deleted while reading{}",
+        if recreated {
+            "; a new topic of that name exists now: run again to read it"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// Wakes a following consumer when a watched partition changes. File events only hint;

@@ -97,22 +97,85 @@ pub fn parent_of(p: &Path) -> &Path {
     }
 }
 
+/// A directory chute keeps for itself (a partition replica, a group, `.trash`): `Ok(true)` if
+/// it is there as a real directory, `Ok(false)` if missing. A symbolic link or anything else
+/// in its place is refused (exit 74): chute never creates, renames into or removes under a
+/// path it did not make, so a planted link cannot send a delete outside the root.
+pub fn own_dir_exists(dir: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::Format {
+            path: dir.to_path_buf(),
+            detail: "is a symbolic link where chute keeps its own directory; chute never follows links inside its root (remove the link)".into(),
+        }),
+        Ok(m) if !m.is_dir() => Err(Error::Format {
+            path: dir.to_path_buf(),
+            detail: "is not a directory, where chute keeps its own directory".into(),
+        }),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// Create the directories of `dir` below `above` (which must exist or is created as given,
+/// following links: it is the user's), each checked with [`own_dir_exists`], durably.
+pub fn create_own_dirs(above: &Path, dir: &Path) -> Result<()> {
+    let rel = dir.strip_prefix(above).map_err(|_| {
+        Error::Other(format!(
+            "{} is not inside {}",
+            dir.display(),
+            above.display()
+        ))
+    })?;
+    create_dir_all_durable(above)?;
+    let mut at = above.to_path_buf();
+    for c in rel.components() {
+        let parent = at.clone();
+        at.push(c);
+        if own_dir_exists(&at)? {
+            continue;
+        }
+        match std::fs::create_dir(&at) {
+            Ok(()) => sync_dir(&parent)?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                own_dir_exists(&at)?;
+            }
+            Err(e) => return Err(Error::io(&at, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` is one that [`remove_tree`] gives a tree in the trash.
+fn is_trash_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str().is_some_and(|n| {
+        n.strip_suffix(".deleted")
+            .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    })
+}
+
 /// Remove a directory tree safely: rename it into `.trash` beside it (same directory, so the
 /// same file system, which `rename` needs), fsync, then delete. Nobody ever finds a half-deleted
 /// tree under the real name. The trash name is short and unique, whatever the original's length.
+/// `.trash` must be a real directory (never a link), and the sweep of leftovers removes only
+/// names this function generates.
 pub fn remove_tree(dir: &Path) -> Result<()> {
     let parent = parent_of(dir);
     let trash = parent.join(".trash");
-    create_dir_all_durable(&trash)?;
+    create_own_dirs(parent, &trash)?;
     let target = trash.join(format!("{:016x}.deleted", crate::cluster::random_u64()));
     std::fs::rename(dir, &target).at(dir)?;
     sync_dir(parent)?;
+    // `remove_dir_all` does not follow links, neither at the top nor inside (CVE-2022-21658
+    // was fixed in 1.58.1): a link moved to the trash is removed as a link.
     std::fs::remove_dir_all(&target).at(&target)?;
     // Leftovers of removals that were killed half-way; another process may be removing them
     // right now, so failures here are not ours to report.
     if let Ok(entries) = std::fs::read_dir(&trash) {
         for e in entries.flatten() {
-            let _ = std::fs::remove_dir_all(e.path());
+            if is_trash_name(&e.file_name()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
         }
     }
     Ok(())
@@ -156,11 +219,15 @@ pub struct LockFile {
     pub path: PathBuf,
     file: Arc<File>,
     pid_line: [u8; 16],
+    /// (device, inode) of the file we opened: what the lock protects is the file at `path`.
+    id: (u64, u64),
 }
 
 impl LockFile {
     pub fn open(path: PathBuf) -> Result<Self> {
+        use std::os::unix::fs::MetadataExt;
         let file = open_or_create(&path)?;
+        let m = file.metadata().at(&path)?;
         let mut pid_line = [b' '; 16];
         let s = format!("{}", std::process::id());
         pid_line[..s.len()].copy_from_slice(s.as_bytes());
@@ -169,7 +236,29 @@ impl LockFile {
             path,
             file: Arc::new(file),
             pid_line,
+            id: (m.dev(), m.ino()),
         })
+    }
+
+    /// After taking the lock: is `path` still the file we locked? A directory deleted (moved to
+    /// the trash) or replaced (a topic deleted and created again) while we waited or held our
+    /// files open leaves us with a lock, and files, that nobody else uses: everything written
+    /// there would be lost. Checked on every acquisition, so a writer can never append to a
+    /// directory that is no longer the live one.
+    fn still_ours(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let gone = |how: &str| {
+            Err(Error::NotFound(format!(
+                "{} was {how} (its directory was deleted or replaced, e.g. by `topic delete`)",
+                self.path.display()
+            )))
+        };
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == self.id => Ok(()),
+            Ok(_) => gone("replaced"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => gone("removed"),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
     }
 
     /// Take the lock exclusively, waiting at most `timeout`. On timeout the error names the
@@ -180,11 +269,13 @@ impl LockFile {
         loop {
             match self.file.try_lock() {
                 Ok(()) => {
+                    let guard = LockGuard {
+                        file: self.file.clone(),
+                    };
+                    self.still_ours()?;
                     // The pid is only a hint for error messages; a failed write is harmless.
                     let _ = self.file.write_at(&self.pid_line, 0);
-                    return Ok(LockGuard {
-                        file: self.file.clone(),
-                    });
+                    return Ok(guard);
                 }
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Error(e)) => return Err(Error::io(&self.path, e)),
@@ -205,10 +296,12 @@ impl LockFile {
     pub fn try_lock(&self) -> Result<Option<LockGuard>> {
         match self.file.try_lock() {
             Ok(()) => {
-                let _ = self.file.write_at(&self.pid_line, 0);
-                Ok(Some(LockGuard {
+                let guard = LockGuard {
                     file: self.file.clone(),
-                }))
+                };
+                self.still_ours()?;
+                let _ = self.file.write_at(&self.pid_line, 0);
+                Ok(Some(guard))
             }
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(Error::io(&self.path, e)),

@@ -111,6 +111,15 @@ pub struct Producer {
     moved: Vec<u32>,
     /// An `--acks all` wait failed: the command is about to fail; do not wait again.
     gave_up: bool,
+    /// The id of the topic we write to: a topic of the same name with another id is a new
+    /// topic, and ours was deleted.
+    topic_id: String,
+    /// Our topic was deleted: nothing more may be written anywhere (not into a new topic of
+    /// the same name either).
+    deleted: bool,
+    /// Records appended so far, and where the last batch went (partition, last offset).
+    appended: u64,
+    last_append: Option<(u32, u64)>,
 }
 
 impl Producer {
@@ -203,6 +212,10 @@ impl Producer {
                 syncer: Syncer::with_lock_timeout(Duration::from_millis(200)),
                 gave_up: false,
                 moved: Vec::new(),
+                topic_id: t.id.clone(),
+                deleted: false,
+                appended: 0,
+                last_append: None,
             },
             created,
         ))
@@ -216,14 +229,15 @@ impl Producer {
             return Ok(Vec::new());
         }
         self.md_stamp = now;
-        let md = self
-            .cluster
-            .metadata_with_topic(&self.topic)
-            .map_err(|e| match e {
-                Error::NotFound(m) => Error::NotFound(format!("{m} (deleted while producing)")),
-                e => e,
-            })?;
+        let md = match self.cluster.metadata_with_topic(&self.topic) {
+            Ok(md) => md,
+            Err(Error::NotFound(_)) => return Err(self.topic_deleted()),
+            Err(e) => return Err(e),
+        };
         let t = md.topic(&self.topic)?;
+        if t.id != self.topic_id {
+            return Err(self.topic_deleted());
+        }
         let mut moved = Vec::new();
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             let Some(p) = t.partitions.get(i) else {
@@ -252,6 +266,23 @@ impl Producer {
         }
         self.md = md;
         Ok(moved)
+    }
+
+    /// Our topic is gone (deleted, maybe created again): say what was lost, and refuse every
+    /// later write, so no record goes into a new topic of the same name.
+    fn topic_deleted(&mut self) -> Error {
+        self.deleted = true;
+        let lost = self.records - self.appended;
+        let written = match self.last_append {
+            Some((p, o)) => {
+                format!("{lost} records after offset {o} of partition {p} were not written")
+            }
+            None => format!("none of the {lost} records read were written"),
+        };
+        Error::NotFound(format!(
+            "topic {:?} was deleted while writing; {written}",
+            self.topic
+        ))
     }
 
     /// Wait (up to the timeout) until metadata changes; for a partition with no leader or a
@@ -330,6 +361,9 @@ impl Producer {
         if self.lanes[p as usize].builder.is_empty() {
             return Ok(());
         }
+        if self.deleted {
+            return Err(self.topic_deleted());
+        }
         self.refresh_metadata()?;
         let deadline = Instant::now() + self.opts.lock_timeout;
         loop {
@@ -388,6 +422,8 @@ impl Producer {
         };
         lane.dirty = true;
         lane.unreplicated = lane.meta.replicas.len() > 1;
+        self.appended += a.last_offset + 1 - a.base_offset;
+        self.last_append = Some((p, a.last_offset));
         if acks_all {
             let crc = sealed.crc();
             let bytes = sealed.bytes.clone();
@@ -419,6 +455,9 @@ impl Producer {
     /// `--acks all`, also wait until every in-sync replica has the records.
     pub fn sync(&mut self) -> Result<()> {
         self.last_sync = Instant::now();
+        if self.deleted {
+            return Err(self.topic_deleted());
+        }
         if self.opts.acks != Acks::None {
             self.sync_leaders()?;
         }
@@ -458,10 +497,27 @@ impl Producer {
     }
 
     fn sync_leaders(&mut self) -> Result<()> {
-        for lane in &mut self.lanes {
-            if lane.dirty {
-                lane.writer.as_mut().unwrap().sync()?;
-                lane.dirty = false;
+        for i in 0..self.lanes.len() {
+            let lane = &mut self.lanes[i];
+            if !lane.dirty {
+                continue;
+            }
+            match lane.writer.as_mut().unwrap().sync() {
+                Ok(_) => lane.dirty = false,
+                // The leader's directory is gone (a lost disk, or the topic was deleted).
+                Err(Error::NotFound(m)) => {
+                    lane.writer = None;
+                    lane.dirty = false;
+                    self.refresh_metadata()?;
+                    if self.opts.acks != Acks::All {
+                        return Err(Error::Temporary(format!(
+                            "partition {}-{i}: {m}; records appended there since the last fsync may be lost (--acks all re-sends them to the new leader)",
+                            self.topic
+                        )));
+                    }
+                    // --acks all: the wait for the replicas re-sends what the new leader lacks.
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(())

@@ -65,7 +65,8 @@ pub fn create_replica(
     opts: WriterOptions,
     topic_id: &str,
 ) -> Result<()> {
-    if dir.exists() {
+    // `symlink_metadata`: a dangling link is in the way too (and is removed as a link).
+    if std::fs::symlink_metadata(dir).is_ok() {
         fsutil::remove_tree(dir)?;
     }
     // Only the replica directory itself: a broker directory that is missing is a disk that is
@@ -268,7 +269,7 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
 /// Remove the topic from metadata (no new reader or writer finds it), tell writers still
 /// appending to stop (the deleted flag in each tail, set under the partition lock, so no batch
 /// is cut in half), then move the directories to the trash and remove them.
-pub fn delete(cluster: &Cluster, name: &str) -> Result<()> {
+pub fn delete(cluster: &Cluster, name: &str, lock_timeout: std::time::Duration) -> Result<()> {
     names::topic(name)?;
     // Everything happens under the metadata lock, so a topic created again under this name
     // in the meantime cannot have its fresh directories marked or removed by us.
@@ -288,7 +289,10 @@ pub fn delete(cluster: &Cluster, name: &str) -> Result<()> {
                     if let Ok(mut w) = PartitionWriter::open(
                         &dir,
                         &format!("{name}-{}", p.partition),
-                        WriterOptions::default(),
+                        WriterOptions {
+                            lock_timeout,
+                            ..WriterOptions::default()
+                        },
                     ) {
                         w.mark_deleted()?;
                     }

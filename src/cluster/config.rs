@@ -229,7 +229,11 @@ pub fn parse_assignment(arg: &str) -> Result<(String, Value)> {
                     return Err(bad(format!(
                         "{} must be at least {min} ms{}",
                         key.name,
-                        if unlimited { " (or -1 for no limit)" } else { "" }
+                        if unlimited {
+                            " (or -1 for no limit)"
+                        } else {
+                            ""
+                        }
                     )));
                 }
                 if ms > i64::MAX as u64 {

@@ -167,7 +167,12 @@ impl Cluster {
 
     fn prepare_broker_dir(&self, md: &Metadata, id: u32) -> Result<()> {
         let dir = self.broker_dir(md, id);
-        fsutil::create_dir_all_durable(&dir)?;
+        if md.broker(id).and_then(|b| b.path.as_ref()).is_some() {
+            // A directory the operator named (another disk): theirs, links and all.
+            fsutil::create_dir_all_durable(&dir)?;
+        } else {
+            fsutil::create_own_dirs(&self.root, &dir)?;
+        }
         let tag = dir.join("broker.json");
         if tag.exists() {
             return self.check_broker_tag(md, id);

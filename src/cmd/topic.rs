@@ -178,8 +178,12 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             )?;
             Ok(0)
         }
-        TopicCmd::Delete { topic } => {
-            topics::delete(cluster, &topic)?;
+        TopicCmd::Delete {
+            topic,
+            lock_timeout,
+        } => {
+            let t = super::duration_arg("--lock-timeout", &lock_timeout)?;
+            topics::delete(cluster, &topic, t)?;
             eprintln!("chute: deleted topic {topic}");
             Ok(0)
         }

@@ -87,8 +87,8 @@ impl Group {
         member: Option<&str>,
     ) -> Result<()> {
         let dir = self.offsets_dir(topic);
-        if !dir.is_dir() {
-            fsutil::create_dir_all_durable(&dir)?;
+        if !fsutil::own_dir_exists(&dir)? {
+            fsutil::create_own_dirs(self.root(), &dir)?;
         }
         let c = Committed {
             format: FORMAT.into(),
@@ -118,8 +118,8 @@ impl Group {
         member: &super::MemberInfo,
     ) -> Result<Option<Owned>> {
         let dir = self.owners_dir(topic);
-        if !dir.is_dir() {
-            fsutil::create_dir_all_durable(&dir)?;
+        if !fsutil::own_dir_exists(&dir)? {
+            fsutil::create_own_dirs(self.root(), &dir)?;
         }
         let path = self.owner_path(topic, p);
         // Owner lock files are never deleted or replaced (only truncated), so every process

@@ -24,7 +24,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use std::fs::{File, TryLockError};
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use assign::Assignor;
@@ -82,15 +82,23 @@ impl Group {
         if self.dir.join("members").is_dir() && self.dir.join("group.lock").is_file() {
             return Ok(());
         }
-        fsutil::create_dir_all_durable(&self.dir.join("members"))?;
-        fsutil::create_dir_all_durable(&self.dir.join("owners"))?;
-        fsutil::create_dir_all_durable(&self.dir.join("offsets"))?;
+        for d in ["members", "owners", "offsets"] {
+            fsutil::create_own_dirs(self.root(), &self.dir.join(d))?;
+        }
         let lock = self.dir.join("group.lock");
         if !lock.exists() {
             fsutil::open_or_create(&lock)?;
             fsutil::sync_dir(&self.dir)?;
         }
         Ok(())
+    }
+
+    /// The cluster root (`<root>/groups/<name>` is the group's directory).
+    pub fn root(&self) -> &Path {
+        self.dir
+            .parent()
+            .and_then(|g| g.parent())
+            .unwrap_or(Path::new("."))
     }
 
     pub fn members_dir(&self) -> PathBuf {

@@ -225,7 +225,11 @@ impl PartitionWriter {
 
     /// Append batches that already carry their offsets and epochs (copied from the leader).
     /// Rolls segments by this replica's own `segment.bytes`; writes the index entries it needs.
-    pub(super) fn append_raw_locked(&mut self, bytes: &[u8], epochs: &mut Vec<EpochEntry>) -> Result<()> {
+    pub(super) fn append_raw_locked(
+        &mut self,
+        bytes: &[u8],
+        epochs: &mut Vec<EpochEntry>,
+    ) -> Result<()> {
         let mut off = 0usize;
         while off < bytes.len() {
             let a = self.active.as_ref().unwrap();

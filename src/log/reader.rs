@@ -332,7 +332,9 @@ impl PartitionReader {
     /// [`verified_time_start`](Self::verified_time_start).
     pub fn offset_for_time(&mut self, ts: i64, t: &Tail) -> Result<u64> {
         for (base, limit) in self.committed_segments(t)? {
-            let start = self.verified_time_start(base, ts, t)?.max(t.log_start_offset);
+            let start = self
+                .verified_time_start(base, ts, t)?
+                .max(t.log_start_offset);
             if start >= t.end_offset {
                 break;
             }
@@ -381,7 +383,9 @@ impl PartitionReader {
             if b.header.base_offset >= limit {
                 break;
             }
-            max = Some(max.map_or(b.header.max_timestamp, |m: i64| m.max(b.header.max_timestamp)));
+            max = Some(max.map_or(b.header.max_timestamp, |m: i64| {
+                m.max(b.header.max_timestamp)
+            }));
         }
         Ok(max)
     }
@@ -425,11 +429,8 @@ impl PartitionReader {
             return Ok(base);
         };
         let n = index::file::entry_count(len, index::TIME_ENTRY);
-        let i = index::file::partition_point(
-            n,
-            |i| index::file::time_at(&f, i),
-            |e| e.timestamp < ts,
-        );
+        let i =
+            index::file::partition_point(n, |i| index::file::time_at(&f, i), |e| e.timestamp < ts);
         if i == 0 {
             return Ok(base);
         }

@@ -54,7 +54,11 @@ impl PartitionWriter {
     /// Under the partition lock: find the first damaged batch below the durable offset, and
     /// restore from `source` when it holds every offset from there to the log end (checked
     /// batch by batch before anything changes), else cut only if `truncate`.
-    pub fn repair_damage(&mut self, source: Option<Source<'_>>, truncate: bool) -> Result<Repaired> {
+    pub fn repair_damage(
+        &mut self,
+        source: Option<Source<'_>>,
+        truncate: bool,
+    ) -> Result<Repaired> {
         let _guard = self.guard()?;
         let published = match &self.tail_file {
             Some(f) => tail::read(f, &self.tail_path)?,
@@ -127,7 +131,12 @@ impl PartitionWriter {
         next.durable_offset = next.durable_offset.min(d.offset);
         next.log_start_offset = next.log_start_offset.min(d.offset);
         let mut cur = *t;
-        publish(self.tail_file.as_ref().unwrap(), &self.tail_path, &mut cur, next)?;
+        publish(
+            self.tail_file.as_ref().unwrap(),
+            &self.tail_path,
+            &mut cur,
+            next,
+        )?;
         self.sync_tail_file()?;
         super::writer::remove_uncommitted_segments(&self.dir, d.segment)?;
         log.set_len(d.position).at(&log_path)?;
@@ -155,8 +164,7 @@ impl PartitionWriter {
         let t = self.active.as_ref().unwrap().tail;
         let mut es = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
         let mut buf = Vec::new();
-        loop {
-            let Some(b) = r.next_batch(&st)? else { break };
+        while let Some(b) = r.next_batch(&st)? {
             if b.header.base_offset >= to {
                 break;
             }
@@ -275,7 +283,11 @@ pub fn first_damage(dir: &Path, t: &Tail) -> Result<Option<Damage>> {
                     return bad(
                         pos,
                         expected,
-                        format!("batch at byte {pos} of {}: {}", log_path.display(), describe(&error)),
+                        format!(
+                            "batch at byte {pos} of {}: {}",
+                            log_path.display(),
+                            describe(&error)
+                        ),
                     );
                 }
             }

@@ -11,8 +11,8 @@
 
 use super::epochs;
 use super::reader::PartitionReader;
-use super::tail::Tail;
 use super::segment;
+use super::tail::Tail;
 use super::writer::{HDR, PartitionWriter, deleted_error};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
@@ -42,8 +42,9 @@ pub fn plan(
     let mut total: u64 = sealed.iter().map(|s| s.bytes).sum::<u64>() + active_bytes;
     let mut keep_from = None;
     for (i, s) in sealed.iter().enumerate() {
-        let too_old = retention_ms
-            .is_some_and(|r| s.max_timestamp < now_ms.saturating_sub(r.min(i64::MAX as u64) as i64));
+        let too_old = retention_ms.is_some_and(|r| {
+            s.max_timestamp < now_ms.saturating_sub(r.min(i64::MAX as u64) as i64)
+        });
         let too_big = retention_bytes.is_some_and(|r| total > r);
         if !(too_old || too_big) {
             break;

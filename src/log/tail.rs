@@ -175,7 +175,8 @@ pub fn header_ok(f: &File, path: &Path) -> Result<bool> {
 
 /// Rewrite a damaged header in place (under the partition lock); the slots are left alone.
 pub fn repair_header(f: &File, path: &Path) -> Result<()> {
-    f.write_all_at(&file_header::encode(MAGIC, 0, 0), 0).at(path)?;
+    f.write_all_at(&file_header::encode(MAGIC, 0, 0), 0)
+        .at(path)?;
     crate::fsutil::sync_data(f, path)
 }
 

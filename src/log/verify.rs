@@ -4,9 +4,9 @@
 use super::batch::Records;
 use super::file_header;
 use super::index;
+use super::repair::{Damage, Repaired, Source, first_damage, needs_truncate_message};
 use super::scan::{Next, Scanner};
 use super::segment;
-use super::repair::{Damage, Repaired, Source, first_damage, needs_truncate_message};
 use super::tail::{self, Tail};
 use super::writer::describe;
 use super::{PartitionWriter, WriterOptions};

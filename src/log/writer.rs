@@ -84,7 +84,8 @@ pub struct PartitionWriter {
 impl PartitionWriter {
     /// `name` is how messages refer to the partition (`topic-0`).
     pub fn open(dir: &Path, name: &str, opts: WriterOptions) -> Result<Self> {
-        if !dir.is_dir() {
+        // A link planted where the replica directory should be would make us write elsewhere.
+        if !fsutil::own_dir_exists(dir)? {
             return Err(Error::NotFound(format!(
                 "partition {name}: directory {} does not exist",
                 dir.display()

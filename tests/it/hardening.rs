@@ -3,6 +3,7 @@
 
 use crate::util::*;
 use std::fs::OpenOptions;
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -80,7 +81,7 @@ fn a_damaged_time_index_never_makes_retention_delete_fresh_records() {
 #[test]
 fn a_damaged_time_index_never_changes_since_or_at_answers() {
     let env = Env::new();
-    env.create_topic("t", 1, &[]);
+    env.create_topic("t", 1, &["--config", "segment.bytes=1024"]);
     let t0 = now_ms() - 3_600_000;
     produce_timed(&env, "t", 200, 20, t0);
     let at = |ts: i64| -> serde_json::Value {
@@ -97,9 +98,12 @@ fn a_damaged_time_index_never_changes_since_or_at_answers() {
     assert_eq!(since(t0 - 1000), expected(0..200));
     assert_eq!(since(t0 + 150_500), expected(151..200));
     // Entries out of order (a flipped byte in the middle) are not trusted either.
-    let p = &timeindexes(&env.partition_dir("t", 0))[0];
-    let f = OpenOptions::new().write(true).open(p).unwrap();
-    f.write_all_at(&[0xff; 4], 32 + 12 * 5 + 8).unwrap();
+    for p in timeindexes(&env.partition_dir("t", 0)) {
+        let f = OpenOptions::new().write(true).open(&p).unwrap();
+        if f.metadata().unwrap().len() >= 32 + 12 * 2 {
+            f.write_all_at(&[0x7f; 4], 32 + 4).unwrap();
+        }
+    }
     assert_eq!(since(t0 - 1000), expected(0..200));
     assert_eq!(since(t0 + 150_500), expected(151..200));
 }
@@ -155,10 +159,7 @@ fn a_damaged_tail_header_is_not_fatal_and_is_repaired() {
     let out = env.chute().args(["verify"]).output().unwrap();
     assert_eq!(out.status.code(), Some(74));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tail file header is damaged"));
-    env.chute()
-        .args(["verify", "--repair"])
-        .assert()
-        .success();
+    env.chute().args(["verify", "--repair"]).assert().success();
     env.chute().args(["verify"]).assert().success();
     assert_eq!(&std::fs::read(&tail).unwrap()[..8], b"CHUTETAL");
     // A writer repairs it too.
@@ -177,7 +178,12 @@ fn a_tail_of_a_newer_format_is_refused_not_rebuilt() {
     let before = std::fs::read(&tail).unwrap();
     let f = OpenOptions::new().write(true).open(&tail).unwrap();
     f.write_all_at(&2u16.to_le_bytes(), 8).unwrap();
-    let out = env.chute().args(["produce", "-t", "t"]).write_stdin("b\n").output().unwrap();
+    let out = env
+        .chute()
+        .args(["produce", "-t", "t"])
+        .write_stdin("b\n")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(74));
     assert!(String::from_utf8_lossy(&out.stderr).contains("upgrade chute"));
     let after = std::fs::read(&tail).unwrap();
@@ -257,12 +263,20 @@ fn damaged_acknowledged_data_is_cut_only_when_asked_and_kept_aside() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("offsets 100 to 199 (100 offsets) are LOST"), "{err}");
+    assert!(
+        err.contains("offsets 100 to 199 (100 offsets) are LOST"),
+        "{err}"
+    );
     // The cut bytes are kept, byte for byte.
     let aside: Vec<PathBuf> = std::fs::read_dir(env.partition_dir("t", 0))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("damaged-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("damaged-")
+        })
         .collect();
     assert_eq!(aside.len(), 1);
     let kept: Vec<PathBuf> = std::fs::read_dir(&aside[0])
@@ -384,4 +398,177 @@ fn kafka_config_values_are_accepted() {
     env.controller_once();
     let d = env.json(&["offsets", "-t", "t", "--json"]);
     assert_eq!(d["partitions"][0]["earliest"], 5);
+}
+
+fn latest(env: &Env, topic: &str) -> u64 {
+    let out = env
+        .chute()
+        .args(["offsets", "-t", topic, "--json"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return 0;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["partitions"][0]["latest"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_writer_and_a_follower_whose_topic_is_deleted_and_recreated_stop_and_say_so() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    let mut producer = env
+        .spawn(&["produce", "-t", "t", "--linger", "0"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = producer.stdin.take().unwrap();
+    let mut follower = env
+        .spawn(&["consume", "-t", "t", "--follow"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for i in 0..100 {
+        writeln!(input, "old{i}").unwrap();
+    }
+    input.flush().unwrap();
+    wait_for("100 records", Duration::from_secs(20), || {
+        latest(&env, "t") == 100
+    });
+    // A stopped writer holds the partition lock: delete cannot mark the partition (exit 75),
+    // and `topic create` then moves the old directory to the trash.
+    let lock = hold_lock(&env.partition_dir("t", 0));
+    let out = env
+        .chute()
+        .args(["topic", "delete", "t", "--lock-timeout", "200ms"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75));
+    drop(lock);
+    env.create_topic("t", 1, &[]);
+    // The producer may notice at its next periodic fsync, before these arrive (then its
+    // stdin is closed): either way none of them may land anywhere.
+    for i in 0..50 {
+        let _ = writeln!(input, "new{i}");
+    }
+    drop(input);
+    let out = producer.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("topic \"t\" was deleted while writing; ")
+            && err.contains(" records after offset 99 of partition 0 were not written"),
+        "{err}"
+    );
+    // Nothing went into the new topic of the same name.
+    assert_eq!(latest(&env, "t"), 0);
+    wait_for("the follower to stop", Duration::from_secs(20), || {
+        follower.try_wait().unwrap().is_some()
+    });
+    let out = follower.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("was deleted while reading"), "{err}");
+}
+
+fn victim(env: &Env) -> PathBuf {
+    let outside = env.dir.path().join("outside");
+    std::fs::create_dir_all(outside.join("victim")).unwrap();
+    std::fs::write(outside.join("victim/precious"), b"keep me").unwrap();
+    outside
+}
+
+fn assert_untouched(outside: &Path) {
+    assert_eq!(
+        std::fs::read(outside.join("victim/precious")).unwrap(),
+        b"keep me"
+    );
+    let names: Vec<_> = std::fs::read_dir(outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["victim"]);
+}
+
+#[test]
+fn a_planted_trash_link_never_sends_a_delete_outside_the_root() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce("t", "a\n", &[]);
+    let outside = victim(&env);
+    let trash = env.root().join("brokers/0/.trash");
+    std::os::unix::fs::symlink(&outside, &trash).unwrap();
+    let out = env.chute().args(["topic", "delete", "t"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(
+        err.contains(".trash") && err.contains("symbolic link"),
+        "{err}"
+    );
+    assert_untouched(&outside);
+
+    env.chute()
+        .args(["consume", "-t", "x", "-g", "g"])
+        .assert()
+        .code(1);
+    env.create_topic("x", 1, &[]);
+    env.chute()
+        .args(["consume", "-t", "x", "-g", "g"])
+        .assert()
+        .success();
+    std::os::unix::fs::symlink(&outside, env.root().join("groups/.trash")).unwrap();
+    let out = env.chute().args(["group", "delete", "g"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(err.contains("groups/.trash"), "{err}");
+    assert_untouched(&outside);
+}
+
+#[test]
+fn the_trash_sweep_removes_only_what_chute_put_there_and_never_follows_links() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    let outside = victim(&env);
+    let trash = env.root().join("brokers/0/.trash");
+    std::fs::create_dir_all(trash.join("keep-me")).unwrap();
+    // A link named like chute's own trash entries, pointing outside.
+    std::os::unix::fs::symlink(
+        outside.join("victim"),
+        trash.join("0123456789abcdef.deleted"),
+    )
+    .unwrap();
+    env.chute()
+        .args(["topic", "delete", "t"])
+        .assert()
+        .success();
+    assert!(trash.join("keep-me").is_dir());
+    assert!(std::fs::symlink_metadata(trash.join("0123456789abcdef.deleted")).is_err());
+    assert_untouched(&outside);
+}
+
+#[test]
+fn a_planted_link_in_place_of_a_partition_directory_is_refused() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce("t", "a\n", &[]);
+    let dir = env.partition_dir("t", 0);
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::rename(&dir, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+    let before = std::fs::read(elsewhere.join("00000000000000000000.log")).unwrap();
+    let out = env
+        .chute()
+        .args(["produce", "-t", "t"])
+        .write_stdin("b\n")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(
+        std::fs::read(elsewhere.join("00000000000000000000.log")).unwrap(),
+        before
+    );
 }
