@@ -29,8 +29,10 @@ Consumer-group checks (groups/G.deliveries: member run, arrival time, JSON envel
     pass). Two live owners of a partition both read from the same committed
     offset, so they deliver the same offsets while both are alive: that is what this detects.
     A member that exited 0 committed what it delivered, so any redelivery of it is a violation.
-    A flagged pair is reported as "two owners" when both runs were alive at once, else as
-    "redelivered after commit" (the later run started below an offset already committed);
+    Flagged offsets are reported per partition and pair of runs: as "two owners" when each run
+    delivered the partition while the other was delivering those offsets, else as "redelivered
+    after commit" (the later run started below an offset already committed: a lost or rewound
+    commit);
   - a member run never delivers an offset of a partition twice or out of order;
   - every delivered record is the record the log holds at that partition and offset (a consumer
     never saw a record that a failover later took back), unless retention removed it since;
@@ -39,6 +41,7 @@ Consumer-group checks (groups/G.deliveries: member run, arrival time, JSON envel
 Cluster checks: `verify` exit 0, `controller --once` exit 0, final reads exit 0, nothing hung at
 the stop.
 """
+import bisect
 import collections
 import glob
 import json
@@ -370,6 +373,7 @@ def main(work):
         first = {}                            # (p, o) -> (rid, us)
         redeliveries = collections.defaultdict(list)
         last_in_run = {}                      # (rid, p) -> offset
+        times = collections.defaultdict(list)  # (rid, p) -> arrival times, in order
         deliveries = 0
         for l in read_lines(os.path.join(work, "groups", f"{g}.deliveries")):
             try:
@@ -387,6 +391,7 @@ def main(work):
             if lo is not None and o <= lo:
                 rep.bad("member order", f"{g}: {rid} delivered {t}-{p}@{o} after @{lo}")
             last_in_run[(rid, p)] = o
+            times[(rid, p)].append(us)
             vals = log_values.get((t, p), {})
             if o in vals:
                 if vals[o] != v:
@@ -419,19 +424,10 @@ def main(work):
                     if ok:
                         legit += 1
                         continue
-                    # both runs alive at once: two owners; one after the other: the second
-                    # started below what the first had committed (a commit lost or rewound)
-                    sx, ex = (mx["start"], mx["end"] or 1 << 62) if mx else (0, 1 << 62)
-                    sy, ey = (my["start"], my["end"] or 1 << 62) if my else (0, 1 << 62)
-                    both_live = sx < ey and sy < ex
-                    if both_live:
-                        two_owners += 1
-                    else:
-                        rewound += 1
-                    k = ("two owners" if both_live else "redelivered after commit", p, x, y)
-                    f = flagged.setdefault(k, [0, o, o, tx, ty])
+                    f = flagged.setdefault((p, x, y), [0, o, o, tx, tx, ty, ty])
                     f[0] += 1
                     f[1], f[2] = min(f[1], o), max(f[2], o)
+                    f[3], f[4], f[5], f[6] = min(f[3], tx), max(f[4], tx), min(f[5], ty), max(f[6], ty)
 
         def desc(r, m, tt):
             if not m:
@@ -439,9 +435,22 @@ def main(work):
             end = "still running" if m["end"] is None else \
                 f"exit {m['rc']}{' killed at ' + str(m['kill_us']) if m['killed'] else ''}, ended {m['end']}"
             return f"{r} ({m['kind']}, pid {m['pid']}, {m['start']}..{end}; first of these at {tt})"
-        for (kind_, p, x, y), (cnt, lo, hi, tx, ty) in sorted(flagged.items(), key=lambda kv: kv[1][3]):
-            rep.bad(kind_, f"{g}: {t}-{p}@{lo}..{hi} ({cnt} offsets) delivered by {desc(x, mruns.get(x), tx)} "
-                    f"and again by {desc(y, mruns.get(y), ty)}")
+        def delivered_between(r, p, a, b):
+            ts = times.get((r, p), [])
+            i = bisect.bisect_left(ts, a)
+            return i < len(ts) and ts[i] <= b
+        for (p, x, y), (cnt, lo, hi, tx0, tx1, ty0, ty1) in sorted(flagged.items(), key=lambda kv: kv[1][3]):
+            # "two owners" when each delivered the partition while the other was delivering these
+            # offsets; otherwise one came after the other and started below what was committed
+            # (a commit lost, or rewound)
+            if delivered_between(x, p, ty0, ty1) or delivered_between(y, p, tx0, tx1):
+                kind_ = "two owners"
+                two_owners += cnt
+            else:
+                kind_ = "redelivered after commit"
+                rewound += cnt
+            rep.bad(kind_, f"{g}: {t}-{p}@{lo}..{hi} ({cnt} offsets) delivered by {desc(x, mruns.get(x), tx0)} "
+                    f"and again by {desc(y, mruns.get(y), ty0)}")
         # completeness after the drain
         undelivered = []
         for (tt, p), vals in log_values.items():
@@ -528,7 +537,7 @@ def main(work):
     for g, d in gfig.items():
         print(f"group {g} on {d['topic']}: {d['cron_runs']} cron runs ({d['cron_kills']} killed), {d['follow_runs']} follow runs "
               f"({d['follow_kills']} killed), {d['deliveries']} deliveries of {d['distinct']} records, {d['redelivered']} redelivered "
-              f"({d['legit_pairs']} pairs after a kill, {d['two_owner_pairs']} two-owner pairs, {d['rewound_pairs']} after a commit), "
+              f"({d['legit_pairs']} pairs after a kill; violations: {d['two_owner_pairs']} by two owners, {d['rewound_pairs']} after a commit), "
               f"{d['errors']} member errors, {d['partial_lines']} partial lines; warnings: {d['below']} 'below the log start', "
               f"{d['beyond']} 'beyond the log end'")
     print(f"chaos: {ev['broker down']} broker down/up cycles (ISR full again after "
