@@ -202,6 +202,7 @@ impl Consumer {
         let name = format!("{topic}-{p}");
         let mut reader = PartitionReader::open(&dir, &name)?;
         let mut tail = reader.tail()?;
+        let log_end = tail.end_offset;
         // Consumers see only what every in-sync replica has.
         tail.end_offset = hw.high_watermark(&tail);
         let mut start = match opts.from {
@@ -221,20 +222,27 @@ impl Consumer {
             ));
             start = tail.log_start_offset;
         }
-        if start > tail.end_offset {
+        if start > log_end {
             self.warnings.push(format!(
-                "partition {name}: offset {start} is beyond the log end {}; starting at the end",
-                tail.end_offset
+                "partition {name}: offset {start} is beyond the log end {log_end}; starting at the end"
             ));
-            start = tail.end_offset;
+            start = log_end;
         }
+        // Between the high watermark and the log end (a committed offset, while a follower
+        // catches up after a leader change, or a view of the ISR a moment old): start there
+        // and deliver nothing until the high watermark passes it. Moving a group back to the
+        // high watermark would deliver what it already committed a second time.
+        let seek_tail = Tail {
+            end_offset: tail.end_offset.max(start),
+            ..tail
+        };
         let stop = match stop {
             Stop::Never => None,
             Stop::AtEnd => Some(tail.end_offset),
             // A snapshot taken earlier may be below where the group already is.
             Stop::At(s) => Some(s.min(tail.end_offset).max(start)),
         };
-        reader.seek(start, &tail)?;
+        reader.seek(start, &seek_tail)?;
         self.cursors.push(Cursor {
             partition: p,
             reader,
