@@ -43,26 +43,7 @@ fn bad_from(s: &str) -> Error {
     ))
 }
 
-/// Parse a point in time: an RFC 3339 date (`2026-11-20T10:00:00Z`), milliseconds since the
-/// epoch, or a duration meaning "that long ago" (`2h`). Returns ms since the epoch.
-pub fn parse_time(s: &str, flag: &str) -> Result<i64> {
-    let t = s.trim();
-    if let Ok(ms) = t.parse::<i64>() {
-        return Ok(ms);
-    }
-    if let Ok(ts) = humantime::parse_rfc3339_weak(t) {
-        return Ok(ts
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0));
-    }
-    if let Ok(d) = humantime::parse_duration(t) {
-        return Ok(crate::fsutil::now_ms() - d.as_millis() as i64);
-    }
-    Err(Error::Usage(format!(
-        "{flag} {s:?}: expected a time like 2026-11-20T10:00:00Z, a duration ago like 2h, or epoch milliseconds"
-    )))
-}
+pub use crate::time::parse_time;
 
 #[derive(Clone)]
 pub struct ConsumeOptions {

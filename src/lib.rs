@@ -19,4 +19,5 @@ pub mod partitioner;
 pub mod produce;
 pub mod replica;
 pub mod retention;
+pub mod time;
 pub mod topics;

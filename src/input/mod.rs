@@ -95,17 +95,9 @@ pub fn parse_escapes(s: &str) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Milliseconds since the epoch, given as a number or an RFC 3339 time (JSON and CSV input).
+/// Milliseconds since the epoch (JSON and CSV input): the CLI's one time parser.
 fn parse_timestamp(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if let Ok(ms) = s.parse::<i64>() {
-        return Some(ms);
-    }
-    let t = humantime::parse_rfc3339_weak(s).ok()?;
-    Some(match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).ok()?,
-        Err(before) => -i64::try_from(before.duration().as_millis()).ok()?,
-    })
+    crate::time::parse_instant(s)
 }
 
 /// `-H K=V`, split at the first `=`.

@@ -613,10 +613,50 @@ fn a_group_never_moves_back_when_the_high_watermark_is_behind_its_commit() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let g = env.json(&["offsets", "-g", "g", "--json"]);
     assert_eq!(g["partitions"][0]["committed"], 150);
     // Caught up again: nothing is delivered twice.
     env.chute().args(["replicate"]).assert().success();
     assert!(env.consume("t", &["-g", "g"]).is_empty());
+}
+
+#[test]
+fn times_before_1970_and_local_times_mean_what_they_say_everywhere() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce(
+        "t",
+        "{\"value\":\"moon\",\"timestamp\":\"1969-07-20T20:17:40Z\"}\n{\"value\":\"epoch\",\"timestamp\":0}\n",
+        &["--format", "json"],
+    );
+    let out = env.consume(
+        "t",
+        &["--since", "1969-07-20T00:00:00Z", "--format", "%o %T %s\n"],
+    );
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "0 -14182940000 moon\n1 0 epoch\n"
+    );
+    let at = env.json(&[
+        "offsets",
+        "-t",
+        "t",
+        "--at",
+        "1969-12-31T00:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(at["partitions"][0]["offset"], 1, "{at}");
+    // A time without a zone is local time (TZ), as `date` reads it.
+    let out = env
+        .chute()
+        .env("TZ", "Asia/Tokyo")
+        .args(["consume", "-t", "t", "--since", "1970-01-01 09:00:00"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "epoch\n");
 }

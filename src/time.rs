@@ -1,0 +1,79 @@
+//! The one parser for points in time, for every command and input format (on `jiff`).
+//!
+//! Accepted, in this order:
+//! - milliseconds since the Unix epoch, negative before 1970 (`1732000000000`, `-86400000`);
+//! - an RFC 3339 / ISO 8601 time with a zone offset (`2026-11-20T10:00:00Z`,
+//!   `2026-11-20T10:00:00+01:00`, `1969-07-20T20:17:40Z`), to the nanosecond, cut to ms;
+//! - a date and time without a zone (`2026-11-20T10:00`, `2026-11-20 10:00:00`), read in the
+//!   local time zone (`TZ`), as `date` does;
+//! - for command-line flags only: a duration meaning that long ago (`2h`, `30m`, `7d`).
+
+use crate::error::{Error, Result};
+
+/// A point in time from a command-line flag: ms since the epoch.
+pub fn parse_time(s: &str, flag: &str) -> Result<i64> {
+    let t = s.trim();
+    if let Some(ms) = parse_instant(t) {
+        return Ok(ms);
+    }
+    if let Ok(d) = humantime::parse_duration(t) {
+        let ago = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        return Ok(crate::fsutil::now_ms().saturating_sub(ago));
+    }
+    Err(Error::Usage(format!(
+        "{flag} {s:?}: expected a time like 2026-11-20T10:00:00Z (or with an offset, or local \
+         without one), a duration ago like 2h, or epoch milliseconds"
+    )))
+}
+
+/// A point in time given in data (a JSON or CSV `timestamp`) or a flag: ms since the epoch.
+pub fn parse_instant(s: &str) -> Option<i64> {
+    let t = s.trim();
+    if let Ok(ms) = t.parse::<i64>() {
+        return Some(ms);
+    }
+    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+        return Some(ts.as_millisecond());
+    }
+    // Zone-less: local civil time. A time that does not exist or is ambiguous (DST change)
+    // resolves as jiff's "compatible" rule, as Temporal and `date` do.
+    let civil = t.parse::<jiff::civil::DateTime>().ok().or_else(|| {
+        t.replacen(' ', "T", 1)
+            .parse::<jiff::civil::DateTime>()
+            .ok()
+    })?;
+    let ts = jiff::tz::TimeZone::system().to_timestamp(civil).ok()?;
+    Some(ts.as_millisecond())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_before_and_after_1970_with_zones_and_offsets() {
+        assert_eq!(parse_instant("0"), Some(0));
+        assert_eq!(parse_instant("-86400000"), Some(-86_400_000));
+        assert_eq!(parse_instant("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_instant("1969-12-31T00:00:00Z"), Some(-86_400_000));
+        assert_eq!(
+            parse_instant("1969-07-20T20:17:40.5Z"),
+            Some(-14_182_939_500)
+        );
+        assert_eq!(
+            parse_instant("2026-11-20T10:00:00+01:00"),
+            parse_instant("2026-11-20T09:00:00Z")
+        );
+        assert_eq!(parse_instant("soon"), None);
+    }
+
+    #[test]
+    fn flags_take_durations_ago_and_name_themselves_when_wrong() {
+        let now = crate::fsutil::now_ms();
+        let t = parse_time("2h", "--since").unwrap();
+        assert!((now - 7_200_000 - t).abs() < 60_000);
+        let e = parse_time("yesterdayish", "--since").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--since \"yesterdayish\""));
+    }
+}
