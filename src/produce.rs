@@ -127,6 +127,9 @@ impl Producer {
     /// (returns whether it did, for the caller to say so).
     pub fn open(cluster: &Cluster, topic: &str, opts: ProducerOptions) -> Result<(Producer, bool)> {
         crate::names::topic(topic)?;
+        // The stamp is taken before the read: a change in between shows as a new stamp at the
+        // next check (one reload too many), never as an old view taken for the current one.
+        let mut md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
         let mut md = cluster.ensure()?;
         let mut created = false;
         if !md.topics.contains_key(topic) {
@@ -141,9 +144,9 @@ impl Producer {
                 },
             )?;
             created = r.created;
+            md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
             md = cluster.metadata()?;
         }
-        let md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
         let t = md.topic(topic)?;
         if let Some(p) = opts.partition {
             t.partition(topic, p)?;
@@ -372,6 +375,9 @@ impl Producer {
             match self.resend_moved().and_then(|_| self.append_lane(p)) {
                 Ok(()) => break,
                 Err(e) if leadership_error(&e) => {
+                    // Look again even if the file seems unchanged: the directory we wrote to
+                    // is gone, so our view may be older than its stamp says.
+                    self.md_stamp = None;
                     self.wait_for_metadata(deadline, &e)?;
                 }
                 Err(e) => return Err(e),
