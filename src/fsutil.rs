@@ -70,6 +70,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes).at(&tmp)?;
     f.sync_all().map_err(|e| fatal_sync(&tmp, e))?;
     drop(f);
+    crash_point!("replace-before-rename");
     std::fs::rename(&tmp, path).at(path)?;
     sync_dir(dir)
 }

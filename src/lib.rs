@@ -1,6 +1,8 @@
 //! chute: Kafka's model on a directory tree. The storage engine lives here; `main.rs` is the CLI.
 
 pub mod error;
+#[macro_use]
+pub mod failpoint;
 pub mod record;
 
 pub use error::{Error, Result};

@@ -8,6 +8,8 @@ use clap::Parser;
 mod cmd;
 
 fn main() {
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

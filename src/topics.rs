@@ -86,6 +86,13 @@ pub fn create_replica(
     Ok(())
 }
 
+/// The topic id a replica directory is tagged with, if its tag can be read.
+pub fn replica_topic_id(dir: &std::path::Path) -> Option<String> {
+    let b = fsutil::read_small(&dir.join(REPLICA_FILE), 1 << 16).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
+    v.get("topic_id")?.as_str().map(str::to_string)
+}
+
 /// Whether the replica in `dir` was created for the topic with this id. A replica without a
 /// tag (made by an older chute) is given the benefit of the doubt.
 pub fn replica_belongs(dir: &std::path::Path, topic_id: &str) -> bool {

@@ -255,6 +255,7 @@ impl Cluster {
         let out = f(&mut md)?;
         if md != before {
             md.epoch = before.epoch + 1;
+            crash_point!("metadata-before-replace");
             fsutil::atomic_write(&self.metadata_path(), &md.to_bytes())?;
         }
         after(&md, out)

@@ -358,6 +358,7 @@ impl<'c> Controller<'c> {
                 .is_none_or(|t| t.elapsed() >= opts.retention_interval)
         {
             self.last_retention = Some(Instant::now());
+            crate::replica::reassign::remove_strays(cluster, &md, log);
             for (name, p, r) in crate::retention::run(cluster, &md, None) {
                 match r {
                     Ok(a) if a.moved || a.freed > 0 => log(&format!(

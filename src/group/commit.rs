@@ -103,6 +103,7 @@ impl Group {
         };
         let mut body = serde_json::to_vec(&c).map_err(|e| Error::Other(e.to_string()))?;
         body.push(b'\n');
+        crash_point!("commit-before-replace");
         fsutil::atomic_write(&self.offset_path(topic, p), &body)
     }
 

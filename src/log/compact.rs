@@ -368,14 +368,22 @@ impl PartitionWriter {
             return Ok(None);
         }
         let swap = |ext: &str| dir.join(format!("{}.swap", segment::file_name(base, ext)));
+        crash_point!("compact-after-cleaned");
         for ext in ["index", "timeindex", "log"] {
             std::fs::rename(tmp(ext), swap(ext)).at(swap(ext))?;
+            if ext == "timeindex" {
+                crash_point!("compact-mid-swap");
+            }
             if ext == "log" {
                 fsutil::sync_dir(&dir)?;
             }
         }
+        crash_point!("compact-after-swap");
         for ext in ["index", "timeindex", "log"] {
             std::fs::rename(swap(ext), segment::path(&dir, base, ext)).at(swap(ext))?;
+            if ext == "index" {
+                crash_point!("compact-mid-rename");
+            }
         }
         fsutil::sync_dir(&dir)?;
         Ok(Some(c))

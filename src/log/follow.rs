@@ -303,6 +303,7 @@ impl PartitionWriter {
                 // the checkpoint does not know.
                 epochs::store(&self.dir, epochs)?;
             }
+            crash_point!("follow-before-publish");
             self.publish_with(|next| *next = t)?;
         }
         Ok(())

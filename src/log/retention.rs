@@ -162,6 +162,7 @@ pub(super) fn remove_below(dir: &Path, log_start: u64, active_base: u64) -> Resu
             doomed.push(b);
         }
     }
+    crash_point!("retention-before-rename");
     let mut freed = 0;
     for &b in &doomed {
         for ext in ["log", "index", "timeindex"] {
@@ -179,6 +180,7 @@ pub(super) fn remove_below(dir: &Path, log_start: u64, active_base: u64) -> Resu
     }
     if !doomed.is_empty() {
         fsutil::sync_dir(dir)?;
+        crash_point!("retention-before-remove");
     }
     // Remove every `.deleted` file, including any a crash left behind.
     for entry in std::fs::read_dir(dir).at(dir)? {

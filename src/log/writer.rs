@@ -250,6 +250,7 @@ impl PartitionWriter {
         fsutil::sync_data(&a.log, &a.log_path)?;
         fsutil::sync_data(&a.index, &a.index_path)?;
         fsutil::sync_data(&a.timeindex, &a.timeindex_path)?;
+        crash_point!("sync-before-publish");
         let mut t = a.tail;
         t.durable_offset = t.end_offset;
         let tf = self.tail_file.as_ref().unwrap();
@@ -316,12 +317,14 @@ impl PartitionWriter {
         t.leader_epoch = t.leader_epoch.max(epoch);
         // Writing as leader in this epoch: this log is the epoch's history by definition.
         t.reconciled_epoch = epoch;
+        crash_point!("append-before-publish");
         publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
             &mut a.tail,
             t,
         )?;
+        crash_point!("append-after-publish");
         Ok(Appended {
             base_offset,
             last_offset: base_offset + count - 1,
@@ -344,6 +347,7 @@ impl PartitionWriter {
         remove_uncommitted_segments(&self.dir, a.tail.segment_base)?;
         let now = fsutil::now_ms();
         let seg = segment::create(&self.dir, base, now)?;
+        crash_point!("roll-before-publish");
         let mut t = a.tail;
         t.segment_base = base;
         t.end_position = HDR;

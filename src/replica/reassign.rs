@@ -187,6 +187,7 @@ pub fn step(
                 new.leader.map_or("none".into(), |b| b.to_string()),
                 new.leader_epoch
             ));
+            crash_point!("reassign-after-switch");
             for b in old.replicas.iter().filter(|b| !new.replicas.contains(b)) {
                 remove_replica(cluster, &md, &name, new.partition, *b, log);
             }
@@ -194,6 +195,39 @@ pub fn step(
         }
     }
     Ok(Progress::Copying(progress))
+}
+
+/// Replicas a finished move left behind (the mover died between the switch in metadata and
+/// the removal): directories of a partition, tagged with its topic id, on a live broker that
+/// is neither a replica nor being added. Removed like any replica that left. Run with
+/// retention (not every pass): one `stat` per partition and broker.
+pub fn remove_strays(
+    cluster: &Cluster,
+    md: &crate::cluster::metadata::Metadata,
+    log: &mut dyn FnMut(&str),
+) {
+    let live = cluster.live_brokers(md, false);
+    for (name, t) in &md.topics {
+        for p in &t.partitions {
+            if !p.adding.is_empty() || !p.removing.is_empty() {
+                continue; // a move in progress owns its directories
+            }
+            for &b in live.iter().filter(|b| !p.replicas.contains(b)) {
+                let dir = cluster.replica_dir(md, b, name, p.partition);
+                // Only a positive match removes anything: a directory without a readable tag
+                // is left alone.
+                if matches!(fsutil::own_dir_exists(&dir), Ok(true))
+                    && crate::topics::replica_topic_id(&dir).as_deref() == Some(t.id.as_str())
+                {
+                    log(&format!(
+                        "partition {name}-{}: removing the replica left on broker {b} by an interrupted move",
+                        p.partition
+                    ));
+                    remove_replica(cluster, md, name, p.partition, b, log);
+                }
+            }
+        }
+    }
 }
 
 /// Remove the data of a replica that left: writers there stop (the deleted flag, set under the

@@ -4,6 +4,8 @@ mod util;
 
 mod compaction;
 mod crash;
+#[cfg(feature = "failpoints")]
+mod crashpoints;
 mod docs;
 mod errors;
 mod expansion;

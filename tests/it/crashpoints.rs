@@ -1,0 +1,303 @@
+//! Deterministic crash windows (`--features failpoints`): the process SIGKILLs itself at a
+//! named point between two steps of a protocol (src/failpoint.rs), and the next process must
+//! find a state it recovers from, losing nothing that was acknowledged.
+
+use crate::util::*;
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+
+/// Run chute with the crash point armed; it must die there (SIGKILL).
+fn crash_at(env: &Env, point: &str, args: &[&str], stdin: &str) {
+    let out = env
+        .chute()
+        .env("FAILPOINTS", format!("{point}=return"))
+        .args(args)
+        .write_stdin(stdin.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "{args:?} did not die at {point}: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn lines_of(range: std::ops::Range<u32>, tag: &str) -> String {
+    range.map(|i| format!("{tag}{i}\n")).collect()
+}
+
+fn read_all(env: &Env, topic: &str) -> Vec<String> {
+    String::from_utf8(env.consume(topic, &[]))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn want(parts: &[(&str, std::ops::Range<u32>)]) -> Vec<String> {
+    parts
+        .iter()
+        .flat_map(|(t, r)| r.clone().map(move |i| format!("{t}{i}")))
+        .collect()
+}
+
+#[test]
+fn append_windows_lose_nothing_acknowledged_and_never_adopt_unpublished_bytes() {
+    for point in [
+        "append-before-publish",
+        "append-after-publish",
+        "sync-before-publish",
+    ] {
+        let env = Env::new();
+        env.create_topic("t", 1, &[]);
+        env.produce("t", lines_of(0..100, "a"), &[]);
+        crash_at(
+            &env,
+            point,
+            &["produce", "-t", "t", "--linger", "0"],
+            &lines_of(0..10, "b"),
+        );
+        // Before publish: invisible, and cut by the next writer. After publish: visible (a
+        // killed process loses nothing that reached the page cache).
+        let crashed = if point == "append-before-publish" {
+            vec![]
+        } else {
+            want(&[("b", 0..10)])
+        };
+        let mut expect = want(&[("a", 0..100)]);
+        expect.extend(crashed);
+        assert_eq!(read_all(&env, "t"), expect, "{point}");
+        env.produce("t", lines_of(0..5, "c"), &[]);
+        expect.extend(want(&[("c", 0..5)]));
+        assert_eq!(read_all(&env, "t"), expect, "{point}");
+        env.chute().args(["verify"]).assert().success();
+    }
+}
+
+#[test]
+fn a_roll_killed_before_its_publish_leaves_a_segment_the_next_writer_removes() {
+    let env = Env::new();
+    env.create_topic("t", 1, &["--config", "segment.bytes=1024"]);
+    env.produce("t", lines_of(0..60, "a"), &[]);
+    let segs = |env: &Env| {
+        std::fs::read_dir(env.partition_dir("t", 0))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".log")
+            })
+            .count()
+    };
+    let before = segs(&env);
+    crash_at(
+        &env,
+        "roll-before-publish",
+        &["produce", "-t", "t", "--linger", "0", "--batch-size", "512"],
+        &lines_of(0..200, "b"),
+    );
+    assert!(segs(&env) >= before);
+    let got = read_all(&env, "t");
+    assert_eq!(got[..60], want(&[("a", 0..60)])[..]);
+    env.produce("t", lines_of(0..3, "c"), &[]);
+    let got = read_all(&env, "t");
+    assert_eq!(got[got.len() - 3..], want(&[("c", 0..3)])[..]);
+    env.chute().args(["verify"]).assert().success();
+}
+
+#[test]
+fn a_follower_sync_killed_before_its_publish_catches_up_on_the_next_run() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 1, &["--replication-factor", "2"]);
+    let d = env.json(&["topic", "describe", "t", "--json"]);
+    let leader = d["partitions"][0]["leader"].as_u64().unwrap();
+    let follower = 1 - leader;
+    env.mark("down", follower);
+    env.produce("t", lines_of(0..500, "a"), &[]);
+    env.mark("up", follower);
+    crash_at(&env, "follow-before-publish", &["replicate"], "");
+    env.chute().args(["replicate"]).assert().success();
+    env.chute().args(["verify"]).assert().success();
+    assert_eq!(read_all(&env, "t"), want(&[("a", 0..500)]));
+}
+
+const KEYS: u32 = 100;
+
+fn compacted(env: &Env) -> BTreeMap<String, String> {
+    env.create_topic(
+        "c",
+        1,
+        &[
+            "--config",
+            "cleanup.policy=compact",
+            "--config",
+            "segment.bytes=2KiB",
+            "--config",
+            "segment.ms=1ms",
+            "--config",
+            "delete.retention=1ms",
+        ],
+    );
+    let mut latest = BTreeMap::new();
+    for r in 0..6 {
+        let input: String = (0..KEYS).map(|k| format!("k{k:03},v{r}-{k}\n")).collect();
+        env.produce("c", input, &["-K", ",", "--batch-size", "1KiB"]);
+        for k in 0..KEYS {
+            latest.insert(format!("k{k:03}"), format!("v{r}-{k}"));
+        }
+    }
+    latest
+}
+
+fn check_latest(env: &Env, latest: &BTreeMap<String, String>) {
+    let out = String::from_utf8(env.consume("c", &["--format", "%o %k %s\\n"])).unwrap();
+    let mut last = BTreeMap::new();
+    let mut prev = None;
+    for l in out.lines() {
+        let mut it = l.splitn(3, ' ');
+        let o: u64 = it.next().unwrap().parse().unwrap();
+        assert!(prev.is_none_or(|p| p < o), "offsets go back at {o}");
+        prev = Some(o);
+        last.insert(
+            it.next().unwrap().to_string(),
+            it.next().unwrap().to_string(),
+        );
+    }
+    assert_eq!(&last, latest);
+}
+
+#[test]
+fn compaction_killed_at_each_swap_step_keeps_every_latest_value() {
+    for point in [
+        "compact-after-cleaned",
+        "compact-mid-swap",
+        "compact-after-swap",
+        "compact-mid-rename",
+    ] {
+        let env = Env::new();
+        let latest = compacted(&env);
+        crash_at(&env, point, &["controller", "--once"], "");
+        check_latest(&env, &latest);
+        env.controller_once();
+        check_latest(&env, &latest);
+        env.chute().args(["verify"]).assert().success();
+        let left: Vec<String> = std::fs::read_dir(env.partition_dir("c", 0))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".swap") || n.ends_with(".cleaned"))
+            .collect();
+        assert!(left.is_empty(), "{point}: {left:?}");
+    }
+}
+
+#[test]
+fn retention_killed_between_its_steps_serves_from_the_log_start_and_finishes_next_time() {
+    for point in ["retention-before-rename", "retention-before-remove"] {
+        let env = Env::new();
+        env.create_topic(
+            "t",
+            1,
+            &[
+                "--config",
+                "segment.bytes=1024",
+                "--config",
+                "retention.bytes=2048",
+            ],
+        );
+        for b in 0..10 {
+            env.produce("t", lines_of(b * 20..(b + 1) * 20, "a"), &[]);
+        }
+        crash_at(&env, point, &["controller", "--once"], "");
+        let d = env.json(&["offsets", "-t", "t", "--json"]);
+        let start = d["partitions"][0]["earliest"].as_u64().unwrap() as u32;
+        assert!(start > 0, "{point}: the log start was published first");
+        assert_eq!(read_all(&env, "t"), want(&[("a", start..200)]), "{point}");
+        env.controller_once();
+        let left: Vec<String> = std::fs::read_dir(env.partition_dir("t", 0))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".deleted"))
+            .collect();
+        assert!(left.is_empty(), "{point}: {left:?}");
+        env.chute().args(["verify"]).assert().success();
+    }
+}
+
+#[test]
+fn a_reassignment_killed_after_the_switch_serves_from_the_new_replicas() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 1, &[]);
+    env.produce("t", lines_of(0..300, "a"), &[]);
+    let d = env.json(&["topic", "describe", "t", "--json"]);
+    let old = d["partitions"][0]["leader"].as_u64().unwrap();
+    let new = (1 - old).to_string();
+    crash_at(
+        &env,
+        "reassign-after-switch",
+        &["topic", "reassign", "t", "-p", "0", "--replicas", &new],
+        "",
+    );
+    let d = env.json(&["topic", "describe", "t", "--json"]);
+    assert_eq!(d["partitions"][0]["replicas"], serde_json::json!([1 - old]));
+    assert_eq!(read_all(&env, "t"), want(&[("a", 0..300)]));
+    assert!(env.root().join(format!("brokers/{old}/t-0")).exists());
+    env.produce("t", lines_of(0..5, "b"), &[]);
+    env.controller_once();
+    env.chute().args(["verify"]).assert().success();
+    assert_eq!(read_all(&env, "t"), want(&[("a", 0..300), ("b", 0..5)]));
+    // The old replica's data, left by the kill, is removed by the controller's next pass.
+    assert!(!env.root().join(format!("brokers/{old}/t-0")).exists());
+}
+
+#[test]
+fn a_metadata_change_killed_before_or_during_its_replace_leaves_the_old_metadata() {
+    for point in ["metadata-before-replace", "replace-before-rename"] {
+        let env = Env::new();
+        env.create_topic("keep", 1, &[]);
+        env.produce("keep", "k\n", &[]);
+        crash_at(
+            &env,
+            point,
+            &["topic", "create", "x", "--partitions", "2"],
+            "",
+        );
+        let list = env.json(&["topic", "list", "--json"]);
+        assert!(!list.to_string().contains("\"x\""), "{point}: {list}");
+        assert_eq!(read_all(&env, "keep"), ["k"]);
+        env.create_topic("x", 2, &[]);
+        env.produce("x", "y\n", &["-p", "1"]);
+        assert_eq!(read_all(&env, "x"), ["y"]);
+        env.chute().args(["verify"]).assert().success();
+    }
+}
+
+#[test]
+fn an_offset_commit_killed_before_its_replace_redelivers_and_never_skips() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce("t", lines_of(0..50, "a"), &[]);
+    env.chute()
+        .args(["consume", "-t", "t", "-g", "g", "-n", "20"])
+        .assert()
+        .success();
+    env.produce("t", lines_of(50..80, "a"), &[]);
+    crash_at(
+        &env,
+        "commit-before-replace",
+        &["consume", "-t", "t", "-g", "g"],
+        "",
+    );
+    let g = env.json(&["offsets", "-g", "g", "--json"]);
+    assert_eq!(g["partitions"][0]["committed"], 20);
+    let out = String::from_utf8(env.consume("t", &["-g", "g"])).unwrap();
+    let got: Vec<String> = out.lines().map(str::to_string).collect();
+    assert_eq!(got, want(&[("a", 20..80)]));
+    let g = env.json(&["offsets", "-g", "g", "--json"]);
+    assert_eq!(g["partitions"][0]["committed"], 80);
+}
