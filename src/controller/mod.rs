@@ -111,6 +111,9 @@ struct Controller<'c> {
     cleaned: crate::compaction::Done,
     /// Set by the lease's heartbeat when a newer controller took over.
     fenced: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Partitions maintenance left in this pass because another process held their lock:
+    /// `--once` then exits 75 (retry), as every command does on a lock timeout.
+    busy: u32,
 }
 
 impl<'c> Controller<'c> {
@@ -126,6 +129,7 @@ impl<'c> Controller<'c> {
             last_retention: None,
             cleaned: Default::default(),
             fenced: None,
+            busy: 0,
         }
     }
 
@@ -164,6 +168,12 @@ impl<'c> Controller<'c> {
                 last_full = Some(Instant::now());
             }
             if opts.once {
+                if self.busy > 0 {
+                    return Err(Error::Temporary(format!(
+                        "{} partition(s) were locked by other processes and left for the next pass (see above)",
+                        self.busy
+                    )));
+                }
                 return Ok(());
             }
             if watched.as_ref().is_none_or(|(e, _)| *e != md.epoch) {
@@ -366,7 +376,10 @@ impl<'c> Controller<'c> {
                         a.log_start, a.freed
                     )),
                     Ok(_) => {}
-                    Err(e) => log(&format!("partition {name}-{p}: retention failed: {e}")),
+                    Err(e) => {
+                        self.busy += u32::from(e.exit_code() == crate::error::exit::TEMPFAIL);
+                        log(&format!("partition {name}-{p}: retention failed: {e}"))
+                    }
                 }
             }
             // Progress on a terminal only (`controller --once` run by hand), never in a log.
@@ -397,7 +410,10 @@ impl<'c> Controller<'c> {
                         c.segments, c.records_removed, c.bytes_before, c.bytes_after
                     )),
                     Ok(_) => {}
-                    Err(e) => log(&format!("partition {name}-{p}: compaction failed: {e}")),
+                    Err(e) => {
+                        self.busy += u32::from(e.exit_code() == crate::error::exit::TEMPFAIL);
+                        log(&format!("partition {name}-{p}: compaction failed: {e}"))
+                    }
                 }
             }
         }

@@ -660,3 +660,33 @@ fn times_before_1970_and_local_times_mean_what_they_say_everywhere() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "epoch\n");
 }
+
+#[test]
+fn a_maintenance_pass_that_meets_a_held_lock_exits_75_naming_the_holder() {
+    let env = Env::new();
+    env.create_topic(
+        "t",
+        1,
+        &[
+            "--config",
+            "segment.bytes=1024",
+            "--config",
+            "retention.bytes=1024",
+        ],
+    );
+    for b in 0..5 {
+        produce_lines(&env, "t", b * 20..(b + 1) * 20, &[]);
+    }
+    let lock = hold_lock(&env.partition_dir("t", 0));
+    let out = env.chute().args(["controller", "--once"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains(&format!("locked by pid {}", std::process::id())),
+        "{err}"
+    );
+    drop(lock);
+    env.controller_once();
+    let d = env.json(&["offsets", "-t", "t", "--json"]);
+    assert!(d["partitions"][0]["earliest"].as_u64().unwrap() > 0);
+}
