@@ -244,9 +244,12 @@ impl Consumer {
         Some(self.cursors.remove(i).next)
     }
 
-    /// True when every partition reached its snapshot end, `--until`, or `-n`.
+    /// True when every partition reached its snapshot end, `--until`, or `-n`, or a stop
+    /// was asked for (a signal, a closed stdout).
     pub fn finished(&self) -> bool {
-        self.max.is_some_and(|m| self.delivered >= m) || self.cursors.iter().all(|c| c.done)
+        crate::signals::stop_requested()
+            || self.max.is_some_and(|m| self.delivered >= m)
+            || self.cursors.iter().all(|c| c.done)
     }
 
     /// When metadata changed (one `stat` when it did not): cursors whose partition has a new
@@ -316,6 +319,9 @@ impl Consumer {
                 c.reader.seek(c.next, &tail)?;
             }
             while c.next < stop {
+                if crate::signals::stop_requested() {
+                    break;
+                }
                 let Some(b) = c.reader.next_batch(&tail)? else {
                     // The visible log ends below the stop offset: a torn batch published but
                     // never fsynced (lost with a crash), or offsets compaction removed. A
@@ -365,13 +371,18 @@ impl Consumer {
                     if self.max.is_some_and(|m| self.delivered >= m) {
                         break;
                     }
+                    // Stop after the record in hand: what was delivered is what gets committed.
+                    if crate::signals::stop_requested() {
+                        break;
+                    }
                 }
+                let stopping = crate::signals::stop_requested();
                 // Offsets skipped by compaction or at the batch end still count as consumed.
-                if !c.done && self.max.is_none_or(|m| self.delivered < m) {
+                if !c.done && !stopping && self.max.is_none_or(|m| self.delivered < m) {
                     c.next = c.next.max(b.header.next_offset().min(stop));
                 }
                 on_batch_end(name_p, c.next)?;
-                if c.done || self.max.is_some_and(|m| self.delivered >= m) {
+                if c.done || stopping || self.max.is_some_and(|m| self.delivered >= m) {
                     break;
                 }
             }
@@ -406,6 +417,10 @@ impl Waker {
     pub fn new(dirs: &[std::path::PathBuf]) -> Waker {
         use notify::Watcher;
         let (tx, rx) = mpsc::channel();
+        let stop = tx.clone();
+        crate::signals::on_stop(move || {
+            let _ = stop.send(());
+        });
         let mut warning = None;
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             // Opens and reads (our own, or other readers') change nothing. Everything else,

@@ -21,5 +21,6 @@ pub mod partitioner;
 pub mod produce;
 pub mod replica;
 pub mod retention;
+pub mod signals;
 pub mod time;
 pub mod topics;

@@ -54,6 +54,12 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         max: a.count,
         follow: a.follow,
     };
+    // Stop at the next record on SIGINT/SIGTERM/SIGHUP, or when stdout's reader leaves while
+    // we wait (docs/groups.md, "Stopping").
+    chute::signals::install()?;
+    if a.exec.is_none() {
+        chute::signals::stop_when_stdout_closes();
+    }
     if let Some(g) = &a.group {
         return run_group(cluster, &a, g, format, opts);
     }

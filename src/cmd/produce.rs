@@ -17,6 +17,11 @@ const CHUNK: usize = 256 * 1024;
 enum Msg {
     Data(Vec<u8>),
     Error(Error),
+    /// A signal asked us to stop: write what was read, fsync, exit 0.
+    Stop,
+    /// The input ended. (Said explicitly: the stop wake-up keeps a sender alive, so the
+    /// channel itself never reports the reader gone.)
+    End,
 }
 
 /// Read input on its own thread so the main loop can wait with a deadline (linger, the
@@ -28,8 +33,16 @@ fn spawn_reader(
 ) -> (mpsc::Receiver<Msg>, mpsc::SyncSender<Vec<u8>>) {
     let (tx, rx) = mpsc::sync_channel::<Msg>(4);
     let (pool_tx, pool_rx) = mpsc::sync_channel::<Vec<u8>>(8);
+    let wake = tx.clone();
+    chute::signals::on_stop(move || {
+        let _ = wake.try_send(Msg::Stop);
+    });
     std::thread::spawn(move || {
         loop {
+            // Stopping: read no more (what was read already is in the channel).
+            if chute::signals::stop_requested() {
+                return;
+            }
             let mut buf = pool_rx
                 .try_recv()
                 .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
@@ -45,6 +58,7 @@ fn spawn_reader(
                 }
             };
             if n == 0 {
+                let _ = tx.send(Msg::End);
                 return;
             }
             buf.truncate(n);
@@ -119,6 +133,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             a.topic
         );
     }
+    chute::signals::install()?;
     let (rx, pool) = spawn_reader(src, what);
     let mut pending_since: Option<Instant> = None;
     let result = (|| -> Result<()> {
@@ -139,8 +154,25 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
                     }
                 }
                 Ok(Msg::Error(e)) => return Err(e),
+                // Only a wake-up: the flag below decides.
+                Ok(Msg::Stop) => {}
+                Ok(Msg::End) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            if chute::signals::stop_requested() {
+                // Everything the reader had already read is queued, or about to be (it reads
+                // nothing new once stopping): take it, then end as at the end of the input.
+                while let Ok(m) = rx.recv_timeout(Duration::from_millis(20)) {
+                    match m {
+                        Msg::Data(chunk) => {
+                            parser.feed(&chunk, &mut |r| producer.send(r))?;
+                        }
+                        Msg::Error(e) => return Err(e),
+                        Msg::Stop => {}
+                        Msg::End => break,
+                    }
+                }
+                break;
             }
             if let Some(p) = pending_since
                 && (p.elapsed() >= linger || linger == Duration::ZERO)

@@ -108,8 +108,13 @@ enum Sink {
         out: File,
         tty: bool,
         buf: Vec<u8>,
-        /// (end of the record in `buf`, partition, next offset) in write order.
-        marks: Vec<(usize, u32, u64)>,
+        /// Bytes written to stdout so far (`buf` starts there).
+        total: u64,
+        /// (end of the record counted from the first byte ever written, partition, next
+        /// offset) in write order, for records not yet known to be taken by the reader.
+        marks: std::collections::VecDeque<(u64, u32, u64)>,
+        /// stdout is a pipe: written is not read (`| head`); FIONREAD tells what is not.
+        pipe: bool,
     },
     Exec {
         cmd: String,
@@ -145,7 +150,9 @@ impl Delivery {
                 out: File::from(fd),
                 tty,
                 buf: Vec::with_capacity(FLUSH_AT + 64 * 1024),
-                marks: Vec::new(),
+                total: 0,
+                marks: Default::default(),
+                pipe: crate::signals::stdout_is_pipe(),
             },
             committer,
             records: 0,
@@ -178,10 +185,14 @@ impl Delivery {
         self.records += 1;
         match &mut self.sink {
             Sink::Stdout {
-                buf, marks, tty, ..
+                buf,
+                marks,
+                tty,
+                total,
+                ..
             } => {
                 self.format.write(r, buf);
-                marks.push((buf.len(), r.partition, r.offset + 1));
+                marks.push_back((*total + buf.len() as u64, r.partition, r.offset + 1));
                 if buf.len() >= FLUSH_AT || *tty {
                     self.flush_stdout()?;
                 }
@@ -198,7 +209,9 @@ impl Delivery {
     /// A partition's position moved past offsets without records (batch end, compaction).
     pub fn mark(&mut self, p: u32, next: u64) {
         match &mut self.sink {
-            Sink::Stdout { buf, marks, .. } => marks.push((buf.len(), p, next)),
+            Sink::Stdout {
+                buf, marks, total, ..
+            } => marks.push_back((*total + buf.len() as u64, p, next)),
             Sink::Exec { pending, n, .. } => {
                 if *n == 0 {
                     self.committer.accept(p, next);
@@ -214,7 +227,12 @@ impl Delivery {
     /// Accepted positions are then committed when due (`force`: now).
     pub fn settle(&mut self, force: bool) -> Result<()> {
         match self.sink {
-            Sink::Stdout { .. } => self.flush_stdout()?,
+            Sink::Stdout { .. } => {
+                self.flush_stdout()?;
+                if force {
+                    self.await_reader();
+                }
+            }
             Sink::Exec { .. } => self.finish_batch()?,
         }
         self.committer.commit(force)
@@ -222,12 +240,55 @@ impl Delivery {
 
     /// After an error: commit only what was accepted before it.
     pub fn commit_accepted(&mut self) -> Result<()> {
+        self.accept_taken();
         self.committer.commit(true)
+    }
+
+    /// Records count as delivered once the reader of stdout took their last byte: written
+    /// into a pipe is not read (`| head -2` leaves most of the pipe buffer unread).
+    fn accept_taken(&mut self) {
+        let Sink::Stdout {
+            total, marks, pipe, ..
+        } = &mut self.sink
+        else {
+            return;
+        };
+        let unread = if *pipe {
+            crate::signals::stdout_unread() as u64
+        } else {
+            0
+        };
+        let taken = total.saturating_sub(unread);
+        while let Some(&(end, p, next)) = marks.front() {
+            if end > taken {
+                break;
+            }
+            self.committer.accept(p, next);
+            marks.pop_front();
+        }
+    }
+
+    /// Before a final commit: give a live reader a moment to take what is in the pipe, so
+    /// that it is not delivered again next time (bounded: a reader that never reads gets it
+    /// again, at least once).
+    fn await_reader(&mut self) {
+        let Sink::Stdout { pipe: true, .. } = &self.sink else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while crate::signals::stdout_unread() > 0
+            && !crate::signals::stdout_closed()
+            && !stdout_reader_gone()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        self.accept_taken();
     }
 
     fn flush_stdout(&mut self) -> Result<()> {
         let Sink::Stdout {
-            out, buf, marks, ..
+            out, buf, total, ..
         } = &mut self.sink
         else {
             return Ok(());
@@ -251,16 +312,13 @@ impl Delivery {
                 }
             }
         }
-        for &(end, p, next) in marks.iter() {
-            if end > written {
-                break;
-            }
-            self.committer.accept(p, next);
-        }
+        *total += written as u64;
         if res.is_ok() {
             buf.clear();
-            marks.clear();
+        } else {
+            buf.drain(..written);
         }
+        self.accept_taken();
         res
     }
 
@@ -351,4 +409,16 @@ impl Delivery {
         *n = 0;
         Ok(())
     }
+}
+
+/// Whether stdout's reader is gone (POLLERR on a pipe), checked without waiting.
+fn stdout_reader_gone() -> bool {
+    let mut fds = libc::pollfd {
+        fd: 1,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd that outlives the call; poll(2) writes only `revents`.
+    let rc = unsafe { libc::poll(&mut fds, 1, 0) };
+    rc > 0 && fds.revents & (libc::POLLERR | libc::POLLHUP) != 0
 }

@@ -173,7 +173,7 @@ fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
         for p in mine {
             drain(st, md, p, out)?;
             done.insert(p);
-            if max_reached(st) {
+            if max_reached(st) || crate::signals::stop_requested() {
                 return Ok(());
             }
         }
@@ -182,7 +182,7 @@ fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
     // is taken by whoever finds its lock free. A busy lock means its owner is reading it and
     // commits before releasing, so skipping it loses nothing.
     for p in 0..parts {
-        if done.contains(&p) || max_reached(st) {
+        if done.contains(&p) || max_reached(st) || crate::signals::stop_requested() {
             continue;
         }
         drain(st, md, p, out)?;
@@ -254,7 +254,9 @@ fn follow(st: &mut State, mut md: Metadata, out: &mut Delivery) -> Result<()> {
             }
         }
         let n = st.poll(out)?;
-        if st.consumer.finished() && !st.consumer.cursors.is_empty() {
+        if crate::signals::stop_requested()
+            || st.consumer.finished() && !st.consumer.cursors.is_empty()
+        {
             break;
         }
         if n == 0 {
