@@ -4,6 +4,7 @@ mod util;
 
 mod compaction;
 mod crash;
+mod diskfull;
 mod docs;
 mod errors;
 mod expansion;
