@@ -67,11 +67,20 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let mut f = create_new(&tmp)?;
-    f.write_all(bytes).at(&tmp)?;
-    f.sync_all().map_err(|e| fatal_sync(&tmp, e))?;
+    let written = f
+        .write_all(bytes)
+        .at(&tmp)
+        .and_then(|()| f.sync_all().map_err(|e| fatal_sync(&tmp, e)));
     drop(f);
-    crash_point!("replace-before-rename");
-    std::fs::rename(&tmp, path).at(path)?;
+    if written.is_ok() {
+        crash_point!("replace-before-rename");
+    }
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path).at(path)) {
+        // A full disk must not leave the temp file behind: it holds space, and its name has
+        // our pid, so nobody else would ever remove it.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     sync_dir(dir)
 }
 

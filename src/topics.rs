@@ -79,11 +79,16 @@ pub fn create_replica(
         )),
         _ => Error::io(dir, e),
     })?;
-    fsutil::sync_dir(broker)?;
     let tag = serde_json::json!({"format": REPLICA_FORMAT, "version": 1, "topic_id": topic_id});
-    fsutil::atomic_write(&dir.join(REPLICA_FILE), format!("{tag}\n").as_bytes())?;
-    PartitionWriter::open(dir, name, opts)?.recover()?;
-    Ok(())
+    let r = fsutil::sync_dir(broker)
+        .and_then(|()| fsutil::atomic_write(&dir.join(REPLICA_FILE), format!("{tag}\n").as_bytes()))
+        .and_then(|()| PartitionWriter::open(dir, name, opts)?.recover().map(drop));
+    if r.is_err() {
+        // Nobody knows this directory yet (metadata does not list it): a failed create (a full
+        // disk) takes it away again rather than leave its files, and the space, behind.
+        let _ = fsutil::remove_tree(dir);
+    }
+    r
 }
 
 /// The topic id a replica directory is tagged with, if its tag can be read.

@@ -13,6 +13,7 @@ pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
     loop {
         let reports = replica::replicate(cluster, a.topic.as_deref(), &mut syncer)?;
         let mut failed = 0;
+        let mut io_failed = false;
         for r in &reports {
             let name = format!("{}-{}", r.topic, r.partition);
             match &r.result {
@@ -39,12 +40,20 @@ pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
                 }
                 Err(e) => {
                     failed += 1;
+                    // A full or failing disk needs the operator, not a retry: exit 74, not 75.
+                    io_failed |= e.exit_code() == exit::IO;
                     eprintln!("chute: {name}: replica on broker {}: {e}", r.broker);
                 }
             }
         }
         if !a.follow {
-            return Ok(if failed > 0 { exit::TEMPFAIL } else { exit::OK });
+            return Ok(if io_failed {
+                exit::IO
+            } else if failed > 0 {
+                exit::TEMPFAIL
+            } else {
+                exit::OK
+            });
         }
         // Watch the leaders (again only when metadata changed); a rescan every second catches
         // what the watcher misses, and leadership changes.

@@ -94,7 +94,11 @@ impl Member {
             )),
         })?;
         let body = serde_json::to_vec(&info).map_err(|e| Error::Other(e.to_string()))?;
-        file.write_all(&body).at(&tmp)?;
+        if let Err(e) = file.write_all(&body) {
+            // A full disk: a scanner would only remove the temp file after a grace period.
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Error::io(&tmp, e));
+        }
         // A scanner may have taken our fresh temp file for a dead member's leftover and
         // removed it; then the rename fails and the caller sees an error rather than a member
         // nobody can see. Scanners leave young temp files alone to make that rare.

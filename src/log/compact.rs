@@ -303,6 +303,7 @@ impl PartitionWriter {
         }
         // Pass 2: write the cleaned files.
         let tmp = |ext: &str| dir.join(format!("{}.cleaned", segment::file_name(base, ext)));
+        let _cleanup = RemoveOnDrop(["log", "index", "timeindex"].map(tmp));
         let mut out_log = std::io::BufWriter::with_capacity(
             1 << 20,
             fsutil::create_new(&tmp("log")).or_else(|_| {
@@ -387,6 +388,18 @@ impl PartitionWriter {
         }
         fsutil::sync_dir(&dir)?;
         Ok(Some(c))
+    }
+}
+
+/// Removes the `.cleaned` files on the way out: a cleaning that fails half-way (a full disk)
+/// must not hold the space it took until the next pass. After a swap they are gone already.
+struct RemoveOnDrop([std::path::PathBuf; 3]);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 

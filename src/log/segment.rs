@@ -43,6 +43,16 @@ pub struct NewSegment {
 }
 
 pub fn create(dir: &Path, base: u64, created_ms: i64) -> Result<NewSegment> {
+    create_files(dir, base, created_ms).inspect_err(|_| {
+        // A roll that fails half-way (a full disk) leaves no empty or headless segment file
+        // behind: they are beyond the commit point, so nobody reads them.
+        for ext in ["log", "index", "timeindex"] {
+            let _ = std::fs::remove_file(path(dir, base, ext));
+        }
+    })
+}
+
+fn create_files(dir: &Path, base: u64, created_ms: i64) -> Result<NewSegment> {
     let mk = |ext: &str, magic: &[u8; 8]| -> Result<File> {
         let p = path(dir, base, ext);
         // A file left by a writer that died between creating a segment and publishing it is

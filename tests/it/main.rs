@@ -6,6 +6,7 @@ mod compaction;
 mod crash;
 #[cfg(feature = "failpoints")]
 mod crashpoints;
+mod diskfull;
 mod docs;
 mod errors;
 mod expansion;
