@@ -226,14 +226,18 @@ impl Delivery {
     /// Make everything delivered so far final: flush stdout, or end the current --exec batch.
     /// Accepted positions are then committed when due (`force`: now).
     pub fn settle(&mut self, force: bool) -> Result<()> {
-        match self.sink {
-            Sink::Stdout { .. } => {
-                self.flush_stdout()?;
+        let r = match self.sink {
+            Sink::Stdout { .. } => self.flush_stdout().map(|()| {
                 if force {
                     self.await_reader();
                 }
-            }
-            Sink::Exec { .. } => self.finish_batch()?,
+            }),
+            Sink::Exec { .. } => self.finish_batch(),
+        };
+        if let Err(e) = r {
+            // A closed pipe or a failed batch: what was taken before it is still delivered.
+            let _ = self.commit_accepted();
+            return Err(e);
         }
         self.committer.commit(force)
     }

@@ -208,6 +208,9 @@ fn drain(st: &mut State, md: &Metadata, p: u32, out: &mut Delivery) -> Result<()
 fn follow(st: &mut State, mut md: Metadata, out: &mut Delivery) -> Result<()> {
     let g = st.opts.group.clone();
     let topic = st.opts.topic.clone();
+    // The owners directory of a topic the group never read is made on first ownership; watch
+    // it from the start (a watch on a missing directory fails: polling only).
+    crate::fsutil::create_own_dirs(g.root(), &g.owners_dir(&topic))?;
     let mut dirs = vec![g.members_dir(), g.owners_dir(&topic)];
     let parts_dirs = |md: &Metadata| -> Vec<std::path::PathBuf> {
         let n = md.topic(&topic).map(|t| t.partitions.len()).unwrap_or(0) as u32;

@@ -16,4 +16,5 @@ mod produce_consume;
 mod replication;
 mod replication_crash;
 mod retention;
+mod stopping;
 mod topics;
