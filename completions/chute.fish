@@ -170,7 +170,8 @@ roundrobin\t'Partition p goes to member p % n'"
 complete -c chute -n "__fish_chute_using_subcommand consume" -l reset -d 'Where a group starts on a partition without a committed offset' -r -f -a "earliest\t''
 latest\t''"
 complete -c chute -n "__fish_chute_using_subcommand consume" -l exec -d 'Run CMD (with sh -c) for each batch of records, records on its stdin; exit 0 commits' -r
-complete -c chute -n "__fish_chute_using_subcommand consume" -l exec-batch -d 'Most records per --exec batch' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l exec-batch -d 'Most records per --exec batch (a batch never spans two partitions)' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l exec-timeout -d 'Kill a handler (its whole process group) that runs longer than this; its batch is not committed and chute exits 75' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l commit-interval -d 'With -g, commit delivered offsets at least this often (and always before handing a partition over and on exit)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand consume" -s F -l follow -d 'Keep waiting for new records'

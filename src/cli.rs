@@ -353,9 +353,13 @@ pub struct ConsumeArgs {
     /// Run CMD (with sh -c) for each batch of records, records on its stdin; exit 0 commits
     #[arg(long, value_name = "CMD", requires = "group")]
     pub exec: Option<String>,
-    /// Most records per --exec batch
+    /// Most records per --exec batch (a batch never spans two partitions)
     #[arg(long, default_value_t = 1000, value_name = "N", requires = "exec")]
     pub exec_batch: usize,
+    /// Kill a handler (its whole process group) that runs longer than this; its batch is not
+    /// committed and chute exits 75
+    #[arg(long, value_name = "DUR", requires = "exec")]
+    pub exec_timeout: Option<String>,
     /// With -g, commit delivered offsets at least this often (and always before handing a
     /// partition over and on exit)
     #[arg(long, default_value = "1s", value_name = "DUR", requires = "group")]

@@ -134,7 +134,14 @@ fn run_group(
     let topic_id = md.topic(&a.topic)?.id.clone();
     let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", interval);
     let mut out = match &a.exec {
-        Some(cmd) => Delivery::exec(format, committer, cmd, a.exec_batch),
+        Some(cmd) => {
+            let timeout = a
+                .exec_timeout
+                .as_deref()
+                .map(|t| super::duration_arg("--exec-timeout", t))
+                .transpose()?;
+            Delivery::exec(format, committer, cmd, a.exec_batch, timeout)
+        }
         None => Delivery::stdout(format, committer)?,
     };
     let gopts = GroupOptions {

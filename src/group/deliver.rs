@@ -8,7 +8,7 @@ use crate::record::ConsumedRecord;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FLUSH_AT: usize = 1 << 20;
@@ -116,16 +116,27 @@ enum Sink {
         /// stdout is a pipe: written is not read (`| head`); FIONREAD tells what is not.
         pipe: bool,
     },
+    /// Records are gathered per batch (one partition, at most `batch` records and
+    /// `EXEC_BATCH_BYTES`), then the handler is started with the batch's coordinates in its
+    /// environment and the records on its stdin.
     Exec {
         cmd: String,
         batch: usize,
         env: Vec<(String, String)>,
-        child: Option<(Child, std::io::BufWriter<ChildStdin>)>,
+        timeout: Option<Duration>,
+        buf: Vec<u8>,
         n: usize,
+        partition: u32,
+        first: u64,
+        last: u64,
         pending: BTreeMap<u32, u64>,
         scratch: Vec<u8>,
     },
 }
+
+/// Most bytes of records held for one `--exec` batch: memory stays bounded whatever
+/// `--exec-batch` says; a batch that would grow past it ends early.
+const EXEC_BATCH_BYTES: usize = 16 << 20;
 
 pub struct Delivery {
     format: OutputFormat,
@@ -159,7 +170,13 @@ impl Delivery {
         })
     }
 
-    pub fn exec(format: OutputFormat, committer: Committer, cmd: &str, batch: usize) -> Delivery {
+    pub fn exec(
+        format: OutputFormat,
+        committer: Committer,
+        cmd: &str,
+        batch: usize,
+        timeout: Option<Duration>,
+    ) -> Delivery {
         let env = vec![
             ("CHUTE_GROUP".to_string(), committer.group.name.clone()),
             ("CHUTE_TOPIC".to_string(), committer.topic.clone()),
@@ -170,8 +187,12 @@ impl Delivery {
                 cmd: cmd.into(),
                 batch: batch.max(1),
                 env,
-                child: None,
+                timeout,
+                buf: Vec::new(),
                 n: 0,
+                partition: 0,
+                first: 0,
+                last: 0,
                 pending: BTreeMap::new(),
                 scratch: Vec::new(),
             },
@@ -201,7 +222,7 @@ impl Delivery {
             Sink::Exec { scratch, .. } => {
                 scratch.clear();
                 self.format.write(r, scratch);
-                self.exec_write(r.partition, r.offset + 1)
+                self.exec_add(r.partition, r.offset)
             }
         }
     }
@@ -326,50 +347,46 @@ impl Delivery {
         res
     }
 
-    fn exec_write(&mut self, p: u32, next: u64) -> Result<()> {
-        for attempt in 0..2 {
-            let Sink::Exec {
-                cmd,
-                env,
-                child,
-                scratch,
-                ..
-            } = &mut self.sink
-            else {
-                unreachable!()
-            };
-            if child.is_none() {
-                let mut c = Command::new("sh")
-                    .arg("-c")
-                    .arg(&*cmd)
-                    .envs(env.iter().map(|(k, v)| (k, v)))
-                    .stdin(Stdio::piped())
-                    .spawn()
-                    .map_err(|e| Error::Other(format!("--exec {cmd:?}: cannot start sh: {e}")))?;
-                let stdin = c.stdin.take().expect("piped stdin");
-                *child = Some((c, std::io::BufWriter::with_capacity(64 * 1024, stdin)));
-            }
-            let (_, w) = child.as_mut().expect("started");
-            match w.write_all(scratch) {
-                Ok(()) => break,
-                // The command stopped reading: this batch ends before this record. If the
-                // command succeeds, the record goes to a fresh one.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe && attempt == 0 => {
-                    self.finish_batch()?;
-                    self.committer.commit(true)?;
-                }
-                Err(e) => return Err(Error::stream(format!("--exec {cmd:?} stdin"), e)),
-            }
+    /// Add the formatted record in `scratch` to the batch; a batch holds one partition only
+    /// (a handler can de-duplicate by partition and offset range).
+    fn exec_add(&mut self, p: u32, offset: u64) -> Result<()> {
+        let Sink::Exec {
+            n,
+            partition,
+            buf,
+            scratch,
+            ..
+        } = &self.sink
+        else {
+            unreachable!()
+        };
+        if *n > 0 && (*partition != p || buf.len() + scratch.len() > EXEC_BATCH_BYTES) {
+            self.finish_batch()?;
+            self.committer.commit(true)?;
         }
         let Sink::Exec {
-            n, pending, batch, ..
+            n,
+            partition,
+            buf,
+            scratch,
+            first,
+            last,
+            pending,
+            batch,
+            ..
         } = &mut self.sink
         else {
             unreachable!()
         };
-        let e = pending.entry(p).or_insert(next);
-        *e = (*e).max(next);
+        if *n == 0 {
+            *partition = p;
+            *first = offset;
+        }
+        *last = offset;
+        buf.extend_from_slice(scratch);
         *n += 1;
+        let e = pending.entry(p).or_insert(offset + 1);
+        *e = (*e).max(offset + 1);
         if *n >= *batch {
             self.finish_batch()?;
             self.committer.commit(true)?;
@@ -377,42 +394,155 @@ impl Delivery {
         Ok(())
     }
 
-    /// Close the command's stdin and wait; exit 0 accepts the batch.
+    /// Run the handler on the batch gathered so far; exit 0 accepts it.
     fn finish_batch(&mut self) -> Result<()> {
         let Sink::Exec {
             cmd,
-            child,
+            env,
+            timeout,
+            buf,
             n,
+            partition,
+            first,
+            last,
             pending,
             ..
         } = &mut self.sink
         else {
             return Ok(());
         };
-        let Some((mut c, w)) = child.take() else {
+        if *n == 0 {
             return Ok(());
-        };
-        // A command that exits without reading everything makes the flush fail with EPIPE;
-        // its exit status decides, as for any batch.
-        let _ = w.into_inner().map(drop);
-        let status = c
-            .wait()
-            .map_err(|e| Error::Other(format!("--exec {cmd:?}: {e}")))?;
-        if !status.success() {
-            let how = match status.code() {
-                Some(code) => format!("exit status {code}"),
-                None => "killed by a signal".to_string(),
-            };
-            return Err(Error::Other(format!(
-                "--exec {cmd:?} failed ({how}) on a batch of {n} records; they were not committed and will be delivered again"
-            )));
         }
-        for (p, o) in std::mem::take(pending) {
-            self.committer.accept(p, o);
-        }
+        let topic = &self.committer.topic;
+        let what = format!(
+            "{topic}-{partition} offsets {first} to {last} ({n} record{})",
+            if *n == 1 { "" } else { "s" }
+        );
+        let outcome = run_handler(
+            cmd,
+            env,
+            &[
+                ("CHUTE_PARTITION", partition.to_string()),
+                ("CHUTE_FIRST_OFFSET", first.to_string()),
+                ("CHUTE_LAST_OFFSET", last.to_string()),
+                ("CHUTE_RECORD_COUNT", n.to_string()),
+            ],
+            buf,
+            *timeout,
+        );
+        buf.clear();
         *n = 0;
-        Ok(())
+        let accepted = std::mem::take(pending);
+        match outcome? {
+            Handled::Ok => {
+                for (p, o) in accepted {
+                    self.committer.accept(p, o);
+                }
+                Ok(())
+            }
+            Handled::Failed(how) => Err(Error::Temporary(format!(
+                "--exec {cmd:?} failed ({how}) on {what}; they were not committed and will be delivered again"
+            ))),
+            Handled::TimedOut(d) => Err(Error::Temporary(format!(
+                "--exec {cmd:?} ran longer than --exec-timeout {} on {what} and was killed with its process group; they were not committed and will be delivered again",
+                humantime::format_duration(d)
+            ))),
+        }
     }
+}
+
+enum Handled {
+    Ok,
+    Failed(String),
+    TimedOut(Duration),
+}
+
+/// Start `sh -c cmd` in a process group of its own, feed it `input`, wait (at most `timeout`).
+/// Signals chute gets are forwarded to the group (src/signals.rs); if chute dies, even by
+/// SIGKILL, the kernel kills the handler (PR_SET_PDEATHSIG). The handler's own children are
+/// in its group and get forwarded signals, but not the death signal: a handler that starts
+/// background work must stop it itself (docs/groups.md).
+fn run_handler(
+    cmd: &str,
+    env: &[(String, String)],
+    batch_env: &[(&str, String)],
+    input: &[u8],
+    timeout: Option<Duration>,
+) -> Result<Handled> {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let parent = std::process::id() as i32;
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(cmd)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(batch_env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .process_group(0);
+    // SAFETY: runs in the child between fork and exec, where only async-signal-safe calls are
+    // allowed: prctl(2), getppid(2) and _exit(2) are; nothing here allocates or takes a lock.
+    // The death signal is tied to the thread that forks: the main thread, which lives as long
+    // as chute does.
+    unsafe {
+        c.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // chute died between fork and prctl: do not run the handler at all.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let mut child = c
+        .spawn()
+        .map_err(|e| Error::Other(format!("--exec {cmd:?}: cannot start sh: {e}")))?;
+    let pgid = child.id() as i32;
+    crate::signals::set_child_group(pgid);
+    let stdin = child.stdin.take().expect("piped stdin");
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let status = std::thread::scope(|s| {
+        // Fed from a thread: a handler that does not read must not block us past the timeout.
+        s.spawn(move || {
+            let mut w = stdin;
+            // A handler that exits without reading everything: its exit status decides.
+            let _ = w.write_all(input);
+        });
+        let waiter = s.spawn(move || {
+            let r = child.wait();
+            let _ = done_tx.send(());
+            r
+        });
+        let timed_out = match timeout {
+            Some(t) => done_rx.recv_timeout(t).is_err(),
+            None => {
+                let _ = done_rx.recv();
+                false
+            }
+        };
+        if timed_out {
+            // SAFETY: killpg(2) takes integers only; the group is the handler's own.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+        (waiter.join().expect("waiter thread"), timed_out)
+    });
+    crate::signals::set_child_group(0);
+    let (status, timed_out) = status;
+    let status = status.map_err(|e| Error::Other(format!("--exec {cmd:?}: {e}")))?;
+    if timed_out {
+        return Ok(Handled::TimedOut(timeout.unwrap_or_default()));
+    }
+    if status.success() {
+        return Ok(Handled::Ok);
+    }
+    Ok(Handled::Failed(match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => "failed".to_string(),
+    }))
 }
 
 /// Whether stdout's reader is gone (POLLERR on a pipe), checked without waiting.

@@ -152,9 +152,14 @@ fn exec_failure_commits_nothing_further_and_the_next_run_redelivers() {
         .args(["--exec", cmd])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A failed handler is "retry later" (75), and the error says which records.
+    assert_eq!(out.status.code(), Some(75));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("exit status 7"), "{err}");
+    assert!(
+        err.contains("jobs-0 offsets 20 to 29 (10 records)"),
+        "{err}"
+    );
     assert!(err.contains("not committed"), "{err}");
     let o = env.json(&["offsets", "-g", "g", "--json"]);
     assert_eq!(o["partitions"][0]["committed"], 20, "two good batches");
@@ -177,13 +182,13 @@ fn exec_failure_commits_nothing_further_and_the_next_run_redelivers() {
         .chute()
         .current_dir(dir)
         .args(["consume", "-t", "jobs", "-g", "g", "--exec"])
-        .arg("echo \"$CHUTE_GROUP $CHUTE_TOPIC\" > envs; false")
+        .arg("echo \"$CHUTE_GROUP $CHUTE_TOPIC $CHUTE_PARTITION $CHUTE_FIRST_OFFSET $CHUTE_LAST_OFFSET $CHUTE_RECORD_COUNT\" > envs; false")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(75));
     assert_eq!(
         std::fs::read_to_string(dir.join("envs")).unwrap(),
-        "g jobs\n"
+        "g jobs 0 100 100 1\n"
     );
     let o = env.json(&["offsets", "-g", "g", "--json"]);
     assert_eq!(o["partitions"][0]["committed"], 100);
@@ -196,9 +201,8 @@ fn kill9_of_a_cron_member_redelivers_only_its_uncommitted_tail() {
     let input: String = (0..100).map(|i| format!("{i}\n")).collect();
     env.produce("jobs", input, &[]);
     let dir = env.dir.path();
-    // The third batch hangs until the test says so (after it killed chute).
-    // Bounded (60 s) and acknowledged ("released"), so the hung script never outlives the test.
-    let cmd = "cat > batch; cat batch >> seen; if grep -qx 25 batch; then i=0; while [ ! -e stop ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done; touch released; fi";
+    // The third batch hangs (bounded: 60 s) and says who it is.
+    let cmd = "cat > batch; cat batch >> seen; if grep -qx 25 batch; then echo $$ > handler.pid; i=0; while [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done; touch released; fi";
     let mut m = env
         .spawn(&["consume", "-t", "jobs", "-g", "g", "--exec-batch", "10"])
         .args(["--exec", cmd])
@@ -208,11 +212,21 @@ fn kill9_of_a_cron_member_redelivers_only_its_uncommitted_tail() {
     wait_for("the third batch", LONG, || {
         std::fs::read_to_string(dir.join("seen")).is_ok_and(|s| s.lines().count() >= 30)
     });
-    kill9(&mut m);
-    std::fs::write(dir.join("stop"), "").unwrap();
-    wait_for("the hung script to end", LONG, || {
-        dir.join("released").exists()
+    wait_for("the handler's pid", LONG, || {
+        dir.join("handler.pid").exists()
     });
+    let pid = std::fs::read_to_string(dir.join("handler.pid")).unwrap();
+    kill9(&mut m);
+    // No orphan: the handler dies with chute (PR_SET_PDEATHSIG), even by kill -9.
+    wait_for("the handler to die with chute", LONG, || {
+        !std::process::Command::new("kill")
+            .args(["-0", pid.trim()])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    });
+    assert!(!dir.join("released").exists());
     // The dead member's file is still there until somebody looks.
     let members = env.root().join("groups/g/members");
     assert_eq!(std::fs::read_dir(&members).unwrap().count(), 1);

@@ -213,3 +213,179 @@ fn an_idle_follower_notices_its_reader_is_gone() {
         assert_eq!(c.wait().unwrap().code(), Some(0), "{extra:?}");
     }
 }
+
+fn alive(pid: &str) -> bool {
+    std::process::Command::new("kill")
+        .args(["-0", pid.trim()])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+}
+
+/// `--exec` handler that records its pid, then waits for `go` (bounded), trapping TERM so it
+/// can finish its batch, then bills it.
+const CAREFUL: &str = "echo $$ > handler.pid; trap 'echo term >> signals' TERM; i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat >> billed";
+
+#[test]
+fn a_signal_during_exec_reaches_the_handler_which_finishes_and_is_committed_once() {
+    let env = Env::new();
+    env.create_topic("o", 1, &[]);
+    env.produce(
+        "o",
+        (0..10).map(|i| format!("order{i}\n")).collect::<String>(),
+        &[],
+    );
+    let dir = env.dir.path();
+    let c = env
+        .spawn(&["consume", "-t", "o", "-g", "bill", "--exec", CAREFUL])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the handler", Duration::from_secs(20), || {
+        dir.join("handler.pid").exists()
+    });
+    signal(c.id(), "TERM");
+    wait_for(
+        "the signal to reach the handler",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(dir.join("signals")).is_ok_and(|s| s.contains("term")),
+    );
+    std::fs::write(dir.join("go"), "").unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(committed(&env, "bill"), 10);
+    // The next run bills nothing again.
+    let out = env
+        .chute()
+        .current_dir(dir)
+        .args([
+            "consume",
+            "-t",
+            "o",
+            "-g",
+            "bill",
+            "--exec",
+            "cat >> billed",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let billed = std::fs::read_to_string(dir.join("billed")).unwrap();
+    assert_eq!(billed.lines().count(), 10, "{billed}");
+}
+
+#[test]
+fn a_handler_killed_by_the_forwarded_signal_is_not_committed_and_leaves_no_orphan() {
+    let env = Env::new();
+    env.create_topic("o", 1, &[]);
+    env.produce("o", "order\n", &[]);
+    let dir = env.dir.path();
+    let cmd = "echo $$ > handler.pid; i=0; while [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat >> billed";
+    let c = env
+        .spawn(&["consume", "-t", "o", "-g", "bill", "--exec", cmd])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the handler", Duration::from_secs(20), || {
+        dir.join("handler.pid").exists()
+    });
+    let pid = std::fs::read_to_string(dir.join("handler.pid")).unwrap();
+    signal(c.id(), "TERM");
+    let out = c.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("o-0 offsets 0 to 0 (1 record)"), "{err}");
+    assert!(!alive(&pid), "the handler outlived chute");
+    assert!(!dir.join("billed").exists());
+    assert_eq!(committed(&env, "bill"), 0);
+}
+
+#[test]
+fn a_hung_handler_is_killed_after_exec_timeout_and_nothing_is_committed() {
+    let env = Env::new();
+    env.create_topic("o", 1, &[]);
+    env.produce("o", "a\nb\n", &[]);
+    let dir = env.dir.path();
+    let cmd = "echo $$ > handler.pid; i=0; while [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done";
+    let out = env
+        .chute()
+        .current_dir(dir)
+        .args([
+            "consume",
+            "-t",
+            "o",
+            "-g",
+            "g",
+            "--exec-timeout",
+            "300ms",
+            "--exec",
+            cmd,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("--exec-timeout 300ms"), "{err}");
+    assert!(err.contains("o-0 offsets 0 to 1 (2 records)"), "{err}");
+    let pid = std::fs::read_to_string(dir.join("handler.pid")).unwrap();
+    assert!(!alive(&pid), "the hung handler is still running");
+    assert_eq!(committed(&env, "g"), 0);
+}
+
+#[test]
+fn an_exec_batch_never_spans_two_partitions_and_knows_its_range() {
+    let env = Env::new();
+    env.create_topic("k", 4, &[]);
+    let input: String = (0..400).map(|i| format!("key{i},{i}\n")).collect();
+    env.produce("k", input, &["-K", ","]);
+    let dir = env.dir.path();
+    let cmd = "echo \"batch $CHUTE_PARTITION $CHUTE_FIRST_OFFSET $CHUTE_LAST_OFFSET $CHUTE_RECORD_COUNT\" >> log; cat >> log";
+    env.chute()
+        .current_dir(dir)
+        .args(["consume", "-t", "k", "-g", "g", "--exec-batch", "1000"])
+        .args(["--format", "%p %o\\n", "--exec", cmd])
+        .assert()
+        .success();
+    let log = std::fs::read_to_string(dir.join("log")).unwrap();
+    let mut batches = 0;
+    let mut records = 0;
+    let mut current: Option<(u32, u64, u64, usize)> = None;
+    let mut seen = 0;
+    for l in log.lines() {
+        if let Some(rest) = l.strip_prefix("batch ") {
+            if let Some((_, _, _, n)) = current {
+                assert_eq!(seen, n);
+            }
+            let f: Vec<u64> = rest.split(' ').map(|x| x.parse().unwrap()).collect();
+            current = Some((f[0] as u32, f[1], f[2], f[3] as usize));
+            seen = 0;
+            batches += 1;
+            continue;
+        }
+        let (p, o, first, last) = {
+            let mut it = l.split(' ');
+            let p: u32 = it.next().unwrap().parse().unwrap();
+            let o: u64 = it.next().unwrap().parse().unwrap();
+            let c = current.unwrap();
+            (p, o, c.1, c.2)
+        };
+        assert_eq!(
+            p,
+            current.unwrap().0,
+            "a batch spans two partitions:\n{log}"
+        );
+        assert!(first <= o && o <= last);
+        seen += 1;
+        records += 1;
+    }
+    assert_eq!(records, 400);
+    assert!(batches >= 4);
+}
