@@ -265,9 +265,11 @@ pub struct ProduceArgs {
     /// 0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica
     #[arg(long, value_enum, default_value = "1")]
     pub acks: AcksArg,
-    /// Wait up to this long for more records before writing a batch
-    #[arg(long, default_value = "5ms", value_name = "DUR")]
-    pub linger: String,
+    /// Wait up to this long for more records before writing a batch. Without it, a batch is
+    /// written as soon as no more input is ready (full batches from a file, at once from a
+    /// slow pipe such as `tail -F`)
+    #[arg(long, value_name = "DUR")]
+    pub linger: Option<String>,
     /// Largest batch in bytes (capped at the topic's max.message.bytes)
     #[arg(long, default_value = "1MiB", value_name = "BYTES")]
     pub batch_size: String,

@@ -89,7 +89,12 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         .iter()
         .map(|h| input::parse_header_arg(h))
         .collect::<Result<Vec<_>>>()?;
-    let linger = duration_arg("--linger", &a.linger)?;
+    // None: adaptive (write when no more input is ready).
+    let linger = a
+        .linger
+        .as_deref()
+        .map(|l| duration_arg("--linger", l))
+        .transpose()?;
     let lock_timeout = duration_arg("--timeout", &a.timeout)?;
     let batch_size =
         parse_size(&a.batch_size).map_err(|e| Error::Usage(format!("--batch-size: {e}")))? as usize;
@@ -140,8 +145,8 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         loop {
             let now = Instant::now();
             let mut deadline = producer.sync_deadline();
-            if let Some(p) = pending_since {
-                deadline = deadline.min(p + linger);
+            if let (Some(p), Some(l)) = (pending_since, linger) {
+                deadline = deadline.min(p + l);
             }
             let msg = rx.recv_timeout(deadline.saturating_duration_since(now));
             match msg {
@@ -151,6 +156,34 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
                     let _ = pool.try_send(chunk);
                     if producer.has_pending() {
                         pending_since.get_or_insert_with(Instant::now);
+                    }
+                    // Adaptive linger: batching helps only while input arrives faster than it is
+                    // written. More input ready: take it into this batch. None: write now.
+                    if linger.is_none() {
+                        let mut ended = false;
+                        while !chute::signals::stop_requested() {
+                            match rx.try_recv() {
+                                Ok(Msg::Data(chunk)) => {
+                                    producer.tick();
+                                    parser.feed(&chunk, &mut |r| producer.send(r))?;
+                                    let _ = pool.try_send(chunk);
+                                    producer.sync_if_due()?;
+                                }
+                                Ok(Msg::Error(e)) => return Err(e),
+                                Ok(Msg::End) => {
+                                    ended = true;
+                                    break;
+                                }
+                                Ok(Msg::Stop) | Err(_) => break,
+                            }
+                        }
+                        if ended {
+                            break;
+                        }
+                        if producer.has_pending() && !chute::signals::stop_requested() {
+                            producer.flush()?;
+                        }
+                        pending_since = None;
                     }
                 }
                 Ok(Msg::Error(e)) => return Err(e),
@@ -174,8 +207,8 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
                 }
                 break;
             }
-            if let Some(p) = pending_since
-                && (p.elapsed() >= linger || linger == Duration::ZERO)
+            if let (Some(p), Some(l)) = (pending_since, linger)
+                && (p.elapsed() >= l || l == Duration::ZERO)
             {
                 producer.flush()?;
                 pending_since = None;
