@@ -146,7 +146,7 @@ complete -c chute -n "__fish_chute_using_subcommand produce" -s H -l header -d '
 complete -c chute -n "__fish_chute_using_subcommand produce" -l acks -d '0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica' -r -f -a "0\t''
 1\t''
 all\t''"
-complete -c chute -n "__fish_chute_using_subcommand produce" -l linger -d 'Wait up to this long for more records before writing a batch' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -l linger -d 'Wait up to this long for more records before writing a batch. Without it, a batch is written as soon as no more input is ready (full batches from a file, at once from a slow pipe such as `tail -F`)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l batch-size -d 'Largest batch in bytes (capped at the topic\'s max.message.bytes)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l file -d 'Read from this file instead of stdin' -r -F
 complete -c chute -n "__fish_chute_using_subcommand produce" -l timeout -d 'Give up waiting for a partition lock after this long (exit 75)' -r

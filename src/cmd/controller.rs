@@ -20,6 +20,7 @@ pub fn run(cluster: &Cluster, a: ControllerArgs) -> Result<i32> {
         preferred_interval: preferred,
         retention_interval: duration_arg("--retention-check", &a.retention_check)?,
     };
+    chute::signals::install()?;
     let pid = std::process::id();
     controller::run(cluster, &opts, &mut |line| {
         eprintln!("chute controller[{pid}]: {line}");

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
     let mut syncer = Syncer::new();
     let mut watched: Option<(u64, Waker)> = None;
+    // --follow stops between rounds (every follower write is crash-safe anyway).
+    chute::signals::install()?;
     loop {
         let reports = replica::replicate(cluster, a.topic.as_deref(), &mut syncer)?;
         let mut failed = 0;
@@ -46,7 +48,7 @@ pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
                 }
             }
         }
-        if !a.follow {
+        if !a.follow || chute::signals::stop_requested() {
             return Ok(if io_failed {
                 exit::IO
             } else if failed > 0 {

@@ -218,7 +218,19 @@ fn reassign(
     let mut shown = false;
     let mut last = None;
     let mut stalled = std::time::Instant::now();
+    // A signal stops the command between copy steps: the move is recorded in metadata, and a
+    // controller (or this command run again) finishes it.
+    chute::signals::install()?;
     loop {
+        if chute::signals::stop_requested() {
+            if tty && shown {
+                eprintln!();
+            }
+            eprintln!(
+                "chute: {topic}-{partition}: stopped; the move is recorded and a running controller (or this command again) finishes it"
+            );
+            return Ok(0);
+        }
         match reassign::step(cluster, &mut syncer, topic, partition, None, &mut |l| {
             eprintln!("{}chute: {l}", if shown { "\n" } else { "" })
         })? {

@@ -127,6 +127,8 @@ pub enum Acquired {
     Active(Lease),
     /// `wait` was false and another controller is active.
     Busy(LeaseInfo),
+    /// A standby was asked to stop (a signal) while it waited.
+    Stopped,
 }
 
 /// Become the active controller: at once if nobody is, else (with `wait`) as a standby until
@@ -183,6 +185,9 @@ pub fn acquire(
                 }));
             }
             None => {}
+        }
+        if crate::signals::stop_requested() {
+            return Ok(Acquired::Stopped);
         }
         std::thread::sleep(STANDBY_POLL);
     }

@@ -70,6 +70,10 @@ pub fn run(cluster: &Cluster, opts: &ControllerOptions, log: Log<'_>) -> Result<
                 ));
                 return Ok(());
             }
+            lease::Acquired::Stopped => {
+                log("standby: stopped");
+                return Ok(());
+            }
         };
         log(&format!(
             "active: controller epoch {} (pid {})",
@@ -183,6 +187,12 @@ impl<'c> Controller<'c> {
                 ));
             }
             woke = watched.as_ref().unwrap().1.wait(opts.interval);
+            // A signal stops us between passes (each step of a pass is crash-safe, but a pass
+            // left whole is easier to read in the log); the lease goes with us.
+            if crate::signals::stop_requested() {
+                log("stopped");
+                return Ok(());
+            }
         }
     }
 

@@ -389,3 +389,35 @@ fn an_exec_batch_never_spans_two_partitions_and_knows_its_range() {
     assert_eq!(records, 400);
     assert!(batches >= 4);
 }
+
+#[test]
+fn daemons_stop_at_a_safe_point_on_a_signal_and_say_so() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 1, &["--replication-factor", "2"]);
+    let mut ctl = env
+        .spawn(&["controller"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the controller to be active",
+        Duration::from_secs(20),
+        || !env.json(&["cluster", "status", "--json"])["controller"].is_null(),
+    );
+    let mut rep = env
+        .spawn(&["replicate", "--follow"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    env.produce("t", "a\n", &[]);
+    signal(ctl.id(), "TERM");
+    signal(rep.id(), "INT");
+    let c = ctl.wait().unwrap();
+    let r = rep.wait().unwrap();
+    assert_eq!(c.code(), Some(0));
+    assert_eq!(r.code(), Some(0));
+    // A controller that stops hands over at once: its lease is gone.
+    assert!(env.json(&["cluster", "status", "--json"])["controller"].is_null());
+    env.chute().args(["verify"]).assert().success();
+}
