@@ -1526,7 +1526,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__produce)
-            opts="-t -f -K -D -0 -p -H -q -h --topic --format --key-delimiter --key-optional --delimiter --null --partition --header --acks --linger --batch-size --file --csv-header --timeout --quiet --root --help"
+            opts="-t -f -K -D -0 -p -H -q -h --topic --format --key-delimiter --key-optional --delimiter --null --partition --header --acks --on-error --linger --batch-size --file --csv-header --timeout --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1582,6 +1582,10 @@ _chute() {
                     ;;
                 --acks)
                     COMPREPLY=($(compgen -W "0 1 all" -- "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -W "stop skip truncate" -- "${cur}"))
                     return 0
                     ;;
                 --linger)

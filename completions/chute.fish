@@ -146,6 +146,9 @@ complete -c chute -n "__fish_chute_using_subcommand produce" -s H -l header -d '
 complete -c chute -n "__fish_chute_using_subcommand produce" -l acks -d '0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica' -r -f -a "0\t''
 1\t''
 all\t''"
+complete -c chute -n "__fish_chute_using_subcommand produce" -l on-error -d 'A malformed or oversized record: stop (exit 65), skip it, or truncate it (log shippers behind `tail -F` keep going); what was skipped or cut is counted on stderr' -r -f -a "stop\t'Stop with exit 65 naming the input line (records before it are kept)'
+skip\t'Drop the record, say so on stderr, go on'
+truncate\t'Cut an oversized record to the limit; drop a malformed one; go on'"
 complete -c chute -n "__fish_chute_using_subcommand produce" -l linger -d 'Wait up to this long for more records before writing a batch. Without it, a batch is written as soon as no more input is ready (full batches from a file, at once from a slow pipe such as `tail -F`)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l batch-size -d 'Largest batch in bytes (capped at the topic\'s max.message.bytes)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l file -d 'Read from this file instead of stdin' -r -F
@@ -155,7 +158,7 @@ complete -c chute -n "__fish_chute_using_subcommand produce" -l key-optional -d 
 complete -c chute -n "__fish_chute_using_subcommand produce" -s 0 -l null -d 'Records are NUL-terminated (like find -print0)'
 complete -c chute -n "__fish_chute_using_subcommand produce" -l csv-header -d 'CSV input starts with a header row naming the columns'
 complete -c chute -n "__fish_chute_using_subcommand produce" -s q -l quiet -d 'Say nothing on stderr except errors'
-complete -c chute -n "__fish_chute_using_subcommand produce" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand produce" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chute -n "__fish_chute_using_subcommand consume" -s t -l topic -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s p -l partition -d 'Only these partitions (repeatable or comma-separated)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l from -d 'Where to start' -r

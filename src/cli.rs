@@ -212,6 +212,17 @@ pub enum InputFormatArg {
     Csv,
 }
 
+/// What `produce` does with a record it cannot take (malformed, or over max.message.bytes).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnErrorArg {
+    /// Stop with exit 65 naming the input line (records before it are kept)
+    Stop,
+    /// Drop the record, say so on stderr, go on
+    Skip,
+    /// Cut an oversized record to the limit; drop a malformed one; go on
+    Truncate,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AcksArg {
     #[value(name = "0")]
@@ -265,6 +276,10 @@ pub struct ProduceArgs {
     /// 0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica
     #[arg(long, value_enum, default_value = "1")]
     pub acks: AcksArg,
+    /// A malformed or oversized record: stop (exit 65), skip it, or truncate it (log shippers
+    /// behind `tail -F` keep going); what was skipped or cut is counted on stderr
+    #[arg(long, value_enum, default_value = "stop")]
+    pub on_error: OnErrorArg,
     /// Wait up to this long for more records before writing a batch. Without it, a batch is
     /// written as soon as no more input is ready (full batches from a file, at once from a
     /// slow pipe such as `tail -F`)

@@ -29,6 +29,9 @@ pub struct ProducerOptions {
     pub acks: Acks,
     pub batch_size: usize,
     pub lock_timeout: Duration,
+    /// Cut a record larger than `max.message.bytes` to fit instead of refusing it
+    /// (`--on-error truncate`).
+    pub truncate_oversized: bool,
 }
 
 /// The ISR is too small for `--acks all`: refuse now (exit 75) rather than wait.
@@ -99,6 +102,8 @@ pub struct Producer {
     last_sync: Instant,
     now_ms: i64,
     pub records: u64,
+    /// Records cut to fit under `--on-error truncate`.
+    pub truncated: u64,
     /// Lanes with a non-empty builder, so flushing does not walk every partition.
     pending: Vec<u32>,
     md_stamp: Option<crate::fsutil::FileStamp>,
@@ -205,6 +210,7 @@ impl Producer {
                 last_sync: Instant::now(),
                 now_ms: crate::fsutil::now_ms(),
                 records: 0,
+                truncated: 0,
                 pending: Vec::new(),
                 md_stamp,
                 md: md.clone(),
@@ -332,7 +338,33 @@ impl Producer {
             (None, Some(k)) => partition_for_key(k, n),
             (None, None) => self.sticky,
         };
-        let size = BatchBuilder::record_size(r.key, r.value, r.headers);
+        let mut size = BatchBuilder::record_size(r.key, r.value, r.headers);
+        let mut r = r;
+        if size + HEADER_LEN > self.max_message
+            && self.opts.truncate_oversized
+            && let Some(v) = r.value
+        {
+            // Cut the value until the record fits (the length prefixes shrink with it).
+            let over = size + HEADER_LEN - self.max_message;
+            let mut keep = v.len().saturating_sub(over);
+            while keep > 0
+                && BatchBuilder::record_size(r.key, Some(&v[..keep]), r.headers) + HEADER_LEN
+                    > self.max_message
+            {
+                keep -= 1;
+            }
+            r.value = Some(&v[..keep]);
+            size = BatchBuilder::record_size(r.key, r.value, r.headers);
+            if size + HEADER_LEN <= self.max_message {
+                self.truncated += 1;
+                if self.truncated <= 10 {
+                    eprintln!(
+                        "chute: truncated: input line {}: record cut to max.message.bytes ({}) of topic {:?}",
+                        r.line, self.max_message, self.topic
+                    );
+                }
+            }
+        }
         if size + HEADER_LEN > self.max_message {
             return Err(Error::BadInput(format!(
                 "input line {}: record of {} bytes is larger than max.message.bytes ({}) of topic {:?}",

@@ -2,7 +2,7 @@
 //! every second and before exiting 0.
 
 use super::duration_arg;
-use chute::cli::{AcksArg, InputFormatArg, ProduceArgs};
+use chute::cli::{AcksArg, InputFormatArg, OnErrorArg, ProduceArgs};
 use chute::cluster::Cluster;
 use chute::cluster::config::parse_size;
 use chute::error::{Error, IoContext, Result};
@@ -117,6 +117,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         key_optional: a.key_optional,
         headers,
         csv_header: a.csv_header,
+        skip_bad: a.on_error != OnErrorArg::Stop,
     });
     let (mut producer, created) = Producer::open(
         cluster,
@@ -130,6 +131,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             },
             batch_size,
             lock_timeout,
+            truncate_oversized: a.on_error == OnErrorArg::Truncate,
         },
     )?;
     if created && !a.quiet {
@@ -219,6 +221,18 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
     })();
     // Everything before a bad line is kept and made durable; nothing after it was sent.
     let closed = producer.close();
+    if parser.skipped() > 0 || producer.truncated > 0 {
+        eprintln!(
+            "chute: --on-error {}: {} record(s) skipped, {} truncated",
+            if a.on_error == OnErrorArg::Skip {
+                "skip"
+            } else {
+                "truncate"
+            },
+            parser.skipped(),
+            producer.truncated
+        );
+    }
     result?;
     closed?;
     Ok(0)

@@ -26,6 +26,8 @@ pub struct CsvParser {
     want_header: bool,
     columns: Option<Columns>,
     headers: Vec<Header>,
+    skip_bad: bool,
+    skipped: u64,
 }
 
 impl CsvParser {
@@ -42,6 +44,8 @@ impl CsvParser {
             want_header: o.csv_header,
             columns: None,
             headers: o.headers,
+            skip_bad: o.skip_bad,
+            skipped: 0,
         }
     }
 
@@ -74,7 +78,7 @@ impl CsvParser {
                     let r = self.row_done(sink);
                     self.out_len = 0;
                     self.ends_len = 0;
-                    r?;
+                    super::tolerate(r, self.skip_bad, &mut self.skipped)?;
                 }
             }
         }
@@ -186,6 +190,10 @@ impl InputParser for CsvParser {
 
     fn finish(&mut self, sink: &mut Sink<'_>) -> Result<()> {
         self.run(&[], sink)
+    }
+
+    fn skipped(&self) -> u64 {
+        self.skipped
     }
 }
 

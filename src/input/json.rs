@@ -16,6 +16,8 @@ pub struct JsonParser {
     extra: Vec<Header>,
     /// Reused across records so the common case allocates only the header strings themselves.
     headers: Vec<Header>,
+    skip_bad: bool,
+    skipped: u64,
 }
 
 impl JsonParser {
@@ -25,6 +27,8 @@ impl JsonParser {
             line: 0,
             extra: o.headers,
             headers: Vec::new(),
+            skip_bad: o.skip_bad,
+            skipped: 0,
         }
     }
 
@@ -114,7 +118,8 @@ impl InputParser for JsonParser {
         while let Some(i) = memchr::memchr(b'\n', rest) {
             self.line += 1;
             if self.carry.is_empty() {
-                self.parse_line(&rest[..i], sink)?;
+                let r = self.parse_line(&rest[..i], sink);
+                super::tolerate(r, self.skip_bad, &mut self.skipped)?;
             } else {
                 // Only a line that spans chunks is copied; the buffer is kept for the next one.
                 let mut l = std::mem::take(&mut self.carry);
@@ -122,7 +127,7 @@ impl InputParser for JsonParser {
                 let r = self.parse_line(&l, sink);
                 l.clear();
                 self.carry = l;
-                r?;
+                super::tolerate(r, self.skip_bad, &mut self.skipped)?;
             }
             rest = &rest[i + 1..];
         }
@@ -134,9 +139,14 @@ impl InputParser for JsonParser {
         if !self.carry.is_empty() {
             self.line += 1;
             let l = std::mem::take(&mut self.carry);
-            self.parse_line(&l, sink)?;
+            let r = self.parse_line(&l, sink);
+            super::tolerate(r, self.skip_bad, &mut self.skipped)?;
         }
         Ok(())
+    }
+
+    fn skipped(&self) -> u64 {
+        self.skipped
     }
 }
 
@@ -796,6 +806,7 @@ mod bench {
             key_optional: false,
             headers: vec![],
             csv_header: false,
+            skip_bad: false,
         });
         let mut n = 0u64;
         let t = std::time::Instant::now();

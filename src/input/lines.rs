@@ -15,6 +15,8 @@ pub struct LinesParser {
     headers: Vec<Header>,
     carry: Vec<u8>,
     line: u64,
+    skip_bad: bool,
+    skipped: u64,
 }
 
 impl LinesParser {
@@ -32,6 +34,8 @@ impl LinesParser {
             headers: o.headers,
             carry: Vec::new(),
             line: 0,
+            skip_bad: o.skip_bad,
+            skipped: 0,
         }
     }
 
@@ -102,7 +106,7 @@ impl InputParser for LinesParser {
             match end_in_data {
                 Some(next) => {
                     self.line += 1;
-                    emit(
+                    let r = emit(
                         &self.carry,
                         self.line,
                         &self.key_sep,
@@ -110,7 +114,8 @@ impl InputParser for LinesParser {
                         self.key_optional,
                         &self.headers,
                         sink,
-                    )?;
+                    );
+                    super::tolerate(r, self.skip_bad, &mut self.skipped)?;
                     self.carry.clear();
                     start = next;
                 }
@@ -123,7 +128,7 @@ impl InputParser for LinesParser {
         let mut rest = &data[start..];
         while let Some(i) = self.find(rest) {
             self.line += 1;
-            emit(
+            let r = emit(
                 &rest[..i],
                 self.line,
                 &self.key_sep,
@@ -131,18 +136,23 @@ impl InputParser for LinesParser {
                 self.key_optional,
                 &self.headers,
                 sink,
-            )?;
+            );
+            super::tolerate(r, self.skip_bad, &mut self.skipped)?;
             rest = &rest[i + d..];
         }
         self.carry.extend_from_slice(rest);
         Ok(())
     }
 
+    fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
     fn finish(&mut self, sink: &mut Sink<'_>) -> Result<()> {
         if !self.carry.is_empty() {
             self.line += 1;
             let carry = std::mem::take(&mut self.carry);
-            emit(
+            let r = emit(
                 &carry,
                 self.line,
                 &self.key_sep,
@@ -150,7 +160,8 @@ impl InputParser for LinesParser {
                 self.key_optional,
                 &self.headers,
                 sink,
-            )?;
+            );
+            super::tolerate(r, self.skip_bad, &mut self.skipped)?;
         }
         Ok(())
     }
@@ -350,6 +361,7 @@ mod bench {
                 key_optional: false,
                 headers: vec![],
                 csv_header: false,
+                skip_bad: false,
             });
             let (mut n, mut bytes) = (0u64, 0usize);
             let t = std::time::Instant::now();

@@ -23,6 +23,25 @@ pub struct InputOptions {
     pub key_optional: bool,
     pub headers: Vec<Header>,
     pub csv_header: bool,
+    /// Drop a malformed record (counted, said on stderr) instead of stopping the input
+    /// (`produce --on-error skip|truncate`).
+    pub skip_bad: bool,
+}
+
+/// A record-level result under `skip_bad`: bad input data is dropped and counted, anything else
+/// (I/O, a sink's failure) still stops the parser.
+pub(crate) fn tolerate(r: Result<()>, skip_bad: bool, skipped: &mut u64) -> Result<()> {
+    match r {
+        Err(Error::BadInput(m)) if skip_bad => {
+            *skipped += 1;
+            // Said for the first few; the total is reported at the end (`skipped()`).
+            if *skipped <= 10 {
+                eprintln!("chute: skipped: {m}");
+            }
+            Ok(())
+        }
+        r => r,
+    }
 }
 
 /// Where parsed records go; an error from it stops the parser and is returned as is.
@@ -34,6 +53,8 @@ pub trait InputParser {
     fn feed(&mut self, data: &[u8], sink: &mut Sink<'_>) -> Result<()>;
     /// End of input: emit a final record that had no trailing delimiter, validate leftovers.
     fn finish(&mut self, sink: &mut Sink<'_>) -> Result<()>;
+    /// Malformed records dropped under `skip_bad`.
+    fn skipped(&self) -> u64;
 }
 
 pub fn parser(opts: InputOptions) -> Box<dyn InputParser> {
@@ -133,6 +154,7 @@ mod tests {
             key_optional: false,
             headers: vec![],
             csv_header: false,
+            skip_bad: false,
         }
     }
 

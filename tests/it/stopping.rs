@@ -421,3 +421,61 @@ fn daemons_stop_at_a_safe_point_on_a_signal_and_say_so() {
     assert!(env.json(&["cluster", "status", "--json"])["controller"].is_null());
     env.chute().args(["verify"]).assert().success();
 }
+
+#[test]
+fn a_log_shipper_skips_or_truncates_bad_records_and_keeps_going() {
+    let env = Env::new();
+    env.create_topic("logs", 1, &["--config", "max.message.bytes=200"]);
+    let big = "x".repeat(500);
+    let input = format!("k1\ta\nno-separator\nk2\t{big}\nk3\tc\n");
+    // Default: stop at the bad line, exit 65, records before it kept.
+    let out = env
+        .chute()
+        .args(["produce", "-t", "logs", "-K", "\\t"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("input line 2"));
+    assert_eq!(env.consume("logs", &[]), b"a\n");
+
+    let out = env
+        .chute()
+        .args(["produce", "-t", "logs", "-K", "\\t", "--on-error", "skip"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("skipped: input line 2"), "{err}");
+    assert!(err.contains("skipped: input line 3"), "{err}");
+    assert!(err.contains("2 record(s) skipped, 0 truncated"), "{err}");
+    assert_eq!(env.consume("logs", &[]), b"a\na\nc\n");
+
+    let out = env
+        .chute()
+        .args([
+            "produce",
+            "-t",
+            "logs",
+            "-K",
+            "\\t",
+            "--on-error",
+            "truncate",
+        ])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("1 record(s) skipped, 1 truncated"), "{err}");
+    let all = String::from_utf8(env.consume("logs", &["--format", "%k %s\\n"])).unwrap();
+    let last3: Vec<&str> = all.lines().rev().take(3).collect();
+    assert_eq!(last3[0], "k3 c");
+    assert!(
+        last3[1].starts_with("k2 xxx") && last3[1].len() < 200,
+        "{}",
+        last3[1]
+    );
+    assert_eq!(last3[2], "k1 a");
+}
