@@ -622,7 +622,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__consume)
-            opts="-t -p -n -F -f -D -0 -g -h --topic --partition --from --since --until --count --follow --format --delimiter --null --group --assignor --reset --exec --exec-batch --exec-timeout --commit-interval --root --help"
+            opts="-t -p -n -F -f -D -0 -g -h --topic --partition --from --since --until --count --follow --format --delimiter --null --group --assignor --reset --exec --exec-batch --exec-timeout --on-failure --commit-interval --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,6 +705,10 @@ _chute() {
                     return 0
                     ;;
                 --exec-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-failure)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

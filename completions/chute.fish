@@ -175,6 +175,7 @@ latest\t''"
 complete -c chute -n "__fish_chute_using_subcommand consume" -l exec -d 'Run CMD (with sh -c) for each batch of records, records on its stdin; exit 0 commits' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l exec-batch -d 'Most records per --exec batch (a batch never spans two partitions)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l exec-timeout -d 'Kill a handler (its whole process group) that runs longer than this; its batch is not committed and chute exits 75' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l on-failure -d 'A failed --exec batch: stop (exit 75, nothing further committed), or find the record it fails on by bisecting the batch and skip it, or send it to a dead-letter topic' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l commit-interval -d 'With -g, commit delivered offsets at least this often (and always before handing a partition over and on exit)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand consume" -s F -l follow -d 'Keep waiting for new records'

@@ -377,6 +377,15 @@ pub struct ConsumeArgs {
     /// committed and chute exits 75
     #[arg(long, value_name = "DUR", requires = "exec")]
     pub exec_timeout: Option<String>,
+    /// A failed --exec batch: stop (exit 75, nothing further committed), or find the record it
+    /// fails on by bisecting the batch and skip it, or send it to a dead-letter topic
+    #[arg(
+        long,
+        default_value = "stop",
+        value_name = "stop|skip|dead-letter=TOPIC",
+        requires = "exec"
+    )]
+    pub on_failure: String,
     /// With -g, commit delivered offsets at least this often (and always before handing a
     /// partition over and on exit)
     #[arg(long, default_value = "1s", value_name = "DUR", requires = "group")]

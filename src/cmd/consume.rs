@@ -121,7 +121,7 @@ fn run_group(
     format: OutputFormat,
     opts: ConsumeOptions,
 ) -> Result<i32> {
-    use chute::group::deliver::{Committer, Delivery};
+    use chute::group::deliver::{Committer, Delivery, OnFailure};
     use chute::group::run::{GroupOptions, Reset};
     let g = chute::group::Group::at(cluster, group)?;
     if !a.partition.is_empty() {
@@ -140,7 +140,30 @@ fn run_group(
                 .as_deref()
                 .map(|t| super::duration_arg("--exec-timeout", t))
                 .transpose()?;
-            Delivery::exec(format, committer, cmd, a.exec_batch, timeout)
+            let on_failure = match a.on_failure.as_str() {
+                "stop" => OnFailure::Stop,
+                "skip" => OnFailure::Skip,
+                s => match s.strip_prefix("dead-letter=") {
+                    Some(t) => {
+                        chute::names::topic(t)?;
+                        if t == a.topic {
+                            return Err(Error::Usage(format!(
+                                "--on-failure dead-letter={t}: the dead-letter topic must not be the topic being consumed"
+                            )));
+                        }
+                        OnFailure::DeadLetter {
+                            topic: t.to_string(),
+                            cluster: cluster.clone(),
+                        }
+                    }
+                    None => {
+                        return Err(Error::Usage(format!(
+                            "--on-failure {s:?}: expected stop, skip or dead-letter=TOPIC"
+                        )));
+                    }
+                },
+            };
+            Delivery::exec(format, committer, cmd, a.exec_batch, timeout, on_failure)
         }
         None => Delivery::stdout(format, committer)?,
     };

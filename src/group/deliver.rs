@@ -131,7 +131,38 @@ enum Sink {
         last: u64,
         pending: BTreeMap<u32, u64>,
         scratch: Vec<u8>,
+        on_failure: OnFailure,
+        /// Per record of the batch: where it ends in `buf`, its offset, and (for a dead-letter
+        /// topic) the record itself.
+        held: Vec<Held>,
     },
+}
+
+/// What a failed `--exec` batch leads to.
+#[derive(Clone)]
+pub enum OnFailure {
+    /// Stop; nothing from the batch on is committed (the default).
+    Stop,
+    /// Find the record the handler fails on (bisecting the batch), skip it, go on.
+    Skip,
+    /// As `Skip`, and produce the record to this topic with headers saying why.
+    DeadLetter {
+        topic: String,
+        cluster: crate::cluster::Cluster,
+    },
+}
+
+pub struct Held {
+    end: usize,
+    offset: u64,
+    record: Option<OwnedRecord>,
+}
+
+struct OwnedRecord {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    timestamp: i64,
+    headers: Vec<crate::record::Header>,
 }
 
 /// Most bytes of records held for one `--exec` batch: memory stays bounded whatever
@@ -176,6 +207,7 @@ impl Delivery {
         cmd: &str,
         batch: usize,
         timeout: Option<Duration>,
+        on_failure: OnFailure,
     ) -> Delivery {
         let env = vec![
             ("CHUTE_GROUP".to_string(), committer.group.name.clone()),
@@ -195,6 +227,8 @@ impl Delivery {
                 last: 0,
                 pending: BTreeMap::new(),
                 scratch: Vec::new(),
+                on_failure,
+                held: Vec::new(),
             },
             committer,
             records: 0,
@@ -219,10 +253,28 @@ impl Delivery {
                 }
                 Ok(())
             }
-            Sink::Exec { scratch, .. } => {
+            Sink::Exec {
+                scratch,
+                on_failure,
+                ..
+            } => {
                 scratch.clear();
                 self.format.write(r, scratch);
-                self.exec_add(r.partition, r.offset)
+                let keep =
+                    matches!(on_failure, OnFailure::DeadLetter { .. }).then(|| OwnedRecord {
+                        key: r.key.map(<[u8]>::to_vec),
+                        value: r.value.map(<[u8]>::to_vec),
+                        timestamp: r.timestamp,
+                        headers: r
+                            .headers
+                            .iter()
+                            .map(|(k, v)| crate::record::Header {
+                                key: k.to_string(),
+                                value: v.map(<[u8]>::to_vec),
+                            })
+                            .collect(),
+                    });
+                self.exec_add(r.partition, r.offset, keep)
             }
         }
     }
@@ -349,7 +401,7 @@ impl Delivery {
 
     /// Add the formatted record in `scratch` to the batch; a batch holds one partition only
     /// (a handler can de-duplicate by partition and offset range).
-    fn exec_add(&mut self, p: u32, offset: u64) -> Result<()> {
+    fn exec_add(&mut self, p: u32, offset: u64, record: Option<OwnedRecord>) -> Result<()> {
         let Sink::Exec {
             n,
             partition,
@@ -373,6 +425,7 @@ impl Delivery {
             last,
             pending,
             batch,
+            held,
             ..
         } = &mut self.sink
         else {
@@ -384,6 +437,11 @@ impl Delivery {
         }
         *last = offset;
         buf.extend_from_slice(scratch);
+        held.push(Held {
+            end: buf.len(),
+            offset,
+            record,
+        });
         *n += 1;
         let e = pending.entry(p).or_insert(offset + 1);
         *e = (*e).max(offset + 1);
@@ -394,18 +452,16 @@ impl Delivery {
         Ok(())
     }
 
-    /// Run the handler on the batch gathered so far; exit 0 accepts it.
+    /// Run the handler on the batch gathered so far; exit 0 accepts it. A failure stops, or
+    /// (`--on-failure skip|dead-letter`) bisects the batch down to the records the handler
+    /// fails on, commits around them, and sets them aside.
     fn finish_batch(&mut self) -> Result<()> {
         let Sink::Exec {
-            cmd,
-            env,
-            timeout,
             buf,
             n,
             partition,
-            first,
-            last,
             pending,
+            held,
             ..
         } = &mut self.sink
         else {
@@ -414,42 +470,159 @@ impl Delivery {
         if *n == 0 {
             return Ok(());
         }
-        let topic = &self.committer.topic;
-        let what = format!(
-            "{topic}-{partition} offsets {first} to {last} ({n} record{})",
-            if *n == 1 { "" } else { "s" }
-        );
-        let outcome = run_handler(
+        let p = *partition;
+        let buf = std::mem::take(buf);
+        let held = std::mem::take(held);
+        let marks = std::mem::take(pending);
+        *n = 0;
+        let r = self.handle_range(&buf, &held, p, 0, held.len());
+        if let Sink::Exec { buf: b, .. } = &mut self.sink {
+            // Keep the allocation for the next batch.
+            *b = buf;
+            b.clear();
+        }
+        r?;
+        for (q, o) in marks {
+            self.committer.accept(q, o);
+        }
+        Ok(())
+    }
+
+    /// Records `lo..hi` of the batch through the handler (see `finish_batch`).
+    fn handle_range(
+        &mut self,
+        buf: &[u8],
+        held: &[Held],
+        p: u32,
+        lo: usize,
+        hi: usize,
+    ) -> Result<()> {
+        let Sink::Exec {
             cmd,
             env,
+            timeout,
+            on_failure,
+            ..
+        } = &self.sink
+        else {
+            return Ok(());
+        };
+        let (cmd, on_failure) = (cmd.clone(), on_failure.clone());
+        let start = if lo == 0 { 0 } else { held[lo - 1].end };
+        let (first, last, count) = (held[lo].offset, held[hi - 1].offset, hi - lo);
+        let topic = self.committer.topic.clone();
+        let what = format!(
+            "{topic}-{p} offsets {first} to {last} ({count} record{})",
+            if count == 1 { "" } else { "s" }
+        );
+        let outcome = run_handler(
+            &cmd,
+            env,
             &[
-                ("CHUTE_PARTITION", partition.to_string()),
+                ("CHUTE_PARTITION", p.to_string()),
                 ("CHUTE_FIRST_OFFSET", first.to_string()),
                 ("CHUTE_LAST_OFFSET", last.to_string()),
-                ("CHUTE_RECORD_COUNT", n.to_string()),
+                ("CHUTE_RECORD_COUNT", count.to_string()),
             ],
-            buf,
+            &buf[start..held[hi - 1].end],
             *timeout,
-        );
-        buf.clear();
-        *n = 0;
-        let accepted = std::mem::take(pending);
-        match outcome? {
+        )?;
+        let how = match outcome {
             Handled::Ok => {
-                for (p, o) in accepted {
-                    self.committer.accept(p, o);
-                }
-                Ok(())
+                self.committer.accept(p, last + 1);
+                return Ok(());
             }
-            Handled::Failed(how) => Err(Error::Temporary(format!(
-                "--exec {cmd:?} failed ({how}) on {what}; they were not committed and will be delivered again"
-            ))),
-            Handled::TimedOut(d) => Err(Error::Temporary(format!(
-                "--exec {cmd:?} ran longer than --exec-timeout {} on {what} and was killed with its process group; they were not committed and will be delivered again",
+            Handled::Failed(how) => how,
+            Handled::TimedOut(d) => format!(
+                "ran longer than --exec-timeout {} and was killed with its process group",
                 humantime::format_duration(d)
-            ))),
+            ),
+        };
+        let failed = || {
+            Error::Temporary(format!(
+                "--exec {cmd:?} failed ({how}) on {what}; they were not committed and will be delivered again"
+            ))
+        };
+        if matches!(on_failure, OnFailure::Stop) || crate::signals::stop_requested() {
+            return Err(failed());
         }
+        if count > 1 {
+            // Halves in order, committing each good part, so the position only moves forward.
+            let mid = lo + count / 2;
+            self.handle_range(buf, held, p, lo, mid)?;
+            self.committer.commit(true)?;
+            self.handle_range(buf, held, p, mid, hi)?;
+            return self.committer.commit(true);
+        }
+        // One record the handler fails on: set it aside, then move past it.
+        let h = &held[lo];
+        match &on_failure {
+            OnFailure::DeadLetter {
+                topic: dlq,
+                cluster,
+            } => {
+                let rec = h.record.as_ref().expect("kept for the dead-letter topic");
+                dead_letter(cluster, dlq, &topic, p, h.offset, &how, rec)?;
+                eprintln!(
+                    "chute: --on-failure: {topic}-{p} offset {}: the handler failed ({how}); record sent to {dlq:?}",
+                    h.offset
+                );
+            }
+            _ => eprintln!(
+                "chute: --on-failure skip: {topic}-{p} offset {}: the handler failed ({how}); record skipped",
+                h.offset
+            ),
+        }
+        self.committer.accept(p, h.offset + 1);
+        self.committer.commit(true)
     }
+}
+
+/// Produce a record the handler could not take to the dead-letter topic (created if missing),
+/// fsynced, with headers saying where it came from and why.
+fn dead_letter(
+    cluster: &crate::cluster::Cluster,
+    dlq: &str,
+    topic: &str,
+    p: u32,
+    offset: u64,
+    why: &str,
+    rec: &OwnedRecord,
+) -> Result<()> {
+    use crate::produce::{Acks, Producer, ProducerOptions};
+    use crate::record::{Header, RecordRef};
+    let (mut producer, _) = Producer::open(
+        cluster,
+        dlq,
+        ProducerOptions {
+            partition: None,
+            acks: Acks::Leader,
+            batch_size: 1 << 20,
+            lock_timeout: Duration::from_secs(30),
+            truncate_oversized: false,
+        },
+    )?;
+    let mut headers = rec.headers.clone();
+    for (k, v) in [
+        ("chute.topic", topic.to_string()),
+        ("chute.partition", p.to_string()),
+        ("chute.offset", offset.to_string()),
+        ("chute.error", why.to_string()),
+    ] {
+        headers.push(Header {
+            key: k.to_string(),
+            value: Some(v.into_bytes()),
+        });
+    }
+    producer.send(RecordRef {
+        key: rec.key.as_deref(),
+        value: rec.value.as_deref(),
+        timestamp: Some(rec.timestamp),
+        headers: &headers,
+        partition: None,
+        line: 0,
+    })?;
+    producer.close()
 }
 
 enum Handled {

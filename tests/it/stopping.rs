@@ -479,3 +479,77 @@ fn a_log_shipper_skips_or_truncates_bad_records_and_keeps_going() {
     );
     assert_eq!(last3[2], "k1 a");
 }
+
+#[test]
+fn a_poison_record_is_bisected_out_and_sent_to_the_dead_letter_topic() {
+    let env = Env::new();
+    env.create_topic("o", 1, &[]);
+    env.produce(
+        "o",
+        (0..100)
+            .map(|i| format!("k{i},order{i}\n"))
+            .collect::<String>(),
+        &["-K", ","],
+    );
+    let dir = env.dir.path();
+    // The handler bills a batch only if it holds no poison (order37 and order80).
+    let cmd = "cat > b; if grep -qx -e order37 -e order80 b; then exit 3; fi; cat b >> billed";
+    let out = env
+        .chute()
+        .current_dir(dir)
+        .args(["consume", "-t", "o", "-g", "bill", "--exec-batch", "25"])
+        .args(["--on-failure", "dead-letter=o.dlq", "--exec", cmd])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("o-0 offset 37: the handler failed (exit status 3)"),
+        "{err}"
+    );
+    // Every other record billed exactly once, in order; the group is past the end.
+    let billed = std::fs::read_to_string(dir.join("billed")).unwrap();
+    let want: Vec<String> = (0..100)
+        .filter(|i| *i != 37 && *i != 80)
+        .map(|i| format!("order{i}"))
+        .collect();
+    assert_eq!(billed.lines().collect::<Vec<_>>(), want);
+    assert_eq!(committed(&env, "bill"), 100);
+    // The poison records, with their keys and why.
+    let dlq = env.consume("o.dlq", &["--format", "%k %s %h\\n"]);
+    let dlq = String::from_utf8(dlq).unwrap();
+    let lines: Vec<&str> = dlq.lines().collect();
+    assert_eq!(lines.len(), 2, "{dlq}");
+    assert!(lines[0].starts_with("k37 order37 "), "{dlq}");
+    assert!(lines[0].contains("chute.offset=37"), "{dlq}");
+    assert!(lines[0].contains("chute.error=exit status 3"), "{dlq}");
+    assert!(lines[1].starts_with("k80 order80 "), "{dlq}");
+
+    // skip: the same, without a topic.
+    env.produce("o", "k100,order37\nk101,fine\n", &["-K", ","]);
+    let out = env
+        .chute()
+        .current_dir(dir)
+        .args([
+            "consume",
+            "-t",
+            "o",
+            "-g",
+            "bill",
+            "--on-failure",
+            "skip",
+            "--exec",
+            cmd,
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("o-0 offset 100: the handler failed (exit status 3); record skipped"),
+        "{err}"
+    );
+    assert_eq!(committed(&env, "bill"), 102);
+    let billed = std::fs::read_to_string(dir.join("billed")).unwrap();
+    assert_eq!(billed.lines().last(), Some("fine"));
+}
