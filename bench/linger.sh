@@ -5,7 +5,8 @@
 #
 #   bench/linger.sh                  # ~4 min after the build
 #   RATES="100 1000" SECS=20 bench/linger.sh   # lines/s of the latency runs; seconds per run
-#   N=3000000 RUNS=3 bench/linger.sh # 100-byte lines in the throughput runs; best of RUNS
+#   N=3000000 RUNS=3 ROUNDS=3 bench/linger.sh   # 100-byte lines in the throughput runs; ROUNDS
+#                                    # interleaved rounds of RUNS runs per row (min and median of all)
 #   NO_LATENCY=1 / NO_THROUGHPUT=1   # only one half
 #   KEEP=1 CHUTE=path/to/chute NO_HYPERFINE=1   # as for run.sh
 #
@@ -22,6 +23,7 @@ RATES=${RATES:-100 1000}
 SECS=${SECS:-20}
 N=${N:-3000000}
 RUNS=${RUNS:-3}
+ROUNDS=${ROUNDS:-3}
 KEEP=${KEEP:-0}
 NO_LATENCY=${NO_LATENCY:-0}
 NO_THROUGHPUT=${NO_THROUGHPUT:-0}
@@ -86,36 +88,46 @@ if [[ $NO_THROUGHPUT != 1 ]]; then
         "produce --linger 5ms < input|rm -rf $(q "$r"); sync|$(prod "--linger 5ms < $(q "$input")")"
         "produce --file input (default)|rm -rf $(q "$r"); sync|$(prod "--file $(q "$input")")"
     )
+    # Rounds interleave the rows, so a change in the machine's load hits all of them alike.
     : >"$work/tp"
-    for row in "${rows[@]}"; do
-        IFS='|' read -r label prep cmd <<<"$row"
-        log "throughput: $label"
-        t=$(best_time "$label" "$prep" "$cmd")
-        batches="" seg=""
-        if [[ -d $r ]]; then               # the last timed run's root: how it batched
-            seg=$(dir_bytes "$r" .log)
-            batches=$(find "$r" -name '*.log' -path '*/bench-*' -exec "$chute" --root "$r" dump {} \; |
-                grep -c '^baseOffset' || true)
-            rm -rf "$r"
-        fi
-        printf '%s\t%s\t%s\t%s\n' "$label" "$t" "$batches" "$seg" >>"$work/tp"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for row in "${rows[@]}"; do
+            IFS='|' read -r label prep cmd <<<"$row"
+            log "throughput, round $round/$ROUNDS: $label"
+            best_time "$label" "$prep" "$cmd" >/dev/null
+            batches="" seg=""
+            if [[ -d $r ]]; then           # the last timed run's root: how it batched
+                seg=$(dir_bytes "$r" .log)
+                batches=$(find "$r" -name '*.log' -path '*/bench-*' -exec "$chute" --root "$r" dump {} \; |
+                    grep -c '^baseOffset' || true)
+                rm -rf "$r"
+            fi
+            ((round == ROUNDS)) && printf '%s\t%s\t%s\n' "$label" "$batches" "$seg" >>"$work/tp"
+        done
     done
     echo
-    echo "throughput: $N records x $LINE B = $bytes B payload; timer: $timer; ratio = dd seconds / chute seconds"
+    echo "throughput: $N records x $LINE B = $bytes B payload; timer: $timer, $ROUNDS interleaved rounds;"
+    echo "seconds = min (median) of all $((RUNS * ROUNDS)) runs; ratio = dd seconds / chute seconds (min, median)"
     python3 - "$work/tp" "$work/spread" "$N" "$bytes" <<'PY'
 import sys
+import statistics
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
-spread = dict(l.rstrip("\n").split("\t", 1) for l in open(sys.argv[2]))
+times = {}
+for l in open(sys.argv[2]):
+    label, ts = l.rstrip("\n").split("\t", 1)
+    times.setdefault(label, []).extend(float(x) for x in ts.split())
 n, b = int(sys.argv[3]), int(sys.argv[4])
-dd = float(rows[0][1])
-print(f"{'what':<32} {'seconds':>7} {'msgs/s':>12} {'MB/s':>6} {'ratio':>5} {'batches':>7} {'avg batch':>9}  every run (s)")
-print(f"{'-'*32} {'-'*7} {'-'*12} {'-'*6} {'-'*5} {'-'*7} {'-'*9}  {'-'*13}")
-for label, t, batches, seg in rows:
-    t = float(t)
+dd = min(times[rows[0][0]]), statistics.median(times[rows[0][0]])
+print(f"{'what':<32} {'seconds (median)':>16} {'msgs/s':>12} {'MB/s':>6} {'ratio (median)':>14} {'batches':>7} {'avg batch':>9}")
+print(f"{'-'*32} {'-'*16} {'-'*12} {'-'*6} {'-'*14} {'-'*7} {'-'*9}")
+for label, batches, seg in rows:
+    t, med = min(times[label]), statistics.median(times[label])
     avg = f"{int(seg) / int(batches) / 1024:.0f} KiB" if batches and int(batches) else "-"
-    runs = " ".join(f"{float(x):.3f}" for x in spread[label].split())
-    print(f"{label:<32} {t:>7.3f} {n / t:>12,.0f} {b / t / 1e6:>6,.0f} {dd / t:>5.2f} "
-          f"{batches or '-':>7} {avg:>9}  {runs}")
+    print(f"{label:<32} {t:>7.3f} ({med:>6.3f}) {n / t:>12,.0f} {b / t / 1e6:>6,.0f} "
+          f"{dd[0] / t:>5.2f} ({dd[1] / med:>5.2f}) {batches or '-':>7} {avg:>9}")
+print("every run (s):")
+for label, *_ in rows:
+    print(f"  {label:<30} " + " ".join(f"{x:.3f}" for x in times[label]))
 PY
 fi
 printf '\nload average at the end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
