@@ -108,23 +108,29 @@ if [[ $NO_THROUGHPUT != 1 ]]; then
     echo
     echo "throughput: $N records x $LINE B = $bytes B payload; timer: $timer, $ROUNDS interleaved rounds;"
     echo "seconds = min (median) of all $((RUNS * ROUNDS)) runs; ratio = dd seconds / chute seconds (min, median)"
-    python3 - "$work/tp" "$work/spread" "$N" "$bytes" <<'PY'
-import sys
-import statistics
+    python3 - "$work/tp" "$work/spread" "$N" "$bytes" "$work/cpu" <<'PY'
+import os, statistics, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 times = {}
 for l in open(sys.argv[2]):
     label, ts = l.rstrip("\n").split("\t", 1)
     times.setdefault(label, []).extend(float(x) for x in ts.split())
 n, b = int(sys.argv[3]), int(sys.argv[4])
+cpu = {}                                # hyperfine's mean user + system seconds, per round
+if os.path.exists(sys.argv[5]):
+    for l in open(sys.argv[5]):
+        label, c = l.rstrip("\n").split("\t")
+        cpu.setdefault(label, []).append(float(c))
 dd = min(times[rows[0][0]]), statistics.median(times[rows[0][0]])
-print(f"{'what':<32} {'seconds (median)':>16} {'msgs/s':>12} {'MB/s':>6} {'ratio (median)':>14} {'batches':>7} {'avg batch':>9}")
-print(f"{'-'*32} {'-'*16} {'-'*12} {'-'*6} {'-'*14} {'-'*7} {'-'*9}")
+print(f"{'what':<32} {'seconds (median)':>16} {'msgs/s':>12} {'MB/s':>6} {'ratio (median)':>14} {'batches':>7} {'avg batch':>9} {'CPU s':>6}")
+print(f"{'-'*32} {'-'*16} {'-'*12} {'-'*6} {'-'*14} {'-'*7} {'-'*9} {'-'*6}")
 for label, batches, seg in rows:
     t, med = min(times[label]), statistics.median(times[label])
     avg = f"{int(seg) / int(batches) / 1024:.0f} KiB" if batches and int(batches) else "-"
+    c = f"{statistics.mean(cpu[label]):.3f}" if label in cpu else "-"
     print(f"{label:<32} {t:>7.3f} ({med:>6.3f}) {n / t:>12,.0f} {b / t / 1e6:>6,.0f} "
-          f"{dd[0] / t:>5.2f} ({dd[1] / med:>5.2f}) {batches or '-':>7} {avg:>9}")
+          f"{dd[0] / t:>5.2f} ({dd[1] / med:>5.2f}) {batches or '-':>7} {avg:>9} {c:>6}")
+print("CPU s = mean user + system time per run (hyperfine), less sensitive to other load than wall time")
 print("every run (s):")
 for label, *_ in rows:
     print(f"  {label:<30} " + " ".join(f"{x:.3f}" for x in times[label]))
