@@ -10,6 +10,7 @@ mod diskfull;
 mod docs;
 mod errors;
 mod expansion;
+mod fuzz;
 mod groups;
 mod hardening;
 mod produce_consume;
