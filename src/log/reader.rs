@@ -390,26 +390,10 @@ impl PartitionReader {
         Ok(max)
     }
 
-    /// Committed segments from the one holding the log start, each with the base of the next
-    /// one (`u64::MAX` for the active segment).
+    /// Committed segments from the one holding the log start ([`segment::live`]).
     fn committed_segments(&mut self, t: &Tail) -> Result<Vec<(u64, u64)>> {
         self.relist()?;
-        let segs: Vec<u64> = self
-            .segments
-            .iter()
-            .copied()
-            .filter(|&b| b <= t.segment_base)
-            .collect();
-        let first = segs
-            .iter()
-            .rposition(|&b| b <= t.log_start_offset)
-            .unwrap_or(0);
-        Ok(segs
-            .iter()
-            .enumerate()
-            .skip(first)
-            .map(|(i, &b)| (b, segs.get(i + 1).copied().unwrap_or(u64::MAX)))
-            .collect())
+        Ok(segment::live(&self.segments, t))
     }
 
     fn open_time_index(&self, base: u64) -> Option<(File, u64)> {

@@ -215,21 +215,12 @@ pub fn covers(s: &Source<'_>, d: &Damage) -> Result<bool> {
 /// The first batch of the committed log that fails its checks below the durable offset (a bad
 /// batch at or above it in the active segment is a torn tail, which a writer cuts anyway).
 pub fn first_damage(dir: &Path, t: &Tail) -> Result<Option<Damage>> {
-    let segs: Vec<u64> = segment::list(dir)?
-        .into_iter()
-        .filter(|&b| b <= t.segment_base)
-        .collect();
-    // Start in the segment holding the log start: older ones are left over from a crash
-    // mid-deletion and read by nobody.
-    let first = segs
-        .iter()
-        .rposition(|&b| b <= t.log_start_offset)
-        .unwrap_or(0);
+    let segs = segment::live(&segment::list(dir)?, t);
     let mut scanner = Scanner::default();
-    let mut expected = segs.get(first).copied().unwrap_or(t.segment_base);
-    for (i, &base) in segs.iter().enumerate().skip(first) {
+    let mut expected = segs.first().map_or(t.segment_base, |s| s.0);
+    for &(base, next) in &segs {
         let active = base == t.segment_base;
-        let limit = segs.get(i + 1).copied();
+        let limit = (next != u64::MAX).then_some(next);
         let log_path = segment::path(dir, base, "log");
         let bad = |pos: u64, offset: u64, detail: String| {
             Ok(Some(Damage {

@@ -35,6 +35,27 @@ pub fn list(dir: &Path) -> Result<Vec<u64>> {
     Ok(bases)
 }
 
+/// The segments readers use, given the list of `.log` bases and the tail: committed ones (at
+/// or below the active segment) from the one holding the log start (older ones are left over
+/// from a crash mid-deletion and read by nobody), each with the base of the next one
+/// (`u64::MAX` for the active segment).
+pub fn live(bases: &[u64], t: &super::tail::Tail) -> Vec<(u64, u64)> {
+    let segs: Vec<u64> = bases
+        .iter()
+        .copied()
+        .filter(|&b| b <= t.segment_base)
+        .collect();
+    let first = segs
+        .iter()
+        .rposition(|&b| b <= t.log_start_offset)
+        .unwrap_or(0);
+    segs.iter()
+        .enumerate()
+        .skip(first)
+        .map(|(i, &b)| (b, segs.get(i + 1).copied().unwrap_or(u64::MAX)))
+        .collect()
+}
+
 /// The three files of a segment, created with their headers and fsynced, directory included.
 pub struct NewSegment {
     pub log: File,
