@@ -553,3 +553,39 @@ fn a_poison_record_is_bisected_out_and_sent_to_the_dead_letter_topic() {
     let billed = std::fs::read_to_string(dir.join("billed")).unwrap();
     assert_eq!(billed.lines().last(), Some("fine"));
 }
+
+#[test]
+fn a_second_signal_stops_at_once_with_exit_75_and_takes_the_handler_along() {
+    let env = Env::new();
+    env.create_topic("o", 1, &[]);
+    env.produce("o", "order\n", &[]);
+    let dir = env.dir.path();
+    // A handler that notes TERM and goes on; it would run for a minute.
+    let cmd = "trap 'echo term >> signals' TERM; echo $$ > handler.pid; i=0; while [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done";
+    let c = env
+        .spawn(&["consume", "-t", "o", "-g", "g", "--exec", cmd])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the handler", Duration::from_secs(20), || {
+        dir.join("handler.pid").exists()
+    });
+    let pid = std::fs::read_to_string(dir.join("handler.pid")).unwrap();
+    signal(c.id(), "TERM");
+    // The first one reached the handler (forwarded): now the second.
+    wait_for(
+        "the first signal to be forwarded",
+        Duration::from_secs(20),
+        || dir.join("signals").exists(),
+    );
+    signal(c.id(), "TERM");
+    let out = c.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains("second signal"), "{err}");
+    wait_for("the handler to be killed", Duration::from_secs(10), || {
+        !alive(&pid)
+    });
+    assert_eq!(committed(&env, "g"), 0);
+}
