@@ -158,6 +158,8 @@ pub fn run(
 fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
     let parts = md.topic(&st.opts.topic)?.partitions.len() as u32;
     let mut done = BTreeSet::new();
+    // Ours, but held by a member still reading it (or stuck): tried again in the sweep.
+    let mut busy = BTreeSet::new();
     let max_reached = |st: &State| st.consumer.max.is_some_and(|m| st.consumer.delivered >= m);
     // Our share, recomputed until it is all done: members that started together may have seen
     // different member lists at first, and converge as they look again.
@@ -171,7 +173,9 @@ fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
             break;
         }
         for p in mine {
-            drain(st, md, p, out)?;
+            if !drain(st, md, p, out)? {
+                busy.insert(p);
+            }
             done.insert(p);
             if max_reached(st) || crate::signals::stop_requested() {
                 return Ok(());
@@ -182,18 +186,36 @@ fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
     // is taken by whoever finds its lock free. A busy lock means its owner is reading it and
     // commits before releasing, so skipping it loses nothing.
     for p in 0..parts {
-        if done.contains(&p) || max_reached(st) || crate::signals::stop_requested() {
+        if (done.contains(&p) && !busy.contains(&p))
+            || max_reached(st)
+            || crate::signals::stop_requested()
+        {
             continue;
         }
-        drain(st, md, p, out)?;
+        if !drain(st, md, p, out)? {
+            // Say so: a member that hangs (a stuck --exec handler) would otherwise make every
+            // later cron run end at once, doing nothing, with nothing said.
+            let who = st
+                .opts
+                .group
+                .owner_line(&st.opts.topic, p)
+                .map_or("another member".to_string(), |(id, pid, host)| {
+                    format!("member {id} (pid {pid} on {host})")
+                });
+            (st.warn)(format!(
+                "partition {}-{p} is being read by {who}; left to it (see `chute group describe {}`)",
+                st.opts.topic, st.opts.group.name
+            ));
+        }
     }
     Ok(())
 }
 
-/// Cron mode, one partition: own it, read it to its end as of now, commit, release.
-fn drain(st: &mut State, md: &Metadata, p: u32, out: &mut Delivery) -> Result<()> {
+/// Cron mode, one partition: own it, read it to its end as of now, commit, release. False if
+/// another member holds it.
+fn drain(st: &mut State, md: &Metadata, p: u32, out: &mut Delivery) -> Result<bool> {
     if !st.take(md, p, Stop::AtEnd, out)? {
-        return Ok(());
+        return Ok(false);
     }
     loop {
         st.poll(out)?;
@@ -202,7 +224,8 @@ fn drain(st: &mut State, md: &Metadata, p: u32, out: &mut Delivery) -> Result<()
             break;
         }
     }
-    st.release(&[p], out)
+    st.release(&[p], out)?;
+    Ok(true)
 }
 
 fn follow(st: &mut State, mut md: Metadata, out: &mut Delivery) -> Result<()> {

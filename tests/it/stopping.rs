@@ -589,3 +589,36 @@ fn a_second_signal_stops_at_once_with_exit_75_and_takes_the_handler_along() {
     });
     assert_eq!(committed(&env, "g"), 0);
 }
+
+#[test]
+fn a_cron_run_that_finds_its_partition_held_says_who_holds_it() {
+    let env = Env::new();
+    env.create_topic("o", 1, &[]);
+    env.produce("o", "a\nb\n", &[]);
+    let dir = env.dir.path();
+    let cmd = "echo $$ > handler.pid; i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat > /dev/null";
+    let stuck = env
+        .spawn(&["consume", "-t", "o", "-g", "g", "--exec", cmd])
+        .current_dir(dir)
+        .spawn()
+        .unwrap();
+    wait_for("the stuck handler", Duration::from_secs(20), || {
+        dir.join("handler.pid").exists()
+    });
+    let out = env
+        .chute()
+        .args(["consume", "-t", "o", "-g", "g"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        err.contains(&format!("partition o-0 is being read by member"))
+            && err.contains(&format!("pid {}", stuck.id())),
+        "{err}"
+    );
+    std::fs::write(dir.join("go"), "").unwrap();
+    assert!(stuck.wait_with_output().unwrap().status.success());
+    assert_eq!(committed(&env, "g"), 2);
+}
