@@ -614,7 +614,7 @@ fn a_cron_run_that_finds_its_partition_held_says_who_holds_it() {
     assert!(out.status.success(), "{err}");
     assert!(out.stdout.is_empty());
     assert!(
-        err.contains(&format!("partition o-0 is being read by member"))
+        err.contains("partition o-0 is being read by member")
             && err.contains(&format!("pid {}", stuck.id())),
         "{err}"
     );
