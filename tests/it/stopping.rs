@@ -214,6 +214,25 @@ fn an_idle_follower_notices_its_reader_is_gone() {
     }
 }
 
+/// Topic `o` holding `input`, and `consume -t o -g GROUP --exec CMD` started in the test's
+/// directory; returns the member once its handler wrote its pid (to `handler.pid`), and that pid.
+fn start_handler(env: &Env, input: &str, group: &str, cmd: &str) -> (std::process::Child, String) {
+    env.create_topic("o", 1, &[]);
+    env.produce("o", input.to_string(), &[]);
+    let dir = env.dir.path();
+    let c = env
+        .spawn(&["consume", "-t", "o", "-g", group, "--exec", cmd])
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the handler", Duration::from_secs(20), || {
+        dir.join("handler.pid").exists()
+    });
+    let pid = std::fs::read_to_string(dir.join("handler.pid")).unwrap();
+    (c, pid)
+}
+
 fn alive(pid: &str) -> bool {
     std::process::Command::new("kill")
         .args(["-0", pid.trim()])
@@ -284,20 +303,9 @@ fn a_signal_during_exec_reaches_the_handler_which_finishes_and_is_committed_once
 #[test]
 fn a_handler_killed_by_the_forwarded_signal_is_not_committed_and_leaves_no_orphan() {
     let env = Env::new();
-    env.create_topic("o", 1, &[]);
-    env.produce("o", "order\n", &[]);
     let dir = env.dir.path();
     let cmd = "echo $$ > handler.pid; i=0; while [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat >> billed";
-    let c = env
-        .spawn(&["consume", "-t", "o", "-g", "bill", "--exec", cmd])
-        .current_dir(dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the handler", Duration::from_secs(20), || {
-        dir.join("handler.pid").exists()
-    });
-    let pid = std::fs::read_to_string(dir.join("handler.pid")).unwrap();
+    let (c, pid) = start_handler(&env, "order\n", "bill", cmd);
     signal(c.id(), "TERM");
     let out = c.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -557,21 +565,10 @@ fn a_poison_record_is_bisected_out_and_sent_to_the_dead_letter_topic() {
 #[test]
 fn a_second_signal_stops_at_once_with_exit_75_and_takes_the_handler_along() {
     let env = Env::new();
-    env.create_topic("o", 1, &[]);
-    env.produce("o", "order\n", &[]);
     let dir = env.dir.path();
     // A handler that notes TERM and goes on; it would run for a minute.
     let cmd = "trap 'echo term >> signals' TERM; echo $$ > handler.pid; i=0; while [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done";
-    let c = env
-        .spawn(&["consume", "-t", "o", "-g", "g", "--exec", cmd])
-        .current_dir(dir)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for("the handler", Duration::from_secs(20), || {
-        dir.join("handler.pid").exists()
-    });
-    let pid = std::fs::read_to_string(dir.join("handler.pid")).unwrap();
+    let (c, pid) = start_handler(&env, "order\n", "g", cmd);
     signal(c.id(), "TERM");
     // The first one reached the handler (forwarded): now the second.
     wait_for(
