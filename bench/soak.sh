@@ -123,13 +123,20 @@ PY
 # stamp.py RUNID OUT: appends "RUNID<TAB>arrival us<TAB>line" for every complete line of stdin to
 # OUT (one O_APPEND write per read, so concurrent stampers never interleave inside a line); an
 # incomplete last line (the member was killed mid-write) is counted in OUT.partial, not kept.
+# With READY FIFO: says it is running (creates READY) before it opens FIFO and reads from it,
+# so a member is started only once its reader is up. chute commits what its reader took: a
+# reader still starting up a second later would make records count as delivered again.
 cat >"$work/stamp.py" <<'PY'
 import os, sys, time
 rid, out = sys.argv[1], sys.argv[2]
 fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+src = 0
+if len(sys.argv) > 4:
+    open(sys.argv[3], "w").close()
+    src = os.open(sys.argv[4], os.O_RDONLY)
 pre, rest = rid.encode() + b"\t", b""
 while True:
-    data = os.read(0, 1 << 16)
+    data = os.read(src, 1 << 16)
     if not data:
         break
     t = str(time.time_ns() // 1000).encode()
@@ -209,12 +216,20 @@ producer() {
 
 # --- consumer group members --------------------------------------------------------------------
 # groups/G.runs: "start RUNID KIND PID START_US" and "end RUNID RC KILLED KILL_US END_US"
+stamper() { # GROUP RUNID -> a reader of $work/groups/RUNID.fifo that is up and reading
+    local fifo=$work/groups/$2.fifo ready=$work/groups/$2.ready i=0
+    rm -f "$fifo" "$ready"
+    mkfifo "$fifo"
+    python3 "$work/stamp.py" "$2" "$work/groups/$1.deliveries" "$ready" "$fifo" &
+    echo "$!" >>"$pids"
+    while [[ ! -e $ready ]] && ((i < 2000)); do msleep 5; i=$((i + 1)); done
+}
 member() { # GROUP TOPIC KIND RUNID [consume args...] -> runs one member in the background: $cpid
     local g=$1 t=$2 kind=$3 rid=$4
     shift 4
+    stamper "$g" "$rid"
     "${c[@]}" consume -t "$t" -g "$g" --format json "$@" \
-        > >(python3 "$work/stamp.py" "$rid" "$work/groups/$g.deliveries") \
-        2>"$work/groups/$rid.err" &
+        >"$work/groups/$rid.fifo" 2>"$work/groups/$rid.err" &
     cpid=$!
     echo "$cpid" >>"$pids"
     echo "start $rid $kind $cpid $(us)" >>"$work/groups/$g.runs"
@@ -231,7 +246,8 @@ cron_worker() { # GROUP TOPIC INDEX
         member "$g" "$t" cron "$g.c$3.$k"
         killed=0 kill_us=0
         if ((RANDOM % 100 < 15)); then
-            msleep "$(rnd 0 250)"
+            # A cron run whose reader keeps up lasts tens of ms: kill within that.
+            msleep "$(rnd 0 40)"
             kill_us=$(us)
             kill -9 "$cpid" 2>/dev/null && killed=1
         fi
@@ -405,9 +421,10 @@ echo $? >"$work/final/verify.rc"
 while read -r g t; do
     rid=$g.drain
     echo "start $rid drain 0 $(us)" >>"$work/groups/$g.runs"
-    T "${c[@]}" consume -t "$t" -g "$g" --format json 2>"$work/groups/$rid.err" |
-        python3 "$work/stamp.py" "$rid" "$work/groups/$g.deliveries"
-    rc=${PIPESTATUS[0]}
+    stamper "$g" "$rid"
+    T "${c[@]}" consume -t "$t" -g "$g" --format json >"$work/groups/$rid.fifo" 2>"$work/groups/$rid.err"
+    rc=$?
+    wait "$(tail -n1 "$pids")" 2>/dev/null || true
     member_end "$g" "$rid" "$rc" 0 0
     T "${c[@]}" offsets -g "$g" -t "$t" --json >"$work/final/$g.offsets.json" 2>>"$work/logs/final.err"
 done <"$work/groups.list"
