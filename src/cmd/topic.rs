@@ -239,6 +239,21 @@ fn reassign(
                     eprintln!();
                 }
                 eprintln!("chute: {topic}-{partition}: now on {replicas:?}");
+                // An old replica whose removal met a held lock (said above, naming the holder)
+                // is still there: the move is done, the clean-up is not (retry later: 75).
+                let md = cluster.metadata()?;
+                let left: Vec<u32> = p
+                    .removing
+                    .iter()
+                    .copied()
+                    .filter(|&b| cluster.replica_dir(&md, b, topic, partition).exists())
+                    .collect();
+                if !left.is_empty() {
+                    eprintln!(
+                        "chute: {topic}-{partition}: the old replica on broker(s) {left:?} is not removed yet; a running controller (or `controller --once`) removes it"
+                    );
+                    return Ok(chute::error::exit::TEMPFAIL);
+                }
                 return Ok(0);
             }
             Progress::Copying(v) => {

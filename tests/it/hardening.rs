@@ -690,3 +690,37 @@ fn a_maintenance_pass_that_meets_a_held_lock_exits_75_naming_the_holder() {
     let d = env.json(&["offsets", "-t", "t", "--json"]);
     assert!(d["partitions"][0]["earliest"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn a_reassignment_whose_old_replica_is_locked_exits_75_naming_the_holder() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 1, &[]);
+    produce_lines(&env, "t", 0..100, &[]);
+    let d = env.json(&["topic", "describe", "t", "--json"]);
+    let old = d["partitions"][0]["leader"].as_u64().unwrap();
+    let lock = hold_lock(&env.root().join(format!("brokers/{old}/t-0")));
+    let out = env
+        .chute()
+        .args([
+            "topic",
+            "reassign",
+            "t",
+            "-p",
+            "0",
+            "--replicas",
+            &(1 - old).to_string(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains(&format!("locked by pid {}", std::process::id())),
+        "{err}"
+    );
+    drop(lock);
+    assert_eq!(values(&env.consume("t", &[])), expected(0..100));
+    env.controller_once();
+    assert!(!env.root().join(format!("brokers/{old}/t-0")).exists());
+}
