@@ -22,7 +22,7 @@ With --replicas R > 1 the topic is replicated over R brokers and `chute controll
 consumers see a record once every in-sync replica has it (the high watermark), so this
 measures produce -> controller's follower sync -> consume.
 
-Target (DESIGN.md §4): p50 < 1 ms, p99 < 5 ms.
+Target (bench/README.md, "Design targets"): p50 < 1 ms, p99 < 5 ms.
 """
 import argparse, json, os, select, shlex, shutil, signal, subprocess, sys, tempfile, time
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/groups.sh - consumer-group figures against DESIGN.md §4, in one run, on this machine.
+# bench/groups.sh - consumer-group figures against the targets in bench/README.md, in one run, on this machine.
 #
 #   bench/groups.sh                  # 64 partitions, 1,000,000 records in total
 #   N=4000000 PARTS=64 bench/groups.sh

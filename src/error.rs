@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-/// Exit codes (DESIGN.md §2). Scripts rely on these numbers.
+/// Exit codes (README.md, "Exit codes"). Scripts rely on these numbers.
 pub mod exit {
     pub const OK: i32 = 0;
     pub const OTHER: i32 = 1;
@@ -77,7 +77,7 @@ impl Error {
         }
     }
 
-    /// The process exit code for this error (DESIGN.md §2).
+    /// The process exit code for this error (README.md, "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Io { .. }

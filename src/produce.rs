@@ -60,7 +60,7 @@ fn leadership_error(e: &Error) -> bool {
     }
 }
 
-/// How often a long-running producer fsyncs at the least (DESIGN.md §3.3).
+/// How often a long-running producer fsyncs at the least (README.md, Concepts: Durability).
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Unacknowledged bytes an `--acks all` producer keeps before it waits for the replicas: the
@@ -718,7 +718,8 @@ impl Producer {
         Ok(())
     }
 
-    /// Flush and fsync: after this returns Ok, every record sent is durable (DESIGN.md §3.3).
+    /// Flush and fsync: after this returns Ok, every record sent is durable (README.md, Concepts:
+    /// Durability).
     pub fn close(&mut self) -> Result<()> {
         self.flush()?;
         self.sync()
