@@ -173,7 +173,7 @@ pub fn remove_tree(dir: &Path) -> Result<()> {
     let parent = parent_of(dir);
     let trash = parent.join(".trash");
     create_own_dirs(parent, &trash)?;
-    let target = trash.join(format!("{:016x}.deleted", crate::cluster::random_u64()));
+    let target = trash.join(format!("{:016x}.deleted", random_u64()));
     std::fs::rename(dir, &target).at(dir)?;
     sync_dir(parent)?;
     // `remove_dir_all` does not follow links, neither at the top nor inside (CVE-2022-21658
@@ -387,4 +387,19 @@ pub fn file_stamp(path: &Path) -> Option<FileStamp> {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
     Some((m.ino(), m.mtime(), m.mtime_nsec(), m.len()))
+}
+
+/// Random enough for unique names and ids (trash entries, topic ids, cluster ids); not for
+/// secrets. Lives here, below every layer that names things.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
 }

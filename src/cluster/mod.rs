@@ -290,16 +290,5 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
-/// Unique-enough ids for clusters and topics: time, pid and address entropy hashed together.
-pub fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
-}
+/// Unique-enough ids for clusters and topics (defined in fsutil, the layer below).
+pub use crate::fsutil::random_u64;
