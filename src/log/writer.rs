@@ -605,11 +605,17 @@ impl PartitionWriter {
         let end = a.tail.end_position;
         let idx_len = a.index.metadata().at(&a.index_path)?.len();
         let n_idx = entry_count(idx_len, index::INDEX_ENTRY);
-        let keep_idx = partition_point(
-            n_idx,
-            |i| index_at(&a.index, i),
-            |e| (e.position as u64) < from,
-        );
+        // From the header on, nothing is kept: an entry pointing inside the header (a zeroed
+        // one, say) would otherwise sort below every `from` and survive every rebuild.
+        let keep_idx = if from <= HDR {
+            0
+        } else {
+            partition_point(
+                n_idx,
+                |i| index_at(&a.index, i),
+                |e| (e.position as u64) < from,
+            )
+        };
         let last_kept = match keep_idx {
             0 => None,
             k => index_at(&a.index, k - 1),
@@ -656,14 +662,23 @@ impl PartitionWriter {
                 }
                 Next::End => break,
                 Next::Bad { error, .. } => {
-                    return Err(Error::Corrupt {
-                        partition: self.name.clone(),
-                        offset: off,
-                        detail: format!(
+                    // Bad at the kept entry's position means the kept entry lied, not the log:
+                    // Corrupt here makes the caller rebuild from the header.
+                    let detail = if pos == start_pos && last_kept.is_some() {
+                        format!(
+                            "index entry for offset {off} points at byte {pos}, where no batch starts"
+                        )
+                    } else {
+                        format!(
                             "cannot index {} at byte {pos}: {}",
                             a.log_path.display(),
                             describe(&error)
-                        ),
+                        )
+                    };
+                    return Err(Error::Corrupt {
+                        partition: self.name.clone(),
+                        offset: off,
+                        detail,
                     });
                 }
             }
