@@ -152,7 +152,7 @@ truncate\t'Cut an oversized record to the limit; drop a malformed one; go on'"
 complete -c chute -n "__fish_chute_using_subcommand produce" -l linger -d 'Wait up to this long for more records before writing a batch. Without it, a batch is written as soon as no more input is ready (full batches from a file, at once from a slow pipe such as `tail -F`)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l batch-size -d 'Largest batch in bytes (capped at the topic\'s max.message.bytes)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l file -d 'Read from this file instead of stdin' -r -F
-complete -c chute -n "__fish_chute_using_subcommand produce" -l timeout -d 'Give up waiting for a partition lock after this long (exit 75)' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -l timeout -d 'Give up waiting for a partition lock, a leader, or --acks all after this long (exit 75; records of other partitions are still written and fsynced)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand produce" -l key-optional -d 'With -K, lines without the separator get a null key instead of an error'
 complete -c chute -n "__fish_chute_using_subcommand produce" -s 0 -l null -d 'Records are NUL-terminated (like find -print0)'

@@ -294,7 +294,8 @@ pub struct ProduceArgs {
     /// CSV input starts with a header row naming the columns
     #[arg(long)]
     pub csv_header: bool,
-    /// Give up waiting for a partition lock after this long (exit 75)
+    /// Give up waiting for a partition lock, a leader, or --acks all after this long (exit 75;
+    /// records of other partitions are still written and fsynced)
     #[arg(long, default_value = "30s", value_name = "DUR")]
     pub timeout: String,
     /// Say nothing on stderr except errors

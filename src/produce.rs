@@ -114,7 +114,8 @@ pub struct Producer {
     syncer: Syncer,
     /// Partitions whose leader changed and whose unacknowledged batches are not re-sent yet.
     moved: Vec<u32>,
-    /// An `--acks all` wait failed: the command is about to fail; do not wait again.
+    /// A wait (for a leader, or `--acks all`) ran out of --timeout: the command is about to
+    /// fail; later attempts (the closing flush) try once and do not wait again.
     gave_up: bool,
     /// The id of the topic we write to: a topic of the same name with another id is a new
     /// topic, and ours was deleted.
@@ -304,6 +305,7 @@ impl Producer {
                 return Ok(moved);
             }
             if Instant::now() >= deadline {
+                self.gave_up = true;
                 return Err(Error::Temporary(format!(
                     "{why} (gave up after {})",
                     humantime::format_duration(self.opts.lock_timeout)
@@ -400,7 +402,11 @@ impl Producer {
             return Err(self.topic_deleted());
         }
         self.refresh_metadata()?;
-        let deadline = Instant::now() + self.opts.lock_timeout;
+        let deadline = if self.gave_up {
+            Instant::now()
+        } else {
+            Instant::now() + self.opts.lock_timeout
+        };
         loop {
             // Unacknowledged batches go to a new leader before anything newer does: one
             // producer's records keep their order.
@@ -477,12 +483,19 @@ impl Producer {
         Ok(())
     }
 
-    /// Append every partially filled batch.
+    /// Append every partially filled batch. A partition that fails (offline) does not keep
+    /// the others' records from being written: each is tried, the first error is returned.
     pub fn flush(&mut self) -> Result<()> {
-        while let Some(&p) = self.pending.first() {
-            self.flush_lane(p)?;
+        let mut first_err = None;
+        for p in self.pending.clone() {
+            if let Err(e) = self.flush_lane(p) {
+                if self.deleted {
+                    return Err(e);
+                }
+                first_err.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_err.map_or(Ok(()), Err)
     }
 
     pub fn has_pending(&self) -> bool {
@@ -720,8 +733,11 @@ impl Producer {
 
     /// Flush and fsync: after this returns Ok, every record sent is durable (README.md, Concepts:
     /// Durability).
+    /// Records of partitions that could be written are made durable even when another
+    /// partition failed (the first error is returned).
     pub fn close(&mut self) -> Result<()> {
-        self.flush()?;
-        self.sync()
+        let flushed = self.flush();
+        let synced = self.sync();
+        flushed.and(synced)
     }
 }

@@ -406,7 +406,7 @@ fn plan(dump_dir: &Path, time: i64, input: &Path) -> Vec<(&'static str, Vec<Stri
     let consume = ["consume", "-t", TOPIC, "--format", "json"];
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     // --acks all: exit 0 means every in-sync replica has the records and consumers see them.
-    // A 4 s timeout: produce may spend it twice (an offline partition), still within DEADLINE.
+    // A 4 s timeout: produce waits it out once for an offline partition, within DEADLINE.
     let produce = [
         "produce",
         "-t",

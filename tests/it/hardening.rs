@@ -780,3 +780,60 @@ fn a_zeroed_index_entry_of_the_active_segment_is_rebuilt_not_fatal() {
         assert!(at.to_string().contains("1001"), "entry {k}: {at}");
     }
 }
+
+/// An offline partition makes produce exit 75 after one --timeout, not one per attempt (the
+/// closing flush tried it again), and records already read for partitions that are online
+/// are written and durable, not dropped with the failing one.
+#[test]
+fn an_offline_partition_costs_one_timeout_and_spares_the_other_partitions() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 2, &["-r", "1"]);
+    env.mark("down", 1);
+    env.controller_once();
+    let d = env.json(&["topic", "describe", "t", "--json"]);
+    let offline = d["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["leader"].is_null())
+        .expect("a partition led by broker 1 is offline")["partition"]
+        .as_u64()
+        .unwrap();
+    let online = 1 - offline;
+    let input: String = (0..40)
+        .map(|i| {
+            // The offline partition's records come first (its batch is the first pending).
+            let p = if i % 2 == 0 { offline } else { online };
+            format!("{{\"value\":\"v{i}\",\"partition\":{p}}}\n")
+        })
+        .collect();
+    let file = env.dir.path().join("in.jsonl");
+    std::fs::write(&file, input).unwrap();
+    let file = file.to_str().unwrap();
+    let start = std::time::Instant::now();
+    let out = env
+        .chute()
+        .args(["produce", "-t", "t", "--format", "json", "--timeout", "1s"])
+        // Small batches: a full one is flushed while reading, and fails there first.
+        .args(["--batch-size", "300", "--file", file])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(
+        err.contains(&format!("partition t-{offline} has no leader (offline)")),
+        "{err}"
+    );
+    assert!(
+        took < Duration::from_millis(1900),
+        "waited {took:?} for a 1s --timeout"
+    );
+    let got = values(&env.consume("t", &["-p", &online.to_string()]));
+    let want: Vec<String> = (0..40)
+        .filter(|i| i % 2 == 1)
+        .map(|i| format!("v{i}"))
+        .collect();
+    assert_eq!(got, want);
+}
