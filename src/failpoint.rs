@@ -18,6 +18,30 @@ macro_rules! crash_point {
     };
 }
 
+/// Stop here until the test says go, so it can act inside a race window deterministically.
+/// `FAILPOINTS='<name>=return(<path>)'` creates `<path>.reached` and waits for `<path>.go`.
+#[macro_export]
+macro_rules! pause_point {
+    ($name:expr) => {
+        #[cfg(feature = "failpoints")]
+        {
+            if let Some(path) = fail::eval($name, |arg| arg) {
+                $crate::failpoint::pause(path.as_deref());
+            }
+        }
+    };
+}
+
+#[cfg(feature = "failpoints")]
+pub fn pause(path: Option<&str>) {
+    let Some(path) = path else { return };
+    let _ = std::fs::write(format!("{path}.reached"), b"");
+    let go = std::path::PathBuf::from(format!("{path}.go"));
+    while !go.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// As `kill -9` would: no destructor runs, no buffer is flushed, no lock is released by us.
 #[cfg(feature = "failpoints")]
 pub fn die() -> ! {

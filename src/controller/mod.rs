@@ -321,7 +321,9 @@ impl<'c> Controller<'c> {
             }
         }
         if !seen.is_empty() {
+            crate::pause_point!("isr-join");
             md = self.apply(md, log, "replica progress", |md| {
+                let snapshot = md.clone();
                 let mut changes = Vec::new();
                 for (name, t) in md.topics.iter_mut() {
                     let lag = TopicConfig::resolve(&t.config).replica_lag_time_ms;
@@ -331,7 +333,20 @@ impl<'c> Controller<'c> {
                             .get(&(name.clone(), p.partition))
                             .filter(|(e, _)| *e == p.leader_epoch)
                         {
-                            let n = isr::adjust_isr(p, v, lag);
+                            // Caught up when the sync started is not enough to join: the
+                            // watermark may have moved on since (hw::may_join).
+                            let v: Vec<FollowerView> = v
+                                .iter()
+                                .map(|f| FollowerView {
+                                    caught_up: f.caught_up
+                                        && (p.isr.contains(&f.broker)
+                                            || crate::replica::hw::may_join(
+                                                cluster, &snapshot, name, p, f.broker,
+                                            )),
+                                    ..*f
+                                })
+                                .collect();
+                            let n = isr::adjust_isr(p, &v, lag);
                             if n != *p {
                                 changes.push((name.clone(), p.clone(), n.clone()));
                                 *p = n;

@@ -159,3 +159,31 @@ impl HwView {
         hw
     }
 }
+
+/// Whether follower `broker` may join the ISR of `p` now: it holds, fsynced and reconciled with
+/// the current leader, everything below the high watermark readers compute with the ISR as it
+/// is. "Caught up" from a sync means caught up with the leader's end when that sync started;
+/// the other in-sync replicas may have moved the watermark on since. Letting it in then would
+/// move the watermark back below records readers were already given, and make it a leader
+/// candidate that lacks them. Called under the metadata lock, just before the ISR changes.
+pub fn may_join(
+    cluster: &Cluster,
+    md: &Metadata,
+    topic: &str,
+    p: &PartitionMeta,
+    broker: u32,
+) -> bool {
+    let Some(leader) = p.leader else {
+        return false;
+    };
+    let read = |b: u32| {
+        let path = cluster.replica_dir(md, b, topic, p.partition).join("tail");
+        let f = crate::fsutil::open_read(&path).ok()?;
+        tail::read(&f, &path).ok().flatten()
+    };
+    let (Some(lt), Some(ft)) = (read(leader), read(broker)) else {
+        return false;
+    };
+    ft.reconciled_epoch == p.leader_epoch
+        && ft.durable_offset >= HwView::new(cluster, md, topic, p).high_watermark(&lt)
+}

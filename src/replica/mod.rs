@@ -84,7 +84,9 @@ pub fn replicate(
         }
     }
     if !rejoin.is_empty() {
+        crate::pause_point!("isr-join");
         cluster.update(|md| {
+            let snapshot = md.clone();
             for ((name, part, epoch), brokers) in &rejoin {
                 let Some(t) = md.topics.get_mut(name) else {
                     continue;
@@ -99,7 +101,7 @@ pub fn replicate(
                     .iter()
                     .map(|&b| isr::FollowerView {
                         broker: b,
-                        caught_up: true,
+                        caught_up: hw::may_join(cluster, &snapshot, name, p, b),
                         lagging_ms: 0,
                     })
                     .collect();

@@ -5,6 +5,7 @@
 use crate::util::*;
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
 
 /// Run chute with the crash point armed; it must die there (SIGKILL).
 fn crash_at(env: &Env, point: &str, args: &[&str], stdin: &str) {
@@ -300,4 +301,77 @@ fn an_offset_commit_killed_before_its_replace_redelivers_and_never_skips() {
     assert_eq!(got, want(&[("a", 20..80)]));
     let g = env.json(&["offsets", "-g", "g", "--json"]);
     assert_eq!(g["partitions"][0]["committed"], 80);
+}
+
+fn describe0(env: &Env, topic: &str) -> serde_json::Value {
+    env.json(&["topic", "describe", topic, "--json"])["partitions"][0].clone()
+}
+
+/// A follower that caught up with the leader's end when its sync started, and fell behind
+/// while the other in-sync replica moved the high watermark on, must not join the ISR then:
+/// the watermark would move back below records consumers were given, and that follower could
+/// be elected lacking them (a soak saw a group member redeliver 30 records this way).
+#[test]
+fn a_follower_joins_the_isr_only_at_or_above_the_high_watermark() {
+    let env = Env::new();
+    env.brokers(3);
+    env.create_topic("t", 1, &["-r", "3"]);
+    env.produce("t", lines_of(0..10, "a"), &["--acks", "all"]);
+    let p = describe0(&env, "t");
+    let f = p["replicas"][2].as_u64().unwrap();
+    assert_ne!(p["leader"].as_u64(), Some(f));
+    // F leaves the ISR, comes back, and is behind: 10 more records it does not have.
+    env.mark("down", f);
+    env.controller_once();
+    env.mark("up", f);
+    env.produce("t", lines_of(10..20, "b"), &["--acks", "all"]);
+
+    // `replicate` syncs F to offset 20, then stops just before it would let F rejoin.
+    let gate = env.dir.path().join("gate");
+    let mut rep = env
+        .spawn(&["replicate", "-t", "t"])
+        .env("FAILPOINTS", format!("isr-join=return({})", gate.display()))
+        .spawn()
+        .unwrap();
+    let reached = gate.with_extension("reached");
+    wait_for(
+        "replicate to reach isr-join",
+        Duration::from_secs(20),
+        || reached.exists(),
+    );
+    // Meanwhile the ISR without F moves on (F is down for this write, so nothing syncs it),
+    // and a consumer is given all 30 records.
+    env.mark("down", f);
+    env.produce("t", lines_of(20..30, "c"), &["--acks", "all"]);
+    env.mark("up", f);
+    let got = read_all(&env, "t");
+    assert_eq!(got.len(), 30);
+    std::fs::write(gate.with_extension("go"), b"").unwrap();
+    let st = rep.wait().unwrap();
+    assert!(st.success(), "replicate: {st:?}");
+
+    let p = describe0(&env, "t");
+    assert_eq!(
+        p["high_watermark"], 30,
+        "the high watermark moved back below what a consumer was given: {p}"
+    );
+    let isr: Vec<u64> = p["isr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap())
+        .collect();
+    assert!(
+        !isr.contains(&f),
+        "broker {f} joined the ISR while behind: {p}"
+    );
+    // The next pass, with F synced to the end, lets it in; the watermark stays.
+    env.chute()
+        .args(["replicate", "-t", "t"])
+        .assert()
+        .success();
+    let p = describe0(&env, "t");
+    assert!(p["isr"].as_array().unwrap().contains(&f.into()), "{p}");
+    assert_eq!(p["high_watermark"], 30, "{p}");
+    assert_eq!(read_all(&env, "t"), got);
 }
