@@ -364,7 +364,7 @@ pub struct ConsumeArgs {
     pub group: Option<String>,
     /// How the group divides partitions (the group's oldest member decides)
     #[arg(long, value_enum, default_value = "range", requires = "group")]
-    pub assignor: crate::group::Assignor,
+    pub assignor: chute::group::Assignor,
     /// Where a group starts on a partition without a committed offset
     #[arg(long, value_enum, default_value = "earliest", requires = "group")]
     pub reset: ResetArg,

@@ -6,9 +6,7 @@ pub mod failpoint;
 pub mod record;
 
 pub use error::{Error, Result};
-pub mod cli;
 pub mod cluster;
-pub mod compaction;
 pub mod consume;
 pub mod controller;
 pub mod fsutil;
@@ -20,7 +18,7 @@ pub mod output;
 pub mod partitioner;
 pub mod produce;
 pub mod replica;
-pub mod retention;
 pub mod signals;
 pub mod time;
 pub mod topics;
+pub mod watch;

@@ -1,10 +1,11 @@
 //! chute's entry point: parse, dispatch, map errors to exit codes, stay quiet on a closed pipe.
 
-use chute::cli::{Cli, Command};
+use crate::cli::{Cli, Command};
 use chute::cluster::{Cluster, default_root};
 use chute::error::exit;
 use clap::Parser;
 
+mod cli;
 mod cmd;
 
 fn main() {

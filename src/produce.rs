@@ -182,7 +182,7 @@ impl Producer {
         }
         let mut lanes = Vec::new();
         for p in &t.partitions {
-            let mut o = topics::writer_options(&cfg, p);
+            let mut o = crate::replica::dir::writer_options(&cfg, p);
             o.lock_timeout = opts.lock_timeout;
             lanes.push(Lane {
                 writer: None,
@@ -549,10 +549,15 @@ impl Producer {
 
     fn sync_leaders(&mut self) -> Result<()> {
         for i in 0..self.lanes.len() {
-            let lane = &mut self.lanes[i];
-            if !lane.dirty {
+            if !self.lanes[i].dirty {
                 continue;
             }
+            if self.lanes[i].writer.is_none() {
+                // Dropped after a failed append (a full disk): what was appended before it is
+                // fsynced through a fresh writer, which recovers the partition first.
+                self.open_writer(i as u32)?;
+            }
+            let lane = &mut self.lanes[i];
             match lane.writer.as_mut().unwrap().sync() {
                 Ok(_) => lane.dirty = false,
                 // The leader's directory is gone (a lost disk, or the topic was deleted).

@@ -1,7 +1,7 @@
 //! `chute broker list|down|up`.
 
 use super::{print, print_json, table};
-use chute::cli::BrokerCmd;
+use crate::cli::BrokerCmd;
 use chute::cluster::Cluster;
 use chute::error::Result;
 

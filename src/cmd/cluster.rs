@@ -1,7 +1,7 @@
 //! `chute cluster init|status`. Writes metadata and broker tags (init); reads them (status).
 
 use super::{print, print_json, table};
-use chute::cli::ClusterCmd;
+use crate::cli::ClusterCmd;
 use chute::cluster::Cluster;
 use chute::cluster::brokers::{BrokerStatus, State};
 use chute::controller::lease;

@@ -1,10 +1,11 @@
 //! `chute consume`: reads partitions without locks and writes records to stdout.
 
-use chute::cli::ConsumeArgs;
+use crate::cli::ConsumeArgs;
 use chute::cluster::Cluster;
-use chute::consume::{ConsumeOptions, Consumer, StartFrom, Waker, parse_from, parse_time};
+use chute::consume::{ConsumeOptions, Consumer, StartFrom, parse_from, parse_time};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
+use chute::watch::Waker;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
@@ -172,8 +173,8 @@ fn run_group(
         topic: a.topic.clone(),
         assignor: a.assignor,
         reset: match a.reset {
-            chute::cli::ResetArg::Earliest => Reset::Earliest,
-            chute::cli::ResetArg::Latest => Reset::Latest,
+            crate::cli::ResetArg::Earliest => Reset::Earliest,
+            crate::cli::ResetArg::Latest => Reset::Latest,
         },
         consume: opts,
     };

@@ -1,7 +1,7 @@
 //! `chute controller [--once]`: thin wrapper over `chute::controller::run`.
 
 use super::duration_arg;
-use chute::cli::ControllerArgs;
+use crate::cli::ControllerArgs;
 use chute::cluster::Cluster;
 use chute::controller::{self, ControllerOptions};
 use chute::error::Result;

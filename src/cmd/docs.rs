@@ -1,6 +1,6 @@
 //! `chute completions SHELL` and the hidden generator of `man/` and `completions/`.
 
-use chute::cli::{Cli, CompletionsArgs};
+use crate::cli::{Cli, CompletionsArgs};
 use chute::error::{IoContext, Result};
 use clap::CommandFactory;
 use clap_complete::Shell;

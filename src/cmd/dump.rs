@@ -1,7 +1,7 @@
 //! `chute dump`: like kafka-dump-log. Reads segment files directly (past the commit point too,
 //! since it is a diagnostic), reports each batch with its CRC status.
 
-use chute::cli::DumpArgs;
+use crate::cli::DumpArgs;
 use chute::error::{Error, IoContext, Result};
 use chute::fsutil;
 use chute::log::batch::Records;

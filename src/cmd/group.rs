@@ -2,7 +2,7 @@
 //! delete takes the group's `group.lock` exclusively (refused while members are live).
 
 use super::{print, print_json, table};
-use chute::cli::GroupCmd;
+use crate::cli::GroupCmd;
 use chute::cluster::Cluster;
 use chute::error::Result;
 use chute::group::{Group, admin::status, member::live_members};

@@ -3,7 +3,7 @@
 //! `chute offsets reset`: writes offset files under the group's exclusive `group.lock`.
 
 use super::{print, print_json, table};
-use chute::cli::{OffsetsArgs, OffsetsCmd, ResetArgs};
+use crate::cli::{OffsetsArgs, OffsetsCmd, ResetArgs};
 use chute::cluster::Cluster;
 use chute::consume::parse_time;
 use chute::error::Error;

@@ -2,7 +2,7 @@
 //! every second and before exiting 0.
 
 use super::duration_arg;
-use chute::cli::{AcksArg, InputFormatArg, OnErrorArg, ProduceArgs};
+use crate::cli::{AcksArg, InputFormatArg, OnErrorArg, ProduceArgs};
 use chute::cluster::Cluster;
 use chute::cluster::config::parse_size;
 use chute::error::{Error, IoContext, Result};

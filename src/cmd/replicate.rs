@@ -1,10 +1,10 @@
 //! `chute replicate [-t T] [--follow]`: follower sync without a controller.
 
-use chute::cli::ReplicateArgs;
+use crate::cli::ReplicateArgs;
 use chute::cluster::Cluster;
-use chute::consume::Waker;
 use chute::error::{Result, exit};
 use chute::replica::{self, Syncer};
+use chute::watch::Waker;
 use std::time::Duration;
 
 pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {

@@ -1,7 +1,7 @@
 //! `chute topic ...`: metadata changes under `metadata.lock`; describe reads partition tails.
 
 use super::{print, print_json, table};
-use chute::cli::TopicCmd;
+use crate::cli::TopicCmd;
 use chute::cluster::Cluster;
 use chute::error::Result;
 use chute::topics;
@@ -43,7 +43,7 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             no_wait,
         } => reassign(cluster, &topic, partition, &replicas, no_wait),
         TopicCmd::ElectLeaders { topic } => {
-            let changes = chute::controller::elect_preferred(cluster, &topic)?;
+            let changes = chute::replica::leadership::elect_preferred(cluster, &topic)?;
             if changes.is_empty() {
                 eprintln!(
                     "chute: every partition of {topic} already has its preferred leader (or it is not in sync)"

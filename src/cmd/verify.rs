@@ -2,7 +2,7 @@
 //! partition. Reads only, unless --repair, which holds each partition's lock while it fixes it.
 
 use super::duration_arg;
-use chute::cli::VerifyArgs;
+use crate::cli::VerifyArgs;
 use chute::cluster::Cluster;
 use chute::error::{Result, exit};
 use chute::log::repair::{Source, covers};

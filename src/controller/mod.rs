@@ -3,23 +3,21 @@
 //! and adjusts ISRs; file-watch events on leader replicas start a pass early, and a periodic
 //! rescan catches whatever the watcher missed. See docs/replication.md.
 
+pub mod compaction;
 pub mod lease;
+pub mod retention;
 
 use crate::cluster::Cluster;
 use crate::cluster::brokers::State;
 use crate::cluster::config::TopicConfig;
-use crate::cluster::metadata::{Metadata, PartitionMeta};
-use crate::consume::Waker;
+use crate::cluster::metadata::Metadata;
 use crate::error::{Error, Result};
-use crate::log::{PartitionWriter, WriterOptions};
 use crate::replica::isr::{self, FollowerView};
+use crate::replica::leadership::{self, Change, claim_epochs, describe_change, prefer_all};
 use crate::replica::sync::{DEFAULT_BUDGET, Syncer};
+use crate::watch::Waker;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
-
-/// The controller waits this long for a follower's (or a new leader's) partition lock, then
-/// moves on and tries again next pass.
-const SYNC_LOCK_TIMEOUT: Duration = Duration::from_millis(100);
 
 pub struct ControllerOptions {
     /// One pass, then exit (for cron).
@@ -112,7 +110,7 @@ struct Controller<'c> {
     last_preferred: Instant,
     last_retention: Option<Instant>,
     /// What compaction last covered per partition (src/compaction.rs).
-    cleaned: crate::compaction::Done,
+    cleaned: compaction::Done,
     /// Set by the lease's heartbeat when a newer controller took over.
     fenced: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Partitions maintenance left in this pass because another process held their lock:
@@ -125,7 +123,7 @@ impl<'c> Controller<'c> {
         Controller {
             cluster,
             epoch,
-            syncer: Syncer::with_lock_timeout(SYNC_LOCK_TIMEOUT),
+            syncer: Syncer::with_lock_timeout(leadership::SYNC_LOCK_TIMEOUT),
             caught_up: HashMap::new(),
             brokers: BTreeMap::new(),
             errors: HashMap::new(),
@@ -394,7 +392,7 @@ impl<'c> Controller<'c> {
         {
             self.last_retention = Some(Instant::now());
             crate::replica::reassign::remove_strays(cluster, &md, log);
-            for (name, p, r) in crate::retention::run(cluster, &md, None) {
+            for (name, p, r) in retention::run(cluster, &md, None) {
                 match r {
                     Ok(a) if a.moved || a.freed > 0 => log(&format!(
                         "partition {name}-{p}: retention: log start {}, {} bytes of segments removed",
@@ -410,7 +408,7 @@ impl<'c> Controller<'c> {
             // Progress on a terminal only (`controller --once` run by hand), never in a log.
             let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let mut shown = false;
-            let results = crate::compaction::run(
+            let results = compaction::run(
                 cluster,
                 &md,
                 None,
@@ -481,93 +479,4 @@ impl<'c> Controller<'c> {
         claim_epochs(cluster, &md, &changes);
         Ok(md)
     }
-}
-
-/// (topic, before, after)
-pub type Change = (String, PartitionMeta, PartitionMeta);
-
-fn describe_change(name: &str, old: &PartitionMeta, new: &PartitionMeta, why: &str) -> String {
-    let l = |x: Option<u32>| x.map_or("none".to_string(), |b| b.to_string());
-    let mut parts = Vec::new();
-    if old.leader != new.leader {
-        parts.push(format!(
-            "leader {} -> {} (epoch {})",
-            l(old.leader),
-            l(new.leader),
-            new.leader_epoch
-        ));
-    }
-    if old.isr != new.isr {
-        parts.push(format!("isr {:?} -> {:?}", old.isr, new.isr));
-    }
-    format!(
-        "partition {name}-{}: {} [{why}]",
-        new.partition,
-        parts.join(", ")
-    )
-}
-
-/// After an election: the new leader starts its epoch (its checkpoint gains the entry that
-/// tells returning replicas where to cut), and the old leader's replica, if reachable, is
-/// fenced so a producer that has not noticed yet is refused there.
-pub fn claim_epochs(cluster: &Cluster, md: &Metadata, changes: &[Change]) {
-    for (name, old, new) in changes {
-        if old.leader_epoch == new.leader_epoch {
-            continue;
-        }
-        let pname = format!("{name}-{}", new.partition);
-        let claim = |b: u32, as_leader: bool| {
-            let dir = cluster.replica_dir(md, b, name, new.partition);
-            if cluster.broker_status(md, b, false).state != State::Up || !dir.is_dir() {
-                return;
-            }
-            let opts = WriterOptions {
-                lock_timeout: SYNC_LOCK_TIMEOUT,
-                ..WriterOptions::default()
-            };
-            if let Ok(mut w) = PartitionWriter::open(&dir, &pname, opts) {
-                let _ = w.claim_epoch(new.leader_epoch, as_leader);
-            }
-        };
-        if let Some(l) = new.leader {
-            claim(l, true);
-        }
-        if let Some(l) = old.leader
-            && Some(l) != new.leader
-        {
-            claim(l, false);
-        }
-    }
-}
-
-/// Move leadership back to each partition's preferred replica where it is live and in sync
-/// (all topics, or one).
-pub fn prefer_all(md: &mut Metadata, topic: Option<&str>, up: &dyn Fn(u32) -> bool) -> Vec<Change> {
-    let mut changes = Vec::new();
-    for (name, t) in md.topics.iter_mut() {
-        if topic.is_some_and(|x| x != name) {
-            continue;
-        }
-        for p in t.partitions.iter_mut() {
-            if let Some(n) = isr::prefer(p, up) {
-                changes.push((name.clone(), p.clone(), n.clone()));
-                *p = n;
-            }
-        }
-    }
-    changes
-}
-
-/// `topic elect-leaders T`: preferred leaders back now. Returns the changes made.
-pub fn elect_preferred(cluster: &Cluster, topic: &str) -> Result<Vec<Change>> {
-    let md = cluster.metadata_with_topic(topic)?;
-    let up = cluster.live_brokers(&md, false);
-    let mut changes = Vec::new();
-    cluster.update(|md| {
-        changes = prefer_all(md, Some(topic), &|b| up.contains(&b));
-        Ok(())
-    })?;
-    let md = cluster.metadata()?;
-    claim_epochs(cluster, &md, &changes);
-    Ok(changes)
 }

@@ -7,8 +7,9 @@ use super::member::live_members;
 use super::{Assignor, Group, MemberInfo, Registration};
 use crate::cluster::Cluster;
 use crate::cluster::metadata::Metadata;
-use crate::consume::{ConsumeOptions, Consumer, StartFrom, Stop, Waker};
+use crate::consume::{ConsumeOptions, Consumer, StartFrom, Stop};
 use crate::error::Result;
+use crate::watch::Waker;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 

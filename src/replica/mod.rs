@@ -3,8 +3,10 @@
 //! The protocol is described in docs/replication.md.
 
 pub mod compare;
+pub mod dir;
 pub mod hw;
 pub mod isr;
+pub mod leadership;
 pub mod reassign;
 pub mod sync;
 

@@ -11,10 +11,10 @@ use super::sync::{DEFAULT_BUDGET, Syncer};
 use crate::cluster::Cluster;
 use crate::cluster::brokers::State;
 use crate::cluster::metadata::PartitionMeta;
-use crate::controller::{Change, claim_epochs};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::log::{PartitionWriter, WriterOptions};
+use crate::replica::leadership::{Change, claim_epochs};
 use std::time::Duration;
 
 /// Record the intent to move `topic`-`partition` to `target` (the first is the preferred
@@ -217,7 +217,7 @@ pub fn remove_strays(
                 // Only a positive match removes anything: a directory without a readable tag
                 // is left alone.
                 if matches!(fsutil::own_dir_exists(&dir), Ok(true))
-                    && crate::topics::replica_topic_id(&dir).as_deref() == Some(t.id.as_str())
+                    && super::dir::replica_topic_id(&dir).as_deref() == Some(t.id.as_str())
                 {
                     log(&format!(
                         "partition {name}-{}: removing the replica left on broker {b} by an interrupted move",

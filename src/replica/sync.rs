@@ -1,12 +1,12 @@
 //! Follower sync: bring each follower replica of a partition level with its leader.
 
+use super::dir;
 use crate::cluster::Cluster;
 use crate::cluster::brokers::State;
 use crate::cluster::config::TopicConfig;
 use crate::cluster::metadata::{Metadata, PartitionMeta};
 use crate::error::{Error, Result};
 use crate::log::{Followed, PartitionReader, PartitionWriter, Tail};
-use crate::topics;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -153,16 +153,14 @@ impl Syncer {
         }
         let name = format!("{topic}-{}", p.partition);
         let dir = cluster.replica_dir(md, b, topic, p.partition);
-        let mut opts = cfg
-            .map(|c| topics::writer_options(c, p))
-            .unwrap_or_default();
+        let mut opts = cfg.map(|c| dir::writer_options(c, p)).unwrap_or_default();
         if let Some(t) = self.lock_timeout {
             opts.lock_timeout = t;
         }
         let topic_id = md.topics.get(topic).map_or("", |t| t.id.as_str());
         if self.checked.get(&dir) != Some(&p.leader_epoch)
             && dir.exists()
-            && !topics::replica_belongs(&dir, topic_id)
+            && !dir::replica_belongs(&dir, topic_id)
         {
             // Left by an earlier topic of the same name (its broker was down when it was
             // deleted): its records are not this topic's.
@@ -171,7 +169,7 @@ impl Syncer {
         }
         if !dir.exists() {
             // A replica that was never created here, or a disk replaced by an empty one.
-            topics::create_replica(&dir, &name, opts.clone(), topic_id)?;
+            dir::create_replica(&dir, &name, opts.clone(), topic_id)?;
         }
         if !self.writers.contains_key(&dir) {
             self.writers

@@ -15,9 +15,21 @@ use crate::error::Result;
 use crate::log::PartitionReader;
 use crate::log::compact::{Cleaned, KeyMap};
 
-/// What the last cleaning of each partition covered (partition name → log start, cleaning
-/// point, leader epoch, ISR), so that a pass with nothing new skips reading the log.
-pub type Done = std::collections::HashMap<String, (String, u64, u64, u32, Vec<u32>)>;
+/// What the last cleaning of a partition covered. A pass that finds the same has nothing new
+/// below the cleaning point and skips reading the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Covered {
+    log_start: u64,
+    /// The cleaning point, mixed with the delete.retention period it fell in.
+    clean_end: u64,
+    leader_epoch: u32,
+    isr: Vec<u32>,
+}
+
+/// The last cleaning of each partition (by partition name), kept by the controller between
+/// passes.
+#[derive(Debug, Default)]
+pub struct Done(std::collections::HashMap<String, Covered>);
 
 /// `progress(partition name, replica broker, segments done, of)` reports the work as it goes.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, u32, usize, usize);
@@ -78,21 +90,20 @@ fn partition(
     // the map would be the same and every segment is already clean for it.
     // (Once per delete.retention period anyway: tombstones may have come of age.)
     let period = crate::fsutil::now_ms() as u64 / cfg.delete_retention_ms.max(1);
-    let key = (
-        name.clone(),
-        lt.log_start_offset,
-        clean_end ^ period.rotate_left(32),
-        p.leader_epoch,
-        p.isr.clone(),
-    );
-    if done.get(&name) == Some(&key) {
+    let key = Covered {
+        log_start: lt.log_start_offset,
+        clean_end: clean_end ^ period.rotate_left(32),
+        leader_epoch: p.leader_epoch,
+        isr: p.isr.clone(),
+    };
+    if done.0.get(&name) == Some(&key) {
         return Ok(Cleaned::default());
     }
     let map = KeyMap::build(&ldir, &name, &lt, clean_end)?;
     let now = crate::fsutil::now_ms();
     let mut leader_result = Cleaned::default();
     for (b, dir) in members {
-        let mut w = crate::retention::writer(&dir, &name)?;
+        let mut w = super::retention::writer(&dir, &name)?;
         let c = w.compact(&map, now, cfg.delete_retention_ms, &mut |i, n| {
             progress(&name, b, i, n)
         })?;
@@ -100,6 +111,6 @@ fn partition(
             leader_result = c;
         }
     }
-    done.insert(name, key);
+    done.0.insert(name, key);
     Ok(leader_result)
 }
