@@ -3,9 +3,10 @@
 
 use crate::cluster::Cluster;
 use crate::cluster::metadata::PartitionMeta;
+use crate::cluster::topic_watch::{TopicChange, TopicWatch};
 use crate::error::{Error, Result};
 use crate::log::{PartitionReader, Tail};
-use crate::record::ConsumedRecord;
+use crate::record::{ConsumedRecord, RecordSink};
 use crate::replica::HwView;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,10 +91,10 @@ impl Cursor {
 
 pub struct Consumer {
     topic: String,
-    /// The id of the topic as first opened: another id under the same name is a new topic.
-    topic_id: Option<String>,
     cluster: Option<Cluster>,
-    md_stamp: Option<crate::fsutil::FileStamp>,
+    /// Pinned to the id of the topic as first opened: another id under the same name is a
+    /// new topic.
+    watch: TopicWatch,
     pub cursors: Vec<Cursor>,
     pub max: Option<u64>,
     until: Option<i64>,
@@ -137,9 +138,8 @@ impl Consumer {
     pub fn empty(topic: &str, opts: &ConsumeOptions) -> Consumer {
         Consumer {
             topic: topic.to_string(),
-            topic_id: None,
             cluster: None,
-            md_stamp: None,
+            watch: TopicWatch::new(topic, None, None),
             cursors: Vec::new(),
             max: opts.max,
             until: opts.until,
@@ -160,16 +160,15 @@ impl Consumer {
         stop: Stop,
     ) -> Result<()> {
         if self.cluster.is_none() {
-            self.md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
+            self.watch = TopicWatch::new(&self.topic, None, TopicWatch::stamp_now(cluster));
             self.cluster = Some(cluster.clone());
         }
         let topic = &self.topic;
         let id = &md.topic(topic)?.id;
-        match &self.topic_id {
-            None => self.topic_id = Some(id.clone()),
-            Some(mine) if mine != id => return Err(deleted_while_reading(topic, true)),
-            Some(_) => {}
+        if self.watch.topic_id().is_some_and(|mine| mine != id) {
+            return Err(deleted_while_reading(topic, true));
         }
+        self.watch.pin(id);
         let dir = cluster.leader_dir(md, topic, p)?;
         let meta = md.topic(topic)?.partition(topic, p)?.clone();
         let mut hw = HwView::new(cluster, md, topic, &meta);
@@ -256,19 +255,15 @@ impl Consumer {
         let Some(cluster) = &self.cluster else {
             return Ok(());
         };
-        let now = crate::fsutil::file_stamp(&cluster.metadata_path());
-        if now == self.md_stamp {
-            return Ok(());
-        }
-        self.md_stamp = now;
-        let md = cluster.metadata()?;
-        // Deleted (perhaps created again): our readers are on files nobody writes any more.
-        let Ok(t) = md.topic(&self.topic) else {
-            return Err(deleted_while_reading(&self.topic, false));
+        let md = match self.watch.poll(cluster)? {
+            TopicChange::Unchanged => return Ok(()),
+            TopicChange::Changed(md) => md,
+            // Deleted (perhaps created again): our readers are on files nobody writes any more.
+            TopicChange::Deleted { recreated } => {
+                return Err(deleted_while_reading(&self.topic, recreated));
+            }
         };
-        if self.topic_id.as_ref().is_some_and(|id| *id != t.id) {
-            return Err(deleted_while_reading(&self.topic, true));
-        }
+        let t = md.topic(&self.topic)?;
         for c in &mut self.cursors {
             let Some(p) = t.partitions.get(c.partition as usize) else {
                 continue;
@@ -292,13 +287,9 @@ impl Consumer {
         Ok(())
     }
 
-    /// Deliver what is available now. `sink` is called per record; returns records delivered.
-    /// Per partition, `on_batch_end` is called after each batch (commit points for groups).
-    pub fn poll(
-        &mut self,
-        sink: &mut dyn FnMut(&ConsumedRecord<'_>) -> Result<()>,
-        on_batch_end: &mut dyn FnMut(u32, u64) -> Result<()>,
-    ) -> Result<u64> {
+    /// Deliver what is available now into `sink`, each record, and per partition the position
+    /// reached after each batch (commit points for groups). Returns records delivered.
+    pub fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
         let before = self.delivered;
         self.follow_leaders()?;
         for c in &mut self.cursors {
@@ -355,7 +346,7 @@ impl Consumer {
                             detail: d,
                         })?
                     };
-                    sink(&ConsumedRecord {
+                    sink.record(&ConsumedRecord {
                         topic: &self.topic,
                         partition: name_p,
                         offset: r.offset,
@@ -379,7 +370,7 @@ impl Consumer {
                 if !c.done && !stopping && self.max.is_none_or(|m| self.delivered < m) {
                     c.next = c.next.max(b.header.next_offset().min(stop));
                 }
-                on_batch_end(name_p, c.next)?;
+                sink.reached(name_p, c.next)?;
                 if c.done || stopping || self.max.is_some_and(|m| self.delivered >= m) {
                     break;
                 }

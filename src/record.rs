@@ -37,3 +37,13 @@ pub struct ConsumedRecord<'a> {
     /// Header key/value pairs, in order; a `None` value is a null header value.
     pub headers: HeaderViews<'a>,
 }
+
+/// Where a consumer delivers: records, and the position a partition reached where no record
+/// marks it (the end of a batch, offsets compaction removed). A group commits by the latter.
+pub trait RecordSink {
+    fn record(&mut self, r: &ConsumedRecord<'_>) -> crate::error::Result<()>;
+    /// Partition `p` has been delivered up to (not including) `next`.
+    fn reached(&mut self, _p: u32, _next: u64) -> crate::error::Result<()> {
+        Ok(())
+    }
+}

@@ -13,6 +13,7 @@
 pub mod brokers;
 pub mod config;
 pub mod metadata;
+pub mod topic_watch;
 
 use crate::error::{Error, Result};
 use crate::fsutil::{self, LockFile};

@@ -5,13 +5,12 @@ use chute::cluster::Cluster;
 use chute::consume::{ConsumeOptions, Consumer, StartFrom, parse_from, parse_time};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
+use chute::output::stdout::{FormattedStdout, Stdout};
 use chute::watch::Waker;
-use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 /// How often a follower rescans even without file events (events can be dropped).
 const RESCAN: Duration = Duration::from_millis(250);
-const FLUSH_AT: usize = 1 << 20;
 
 pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     let delimiter = if a.null {
@@ -79,31 +78,15 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     if let Some(w) = waker.as_ref().and_then(|w| w.warning.as_ref()) {
         eprintln!("chute: warning: {w}");
     }
-    let stdout = std::io::stdout();
-    let tty = stdout.is_terminal();
-    let mut out = stdout.lock();
-    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_AT + 64 * 1024);
-    let write = |out: &mut std::io::StdoutLock, buf: &mut Vec<u8>| -> Result<()> {
-        out.write_all(buf).map_err(|e| Error::stream("stdout", e))?;
-        buf.clear();
-        Ok(())
+    let mut sink = FormattedStdout {
+        format,
+        out: Stdout::open()?,
     };
     loop {
-        let polled = consumer.poll(
-            &mut |r| {
-                format.write(r, &mut buf);
-                if buf.len() >= FLUSH_AT || tty {
-                    write(&mut out, &mut buf)?;
-                }
-                Ok(())
-            },
-            &mut |_, _| Ok(()),
-        );
+        let polled = consumer.poll(&mut sink);
         // Records before a failure (corruption further on) are still delivered.
-        write(&mut out, &mut buf)?;
-        out.flush().map_err(|e| Error::stream("stdout", e))?;
+        sink.out.flush()?;
         polled?;
-        out.flush().map_err(|e| Error::stream("stdout", e))?;
         if consumer.finished() || !a.follow {
             break;
         }

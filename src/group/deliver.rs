@@ -4,14 +4,12 @@
 use super::Group;
 use crate::error::{Error, Result};
 use crate::output::OutputFormat;
-use crate::record::ConsumedRecord;
+use crate::output::stdout::Stdout;
+use crate::record::{ConsumedRecord, RecordSink};
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const FLUSH_AT: usize = 1 << 20;
 
 /// Commits accepted positions of one topic, at most every `interval` unless forced.
 pub struct Committer {
@@ -103,18 +101,10 @@ impl Committer {
 
 enum Sink {
     Stdout {
-        /// A duplicate of fd 1, written without std's line buffering so we know exactly how
-        /// many bytes reached the pipe when it breaks.
-        out: File,
-        tty: bool,
-        buf: Vec<u8>,
-        /// Bytes written to stdout so far (`buf` starts there).
-        total: u64,
+        out: Stdout,
         /// (end of the record counted from the first byte ever written, partition, next
         /// offset) in write order, for records not yet known to be taken by the reader.
         marks: std::collections::VecDeque<(u64, u32, u64)>,
-        /// stdout is a pipe: written is not read (`| head`); FIONREAD tells what is not.
-        pipe: bool,
     },
     /// Records are gathered per batch (one partition, at most `batch` records and
     /// `EXEC_BATCH_BYTES`), then the handler is started with the batch's coordinates in its
@@ -169,6 +159,17 @@ struct OwnedRecord {
 /// `--exec-batch` says; a batch that would grow past it ends early.
 const EXEC_BATCH_BYTES: usize = 16 << 20;
 
+impl RecordSink for Delivery {
+    fn record(&mut self, r: &ConsumedRecord<'_>) -> Result<()> {
+        Delivery::record(self, r)
+    }
+
+    fn reached(&mut self, p: u32, next: u64) -> Result<()> {
+        self.mark(p, next);
+        Ok(())
+    }
+}
+
 pub struct Delivery {
     format: OutputFormat,
     sink: Sink,
@@ -178,23 +179,11 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn stdout(format: OutputFormat, committer: Committer) -> Result<Delivery> {
-        use std::io::IsTerminal;
-        use std::os::fd::AsFd;
-        let stdout = std::io::stdout();
-        let tty = stdout.is_terminal();
-        let fd = stdout
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| Error::stream("stdout", e))?;
         Ok(Delivery {
             format,
             sink: Sink::Stdout {
-                out: File::from(fd),
-                tty,
-                buf: Vec::with_capacity(FLUSH_AT + 64 * 1024),
-                total: 0,
+                out: Stdout::open()?,
                 marks: Default::default(),
-                pipe: crate::signals::stdout_is_pipe(),
             },
             committer,
             records: 0,
@@ -239,16 +228,10 @@ impl Delivery {
     pub fn record(&mut self, r: &ConsumedRecord<'_>) -> Result<()> {
         self.records += 1;
         match &mut self.sink {
-            Sink::Stdout {
-                buf,
-                marks,
-                tty,
-                total,
-                ..
-            } => {
-                self.format.write(r, buf);
-                marks.push_back((*total + buf.len() as u64, r.partition, r.offset + 1));
-                if buf.len() >= FLUSH_AT || *tty {
+            Sink::Stdout { out, marks } => {
+                let (end, flush) = out.push(&self.format, r);
+                marks.push_back((end, r.partition, r.offset + 1));
+                if flush {
                     self.flush_stdout()?;
                 }
                 Ok(())
@@ -282,9 +265,7 @@ impl Delivery {
     /// A partition's position moved past offsets without records (batch end, compaction).
     pub fn mark(&mut self, p: u32, next: u64) {
         match &mut self.sink {
-            Sink::Stdout {
-                buf, marks, total, ..
-            } => marks.push_back((*total + buf.len() as u64, p, next)),
+            Sink::Stdout { out, marks } => marks.push_back((out.end(), p, next)),
             Sink::Exec { pending, n, .. } => {
                 if *n == 0 {
                     self.committer.accept(p, next);
@@ -324,18 +305,15 @@ impl Delivery {
     /// Records count as delivered once the reader of stdout took their last byte: written
     /// into a pipe is not read (`| head -2` leaves most of the pipe buffer unread).
     fn accept_taken(&mut self) {
-        let Sink::Stdout {
-            total, marks, pipe, ..
-        } = &mut self.sink
-        else {
+        let Sink::Stdout { out, marks } = &mut self.sink else {
             return;
         };
-        let unread = if *pipe {
+        let unread = if out.pipe {
             crate::signals::stdout_unread() as u64
         } else {
             0
         };
-        let taken = total.saturating_sub(unread);
+        let taken = out.written().saturating_sub(unread);
         while let Some(&(end, p, next)) = marks.front() {
             if end > taken {
                 break;
@@ -349,9 +327,12 @@ impl Delivery {
     /// that it is not delivered again next time (bounded: a reader that never reads gets it
     /// again, at least once).
     fn await_reader(&mut self) {
-        let Sink::Stdout { pipe: true, .. } = &self.sink else {
+        let Sink::Stdout { out, .. } = &self.sink else {
             return;
         };
+        if !out.pipe {
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(1);
         while crate::signals::stdout_unread() > 0
             && !crate::signals::stdout_closed()
@@ -364,37 +345,10 @@ impl Delivery {
     }
 
     fn flush_stdout(&mut self) -> Result<()> {
-        let Sink::Stdout {
-            out, buf, total, ..
-        } = &mut self.sink
-        else {
+        let Sink::Stdout { out, .. } = &mut self.sink else {
             return Ok(());
         };
-        let mut written = 0;
-        let mut res = Ok(());
-        while written < buf.len() {
-            match out.write(&buf[written..]) {
-                Ok(0) => {
-                    res = Err(Error::stream(
-                        "stdout",
-                        std::io::Error::new(std::io::ErrorKind::WriteZero, "wrote nothing"),
-                    ));
-                    break;
-                }
-                Ok(n) => written += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    res = Err(Error::stream("stdout", e));
-                    break;
-                }
-            }
-        }
-        *total += written as u64;
-        if res.is_ok() {
-            buf.clear();
-        } else {
-            buf.drain(..written);
-        }
+        let res = out.flush();
         self.accept_taken();
         res
     }

@@ -104,14 +104,7 @@ impl State<'_> {
     }
 
     fn poll(&mut self, out: &mut Delivery) -> Result<u64> {
-        // Both callbacks feed the same output; they are never called at the same time.
-        let cell = std::cell::RefCell::new(&mut *out);
-        let r = self
-            .consumer
-            .poll(&mut |r| cell.borrow_mut().record(r), &mut |p, next| {
-                cell.borrow_mut().mark(p, next);
-                Ok(())
-            });
+        let r = self.consumer.poll(out);
         if r.is_err() {
             // Records before the failure that stdout or the command accepted are committed;
             // a failed --exec batch is not.

@@ -1,6 +1,7 @@
 //! Consume output formatters: raw, json (binary-safe envelope), csv, and kcat templates.
 //! Each appends to a caller-owned buffer; the raw path never allocates.
 
+pub mod stdout;
 mod template;
 
 pub use template::Template;

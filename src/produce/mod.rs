@@ -4,15 +4,21 @@
 use crate::cluster::Cluster;
 use crate::cluster::config::TopicConfig;
 use crate::cluster::metadata::PartitionMeta;
+use crate::cluster::topic_watch::{TopicChange, TopicWatch};
 use crate::error::{Error, Result};
-use crate::log::batch::{BatchBuilder, HEADER_LEN, SealedBatch};
-use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
+use crate::log::batch::{BatchBuilder, HEADER_LEN};
+use crate::log::{PartitionWriter, WriterOptions};
 use crate::partitioner::partition_for_key;
 use crate::record::RecordRef;
 use crate::replica::{HwView, Syncer};
 use crate::topics;
+
+mod acks_all;
+mod unacked;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use unacked::Unacked;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acks {
@@ -34,19 +40,6 @@ pub struct ProducerOptions {
     pub truncate_oversized: bool,
 }
 
-/// The ISR is too small for `--acks all`: refuse now (exit 75) rather than wait.
-fn check_isr(topic: &str, p: &PartitionMeta, min: u32) -> Result<()> {
-    if (p.isr.len() as u32) < min {
-        return Err(Error::Temporary(format!(
-            "partition {topic}-{}: {} in-sync replica(s) {:?}, fewer than min.insync.replicas={min}",
-            p.partition,
-            p.isr.len(),
-            p.isr
-        )));
-    }
-    Ok(())
-}
-
 /// Errors that mean "leadership moved, or is moving": reload metadata and retry. `Fenced`
 /// covers a replica with a newer leader epoch and a partition without a leader; a replica or
 /// directory that is gone (its disk died, a reassignment removed it) is "not found". Which one
@@ -63,10 +56,6 @@ fn leadership_error(e: &Error) -> bool {
 /// How often a long-running producer fsyncs at the least (README.md, Concepts: Durability).
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Unacknowledged bytes an `--acks all` producer keeps before it waits for the replicas: the
-/// copies it must re-send if the leader changes, so memory stays bounded.
-const UNACKED_MAX: usize = 8 << 20;
-
 struct Lane {
     writer: Option<PartitionWriter>,
     builder: BatchBuilder,
@@ -79,15 +68,6 @@ struct Lane {
     dirty: bool,
     /// Appended since followers were last brought up (`--acks 0|1`, best effort).
     unreplicated: bool,
-}
-
-/// A batch appended with `--acks all` whose records the high watermark does not cover yet.
-struct Unacked {
-    partition: u32,
-    base: u64,
-    end: u64,
-    crc: u32,
-    bytes: Vec<u8>,
 }
 
 pub struct Producer {
@@ -106,20 +86,17 @@ pub struct Producer {
     pub truncated: u64,
     /// Lanes with a non-empty builder, so flushing does not walk every partition.
     pending: Vec<u32>,
-    md_stamp: Option<crate::fsutil::FileStamp>,
-    /// Metadata as of `md_stamp` (follower syncs need broker paths; no re-read per wait).
+    watch: TopicWatch,
+    /// Metadata as of the watch's last reload (follower syncs need broker paths; no re-read
+    /// per wait).
     md: crate::cluster::metadata::Metadata,
-    unacked: Vec<Unacked>,
-    unacked_bytes: usize,
+    unacked: Unacked,
     syncer: Syncer,
     /// Partitions whose leader changed and whose unacknowledged batches are not re-sent yet.
     moved: Vec<u32>,
     /// A wait (for a leader, or `--acks all`) ran out of --timeout: the command is about to
     /// fail; later attempts (the closing flush) try once and do not wait again.
     gave_up: bool,
-    /// The id of the topic we write to: a topic of the same name with another id is a new
-    /// topic, and ours was deleted.
-    topic_id: String,
     /// Our topic was deleted: nothing more may be written anywhere (not into a new topic of
     /// the same name either).
     deleted: bool,
@@ -135,7 +112,7 @@ impl Producer {
         crate::names::topic(topic)?;
         // The stamp is taken before the read: a change in between shows as a new stamp at the
         // next check (one reload too many), never as an old view taken for the current one.
-        let mut md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
+        let mut md_stamp = TopicWatch::stamp_now(cluster);
         let mut md = cluster.ensure()?;
         let mut created = false;
         if !md.topics.contains_key(topic) {
@@ -150,7 +127,7 @@ impl Producer {
                 },
             )?;
             created = r.created;
-            md_stamp = crate::fsutil::file_stamp(&cluster.metadata_path());
+            md_stamp = TopicWatch::stamp_now(cluster);
             md = cluster.metadata()?;
         }
         let t = md.topic(topic)?;
@@ -160,7 +137,7 @@ impl Producer {
         let cfg = TopicConfig::resolve(&t.config);
         if opts.acks == Acks::All {
             for p in &t.partitions {
-                check_isr(topic, p, cfg.min_insync_replicas)?;
+                acks_all::check_isr(topic, p, cfg.min_insync_replicas)?;
             }
         }
         // Writing into a directory that belongs to another cluster (a wrong disk mounted at a
@@ -213,16 +190,14 @@ impl Producer {
                 records: 0,
                 truncated: 0,
                 pending: Vec::new(),
-                md_stamp,
+                watch: TopicWatch::new(topic, Some(t.id.clone()), md_stamp),
                 md: md.clone(),
-                unacked: Vec::new(),
-                unacked_bytes: 0,
+                unacked: Unacked::default(),
                 // Short: a follower whose lock is busy is tried again on the next round, and
                 // --timeout stays the bound on the whole wait.
                 syncer: Syncer::with_lock_timeout(Duration::from_millis(200)),
                 gave_up: false,
                 moved: Vec::new(),
-                topic_id: t.id.clone(),
                 deleted: false,
                 appended: 0,
                 last_append: None,
@@ -234,20 +209,15 @@ impl Producer {
     /// Reload metadata if it changed (one `stat` when it did not). Lanes whose leader or leader
     /// epoch changed drop their writer and point at the new leader; returns those partitions.
     fn refresh_metadata(&mut self) -> Result<Vec<u32>> {
-        let now = crate::fsutil::file_stamp(&self.cluster.metadata_path());
-        if now == self.md_stamp {
-            return Ok(Vec::new());
-        }
-        self.md_stamp = now;
-        let md = match self.cluster.metadata_with_topic(&self.topic) {
-            Ok(md) => md,
-            Err(Error::NotFound(_)) => return Err(self.topic_deleted()),
+        let md = match self.watch.poll(&self.cluster) {
+            Ok(TopicChange::Unchanged) => return Ok(Vec::new()),
+            Ok(TopicChange::Changed(md)) => md,
+            Ok(TopicChange::Deleted { .. }) | Err(Error::NotFound(_)) => {
+                return Err(self.topic_deleted());
+            }
             Err(e) => return Err(e),
         };
         let t = md.topic(&self.topic)?;
-        if t.id != self.topic_id {
-            return Err(self.topic_deleted());
-        }
         let mut moved = Vec::new();
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             let Some(p) = t.partitions.get(i) else {
@@ -415,7 +385,7 @@ impl Producer {
                 Err(e) if leadership_error(&e) => {
                     // Look again even if the file seems unchanged: the directory we wrote to
                     // is gone, so our view may be older than its stamp says.
-                    self.md_stamp = None;
+                    self.watch.invalidate();
                     self.wait_for_metadata(deadline, &e)?;
                 }
                 Err(e) => return Err(e),
@@ -427,7 +397,7 @@ impl Producer {
         if p == self.sticky && self.opts.partition.is_none() {
             self.sticky = (self.sticky + 1) % self.lanes.len() as u32;
         }
-        if self.unacked_bytes >= UNACKED_MAX {
+        if self.unacked.full() {
             self.sync()?;
         }
         Ok(())
@@ -469,15 +439,12 @@ impl Producer {
         self.appended += a.last_offset + 1 - a.base_offset;
         self.last_append = Some((p, a.last_offset));
         if acks_all {
-            let crc = sealed.crc();
-            let bytes = sealed.bytes.clone();
-            self.unacked_bytes += bytes.len();
-            self.unacked.push(Unacked {
+            self.unacked.push(unacked::Batch {
                 partition: p,
                 base: a.base_offset,
                 end: a.last_offset + 1,
-                crc,
-                bytes,
+                crc: sealed.crc(),
+                bytes: sealed.bytes.clone(),
             });
         }
         Ok(())
@@ -575,144 +542,6 @@ impl Producer {
                 }
                 Err(e) => return Err(e),
             }
-        }
-        Ok(())
-    }
-
-    /// `--acks all`: bring the followers up (no controller needed), then wait until the high
-    /// watermark covers every unacknowledged batch. If a partition's leader changes meanwhile,
-    /// batches the new leader lacks are appended there again; ones it has (copied before the
-    /// change, byte-identical) are not, so every record ends up exactly once.
-    fn await_replicas(&mut self) -> Result<()> {
-        let deadline = Instant::now() + self.opts.lock_timeout;
-        let mut backoff = Duration::from_micros(200);
-        loop {
-            let step = (|| -> Result<String> {
-                self.refresh_metadata()?;
-                self.resend_moved()?;
-                self.sync_leaders()?;
-                let mut parts: Vec<u32> = self.unacked.iter().map(|u| u.partition).collect();
-                parts.sort_unstable();
-                parts.dedup();
-                let mut waiting = String::new();
-                for p in parts {
-                    let lane = &self.lanes[p as usize];
-                    let meta = lane.meta.clone();
-                    check_isr(&self.topic, &meta, self.cfg.min_insync_replicas)?;
-                    if meta.leader.is_none() {
-                        waiting = format!("partition {}-{p} has no leader (offline)", self.topic);
-                        continue;
-                    }
-                    if meta.isr.len() > 1 {
-                        // Errors (a follower that is down) only hold the watermark back.
-                        let _ = self.syncer.sync_partition(
-                            &self.cluster,
-                            &self.md,
-                            &self.topic,
-                            &meta,
-                            u64::MAX,
-                        );
-                    }
-                    // The leader's tail (its writer is opened for that after a leader change).
-                    let t = self.open_writer(p)?.published_tail()?;
-                    let lane = &mut self.lanes[p as usize];
-                    let Some(t) = t else {
-                        waiting =
-                            format!("partition {}-{p}: the leader has no tail yet", self.topic);
-                        continue;
-                    };
-                    let hw = lane.hw.strict_high_watermark(&t);
-                    let before = self.unacked.len();
-                    let mut freed = 0;
-                    self.unacked.retain(|u| {
-                        let done = u.partition == p && u.end <= hw;
-                        if done {
-                            freed += u.bytes.len();
-                        }
-                        !done
-                    });
-                    self.unacked_bytes -= freed;
-                    if self.unacked.len() == before || self.unacked.iter().any(|u| u.partition == p)
-                    {
-                        let need = self
-                            .unacked
-                            .iter()
-                            .filter(|u| u.partition == p)
-                            .map(|u| u.end)
-                            .max()
-                            .unwrap_or(0);
-                        waiting = format!(
-                            "partition {}-{p}: in-sync replicas {:?} have offsets below {hw}, records up to {need} need them",
-                            self.topic, meta.isr
-                        );
-                    }
-                }
-                Ok(waiting)
-            })();
-            match step {
-                Ok(_) if self.unacked.is_empty() => return Ok(()),
-                Ok(waiting) => {
-                    if Instant::now() >= deadline {
-                        return Err(Error::Temporary(format!(
-                            "--acks all timed out after {}: {waiting}",
-                            humantime::format_duration(self.opts.lock_timeout)
-                        )));
-                    }
-                }
-                Err(e) if leadership_error(&e) && Instant::now() < deadline => {}
-                Err(e) => return Err(e),
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_millis(10));
-        }
-    }
-
-    /// The leader of `p` changed: append again, to the new leader, each unacknowledged batch it
-    /// does not hold (from the first one it lacks: its log is a prefix of the old one's).
-    /// Re-send to their new leaders the unacknowledged batches of every partition whose
-    /// leadership moved. A partition stays on the list until that succeeded.
-    fn resend_moved(&mut self) -> Result<()> {
-        while let Some(&p) = self.moved.first() {
-            self.resend(p)?;
-            self.moved.remove(0);
-        }
-        Ok(())
-    }
-
-    fn resend(&mut self, p: u32) -> Result<()> {
-        if !self.unacked.iter().any(|u| u.partition == p) {
-            return Ok(());
-        }
-        let Some(dir) = self.lanes[p as usize].dir.clone() else {
-            return Ok(());
-        };
-        let name = format!("{}-{p}", self.topic);
-        let mut reader = PartitionReader::open(&dir, &name)?;
-        let t = reader.tail()?;
-        let mut lacking = false;
-        for i in 0..self.unacked.len() {
-            if self.unacked[i].partition != p {
-                continue;
-            }
-            if !lacking {
-                let (base, crc) = (self.unacked[i].base, self.unacked[i].crc);
-                let present = base < t.end_offset
-                    && reader.seek(base, &t).is_ok()
-                    && matches!(reader.next_batch(&t), Ok(Some(b)) if b.header.base_offset == base && b.header.crc == crc);
-                if present {
-                    continue;
-                }
-                lacking = true;
-            }
-            self.open_writer(p)?;
-            let w = self.lanes[p as usize].writer.as_mut().unwrap();
-            let u = &mut self.unacked[i];
-            let mut sealed = SealedBatch::restamp(&mut u.bytes);
-            let a = w.append(&mut sealed)?;
-            u.crc = sealed.crc();
-            u.base = a.base_offset;
-            u.end = a.last_offset + 1;
-            self.lanes[p as usize].dirty = true;
         }
         Ok(())
     }
