@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/replication.sh - replication figures against the DESIGN targets, in one run, on this machine.
+# bench/replication.sh - replication figures against the design targets in bench/README.md, in one run, on this machine.
 #
 #   bench/replication.sh                # ~80 s after the build (1 GiB catch-up, 1M-record produce)
 #   SIZE_MB=128 bench/replication.sh    # smaller catch-up test (MiB of 100-byte lines; default 1024)
@@ -21,7 +21,7 @@
 #   3. follower catch-up: `chute replicate` re-copying a deleted SIZE_MB follower replica
 #      vs `cp -r` of the leader replica directory                  target >= 0.5 x cp throughput
 #   4. produce --acks all vs --acks 1 on an RF3 topic (min.insync.replicas=2, no controller),
-#      with dd conv=fsync of the same bytes as the baseline        (reported, no DESIGN target)
+#      with dd conv=fsync of the same bytes as the baseline        (reported, no design target)
 # The baselines for 1 and 2 are the floor of any metadata change on this disk: one fsynced
 # atomic replace of a metadata-sized file, and the cost of one poll of metadata.json.
 set -euo pipefail
@@ -35,7 +35,7 @@ KEEP=${KEEP:-0}
 STRICT=${STRICT:-0}
 LINE=100                               # bytes per line, newline included
 
-# Targets (DESIGN)
+# Targets (bench/README.md, Design targets)
 T_FAILOVER_MS=200
 T_TAKEOVER_MS=500
 T_CATCHUP=0.5

@@ -27,7 +27,7 @@ KEEP=${KEEP:-0}
 STRICT=${STRICT:-0}
 LINE=100                               # bytes per line, newline included
 
-# Targets (DESIGN): produce >= 0.5x dd conv=fsync, consume >= 0.05x cat, peak RSS <= 32 MiB.
+# Targets (bench/README.md, Design targets): produce >= 0.5x dd conv=fsync, consume >= 0.05x cat, peak RSS <= 32 MiB.
 T_PRODUCE=0.5
 T_CONSUME=0.05
 T_RSS_MIB=32

@@ -1,4 +1,27 @@
-//! chute: Kafka's model on a directory tree. The storage engine lives here; `main.rs` is the CLI.
+//! chute: Kafka's model on a directory tree. The storage engine lives here; the binary
+//! (`main.rs`, `cli.rs` for the clap types, `cmd/` with one thin file per subcommand) parses
+//! arguments, calls into this library and maps errors to exit codes.
+//!
+//! Each folder is one layer and uses only the layers below it (`tests/it/layers.rs` checks):
+//!
+//! ```text
+//!  group/  controller/        consumer groups (membership, assignment, commits, delivery);
+//!     │        │              the controller's passes (liveness, ISR, retention, compaction)
+//!  produce/  consume          records -> partitions -> batches; cursors below the watermark
+//!     │        │
+//!  topics                     create, alter, describe, delete
+//!     │
+//!  replica/                   follower sync, high watermark, ISR and leadership rules,
+//!     │                       replica directories, reassignment
+//!  cluster/                   metadata.json, brokers, topic configs, watching a topic
+//!     │
+//!  log/                       one partition: segments, indexes, tail, writer, recovery,
+//!     │                       reader, verify and repair, retention and compaction of a log
+//!  input/ output/ watch time  parsing produce input; formatting and writing consume output;
+//!     │                       waiting on file events; the time parser
+//!  fsutil names record        files without following links, locks; valid names; records
+//!  signals failpoint error    stop signals; crash windows for tests; errors and exit codes
+//! ```
 
 pub mod error;
 #[macro_use]

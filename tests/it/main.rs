@@ -13,6 +13,7 @@ mod expansion;
 mod fuzz;
 mod groups;
 mod hardening;
+mod layers;
 mod produce_consume;
 mod replication;
 mod replication_crash;

@@ -343,7 +343,7 @@ fn a_reassignment_that_would_remove_every_complete_replica_is_refused() {
     );
 }
 
-/// DESIGN §3.3/§3.5 under kill -9: `--acks all` producers killed mid-stream (while a controller
+/// The durability guarantees (docs/replication.md, Producing with acks) under kill -9: `--acks all` producers killed mid-stream (while a controller
 /// syncs followers) never damage the log or the replicas; every run that exited 0 is there in
 /// full, exactly once; a killed run leaves at most a prefix of its records, in order.
 #[test]
