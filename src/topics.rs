@@ -3,7 +3,8 @@
 
 use crate::cluster::config::{self, Overrides, TopicConfig};
 use crate::cluster::metadata::{PartitionMeta, Topic, assign_replicas};
-use crate::cluster::{Cluster, random_u64};
+use crate::cluster::Cluster;
+use crate::fsutil::random_u64;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::log::{PartitionReader, PartitionWriter, WriterOptions};

@@ -109,7 +109,7 @@ impl Cluster {
                 )));
             }
         }
-        let cluster_id = format!("{:016x}", random_u64());
+        let cluster_id = format!("{:016x}", fsutil::random_u64());
         let list: Vec<Broker> = (0..brokers)
             .map(|id| Broker {
                 id,
@@ -290,6 +290,3 @@ fn absolute(p: &Path) -> PathBuf {
             .unwrap_or_else(|_| p.to_path_buf())
     }
 }
-
-/// Unique-enough ids for clusters and topics (defined in fsutil, the layer below).
-pub use crate::fsutil::random_u64;

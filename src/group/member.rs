@@ -71,7 +71,7 @@ impl Member {
         // the random part keeps ids unique across hosts and pid reuse.
         let id = format!(
             "{started_ms:013}-{pid}-{:08x}",
-            crate::cluster::random_u64() as u32
+            crate::fsutil::random_u64() as u32
         );
         let info = MemberInfo {
             format: FORMAT.into(),

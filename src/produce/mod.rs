@@ -184,7 +184,7 @@ impl Producer {
                 cfg,
                 max_message,
                 batch_cap,
-                sticky: (crate::cluster::random_u64() % n as u64) as u32,
+                sticky: (crate::fsutil::random_u64() % n as u64) as u32,
                 last_sync: Instant::now(),
                 now_ms: crate::fsutil::now_ms(),
                 records: 0,
