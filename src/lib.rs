@@ -44,4 +44,5 @@ pub mod replica;
 pub mod signals;
 pub mod time;
 pub mod topics;
+pub mod versioned;
 pub mod watch;

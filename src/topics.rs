@@ -1,12 +1,12 @@
 //! Topic administration: create, list, describe, alter, delete.
 //! Reads and writes metadata (under `metadata.lock`) and partition directories.
 
+use crate::cluster::Cluster;
 use crate::cluster::config::{self, Overrides, TopicConfig};
 use crate::cluster::metadata::{PartitionMeta, Topic, assign_replicas};
-use crate::cluster::Cluster;
-use crate::fsutil::random_u64;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::fsutil::random_u64;
 use crate::log::{PartitionReader, PartitionWriter, WriterOptions};
 use crate::names;
 use crate::replica::dir::{create_replica, writer_options};

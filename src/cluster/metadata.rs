@@ -3,12 +3,20 @@
 
 use super::config::Overrides;
 use crate::error::{Error, Result};
+use crate::versioned::{Kind, read_versioned, write_versioned};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "chute-metadata";
 pub const VERSION: u32 = 1;
+
+const KIND: Kind = Kind {
+    format: FORMAT,
+    version: VERSION as u64,
+    what: "chute metadata file",
+    on_other_version: "upgrade chute",
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Metadata {
@@ -74,35 +82,11 @@ impl Metadata {
     }
 
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Format {
-            path: path.to_path_buf(),
-            detail: format!("not valid JSON ({e})"),
-        })?;
-        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(Error::Format {
-                path: path.to_path_buf(),
-                detail: "not a chute metadata file".into(),
-            });
-        }
-        let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
-        if version != VERSION as u64 {
-            return Err(Error::Format {
-                path: path.to_path_buf(),
-                detail: format!(
-                    "metadata format version {version} is not supported by this chute (it reads version {VERSION}); upgrade chute"
-                ),
-            });
-        }
-        serde_json::from_value(v).map_err(|e| Error::Format {
-            path: path.to_path_buf(),
-            detail: format!("malformed metadata ({e})"),
-        })
+        read_versioned(path, bytes, &KIND)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = serde_json::to_vec_pretty(self).expect("metadata serializes");
-        b.push(b'\n');
-        b
+        write_versioned(self, &KIND, true)
     }
 
     pub fn topic(&self, name: &str) -> Result<&Topic> {

@@ -17,13 +17,19 @@ pub mod topic_watch;
 
 use crate::error::{Error, Result};
 use crate::fsutil::{self, LockFile};
+use crate::versioned::{self, Kind, write_versioned};
 use metadata::{Broker, Metadata};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const METADATA_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 const BROKER_FORMAT: &str = "chute-broker";
-const BROKER_VERSION: u64 = 1;
+const BROKER_KIND: Kind = Kind {
+    format: BROKER_FORMAT,
+    version: 1,
+    what: "broker tag",
+    on_other_version: "upgrade chute",
+};
 
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -178,34 +184,33 @@ impl Cluster {
         if tag.exists() {
             return self.check_broker_tag(md, id);
         }
-        let body = serde_json::json!({
-            "format": BROKER_FORMAT, "version": BROKER_VERSION, "cluster_id": md.cluster_id, "id": id
-        });
-        fsutil::atomic_write(&tag, format!("{body}\n").as_bytes())
+        let body = serde_json::json!({"cluster_id": md.cluster_id, "id": id});
+        fsutil::atomic_write(&tag, &write_versioned(&body, &BROKER_KIND, false))
     }
 
     /// A broker directory belongs to exactly one cluster and id: a wrong disk is refused.
     pub fn check_broker_tag(&self, md: &Metadata, id: u32) -> Result<()> {
         let tag = self.broker_dir(md, id).join("broker.json");
         let b = fsutil::read_small(&tag, 1 << 16)?;
-        let v: serde_json::Value = serde_json::from_slice(&b).map_err(|e| Error::Format {
-            path: tag.clone(),
-            detail: format!("not valid JSON ({e})"),
-        })?;
-        let version = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0);
-        if v.get("format").and_then(|x| x.as_str()) == Some(BROKER_FORMAT)
-            && version != BROKER_VERSION
-        {
-            return Err(Error::Format {
-                path: tag,
-                detail: format!(
-                    "broker tag version {version}; this chute reads version {BROKER_VERSION} (upgrade chute)"
-                ),
-            });
-        }
-        let ok = v.get("format").and_then(|x| x.as_str()) == Some(BROKER_FORMAT)
-            && v.get("cluster_id").and_then(|x| x.as_str()) == Some(md.cluster_id.as_str())
-            && v.get("id").and_then(|x| x.as_u64()) == Some(id as u64);
+        // Another file, or another cluster's or broker's tag: a wrong disk. A newer version
+        // of our own tag: upgrade.
+        let ok = match versioned::check(&tag, &b, &BROKER_KIND) {
+            Ok(v) => {
+                v.get("cluster_id").and_then(|x| x.as_str()) == Some(md.cluster_id.as_str())
+                    && v.get("id").and_then(|x| x.as_u64()) == Some(id as u64)
+            }
+            Err(e) => {
+                let ours = serde_json::from_slice::<serde_json::Value>(&b)
+                    .ok()
+                    .is_some_and(|v| {
+                        v.get("format").and_then(|f| f.as_str()) == Some(BROKER_FORMAT)
+                    });
+                if ours {
+                    return Err(e);
+                }
+                false
+            }
+        };
         if !ok {
             return Err(Error::Format {
                 path: tag,

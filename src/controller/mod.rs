@@ -303,11 +303,22 @@ impl<'c> Controller<'c> {
                     if caught_up {
                         self.caught_up.insert(key, now);
                     }
+                    // A replica on a broker that went down during the sync must not rejoin;
+                    // one that would join gets the last few records first (hw::may_join).
+                    let caught_up = caught_up
+                        && cluster.broker_status(&md, r.broker, false).state == State::Up
+                        && (p.isr.contains(&r.broker)
+                            || crate::replica::hw::catch_up_to_join(
+                                cluster,
+                                &md,
+                                &mut self.syncer,
+                                name,
+                                p,
+                                r.broker,
+                            ));
                     views.push(FollowerView {
                         broker: r.broker,
-                        // A replica on a broker that went down during the sync must not rejoin.
-                        caught_up: caught_up
-                            && cluster.broker_status(&md, r.broker, false).state == State::Up,
+                        caught_up,
                         lagging_ms: if caught_up {
                             0
                         } else {

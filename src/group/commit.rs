@@ -13,6 +13,7 @@
 use super::Group;
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::versioned::{Kind, read_versioned, write_versioned};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
@@ -21,6 +22,13 @@ use std::path::{Path, PathBuf};
 
 pub const FORMAT: &str = "chute-group-offset";
 pub const VERSION: u64 = 1;
+
+const KIND: Kind = Kind {
+    format: FORMAT,
+    version: VERSION,
+    what: "committed-offset file",
+    on_other_version: "upgrade chute",
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Committed {
@@ -101,8 +109,7 @@ impl Group {
             committed_ms: fsutil::now_ms(),
             member: member.map(str::to_string),
         };
-        let mut body = serde_json::to_vec(&c).map_err(|e| Error::Other(e.to_string()))?;
-        body.push(b'\n');
+        let body = write_versioned(&c, &KIND, false);
         crash_point!("commit-before-replace");
         fsutil::atomic_write(&self.offset_path(topic, p), &body)
     }
@@ -183,27 +190,5 @@ fn trace(line: &str) {
 }
 
 pub fn parse_committed(path: &Path, bytes: &[u8]) -> Result<Committed> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Format {
-        path: path.to_path_buf(),
-        detail: format!("not a committed-offset file ({e})"),
-    })?;
-    if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-        return Err(Error::Format {
-            path: path.to_path_buf(),
-            detail: format!("not a committed-offset file (format is not {FORMAT:?})"),
-        });
-    }
-    let version = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0);
-    if version != VERSION {
-        return Err(Error::Format {
-            path: path.to_path_buf(),
-            detail: format!(
-                "committed-offset file version {version}; this chute reads version {VERSION} (upgrade chute)"
-            ),
-        });
-    }
-    serde_json::from_value(v).map_err(|e| Error::Format {
-        path: path.to_path_buf(),
-        detail: format!("bad committed-offset file ({e})"),
-    })
+    read_versioned(path, bytes, &KIND)
 }

@@ -11,6 +11,7 @@
 use super::{Assignor, Group};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::versioned::{Kind, read_versioned, write_versioned};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, TryLockError};
 use std::io::Write;
@@ -18,6 +19,13 @@ use std::path::PathBuf;
 
 pub const FORMAT: &str = "chute-group-member";
 pub const VERSION: u64 = 1;
+
+const KIND: Kind = Kind {
+    format: FORMAT,
+    version: VERSION,
+    what: "member file",
+    on_other_version: "a newer chute is in this group: upgrade",
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MemberInfo {
@@ -93,7 +101,7 @@ impl Member {
                 tmp.display()
             )),
         })?;
-        let body = serde_json::to_vec(&info).map_err(|e| Error::Other(e.to_string()))?;
+        let body = write_versioned(&info, &KIND, false);
         if let Err(e) = file.write_all(&body) {
             // A full disk: a scanner would only remove the temp file after a grace period.
             let _ = std::fs::remove_file(&tmp);
@@ -209,27 +217,5 @@ fn remove_if_dead(path: &std::path::Path) -> Result<()> {
 }
 
 pub fn parse(path: &std::path::Path, bytes: &[u8]) -> Result<MemberInfo> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Format {
-        path: path.to_path_buf(),
-        detail: format!("not a member file ({e})"),
-    })?;
-    if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-        return Err(Error::Format {
-            path: path.to_path_buf(),
-            detail: format!("not a member file (format is not {FORMAT:?})"),
-        });
-    }
-    let version = v.get("version").and_then(|x| x.as_u64()).unwrap_or(0);
-    if version != VERSION {
-        return Err(Error::Format {
-            path: path.to_path_buf(),
-            detail: format!(
-                "member file version {version}; this chute reads version {VERSION} (a newer chute is in this group: upgrade)"
-            ),
-        });
-    }
-    serde_json::from_value(v).map_err(|e| Error::Format {
-        path: path.to_path_buf(),
-        detail: format!("bad member file ({e})"),
-    })
+    read_versioned(path, bytes, &KIND)
 }

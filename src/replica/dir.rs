@@ -7,6 +7,7 @@ use crate::cluster::metadata::PartitionMeta;
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::log::{PartitionWriter, WriterOptions};
+use crate::versioned::{Kind, write_versioned};
 
 /// Writer options for a partition of a topic.
 pub fn writer_options(cfg: &TopicConfig, p: &PartitionMeta) -> WriterOptions {
@@ -18,7 +19,14 @@ pub fn writer_options(cfg: &TopicConfig, p: &PartitionMeta) -> WriterOptions {
     }
 }
 
-const REPLICA_FORMAT: &str = "chute-replica";
+/// Read field by field (replica_topic_id, replica_belongs), not refused by version: a replica a
+/// newer chute made for the same topic still belongs to it.
+const REPLICA_KIND: Kind = Kind {
+    format: "chute-replica",
+    version: 1,
+    what: "replica tag",
+    on_other_version: "upgrade chute",
+};
 const REPLICA_FILE: &str = "replica.json";
 
 /// Make an empty replica directory with its first segment and tail, tagged with the topic's id.
@@ -44,9 +52,13 @@ pub fn create_replica(
         )),
         _ => Error::io(dir, e),
     })?;
-    let tag = serde_json::json!({"format": REPLICA_FORMAT, "version": 1, "topic_id": topic_id});
+    let tag = write_versioned(
+        &serde_json::json!({"topic_id": topic_id}),
+        &REPLICA_KIND,
+        false,
+    );
     let r = fsutil::sync_dir(broker)
-        .and_then(|()| fsutil::atomic_write(&dir.join(REPLICA_FILE), format!("{tag}\n").as_bytes()))
+        .and_then(|()| fsutil::atomic_write(&dir.join(REPLICA_FILE), &tag))
         .and_then(|()| PartitionWriter::open(dir, name, opts)?.recover().map(drop));
     if r.is_err() {
         // Nobody knows this directory yet (metadata does not list it): a failed create (a full

@@ -187,3 +187,31 @@ pub fn may_join(
     ft.reconciled_epoch == p.leader_epoch
         && ft.durable_offset >= HwView::new(cluster, md, topic, p).high_watermark(&lt)
 }
+
+/// A follower that caught up but may not join yet ([`may_join`]: the high watermark moved on
+/// while it copied) gets a few more syncs right away, each copying only what was added since.
+/// Without this, under a steady `--acks all` stream the others keep moving the watermark and it
+/// might never join. Returns whether it may join now (the final check is under the metadata
+/// lock).
+pub fn catch_up_to_join(
+    cluster: &Cluster,
+    md: &Metadata,
+    syncer: &mut crate::replica::Syncer,
+    topic: &str,
+    p: &PartitionMeta,
+    broker: u32,
+) -> bool {
+    for _ in 0..4 {
+        if may_join(cluster, md, topic, p, broker) {
+            return true;
+        }
+        let synced = syncer
+            .sync_partition(cluster, md, topic, p, u64::MAX)
+            .into_iter()
+            .any(|r| r.broker == broker && r.result.as_ref().is_ok_and(|f| f.caught_up()));
+        if !synced {
+            return false;
+        }
+    }
+    may_join(cluster, md, topic, p, broker)
+}

@@ -70,6 +70,7 @@ pub fn replicate(
                 if let Ok(f) = &r.result
                     && f.caught_up()
                     && !p.isr.contains(&r.broker)
+                    && hw::catch_up_to_join(cluster, &md, syncer, name, p, r.broker)
                 {
                     rejoin
                         .entry((name.clone(), p.partition, p.leader_epoch))

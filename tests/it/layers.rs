@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("failpoint", 1),
     ("fsutil", 1),
     ("names", 1),
+    ("versioned", 1),
     ("record", 1),
     ("signals", 1),
     ("time", 2),
