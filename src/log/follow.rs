@@ -244,7 +244,7 @@ impl PartitionWriter {
                 let h = BatchHeader::parse(&bytes[off..]).map_err(|e| Error::Corrupt {
                     partition: self.name.clone(),
                     offset: t.end_offset,
-                    detail: format!("replicated batch: {}", super::writer::describe(&e)),
+                    detail: format!("replicated batch: {e}"),
                 })?;
                 // Later is fine: compaction drops whole batches, leaving gaps in the offsets.
                 if h.base_offset < t.end_offset {

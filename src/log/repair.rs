@@ -13,7 +13,7 @@ use super::reader::PartitionReader;
 use super::scan::{Next, Scanner};
 use super::segment;
 use super::tail::{self, Tail};
-use super::writer::{HDR, PartitionWriter, deleted_error, describe, publish};
+use super::writer::{HDR, PartitionWriter, deleted_error, publish};
 use crate::error::{IoContext, Result};
 use crate::fsutil;
 use std::path::{Path, PathBuf};
@@ -274,11 +274,7 @@ pub fn first_damage(dir: &Path, t: &Tail) -> Result<Option<Damage>> {
                     return bad(
                         pos,
                         expected,
-                        format!(
-                            "batch at byte {pos} of {}: {}",
-                            log_path.display(),
-                            describe(&error)
-                        ),
+                        format!("batch at byte {pos} of {}: {error}", log_path.display()),
                     );
                 }
             }

@@ -7,7 +7,7 @@
 //! 3. roll the segment if the batch does not fit; write the batch, then index entries;
 //! 4. publish a new tail (the commit point) and unlock.
 
-use super::batch::{BatchError, SealedBatch};
+use super::batch::SealedBatch;
 use super::epochs;
 use super::file_header;
 use super::index::{self, IndexEntry, TimeEntry};
@@ -670,9 +670,8 @@ impl PartitionWriter {
                         )
                     } else {
                         format!(
-                            "cannot index {} at byte {pos}: {}",
+                            "cannot index {} at byte {pos}: {error}",
                             a.log_path.display(),
-                            describe(&error)
                         )
                     };
                     return Err(Error::Corrupt {
@@ -935,14 +934,4 @@ pub(super) fn remove_uncommitted_segments(dir: &Path, active_base: u64) -> Resul
         fsutil::sync_dir(dir)?;
     }
     Ok(())
-}
-
-pub fn describe(e: &BatchError) -> String {
-    match e {
-        BatchError::Incomplete { need } => format!("incomplete batch (needs {need} bytes)"),
-        BatchError::Invalid(s) => s.clone(),
-        BatchError::Unsupported { magic, .. } => {
-            format!("unknown batch format version {magic}")
-        }
-    }
 }
