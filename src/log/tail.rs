@@ -187,6 +187,14 @@ pub fn write(f: &File, path: &Path, t: &Tail) -> Result<()> {
         .at(path)
 }
 
+/// Publish `next` as the successor of `current`, which then becomes our view of the tail.
+pub(super) fn publish(f: &File, path: &Path, current: &mut Tail, mut next: Tail) -> Result<()> {
+    next.seq = current.seq + 1;
+    write(f, path, &next)?;
+    *current = next;
+    Ok(())
+}
+
 pub fn read_full_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

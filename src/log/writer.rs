@@ -144,7 +144,7 @@ impl PartitionWriter {
         let a = self.active.as_mut().unwrap();
         let mut next = a.tail;
         f(&mut next);
-        publish(
+        tail::publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
             &mut a.tail,
@@ -213,7 +213,7 @@ impl PartitionWriter {
         // changed tail, leave their fast path and reload index lengths from the files.
         let a = self.active.as_mut().unwrap();
         let same = a.tail;
-        publish(
+        tail::publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
             &mut a.tail,
@@ -234,7 +234,7 @@ impl PartitionWriter {
         let a = self.active.as_mut().unwrap();
         let mut t = a.tail;
         t.flags |= tail::FLAG_DELETED;
-        publish(
+        tail::publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
             &mut a.tail,
@@ -254,7 +254,7 @@ impl PartitionWriter {
         let mut t = a.tail;
         t.durable_offset = t.end_offset;
         let tf = self.tail_file.as_ref().unwrap();
-        publish(tf, &self.tail_path, &mut a.tail, t)?;
+        tail::publish(tf, &self.tail_path, &mut a.tail, t)?;
         // The tail itself is synced too, or a power loss could bring back a tail that hides
         // acknowledged records from readers until the next writer comes along.
         fsutil::sync_data(tf, &self.tail_path)?;
@@ -297,7 +297,7 @@ impl PartitionWriter {
         let pos = a.tail.end_position;
         batch.stamp(base_offset, self.opts.leader_epoch);
         a.log.write_all_at(batch.bytes, pos).at(&a.log_path)?;
-        start_writeback(&a.log, pos, len);
+        fsutil::start_writeback(&a.log, pos, len);
         let (idx, time) =
             a.cadence
                 .next(a.tail.segment_base, base_offset, pos, batch.max_timestamp());
@@ -318,7 +318,7 @@ impl PartitionWriter {
         // Writing as leader in this epoch: this log is the epoch's history by definition.
         t.reconciled_epoch = epoch;
         crash_point!("append-before-publish");
-        publish(
+        tail::publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
             &mut a.tail,
@@ -344,7 +344,7 @@ impl PartitionWriter {
         fsutil::sync_data(&a.index, &a.index_path)?;
         fsutil::sync_data(&a.timeindex, &a.timeindex_path)?;
         let base = a.tail.end_offset;
-        remove_uncommitted_segments(&self.dir, a.tail.segment_base)?;
+        segment::remove_uncommitted_segments(&self.dir, a.tail.segment_base)?;
         let now = fsutil::now_ms();
         let seg = segment::create(&self.dir, base, now)?;
         crash_point!("roll-before-publish");
@@ -352,7 +352,7 @@ impl PartitionWriter {
         t.segment_base = base;
         t.end_position = HDR;
         t.durable_offset = base;
-        publish(
+        tail::publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
             &mut a.tail,
@@ -416,7 +416,7 @@ impl PartitionWriter {
             if !tail::header_ok(tf, &self.tail_path)? {
                 tail::repair_header(tf, &self.tail_path)?;
             }
-            remove_uncommitted_segments(&self.dir, t.segment_base)?;
+            segment::remove_uncommitted_segments(&self.dir, t.segment_base)?;
             self.validate_unsynced()?;
             self.checked = true;
         }
@@ -440,8 +440,8 @@ impl PartitionWriter {
         let created_ms = segment::read_header(&log, &log_path, file_header::LOG_MAGIC, base)?;
         let index_path = segment::path(&self.dir, base, "index");
         let timeindex_path = segment::path(&self.dir, base, "timeindex");
-        let index = open_index(&index_path, file_header::INDEX_MAGIC, base)?;
-        let timeindex = open_index(&timeindex_path, file_header::TIMEINDEX_MAGIC, base)?;
+        let index = index::open_index(&index_path, file_header::INDEX_MAGIC, base)?;
+        let timeindex = index::open_index(&timeindex_path, file_header::TIMEINDEX_MAGIC, base)?;
         Ok(Active {
             tail: t,
             log,
@@ -525,7 +525,7 @@ impl PartitionWriter {
             nt.end_offset = off;
             nt.end_position = pos;
             nt.durable_offset = nt.durable_offset.min(off);
-            publish(
+            tail::publish(
                 self.tail_file.as_ref().unwrap(),
                 &self.tail_path,
                 &mut a.tail,
@@ -624,7 +624,7 @@ impl PartitionWriter {
         let start_off = last_kept.map_or(base, |e| base + e.rel_offset as u64);
 
         // Pass 1: index entries for batches at or after `from`, and the first offset there.
-        let mut out = ChunkedWriter::new(
+        let mut out = index::ChunkedWriter::new(
             &a.index,
             &a.index_path,
             HDR + keep_idx * index::INDEX_ENTRY as u64,
@@ -697,7 +697,7 @@ impl PartitionWriter {
             0 => i64::MIN,
             k => time_at(&a.timeindex, k - 1).map_or(i64::MIN, |e| e.timestamp),
         };
-        let mut out = ChunkedWriter::new(
+        let mut out = index::ChunkedWriter::new(
             &a.timeindex,
             &a.timeindex_path,
             HDR + keep_time * index::TIME_ENTRY as u64,
@@ -818,74 +818,6 @@ impl PartitionWriter {
     }
 }
 
-/// Appends index entries at a position through a small buffer.
-struct ChunkedWriter<'f> {
-    file: &'f File,
-    path: &'f Path,
-    pos: u64,
-    buf: Vec<u8>,
-}
-
-impl<'f> ChunkedWriter<'f> {
-    fn new(file: &'f File, path: &'f Path, pos: u64) -> Self {
-        ChunkedWriter {
-            file,
-            path,
-            pos,
-            buf: Vec::with_capacity(64 * 1024),
-        }
-    }
-
-    fn truncate(&self) -> Result<()> {
-        self.file.set_len(self.pos).at(self.path)
-    }
-
-    fn push(&mut self, b: &[u8]) -> Result<()> {
-        self.buf.extend_from_slice(b);
-        if self.buf.len() >= 64 * 1024 {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        self.file.write_all_at(&self.buf, self.pos).at(self.path)?;
-        self.pos += self.buf.len() as u64;
-        self.buf.clear();
-        Ok(())
-    }
-
-    /// Write what is buffered; returns the file's new length.
-    fn finish(mut self) -> Result<u64> {
-        self.flush()?;
-        Ok(self.pos)
-    }
-}
-
-/// Start writing back, without waiting, the last few MiB of the log when an append crosses a
-/// 4 MiB boundary: the fsync that makes records durable then finds most pages already on their
-/// way to disk instead of starting all of the I/O at the end. Only a hint; errors are ignored
-/// (the fsync that follows reports any real failure).
-pub(super) fn start_writeback(log: &File, pos: u64, len: u64) {
-    const STEP: u64 = 4 << 20;
-    if pos / STEP == (pos + len) / STEP {
-        return;
-    }
-    use std::os::fd::AsRawFd;
-    let upto = (pos + len) / STEP * STEP;
-    let from = upto.saturating_sub(STEP);
-    // SAFETY: sync_file_range takes a file descriptor and integers only; it reads and writes
-    // no memory of ours. `log` is an open file for the duration of the call.
-    unsafe {
-        libc::sync_file_range(
-            log.as_raw_fd(),
-            from as libc::off64_t,
-            (upto - from) as libc::off64_t,
-            libc::SYNC_FILE_RANGE_WRITE,
-        );
-    }
-}
-
 pub(super) fn fenced_error(name: &str, theirs: u32, ours: u32) -> Error {
     Error::Fenced(format!(
         "partition {name}: this replica now belongs to leader epoch {theirs}, newer than ours ({ours}); leadership moved"
@@ -894,44 +826,4 @@ pub(super) fn fenced_error(name: &str, theirs: u32, ours: u32) -> Error {
 
 pub(super) fn deleted_error(name: &str) -> Error {
     Error::NotFound(format!("partition {name} was deleted while writing"))
-}
-
-pub(super) fn publish(f: &File, path: &Path, current: &mut Tail, mut next: Tail) -> Result<()> {
-    next.seq = current.seq + 1;
-    tail::write(f, path, &next)?;
-    *current = next;
-    Ok(())
-}
-
-fn open_index(path: &Path, magic: &[u8; 8], base: u64) -> Result<File> {
-    // Indexes are caches: a missing or foreign one is recreated empty and then rebuilt.
-    let f = fsutil::open_or_create(path)?;
-    let ok = segment::read_header(&f, path, magic, base).is_ok();
-    if !ok {
-        f.set_len(0).at(path)?;
-        f.write_all_at(&file_header::encode(magic, base, 0), 0)
-            .at(path)?;
-    }
-    Ok(f)
-}
-
-/// Segment files above the active one were created by a writer that died mid-roll.
-pub(super) fn remove_uncommitted_segments(dir: &Path, active_base: u64) -> Result<()> {
-    let mut removed = false;
-    for base in segment::list(dir)? {
-        if base > active_base {
-            for ext in ["log", "index", "timeindex"] {
-                let p = segment::path(dir, base, ext);
-                match std::fs::remove_file(&p) {
-                    Ok(()) => removed = true,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io(&p, e)),
-                }
-            }
-        }
-    }
-    if removed {
-        fsutil::sync_dir(dir)?;
-    }
-    Ok(())
 }
