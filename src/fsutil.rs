@@ -60,6 +60,30 @@ pub fn sync_data(f: &File, path: &Path) -> Result<()> {
     f.sync_data().map_err(|e| fatal_sync(path, e))
 }
 
+/// Start writing back, without waiting, the last few MiB of the log when an append crosses a
+/// 4 MiB boundary: the fsync that makes records durable then finds most pages already on their
+/// way to disk instead of starting all of the I/O at the end. Only a hint; errors are ignored
+/// (the fsync that follows reports any real failure).
+pub fn start_writeback(log: &File, pos: u64, len: u64) {
+    const STEP: u64 = 4 << 20;
+    if pos / STEP == (pos + len) / STEP {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let upto = (pos + len) / STEP * STEP;
+    let from = upto.saturating_sub(STEP);
+    // SAFETY: sync_file_range takes a file descriptor and integers only; it reads and writes
+    // no memory of ours. `log` is an open file for the duration of the call.
+    unsafe {
+        libc::sync_file_range(
+            log.as_raw_fd(),
+            from as libc::off64_t,
+            (upto - from) as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
 /// Replace `path` atomically: write a temp file, fsync it, rename over, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent_of(path);

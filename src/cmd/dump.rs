@@ -8,7 +8,6 @@ use chute::log::batch::Records;
 use chute::log::file_header;
 use chute::log::scan::{Next, Scanner};
 use chute::log::segment;
-use chute::log::writer::describe;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -117,9 +116,8 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
             Next::End => return Ok(false),
             Next::Bad { error, .. } => {
                 w(format!(
-                    "Invalid bytes from position {pos} to {len} ({} bytes): {}\n",
+                    "Invalid bytes from position {pos} to {len} ({} bytes): {error}\n",
                     len - pos,
-                    describe(&error)
                 ))?;
                 return Ok(true);
             }

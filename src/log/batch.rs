@@ -266,6 +266,18 @@ pub enum BatchError {
     Unsupported { magic: u8, len: usize },
 }
 
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::Incomplete { need } => write!(f, "incomplete batch (needs {need} bytes)"),
+            BatchError::Invalid(s) => f.write_str(s),
+            BatchError::Unsupported { magic, .. } => {
+                write!(f, "unknown batch format version {magic}")
+            }
+        }
+    }
+}
+
 /// The fixed header of a batch, parsed and bounds-checked (not yet CRC-checked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchHeader {

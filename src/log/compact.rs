@@ -290,9 +290,8 @@ impl PartitionWriter {
                         &self.name,
                         base,
                         format!(
-                            "sealed segment {} at byte {pos}: {}",
+                            "sealed segment {} at byte {pos}: {error}",
                             log_path.display(),
-                            super::writer::describe(&error)
                         ),
                     ));
                 }
@@ -334,9 +333,8 @@ impl PartitionWriter {
             if !kept {
                 continue;
             }
-            let nh = BatchHeader::parse(&scratch).map_err(|e| {
-                corrupt(&self.name, header.base_offset, super::writer::describe(&e))
-            })?;
+            let nh = BatchHeader::parse(&scratch)
+                .map_err(|e| corrupt(&self.name, header.base_offset, e.to_string()))?;
             let (i, t) = cadence.next(base, nh.base_offset, opos, nh.max_timestamp);
             idx.extend(i.into_iter().flatten());
             tidx.extend(t.into_iter().flatten());

@@ -10,9 +10,7 @@ use super::epochs::{self, EpochEntry};
 use super::reader::PartitionReader;
 use super::scan::Next;
 use super::segment;
-use super::writer::{
-    HDR, PartitionWriter, deleted_error, fenced_error, remove_uncommitted_segments, start_writeback,
-};
+use super::writer::{HDR, PartitionWriter, deleted_error, fenced_error};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use std::os::unix::fs::FileExt;
@@ -244,7 +242,7 @@ impl PartitionWriter {
                 let h = BatchHeader::parse(&bytes[off..]).map_err(|e| Error::Corrupt {
                     partition: self.name.clone(),
                     offset: t.end_offset,
-                    detail: format!("replicated batch: {}", super::writer::describe(&e)),
+                    detail: format!("replicated batch: {e}"),
                 })?;
                 // Later is fine: compaction drops whole batches, leaving gaps in the offsets.
                 if h.base_offset < t.end_offset {
@@ -290,7 +288,7 @@ impl PartitionWriter {
             let a = self.active.as_mut().unwrap();
             let run = &bytes[run_start..off];
             a.log.write_all_at(run, start_pos).at(&a.log_path)?;
-            start_writeback(&a.log, start_pos, run.len() as u64);
+            fsutil::start_writeback(&a.log, start_pos, run.len() as u64);
             a.index.write_all_at(&idx, a.index_len).at(&a.index_path)?;
             a.index_len += idx.len() as u64;
             a.timeindex
@@ -382,7 +380,7 @@ impl PartitionWriter {
             t.log_start_offset = t.log_start_offset.min(off);
         })?;
         // Published: the segments above are beyond the commit point now, and nobody reads them.
-        remove_uncommitted_segments(&self.dir, base)?;
+        segment::remove_uncommitted_segments(&self.dir, base)?;
         // Reopen from the new tail: the segment holding the cut may be a sealed one.
         self.active = None;
         self.stale = true;

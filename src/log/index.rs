@@ -13,6 +13,12 @@
 //! the segment's largest timestamp.
 
 use super::file_header;
+use super::segment;
+use crate::error::{IoContext, Result};
+use crate::fsutil;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 
 pub const INDEX_ENTRY: usize = 8;
 pub const TIME_ENTRY: usize = 12;
@@ -125,51 +131,6 @@ pub fn time_lookup(b: &[u8], ts: i64) -> Option<TimeEntry> {
 /// The largest timestamp an index file records (its last entry), if any.
 pub fn last_time(b: &[u8]) -> Option<i64> {
     time_entries(b).last().map(|e| e.timestamp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(entries: &[IndexEntry]) -> Vec<u8> {
-        let mut b = vec![0u8; file_header::LEN];
-        for e in entries {
-            b.extend_from_slice(&encode_index(*e));
-        }
-        b
-    }
-
-    #[test]
-    fn lookup_finds_floor_entry_below_limit() {
-        let es: Vec<_> = (0..100)
-            .map(|i| IndexEntry {
-                rel_offset: i * 10,
-                position: 32 + i * 4096,
-            })
-            .collect();
-        let f = file(&es);
-        assert_eq!(lookup(&f, 0, u64::MAX), Some(es[0]));
-        assert_eq!(lookup(&f, 95, u64::MAX), Some(es[9]));
-        assert_eq!(lookup(&f, 100_000, u64::MAX), Some(es[99]));
-        assert_eq!(lookup(&f, 995, es[50].position as u64), Some(es[49]));
-        assert_eq!(lookup(&file(&[]), 5, u64::MAX), None);
-    }
-
-    #[test]
-    fn time_lookup_first_at_or_after() {
-        let mut b = vec![0u8; file_header::LEN];
-        for (ts, rel) in [(100i64, 0u32), (200, 5), (300, 9)] {
-            b.extend_from_slice(&encode_time(TimeEntry {
-                timestamp: ts,
-                rel_offset: rel,
-            }));
-        }
-        assert!(time_lookup(&b, 50).is_none());
-        assert_eq!(time_lookup(&b, 150).unwrap().rel_offset, 0);
-        assert_eq!(time_lookup(&b, 300).unwrap().rel_offset, 5);
-        assert_eq!(time_lookup(&b, 301).unwrap().rel_offset, 9);
-        assert_eq!(last_time(&b), Some(300));
-    }
 }
 
 /// Which index entries a segment gets as batches are laid out in it, in order: an offset entry
@@ -315,5 +276,106 @@ pub mod file {
     pub fn last_time(f: &File, len: u64) -> Option<TimeEntry> {
         let n = entry_count(len, TIME_ENTRY);
         if n == 0 { None } else { time_at(f, n - 1) }
+    }
+}
+
+pub(super) fn open_index(path: &Path, magic: &[u8; 8], base: u64) -> Result<File> {
+    // Indexes are caches: a missing or foreign one is recreated empty and then rebuilt.
+    let f = fsutil::open_or_create(path)?;
+    let ok = segment::read_header(&f, path, magic, base).is_ok();
+    if !ok {
+        f.set_len(0).at(path)?;
+        f.write_all_at(&file_header::encode(magic, base, 0), 0)
+            .at(path)?;
+    }
+    Ok(f)
+}
+
+/// Appends index entries at a position through a small buffer.
+pub(super) struct ChunkedWriter<'f> {
+    file: &'f File,
+    path: &'f Path,
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+impl<'f> ChunkedWriter<'f> {
+    pub(super) fn new(file: &'f File, path: &'f Path, pos: u64) -> Self {
+        ChunkedWriter {
+            file,
+            path,
+            pos,
+            buf: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    pub(super) fn truncate(&self) -> Result<()> {
+        self.file.set_len(self.pos).at(self.path)
+    }
+
+    pub(super) fn push(&mut self, b: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= 64 * 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file.write_all_at(&self.buf, self.pos).at(self.path)?;
+        self.pos += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Write what is buffered; returns the file's new length.
+    pub(super) fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(entries: &[IndexEntry]) -> Vec<u8> {
+        let mut b = vec![0u8; file_header::LEN];
+        for e in entries {
+            b.extend_from_slice(&encode_index(*e));
+        }
+        b
+    }
+
+    #[test]
+    fn lookup_finds_floor_entry_below_limit() {
+        let es: Vec<_> = (0..100)
+            .map(|i| IndexEntry {
+                rel_offset: i * 10,
+                position: 32 + i * 4096,
+            })
+            .collect();
+        let f = file(&es);
+        assert_eq!(lookup(&f, 0, u64::MAX), Some(es[0]));
+        assert_eq!(lookup(&f, 95, u64::MAX), Some(es[9]));
+        assert_eq!(lookup(&f, 100_000, u64::MAX), Some(es[99]));
+        assert_eq!(lookup(&f, 995, es[50].position as u64), Some(es[49]));
+        assert_eq!(lookup(&file(&[]), 5, u64::MAX), None);
+    }
+
+    #[test]
+    fn time_lookup_first_at_or_after() {
+        let mut b = vec![0u8; file_header::LEN];
+        for (ts, rel) in [(100i64, 0u32), (200, 5), (300, 9)] {
+            b.extend_from_slice(&encode_time(TimeEntry {
+                timestamp: ts,
+                rel_offset: rel,
+            }));
+        }
+        assert!(time_lookup(&b, 50).is_none());
+        assert_eq!(time_lookup(&b, 150).unwrap().rel_offset, 0);
+        assert_eq!(time_lookup(&b, 300).unwrap().rel_offset, 5);
+        assert_eq!(time_lookup(&b, 301).unwrap().rel_offset, 9);
+        assert_eq!(last_time(&b), Some(300));
     }
 }

@@ -7,6 +7,7 @@ pub mod file_header;
 pub mod follow;
 pub mod index;
 pub mod reader;
+mod recover;
 pub mod repair;
 pub mod retention;
 pub mod scan;

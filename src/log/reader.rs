@@ -7,7 +7,6 @@ use super::index;
 use super::scan::{Next, Scanner};
 use super::segment;
 use super::tail::{self, Tail};
-use super::writer::describe;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use std::fs::File;
@@ -256,9 +255,8 @@ impl PartitionReader {
                         return Ok(None);
                     }
                     Err(format!(
-                        "batch at byte {pos} of {}: {}",
+                        "batch at byte {pos} of {}: {error}",
                         seg.path.display(),
-                        describe(&error)
                     ))
                 }
             };

@@ -13,7 +13,7 @@ use super::reader::PartitionReader;
 use super::scan::{Next, Scanner};
 use super::segment;
 use super::tail::{self, Tail};
-use super::writer::{HDR, PartitionWriter, deleted_error, describe, publish};
+use super::writer::{HDR, PartitionWriter, deleted_error};
 use crate::error::{IoContext, Result};
 use crate::fsutil;
 use std::path::{Path, PathBuf};
@@ -131,14 +131,14 @@ impl PartitionWriter {
         next.durable_offset = next.durable_offset.min(d.offset);
         next.log_start_offset = next.log_start_offset.min(d.offset);
         let mut cur = *t;
-        publish(
+        tail::publish(
             self.tail_file.as_ref().unwrap(),
             &self.tail_path,
             &mut cur,
             next,
         )?;
         self.sync_tail_file()?;
-        super::writer::remove_uncommitted_segments(&self.dir, d.segment)?;
+        segment::remove_uncommitted_segments(&self.dir, d.segment)?;
         log.set_len(d.position).at(&log_path)?;
         fsutil::sync_data(&log, &log_path)?;
         let mut es = epochs::load(&self.dir)?.unwrap_or_default();
@@ -274,11 +274,7 @@ pub fn first_damage(dir: &Path, t: &Tail) -> Result<Option<Damage>> {
                     return bad(
                         pos,
                         expected,
-                        format!(
-                            "batch at byte {pos} of {}: {}",
-                            log_path.display(),
-                            describe(&error)
-                        ),
+                        format!("batch at byte {pos} of {}: {error}", log_path.display()),
                     );
                 }
             }

@@ -1,7 +1,7 @@
 //! Segment files: `<20-digit base offset>.log` with its `.index` and `.timeindex`.
 
 use super::file_header;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -100,6 +100,27 @@ fn create_files(dir: &Path, base: u64, created_ms: i64) -> Result<NewSegment> {
     };
     fsutil::sync_dir(dir)?;
     Ok(seg)
+}
+
+/// Segment files above the active one were created by a writer that died mid-roll.
+pub(super) fn remove_uncommitted_segments(dir: &Path, active_base: u64) -> Result<()> {
+    let mut removed = false;
+    for base in list(dir)? {
+        if base > active_base {
+            for ext in ["log", "index", "timeindex"] {
+                let p = path(dir, base, ext);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => removed = true,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(&p, e)),
+                }
+            }
+        }
+    }
+    if removed {
+        fsutil::sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Read and check a file's header; returns `created_ms`.

@@ -3,8 +3,8 @@
 //! A batch becomes visible only when a writer, still holding the partition lock, publishes a new
 //! tail that covers it. Readers never lock: they read the tail and never look past it, so they
 //! never see a batch that is still being written. Bytes beyond the tail belong to a writer that
-//! died mid-append; the next writer adopts them if they are whole, checksummed batches, and
-//! truncates them otherwise.
+//! died mid-append; the next writer cuts them, whole checksummed batches included: they were
+//! never committed, and readers may already have seen the end of the log without them.
 //!
 //! The tail is rewritten in place, not renamed, because it changes with every batch. Two slots
 //! alternate so that a torn or in-progress write of one leaves the other intact; each slot has
@@ -185,6 +185,14 @@ pub fn write(f: &File, path: &Path, t: &Tail) -> Result<()> {
     let i = (t.seq % 2) as usize;
     f.write_all_at(&t.encode(), (file_header::LEN + i * SLOT) as u64)
         .at(path)
+}
+
+/// Publish `next` as the successor of `current`, which then becomes our view of the tail.
+pub(super) fn publish(f: &File, path: &Path, current: &mut Tail, mut next: Tail) -> Result<()> {
+    next.seq = current.seq + 1;
+    write(f, path, &next)?;
+    *current = next;
+    Ok(())
 }
 
 pub fn read_full_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {

@@ -8,7 +8,6 @@ use super::repair::{Damage, Repaired, Source, first_damage, needs_truncate_messa
 use super::scan::{Next, Scanner};
 use super::segment;
 use super::tail::{self, Tail};
-use super::writer::describe;
 use super::{PartitionWriter, WriterOptions};
 use crate::error::Result;
 use crate::fsutil;
@@ -257,9 +256,8 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
                             &mut rep,
                             Some(expected),
                             format!(
-                                "torn tail at byte {pos} of {} ({}): lost with a crash before fsync",
+                                "torn tail at byte {pos} of {} ({error}): lost with a crash before fsync",
                                 segment::file_name(base, "log"),
-                                describe(&error)
                             ),
                         );
                     } else {
@@ -267,9 +265,8 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
                             &mut rep,
                             Some(expected),
                             format!(
-                                "batch at byte {pos} of {}: {}",
+                                "batch at byte {pos} of {}: {error}",
                                 segment::file_name(base, "log"),
-                                describe(&error)
                             ),
                         );
                     }
