@@ -1,7 +1,13 @@
 //! The command line, as clap types only. Also the source of `man/` and `completions/`.
+//!
+//! Values are typed here, at the edge: durations, sizes, ... are parsed by clap through the
+//! library's one parser for each kind (bad values are usage errors, exit 2, naming the flag and
+//! the value), so the commands get library types, never strings.
 
+use chute::cluster::config::{parse_duration, parse_size};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 ok; 1 other errors (unknown topic or group, ...); 2 usage; 65 bad input data;
@@ -126,8 +132,8 @@ pub enum TopicCmd {
         topic: String,
         /// How long to wait for a writer holding a partition lock (exit 75 after: the topic is
         /// gone from metadata, and the next `topic create` or delete of it finishes the job)
-        #[arg(long, default_value = "30s", value_name = "DUR")]
-        lock_timeout: String,
+        #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+        lock_timeout: Duration,
     },
     /// Give leadership back to each partition's preferred replica (the first) where it is in sync
     ElectLeaders { topic: String },
@@ -189,20 +195,33 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub once: bool,
     /// Probe brokers this often
-    #[arg(long, default_value = "50ms", value_name = "DUR")]
-    pub interval: String,
+    #[arg(long, default_value = "50ms", value_name = "DUR", value_parser = parse_duration)]
+    pub interval: Duration,
     /// Full sync pass at least this often, whatever file events say
-    #[arg(long, default_value = "1s", value_name = "DUR")]
-    pub rescan: String,
+    #[arg(long, default_value = "1s", value_name = "DUR", value_parser = parse_duration)]
+    pub rescan: Duration,
     /// Take over from an active controller whose heartbeat is older than this
-    #[arg(long, default_value = "5s", value_name = "DUR")]
-    pub session_timeout: String,
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
+    pub session_timeout: Duration,
     /// Give leadership back to preferred replicas this often ("off": only `topic elect-leaders`)
-    #[arg(long, default_value = "5m", value_name = "DUR")]
-    pub preferred_leader_interval: String,
+    #[arg(long, default_value = "5m", value_name = "DUR", value_parser = duration_or_off)]
+    pub preferred_leader_interval: DurationOrOff,
     /// Apply retention (delete old segments, roll quiet ones) this often
-    #[arg(long, default_value = "1m", value_name = "DUR")]
-    pub retention_check: String,
+    #[arg(long, default_value = "1m", value_name = "DUR", value_parser = parse_duration)]
+    pub retention_check: Duration,
+}
+
+/// A duration, or `off` (also `never`, `none`): None.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationOrOff(pub Option<Duration>);
+
+fn duration_or_off(s: &str) -> Result<DurationOrOff, String> {
+    match s {
+        "off" | "never" | "none" => Ok(DurationOrOff(None)),
+        s => parse_duration(s)
+            .map(|d| DurationOrOff(Some(d)))
+            .map_err(|e| format!("{e}; or off (never)")),
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -283,11 +302,11 @@ pub struct ProduceArgs {
     /// Wait up to this long for more records before writing a batch. Without it, a batch is
     /// written as soon as no more input is ready (full batches from a file, at once from a
     /// slow pipe such as `tail -F`)
-    #[arg(long, value_name = "DUR")]
-    pub linger: Option<String>,
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub linger: Option<Duration>,
     /// Largest batch in bytes (capped at the topic's max.message.bytes)
-    #[arg(long, default_value = "1MiB", value_name = "BYTES")]
-    pub batch_size: String,
+    #[arg(long, default_value = "1MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub batch_size: u64,
     /// Read from this file instead of stdin
     #[arg(long, value_name = "F")]
     pub file: Option<PathBuf>,
@@ -296,8 +315,8 @@ pub struct ProduceArgs {
     pub csv_header: bool,
     /// Give up waiting for a partition lock, a leader, or --acks all after this long (exit 75;
     /// records of other partitions are still written and fsynced)
-    #[arg(long, default_value = "30s", value_name = "DUR")]
-    pub timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Say nothing on stderr except errors
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -376,8 +395,8 @@ pub struct ConsumeArgs {
     pub exec_batch: usize,
     /// Kill a handler (its whole process group) that runs longer than this; its batch is not
     /// committed and chute exits 75
-    #[arg(long, value_name = "DUR", requires = "exec")]
-    pub exec_timeout: Option<String>,
+    #[arg(long, value_name = "DUR", requires = "exec", value_parser = parse_duration)]
+    pub exec_timeout: Option<Duration>,
     /// A failed --exec batch: stop (exit 75, nothing further committed), or find the record it
     /// fails on by bisecting the batch and skip it, or send it to a dead-letter topic
     #[arg(
@@ -389,8 +408,14 @@ pub struct ConsumeArgs {
     pub on_failure: String,
     /// With -g, commit delivered offsets at least this often (and always before handing a
     /// partition over and on exit)
-    #[arg(long, default_value = "1s", value_name = "DUR", requires = "group")]
-    pub commit_interval: String,
+    #[arg(
+        long,
+        default_value = "1s",
+        value_name = "DUR",
+        requires = "group",
+        value_parser = parse_duration
+    )]
+    pub commit_interval: Duration,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -513,8 +538,8 @@ pub struct VerifyArgs {
     #[arg(long, requires = "repair")]
     pub truncate_damaged: bool,
     /// How long --repair waits for a partition lock held by another process (exit 75 after)
-    #[arg(long, default_value = "30s", value_name = "DUR")]
-    pub lock_timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 #[derive(Args, Debug)]

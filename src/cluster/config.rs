@@ -195,6 +195,11 @@ pub fn parse_duration_ms(s: &str) -> std::result::Result<u64, String> {
         .map_err(|e| format!("{s:?} is not a duration ({e}; examples: 500ms, 10s, 2h, 7d)"))
 }
 
+/// [`parse_duration_ms`] as a [`Duration`]: the value parser of every duration flag.
+pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    parse_duration_ms(s).map(Duration::from_millis)
+}
+
 fn is_unlimited(v: &str) -> bool {
     matches!(
         v.trim(),

@@ -130,17 +130,11 @@ fn run_group(
             "-p cannot be combined with -g: the group assigns partitions to its members".into(),
         ));
     }
-    let interval = super::duration_arg("--commit-interval", &a.commit_interval)?;
     let md = cluster.metadata_with_topic(&a.topic)?;
     let topic_id = md.topic(&a.topic)?.id.clone();
-    let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", interval);
+    let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", a.commit_interval);
     let mut out = match &a.exec {
         Some(cmd) => {
-            let timeout = a
-                .exec_timeout
-                .as_deref()
-                .map(|t| super::duration_arg("--exec-timeout", t))
-                .transpose()?;
             let on_failure = match a.on_failure.as_str() {
                 "stop" => OnFailure::Stop,
                 "skip" => OnFailure::Skip,
@@ -164,7 +158,14 @@ fn run_group(
                     }
                 },
             };
-            Delivery::exec(format, committer, cmd, a.exec_batch, timeout, on_failure)
+            Delivery::exec(
+                format,
+                committer,
+                cmd,
+                a.exec_batch,
+                a.exec_timeout,
+                on_failure,
+            )
         }
         None => Delivery::stdout(format, committer)?,
     };

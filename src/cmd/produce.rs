@@ -1,10 +1,8 @@
 //! `chute produce`: input → parser → producer. Appends under partition locks; fsyncs at least
 //! every second and before exiting 0.
 
-use super::duration_arg;
 use crate::cli::{AcksArg, InputFormatArg, OnErrorArg, ProduceArgs};
 use chute::cluster::Cluster;
-use chute::cluster::config::parse_size;
 use chute::error::{Error, IoContext, Result};
 use chute::input::{self, InputFormat, InputOptions};
 use chute::produce::{Acks, Producer, ProducerOptions};
@@ -90,14 +88,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         .map(|h| input::parse_header_arg(h))
         .collect::<Result<Vec<_>>>()?;
     // None: adaptive (write when no more input is ready).
-    let linger = a
-        .linger
-        .as_deref()
-        .map(|l| duration_arg("--linger", l))
-        .transpose()?;
-    let lock_timeout = duration_arg("--timeout", &a.timeout)?;
-    let batch_size =
-        parse_size(&a.batch_size).map_err(|e| Error::Usage(format!("--batch-size: {e}")))? as usize;
+    let linger = a.linger;
     let src: Box<dyn Read + Send> = match &a.file {
         Some(f) => Box::new(std::fs::File::open(f).at(f)?),
         None => Box::new(std::io::stdin()),
@@ -129,8 +120,8 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
                 AcksArg::One => Acks::Leader,
                 AcksArg::All => Acks::All,
             },
-            batch_size,
-            lock_timeout,
+            batch_size: usize::try_from(a.batch_size).unwrap_or(usize::MAX),
+            lock_timeout: a.timeout,
             truncate_oversized: a.on_error == OnErrorArg::Truncate,
         },
     )?;
