@@ -1,10 +1,11 @@
 //! The command line, as clap types only. Also the source of `man/` and `completions/`.
 //!
-//! Values are typed here, at the edge: durations, sizes, ... are parsed by clap through the
+//! Values are typed here, at the edge: durations, sizes, times, ... are parsed by clap through the
 //! library's one parser for each kind (bad values are usage errors, exit 2, naming the flag and
 //! the value), so the commands get library types, never strings.
 
 use chute::cluster::config::{parse_duration, parse_size};
+use chute::time::Time;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -354,10 +355,10 @@ pub struct ConsumeArgs {
     pub from: Option<String>,
     /// Start at the first record at or after TIME
     #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
+    pub since: Option<Time>,
     /// Stop at the first record newer than TIME
     #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    pub until: Option<Time>,
     /// Stop after N records
     #[arg(short = 'n', long = "count", value_name = "N")]
     pub count: Option<u64>,
@@ -440,7 +441,7 @@ pub struct OffsetsArgs {
     pub group: Option<String>,
     /// Also show, per partition, the first offset at or after TIME
     #[arg(long, value_name = "TIME", conflicts_with = "group")]
-    pub at: Option<String>,
+    pub at: Option<Time>,
     #[arg(long)]
     pub json: bool,
     #[command(subcommand)]
@@ -484,10 +485,10 @@ pub struct ResetArgs {
     pub to_offset: Option<u64>,
     /// To the first record at or after TIME (2026-11-20T10:00:00Z, epoch ms)
     #[arg(long, value_name = "TIME")]
-    pub to_datetime: Option<String>,
+    pub to_datetime: Option<Time>,
     /// To the first record at or after DUR ago (e.g. 2h)
-    #[arg(long, value_name = "DUR")]
-    pub by_duration: Option<String>,
+    #[arg(long, value_name = "DUR", value_parser = Time::ago)]
+    pub by_duration: Option<Time>,
     /// Move by N (negative: back), clamped to the log start and end
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub shift_by: Option<i64>,

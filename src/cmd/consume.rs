@@ -2,9 +2,10 @@
 
 use crate::cli::ConsumeArgs;
 use chute::cluster::Cluster;
-use chute::consume::{ConsumeOptions, Consumer, StartFrom, parse_from, parse_time};
+use chute::consume::{ConsumeOptions, Consumer, StartFrom, parse_from};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
+use chute::time::Time;
 use chute::watch::Waker;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -42,16 +43,8 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     let opts = ConsumeOptions {
         partitions: (!a.partition.is_empty()).then(|| a.partition.clone()),
         from,
-        since: a
-            .since
-            .as_deref()
-            .map(|s| parse_time(s, "--since"))
-            .transpose()?,
-        until: a
-            .until
-            .as_deref()
-            .map(|s| parse_time(s, "--until"))
-            .transpose()?,
+        since: a.since.map(Time::ms),
+        until: a.until.map(Time::ms),
         max: a.count,
         follow: a.follow,
     };
