@@ -1,10 +1,12 @@
 //! The command line, as clap types only. Also the source of `man/` and `completions/`.
 //!
-//! Values are typed here, at the edge: durations, sizes, times, ... are parsed by clap through the
-//! library's one parser for each kind (bad values are usage errors, exit 2, naming the flag and
-//! the value), so the commands get library types, never strings.
+//! Values are typed here, at the edge: durations, sizes, times, `--from`, `--format`, ... are
+//! parsed by clap through the library's one parser for each kind (bad values are usage errors,
+//! exit 2, naming the flag and the value), so the commands get library types, never strings.
 
 use chute::cluster::config::{parse_duration, parse_size};
+use chute::consume::StartFrom;
+use chute::output::OutputFormat;
 use chute::time::Time;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -352,7 +354,7 @@ pub struct ConsumeArgs {
     pub partition: Vec<u32>,
     /// Where to start
     #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
-    pub from: Option<String>,
+    pub from: Option<StartFrom>,
     /// Start at the first record at or after TIME
     #[arg(long, value_name = "TIME")]
     pub since: Option<Time>,
@@ -367,7 +369,7 @@ pub struct ConsumeArgs {
     pub follow: bool,
     /// raw | json | csv | TEMPLATE
     #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT")]
-    pub format: String,
+    pub format: OutputFormat,
     /// Delimiter after each raw value (escapes allowed)
     #[arg(
         long = "delimiter",

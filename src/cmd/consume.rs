@@ -2,7 +2,7 @@
 
 use crate::cli::ConsumeArgs;
 use chute::cluster::Cluster;
-use chute::consume::{ConsumeOptions, Consumer, StartFrom, parse_from};
+use chute::consume::{ConsumeOptions, Consumer, StartFrom};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
 use chute::time::Time;
@@ -23,18 +23,13 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
             None => b"\n".to_vec(),
         }
     };
-    let format = OutputFormat::parse(&a.format, delimiter)?;
+    let format = a.format.clone().with_delimiter(delimiter);
     let default_from = if a.group.is_some() {
         StartFrom::Stored
     } else {
         StartFrom::Beginning
     };
-    let from = a
-        .from
-        .as_deref()
-        .map(parse_from)
-        .transpose()?
-        .unwrap_or(default_from);
+    let from = a.from.unwrap_or(default_from);
     if from == StartFrom::Stored && a.group.is_none() {
         return Err(Error::Usage(
             "--from stored needs a consumer group (-g GROUP)".into(),
