@@ -6,6 +6,7 @@
 
 use chute::cluster::config::{parse_duration, parse_size};
 use chute::consume::StartFrom;
+use chute::group::deliver::OnFailure;
 use chute::output::OutputFormat;
 use chute::time::Time;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -408,7 +409,7 @@ pub struct ConsumeArgs {
         value_name = "stop|skip|dead-letter=TOPIC",
         requires = "exec"
     )]
-    pub on_failure: String,
+    pub on_failure: OnFailure,
     /// With -g, commit delivered offsets at least this often (and always before handing a
     /// partition over and on exit)
     #[arg(

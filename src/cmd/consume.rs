@@ -118,43 +118,26 @@ fn run_group(
             "-p cannot be combined with -g: the group assigns partitions to its members".into(),
         ));
     }
+    if let OnFailure::DeadLetter { topic: t } = &a.on_failure
+        && *t == a.topic
+    {
+        return Err(Error::Usage(format!(
+            "--on-failure dead-letter={t}: the dead-letter topic must not be the topic being consumed"
+        )));
+    }
     let md = cluster.metadata_with_topic(&a.topic)?;
     let topic_id = md.topic(&a.topic)?.id.clone();
     let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", a.commit_interval);
     let mut out = match &a.exec {
-        Some(cmd) => {
-            let on_failure = match a.on_failure.as_str() {
-                "stop" => OnFailure::Stop,
-                "skip" => OnFailure::Skip,
-                s => match s.strip_prefix("dead-letter=") {
-                    Some(t) => {
-                        chute::names::topic(t)?;
-                        if t == a.topic {
-                            return Err(Error::Usage(format!(
-                                "--on-failure dead-letter={t}: the dead-letter topic must not be the topic being consumed"
-                            )));
-                        }
-                        OnFailure::DeadLetter {
-                            topic: t.to_string(),
-                            cluster: cluster.clone(),
-                        }
-                    }
-                    None => {
-                        return Err(Error::Usage(format!(
-                            "--on-failure {s:?}: expected stop, skip or dead-letter=TOPIC"
-                        )));
-                    }
-                },
-            };
-            Delivery::exec(
-                format,
-                committer,
-                cmd,
-                a.exec_batch,
-                a.exec_timeout,
-                on_failure,
-            )
-        }
+        Some(cmd) => Delivery::exec(
+            format,
+            committer,
+            cmd,
+            a.exec_batch,
+            a.exec_timeout,
+            a.on_failure.clone(),
+            cluster,
+        ),
         None => Delivery::stdout(format, committer)?,
     };
     let gopts = GroupOptions {
