@@ -7,9 +7,12 @@
 use chute::cluster::config::{parse_duration, parse_size};
 use chute::consume::StartFrom;
 use chute::group::deliver::OnFailure;
+use chute::group::run::Reset;
+use chute::input::{InputFormat, OnError};
 use chute::output::OutputFormat;
+use chute::produce::Acks;
 use chute::time::Time;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -228,34 +231,6 @@ fn duration_or_off(s: &str) -> Result<DurationOrOff, String> {
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputFormatArg {
-    Lines,
-    Json,
-    Csv,
-}
-
-/// What `produce` does with a record it cannot take (malformed, or over max.message.bytes).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnErrorArg {
-    /// Stop with exit 65 naming the input line (records before it are kept)
-    Stop,
-    /// Drop the record, say so on stderr, go on
-    Skip,
-    /// Cut an oversized record to the limit; drop a malformed one; go on
-    Truncate,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AcksArg {
-    #[value(name = "0")]
-    Zero,
-    #[value(name = "1")]
-    One,
-    #[value(name = "all", alias = "-1")]
-    All,
-}
-
 #[derive(Args, Debug)]
 #[command(after_help = "\
 Input formats:
@@ -272,7 +247,7 @@ pub struct ProduceArgs {
     #[arg(long, short = 't')]
     pub topic: String,
     #[arg(long, short = 'f', value_enum, default_value = "lines")]
-    pub format: InputFormatArg,
+    pub format: InputFormat,
     /// Key separator: split each line into KEY SEP VALUE at the first SEP
     #[arg(long = "key-delimiter", short = 'K', value_name = "SEP")]
     pub key_delimiter: Option<String>,
@@ -298,11 +273,11 @@ pub struct ProduceArgs {
     pub header: Vec<String>,
     /// 0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica
     #[arg(long, value_enum, default_value = "1")]
-    pub acks: AcksArg,
+    pub acks: Acks,
     /// A malformed or oversized record: stop (exit 65), skip it, or truncate it (log shippers
     /// behind `tail -F` keep going); what was skipped or cut is counted on stderr
     #[arg(long, value_enum, default_value = "stop")]
-    pub on_error: OnErrorArg,
+    pub on_error: OnError,
     /// Wait up to this long for more records before writing a batch. Without it, a batch is
     /// written as soon as no more input is ready (full batches from a file, at once from a
     /// slow pipe such as `tail -F`)
@@ -390,7 +365,7 @@ pub struct ConsumeArgs {
     pub assignor: chute::group::Assignor,
     /// Where a group starts on a partition without a committed offset
     #[arg(long, value_enum, default_value = "earliest", requires = "group")]
-    pub reset: ResetArg,
+    pub reset: Reset,
     /// Run CMD (with sh -c) for each batch of records, records on its stdin; exit 0 commits
     #[arg(long, value_name = "CMD", requires = "group")]
     pub exec: Option<String>,
@@ -420,12 +395,6 @@ pub struct ConsumeArgs {
         value_parser = parse_duration
     )]
     pub commit_interval: Duration,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResetArg {
-    Earliest,
-    Latest,
 }
 
 #[derive(Args, Debug)]

@@ -111,7 +111,7 @@ fn run_group(
     opts: ConsumeOptions,
 ) -> Result<i32> {
     use chute::group::deliver::{Committer, Delivery, OnFailure};
-    use chute::group::run::{GroupOptions, Reset};
+    use chute::group::run::GroupOptions;
     let g = chute::group::Group::at(cluster, group)?;
     if !a.partition.is_empty() {
         return Err(Error::Usage(
@@ -144,10 +144,7 @@ fn run_group(
         group: g,
         topic: a.topic.clone(),
         assignor: a.assignor,
-        reset: match a.reset {
-            crate::cli::ResetArg::Earliest => Reset::Earliest,
-            crate::cli::ResetArg::Latest => Reset::Latest,
-        },
+        reset: a.reset,
         consume: opts,
     };
     chute::group::run::run(cluster, &gopts, &mut out, &mut |w| {

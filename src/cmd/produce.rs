@@ -1,11 +1,11 @@
 //! `chute produce`: input → parser → producer. Appends under partition locks; fsyncs at least
 //! every second and before exiting 0.
 
-use crate::cli::{AcksArg, InputFormatArg, OnErrorArg, ProduceArgs};
+use crate::cli::ProduceArgs;
 use chute::cluster::Cluster;
 use chute::error::{Error, IoContext, Result};
-use chute::input::{self, InputFormat, InputOptions};
-use chute::produce::{Acks, Producer, ProducerOptions};
+use chute::input::{self, InputOptions, OnError};
+use chute::produce::{Producer, ProducerOptions};
 use std::io::Read;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -98,31 +98,23 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         .as_ref()
         .map_or("stdin".to_string(), |f| f.display().to_string());
     let mut parser = input::parser(InputOptions {
-        format: match a.format {
-            InputFormatArg::Lines => InputFormat::Lines,
-            InputFormatArg::Json => InputFormat::Json,
-            InputFormatArg::Csv => InputFormat::Csv,
-        },
+        format: a.format,
         delimiter,
         key_separator,
         key_optional: a.key_optional,
         headers,
         csv_header: a.csv_header,
-        skip_bad: a.on_error != OnErrorArg::Stop,
+        skip_bad: a.on_error != OnError::Stop,
     });
     let (mut producer, created) = Producer::open(
         cluster,
         &a.topic,
         ProducerOptions {
             partition: a.partition,
-            acks: match a.acks {
-                AcksArg::Zero => Acks::None,
-                AcksArg::One => Acks::Leader,
-                AcksArg::All => Acks::All,
-            },
+            acks: a.acks,
             batch_size: usize::try_from(a.batch_size).unwrap_or(usize::MAX),
             lock_timeout: a.timeout,
-            truncate_oversized: a.on_error == OnErrorArg::Truncate,
+            truncate_oversized: a.on_error == OnError::Truncate,
         },
     )?;
     if created && !a.quiet {
@@ -215,7 +207,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
     if parser.skipped() > 0 || producer.truncated > 0 {
         eprintln!(
             "chute: --on-error {}: {} record(s) skipped, {} truncated",
-            if a.on_error == OnErrorArg::Skip {
+            if a.on_error == OnError::Skip {
                 "skip"
             } else {
                 "truncate"
