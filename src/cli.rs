@@ -231,6 +231,55 @@ fn duration_or_off(s: &str) -> Result<DurationOrOff, String> {
     }
 }
 
+/// The record delimiter flags of `produce` (input) and `consume` (output after each raw value).
+/// The help here is produce's; consume words its own ([`consume_delimiter_help`]).
+#[derive(Args, Debug)]
+pub struct DelimiterArgs {
+    /// Record delimiter (escapes \n \t \0 \xHH allowed)
+    #[arg(
+        long = "delimiter",
+        short = 'D',
+        value_name = "DELIM",
+        conflicts_with = "null",
+        value_parser = escapes
+    )]
+    pub delimiter: Option<Bytes>,
+    /// Records are NUL-terminated (like find -print0)
+    #[arg(long = "null", short = '0')]
+    pub null: bool,
+}
+
+impl DelimiterArgs {
+    /// The delimiter's bytes: -0 is NUL, -D DELIM as given, else a newline.
+    pub fn bytes(&self) -> Vec<u8> {
+        match (&self.delimiter, self.null) {
+            (_, true) => vec![0],
+            (Some(Bytes(d)), false) => d.clone(),
+            (None, false) => b"\n".to_vec(),
+        }
+    }
+}
+
+/// consume's help for the [`DelimiterArgs`] flags (`mut_args` keeps their place in the
+/// completions, where `mut_arg` would move them to the end).
+fn consume_delimiter_help(a: clap::Arg) -> clap::Arg {
+    match a.get_id().as_str() {
+        "delimiter" => a.help("Delimiter after each raw value (escapes allowed)"),
+        "null" => a.help("End each raw value with NUL instead of newline"),
+        _ => a,
+    }
+}
+
+/// A separator given with escapes (`\t`, `\0`, `\xHH`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bytes(pub Vec<u8>);
+
+fn escapes(s: &str) -> Result<Bytes, String> {
+    chute::input::parse_escapes(s)
+        .map(Bytes)
+        .map_err(|e| e.to_string())
+}
+
 #[derive(Args, Debug)]
 #[command(after_help = "\
 Input formats:
@@ -249,22 +298,13 @@ pub struct ProduceArgs {
     #[arg(long, short = 'f', value_enum, default_value = "lines")]
     pub format: InputFormat,
     /// Key separator: split each line into KEY SEP VALUE at the first SEP
-    #[arg(long = "key-delimiter", short = 'K', value_name = "SEP")]
-    pub key_delimiter: Option<String>,
+    #[arg(long = "key-delimiter", short = 'K', value_name = "SEP", value_parser = escapes)]
+    pub key_delimiter: Option<Bytes>,
     /// With -K, lines without the separator get a null key instead of an error
     #[arg(long)]
     pub key_optional: bool,
-    /// Record delimiter (escapes \n \t \0 \xHH allowed)
-    #[arg(
-        long = "delimiter",
-        short = 'D',
-        value_name = "DELIM",
-        conflicts_with = "null"
-    )]
-    pub delimiter: Option<String>,
-    /// Records are NUL-terminated (like find -print0)
-    #[arg(long = "null", short = '0')]
-    pub null: bool,
+    #[command(flatten)]
+    pub delimiter: DelimiterArgs,
     /// Write every record to this partition
     #[arg(long, short = 'p', value_name = "P")]
     pub partition: Option<u32>,
@@ -302,7 +342,9 @@ pub struct ProduceArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "\
+#[command(
+    mut_args(consume_delimiter_help),
+    after_help = "\
 --from: beginning | end | stored | N (an offset) | -N (N records before the end); default
 beginning, or stored (the group's committed offset) with -g.
 --since/--until: 2026-11-20T10:00:00Z, epoch milliseconds, or a duration ago such as 2h.
@@ -316,7 +358,8 @@ kcat template: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp
 With -g GROUP, members of the group share the topic's partitions (one owner per partition) and
 commit what they delivered: only records fully written to stdout, or accepted by --exec CMD
 (exit 0). Without --follow a member reads its share to the end, commits and exits (cron);
-with --follow it keeps going and rebalances as members join and leave. See docs/groups.md.")]
+with --follow it keeps going and rebalances as members join and leave. See docs/groups.md."
+)]
 pub struct ConsumeArgs {
     #[arg(long, short = 't')]
     pub topic: String,
@@ -346,17 +389,8 @@ pub struct ConsumeArgs {
     /// raw | json | csv | TEMPLATE
     #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT")]
     pub format: OutputFormat,
-    /// Delimiter after each raw value (escapes allowed)
-    #[arg(
-        long = "delimiter",
-        short = 'D',
-        value_name = "DELIM",
-        conflicts_with = "null"
-    )]
-    pub delimiter: Option<String>,
-    /// End each raw value with NUL instead of newline
-    #[arg(long = "null", short = '0')]
-    pub null: bool,
+    #[command(flatten)]
+    pub delimiter: DelimiterArgs,
     /// Consume as a member of this consumer group (shares partitions, commits offsets)
     #[arg(long, short = 'g', value_name = "GROUP")]
     pub group: Option<String>,

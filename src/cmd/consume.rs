@@ -15,15 +15,7 @@ const RESCAN: Duration = Duration::from_millis(250);
 const FLUSH_AT: usize = 1 << 20;
 
 pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
-    let delimiter = if a.null {
-        vec![0]
-    } else {
-        match &a.delimiter {
-            Some(d) => chute::input::parse_escapes(d)?,
-            None => b"\n".to_vec(),
-        }
-    };
-    let format = a.format.clone().with_delimiter(delimiter);
+    let format = a.format.clone().with_delimiter(a.delimiter.bytes());
     let default_from = if a.group.is_some() {
         StartFrom::Stored
     } else {

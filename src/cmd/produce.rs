@@ -69,19 +69,6 @@ fn spawn_reader(
 }
 
 pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
-    let delimiter = if a.null {
-        vec![0]
-    } else {
-        match &a.delimiter {
-            Some(d) => input::parse_escapes(d)?,
-            None => b"\n".to_vec(),
-        }
-    };
-    let key_separator = a
-        .key_delimiter
-        .as_deref()
-        .map(input::parse_escapes)
-        .transpose()?;
     let headers = a
         .header
         .iter()
@@ -99,8 +86,8 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         .map_or("stdin".to_string(), |f| f.display().to_string());
     let mut parser = input::parser(InputOptions {
         format: a.format,
-        delimiter,
-        key_separator,
+        delimiter: a.delimiter.bytes(),
+        key_separator: a.key_delimiter.map(|k| k.0),
         key_optional: a.key_optional,
         headers,
         csv_header: a.csv_header,
