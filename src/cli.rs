@@ -1,7 +1,20 @@
 //! The command line, as clap types only. Also the source of `man/` and `completions/`.
+//!
+//! Values are typed here, at the edge: durations, sizes, times, `--from`, `--format`, ... are
+//! parsed by clap through the library's one parser for each kind (bad values are usage errors,
+//! exit 2, naming the flag and the value), so the commands get library types, never strings.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use chute::cluster::config::{parse_duration, parse_size};
+use chute::consume::StartFrom;
+use chute::group::deliver::OnFailure;
+use chute::group::run::Reset;
+use chute::input::{InputFormat, OnError};
+use chute::output::OutputFormat;
+use chute::produce::Acks;
+use chute::time::Time;
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 const EXIT_CODES: &str = "\
 Exit codes: 0 ok; 1 other errors (unknown topic or group, ...); 2 usage; 65 bad input data;
@@ -126,8 +139,8 @@ pub enum TopicCmd {
         topic: String,
         /// How long to wait for a writer holding a partition lock (exit 75 after: the topic is
         /// gone from metadata, and the next `topic create` or delete of it finishes the job)
-        #[arg(long, default_value = "30s", value_name = "DUR")]
-        lock_timeout: String,
+        #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+        lock_timeout: Duration,
     },
     /// Give leadership back to each partition's preferred replica (the first) where it is in sync
     ElectLeaders { topic: String },
@@ -189,48 +202,82 @@ pub struct ControllerArgs {
     #[arg(long)]
     pub once: bool,
     /// Probe brokers this often
-    #[arg(long, default_value = "50ms", value_name = "DUR")]
-    pub interval: String,
+    #[arg(long, default_value = "50ms", value_name = "DUR", value_parser = parse_duration)]
+    pub interval: Duration,
     /// Full sync pass at least this often, whatever file events say
-    #[arg(long, default_value = "1s", value_name = "DUR")]
-    pub rescan: String,
+    #[arg(long, default_value = "1s", value_name = "DUR", value_parser = parse_duration)]
+    pub rescan: Duration,
     /// Take over from an active controller whose heartbeat is older than this
-    #[arg(long, default_value = "5s", value_name = "DUR")]
-    pub session_timeout: String,
+    #[arg(long, default_value = "5s", value_name = "DUR", value_parser = parse_duration)]
+    pub session_timeout: Duration,
     /// Give leadership back to preferred replicas this often ("off": only `topic elect-leaders`)
-    #[arg(long, default_value = "5m", value_name = "DUR")]
-    pub preferred_leader_interval: String,
+    #[arg(long, default_value = "5m", value_name = "DUR", value_parser = duration_or_off)]
+    pub preferred_leader_interval: DurationOrOff,
     /// Apply retention (delete old segments, roll quiet ones) this often
-    #[arg(long, default_value = "1m", value_name = "DUR")]
-    pub retention_check: String,
+    #[arg(long, default_value = "1m", value_name = "DUR", value_parser = parse_duration)]
+    pub retention_check: Duration,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputFormatArg {
-    Lines,
-    Json,
-    Csv,
+/// A duration, or `off` (also `never`, `none`): None.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationOrOff(pub Option<Duration>);
+
+fn duration_or_off(s: &str) -> Result<DurationOrOff, String> {
+    match s {
+        "off" | "never" | "none" => Ok(DurationOrOff(None)),
+        s => parse_duration(s)
+            .map(|d| DurationOrOff(Some(d)))
+            .map_err(|e| format!("{e}; or off (never)")),
+    }
 }
 
-/// What `produce` does with a record it cannot take (malformed, or over max.message.bytes).
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnErrorArg {
-    /// Stop with exit 65 naming the input line (records before it are kept)
-    Stop,
-    /// Drop the record, say so on stderr, go on
-    Skip,
-    /// Cut an oversized record to the limit; drop a malformed one; go on
-    Truncate,
+/// The record delimiter flags of `produce` (input) and `consume` (output after each raw value).
+/// The help here is produce's; consume words its own ([`consume_delimiter_help`]).
+#[derive(Args, Debug)]
+pub struct DelimiterArgs {
+    /// Record delimiter (escapes \n \t \0 \xHH allowed)
+    #[arg(
+        long = "delimiter",
+        short = 'D',
+        value_name = "DELIM",
+        conflicts_with = "null",
+        value_parser = escapes
+    )]
+    pub delimiter: Option<Bytes>,
+    /// Records are NUL-terminated (like find -print0)
+    #[arg(long = "null", short = '0')]
+    pub null: bool,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AcksArg {
-    #[value(name = "0")]
-    Zero,
-    #[value(name = "1")]
-    One,
-    #[value(name = "all", alias = "-1")]
-    All,
+impl DelimiterArgs {
+    /// The delimiter's bytes: -0 is NUL, -D DELIM as given, else a newline.
+    pub fn bytes(&self) -> Vec<u8> {
+        match (&self.delimiter, self.null) {
+            (_, true) => vec![0],
+            (Some(Bytes(d)), false) => d.clone(),
+            (None, false) => b"\n".to_vec(),
+        }
+    }
+}
+
+/// consume's help for the [`DelimiterArgs`] flags (`mut_args` keeps their place in the
+/// completions, where `mut_arg` would move them to the end).
+fn consume_delimiter_help(a: clap::Arg) -> clap::Arg {
+    match a.get_id().as_str() {
+        "delimiter" => a.help("Delimiter after each raw value (escapes allowed)"),
+        "null" => a.help("End each raw value with NUL instead of newline"),
+        _ => a,
+    }
+}
+
+/// A separator given with escapes (`\t`, `\0`, `\xHH`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bytes(pub Vec<u8>);
+
+fn escapes(s: &str) -> Result<Bytes, String> {
+    chute::input::parse_escapes(s)
+        .map(Bytes)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]
@@ -249,24 +296,15 @@ pub struct ProduceArgs {
     #[arg(long, short = 't')]
     pub topic: String,
     #[arg(long, short = 'f', value_enum, default_value = "lines")]
-    pub format: InputFormatArg,
+    pub format: InputFormat,
     /// Key separator: split each line into KEY SEP VALUE at the first SEP
-    #[arg(long = "key-delimiter", short = 'K', value_name = "SEP")]
-    pub key_delimiter: Option<String>,
+    #[arg(long = "key-delimiter", short = 'K', value_name = "SEP", value_parser = escapes)]
+    pub key_delimiter: Option<Bytes>,
     /// With -K, lines without the separator get a null key instead of an error
     #[arg(long)]
     pub key_optional: bool,
-    /// Record delimiter (escapes \n \t \0 \xHH allowed)
-    #[arg(
-        long = "delimiter",
-        short = 'D',
-        value_name = "DELIM",
-        conflicts_with = "null"
-    )]
-    pub delimiter: Option<String>,
-    /// Records are NUL-terminated (like find -print0)
-    #[arg(long = "null", short = '0')]
-    pub null: bool,
+    #[command(flatten)]
+    pub delimiter: DelimiterArgs,
     /// Write every record to this partition
     #[arg(long, short = 'p', value_name = "P")]
     pub partition: Option<u32>,
@@ -275,19 +313,19 @@ pub struct ProduceArgs {
     pub header: Vec<String>,
     /// 0: do not wait for fsync; 1: fsync on the leader; all: every in-sync replica
     #[arg(long, value_enum, default_value = "1")]
-    pub acks: AcksArg,
+    pub acks: Acks,
     /// A malformed or oversized record: stop (exit 65), skip it, or truncate it (log shippers
     /// behind `tail -F` keep going); what was skipped or cut is counted on stderr
     #[arg(long, value_enum, default_value = "stop")]
-    pub on_error: OnErrorArg,
+    pub on_error: OnError,
     /// Wait up to this long for more records before writing a batch. Without it, a batch is
     /// written as soon as no more input is ready (full batches from a file, at once from a
     /// slow pipe such as `tail -F`)
-    #[arg(long, value_name = "DUR")]
-    pub linger: Option<String>,
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub linger: Option<Duration>,
     /// Largest batch in bytes (capped at the topic's max.message.bytes)
-    #[arg(long, default_value = "1MiB", value_name = "BYTES")]
-    pub batch_size: String,
+    #[arg(long, default_value = "1MiB", value_name = "SIZE", value_parser = parse_size)]
+    pub batch_size: u64,
     /// Read from this file instead of stdin
     #[arg(long, value_name = "F")]
     pub file: Option<PathBuf>,
@@ -296,15 +334,17 @@ pub struct ProduceArgs {
     pub csv_header: bool,
     /// Give up waiting for a partition lock, a leader, or --acks all after this long (exit 75;
     /// records of other partitions are still written and fsynced)
-    #[arg(long, default_value = "30s", value_name = "DUR")]
-    pub timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Say nothing on stderr except errors
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "\
+#[command(
+    mut_args(consume_delimiter_help),
+    after_help = "\
 --from: beginning | end | stored | N (an offset) | -N (N records before the end); default
 beginning, or stored (the group's committed offset) with -g.
 --since/--until: 2026-11-20T10:00:00Z, epoch milliseconds, or a duration ago such as 2h.
@@ -318,7 +358,8 @@ kcat template: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp
 With -g GROUP, members of the group share the topic's partitions (one owner per partition) and
 commit what they delivered: only records fully written to stdout, or accepted by --exec CMD
 (exit 0). Without --follow a member reads its share to the end, commits and exits (cron);
-with --follow it keeps going and rebalances as members join and leave. See docs/groups.md.")]
+with --follow it keeps going and rebalances as members join and leave. See docs/groups.md."
+)]
 pub struct ConsumeArgs {
     #[arg(long, short = 't')]
     pub topic: String,
@@ -332,13 +373,13 @@ pub struct ConsumeArgs {
     pub partition: Vec<u32>,
     /// Where to start
     #[arg(long, value_name = "SPEC", allow_hyphen_values = true)]
-    pub from: Option<String>,
+    pub from: Option<StartFrom>,
     /// Start at the first record at or after TIME
     #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
+    pub since: Option<Time>,
     /// Stop at the first record newer than TIME
     #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
+    pub until: Option<Time>,
     /// Stop after N records
     #[arg(short = 'n', long = "count", value_name = "N")]
     pub count: Option<u64>,
@@ -347,18 +388,9 @@ pub struct ConsumeArgs {
     pub follow: bool,
     /// raw | json | csv | TEMPLATE
     #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT")]
-    pub format: String,
-    /// Delimiter after each raw value (escapes allowed)
-    #[arg(
-        long = "delimiter",
-        short = 'D',
-        value_name = "DELIM",
-        conflicts_with = "null"
-    )]
-    pub delimiter: Option<String>,
-    /// End each raw value with NUL instead of newline
-    #[arg(long = "null", short = '0')]
-    pub null: bool,
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub delimiter: DelimiterArgs,
     /// Consume as a member of this consumer group (shares partitions, commits offsets)
     #[arg(long, short = 'g', value_name = "GROUP")]
     pub group: Option<String>,
@@ -367,7 +399,7 @@ pub struct ConsumeArgs {
     pub assignor: chute::group::Assignor,
     /// Where a group starts on a partition without a committed offset
     #[arg(long, value_enum, default_value = "earliest", requires = "group")]
-    pub reset: ResetArg,
+    pub reset: Reset,
     /// Run CMD (with sh -c) for each batch of records, records on its stdin; exit 0 commits
     #[arg(long, value_name = "CMD", requires = "group")]
     pub exec: Option<String>,
@@ -376,8 +408,8 @@ pub struct ConsumeArgs {
     pub exec_batch: usize,
     /// Kill a handler (its whole process group) that runs longer than this; its batch is not
     /// committed and chute exits 75
-    #[arg(long, value_name = "DUR", requires = "exec")]
-    pub exec_timeout: Option<String>,
+    #[arg(long, value_name = "DUR", requires = "exec", value_parser = parse_duration)]
+    pub exec_timeout: Option<Duration>,
     /// A failed --exec batch: stop (exit 75, nothing further committed), or find the record it
     /// fails on by bisecting the batch and skip it, or send it to a dead-letter topic
     #[arg(
@@ -386,17 +418,17 @@ pub struct ConsumeArgs {
         value_name = "stop|skip|dead-letter=TOPIC",
         requires = "exec"
     )]
-    pub on_failure: String,
+    pub on_failure: OnFailure,
     /// With -g, commit delivered offsets at least this often (and always before handing a
     /// partition over and on exit)
-    #[arg(long, default_value = "1s", value_name = "DUR", requires = "group")]
-    pub commit_interval: String,
-}
-
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResetArg {
-    Earliest,
-    Latest,
+    #[arg(
+        long,
+        default_value = "1s",
+        value_name = "DUR",
+        requires = "group",
+        value_parser = parse_duration
+    )]
+    pub commit_interval: Duration,
 }
 
 #[derive(Args, Debug)]
@@ -415,7 +447,7 @@ pub struct OffsetsArgs {
     pub group: Option<String>,
     /// Also show, per partition, the first offset at or after TIME
     #[arg(long, value_name = "TIME", conflicts_with = "group")]
-    pub at: Option<String>,
+    pub at: Option<Time>,
     #[arg(long)]
     pub json: bool,
     #[command(subcommand)]
@@ -459,10 +491,10 @@ pub struct ResetArgs {
     pub to_offset: Option<u64>,
     /// To the first record at or after TIME (2026-11-20T10:00:00Z, epoch ms)
     #[arg(long, value_name = "TIME")]
-    pub to_datetime: Option<String>,
+    pub to_datetime: Option<Time>,
     /// To the first record at or after DUR ago (e.g. 2h)
-    #[arg(long, value_name = "DUR")]
-    pub by_duration: Option<String>,
+    #[arg(long, value_name = "DUR", value_parser = Time::ago)]
+    pub by_duration: Option<Time>,
     /// Move by N (negative: back), clamped to the log start and end
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub shift_by: Option<i64>,
@@ -513,8 +545,8 @@ pub struct VerifyArgs {
     #[arg(long, requires = "repair")]
     pub truncate_damaged: bool,
     /// How long --repair waits for a partition lock held by another process (exit 75 after)
-    #[arg(long, default_value = "30s", value_name = "DUR")]
-    pub lock_timeout: String,
+    #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
 }
 
 #[derive(Args, Debug)]

@@ -20,26 +20,26 @@ pub enum StartFrom {
     BeforeEnd(u64),
 }
 
-pub fn parse_from(s: &str) -> Result<StartFrom> {
-    let t = s.trim();
-    Ok(match t {
-        "beginning" | "earliest" | "start" => StartFrom::Beginning,
-        "end" | "latest" => StartFrom::End,
-        "stored" | "committed" => StartFrom::Stored,
-        _ => {
-            if let Some(n) = t.strip_prefix('-') {
-                StartFrom::BeforeEnd(n.parse().map_err(|_| bad_from(s))?)
-            } else {
-                StartFrom::Offset(t.parse().map_err(|_| bad_from(s))?)
-            }
-        }
-    })
-}
+/// `--from`: beginning, end, stored, an offset N, or -N (N before the end); clap's value parser.
+impl std::str::FromStr for StartFrom {
+    type Err = String;
 
-fn bad_from(s: &str) -> Error {
-    Error::Usage(format!(
-        "--from {s:?}: expected beginning, end, stored, an offset N, or -N (N before the end)"
-    ))
+    fn from_str(s: &str) -> std::result::Result<StartFrom, String> {
+        let t = s.trim();
+        let bad = || "expected beginning, end, stored, an offset N, or -N (N before the end)";
+        Ok(match t {
+            "beginning" | "earliest" | "start" => StartFrom::Beginning,
+            "end" | "latest" => StartFrom::End,
+            "stored" | "committed" => StartFrom::Stored,
+            _ => {
+                if let Some(n) = t.strip_prefix('-') {
+                    StartFrom::BeforeEnd(n.parse().map_err(|_| bad())?)
+                } else {
+                    StartFrom::Offset(t.parse().map_err(|_| bad())?)
+                }
+            }
+        })
+    }
 }
 
 pub use crate::time::parse_time;

@@ -9,21 +9,54 @@
 //! - for command-line flags only: a duration meaning that long ago (`2h`, `30m`, `7d`).
 
 use crate::error::{Error, Result};
+use std::time::Duration;
 
-/// A point in time from a command-line flag: ms since the epoch.
+/// A point in time from a command-line flag (`--since`, `--at`, ...), as ms since the epoch.
+/// Parsed by [`FromStr`](std::str::FromStr), which clap calls as the flags' value parser; a
+/// duration ("2h") means that long before the moment it is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time(pub i64);
+
+impl Time {
+    pub fn ms(self) -> i64 {
+        self.0
+    }
+
+    /// A duration (as every duration flag takes it: `2h`, `30m`, `500` ms) before now: the
+    /// value parser of `offsets reset --by-duration`.
+    pub fn ago(s: &str) -> std::result::Result<Time, String> {
+        let d = parse_duration_ms(s)?;
+        let ago = i64::try_from(d).unwrap_or(i64::MAX);
+        Ok(Time(crate::fsutil::now_ms().saturating_sub(ago)))
+    }
+}
+
+impl std::str::FromStr for Time {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Time, String> {
+        let t = s.trim();
+        if let Some(ms) = parse_instant(t) {
+            return Ok(Time(ms));
+        }
+        // Not an integer (that was epoch ms), so a duration has a unit here.
+        if let Ok(ago) = Time::ago(t) {
+            return Ok(ago);
+        }
+        Err(
+            "expected a time like 2026-11-20T10:00:00Z (or with an offset, or local without \
+             one), a duration ago like 2h, or epoch milliseconds"
+                .into(),
+        )
+    }
+}
+
+/// A point in time from a command-line flag: ms since the epoch ([`Time`], with errors that
+/// name the flag, for callers outside clap).
 pub fn parse_time(s: &str, flag: &str) -> Result<i64> {
-    let t = s.trim();
-    if let Some(ms) = parse_instant(t) {
-        return Ok(ms);
-    }
-    if let Ok(d) = humantime::parse_duration(t) {
-        let ago = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        return Ok(crate::fsutil::now_ms().saturating_sub(ago));
-    }
-    Err(Error::Usage(format!(
-        "{flag} {s:?}: expected a time like 2026-11-20T10:00:00Z (or with an offset, or local \
-         without one), a duration ago like 2h, or epoch milliseconds"
-    )))
+    s.parse::<Time>()
+        .map(Time::ms)
+        .map_err(|e| Error::Usage(format!("{flag} {s:?}: {e}")))
 }
 
 /// A point in time given in data (a JSON or CSV `timestamp`) or a flag: ms since the epoch.
@@ -44,6 +77,23 @@ pub fn parse_instant(s: &str) -> Option<i64> {
     })?;
     let ts = jiff::tz::TimeZone::system().to_timestamp(civil).ok()?;
     Some(ts.as_millisecond())
+}
+
+/// A duration: plain milliseconds, or a humantime span ("500ms", "10s", "2h", "7d"). The one
+/// duration parser: topic configs and every duration flag use it.
+pub fn parse_duration_ms(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    humantime::parse_duration(t)
+        .map(|d| d.as_millis() as u64)
+        .map_err(|e| format!("{s:?} is not a duration ({e}; examples: 500ms, 10s, 2h, 7d)"))
+}
+
+/// [`parse_duration_ms`] as a [`Duration`]: the value parser of every duration flag.
+pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    parse_duration_ms(s).map(Duration::from_millis)
 }
 
 #[cfg(test)]
@@ -75,5 +125,26 @@ mod tests {
         let e = parse_time("yesterdayish", "--since").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("--since \"yesterdayish\""));
+    }
+
+    #[test]
+    fn flag_values_parse_as_times_and_durations_ago() {
+        let now = crate::fsutil::now_ms();
+        assert_eq!("1700000000000".parse(), Ok(Time(1_700_000_000_000)));
+        assert_eq!(" 1970-01-01T00:00:01Z ".parse(), Ok(Time(1000)));
+        let t: Time = "30m".parse().unwrap();
+        assert!((now - 1_800_000 - t.ms()).abs() < 60_000);
+        let t = Time::ago("1500").unwrap();
+        assert!(
+            (now - 1_500 - t.ms()).abs() < 60_000,
+            "a bare number is ms, as for --timeout"
+        );
+        assert!(
+            "whenever"
+                .parse::<Time>()
+                .unwrap_err()
+                .contains("epoch milliseconds")
+        );
+        assert!(Time::ago("2026-11-20T10:00:00Z").is_err());
     }
 }

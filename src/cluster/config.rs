@@ -185,15 +185,7 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
-pub fn parse_duration_ms(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    if let Ok(n) = t.parse::<u64>() {
-        return Ok(n);
-    }
-    humantime::parse_duration(t)
-        .map(|d| d.as_millis() as u64)
-        .map_err(|e| format!("{s:?} is not a duration ({e}; examples: 500ms, 10s, 2h, 7d)"))
-}
+pub use crate::time::{parse_duration, parse_duration_ms};
 
 fn is_unlimited(v: &str) -> bool {
     matches!(

@@ -2,10 +2,11 @@
 
 use crate::cli::ConsumeArgs;
 use chute::cluster::Cluster;
-use chute::consume::{ConsumeOptions, Consumer, StartFrom, parse_from, parse_time};
+use chute::consume::{ConsumeOptions, Consumer, StartFrom};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
 use chute::output::stdout::{FormattedStdout, Stdout};
+use chute::time::Time;
 use chute::watch::Waker;
 use std::time::Duration;
 
@@ -13,26 +14,13 @@ use std::time::Duration;
 const RESCAN: Duration = Duration::from_millis(250);
 
 pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
-    let delimiter = if a.null {
-        vec![0]
-    } else {
-        match &a.delimiter {
-            Some(d) => chute::input::parse_escapes(d)?,
-            None => b"\n".to_vec(),
-        }
-    };
-    let format = OutputFormat::parse(&a.format, delimiter)?;
+    let format = a.format.clone().with_delimiter(a.delimiter.bytes());
     let default_from = if a.group.is_some() {
         StartFrom::Stored
     } else {
         StartFrom::Beginning
     };
-    let from = a
-        .from
-        .as_deref()
-        .map(parse_from)
-        .transpose()?
-        .unwrap_or(default_from);
+    let from = a.from.unwrap_or(default_from);
     if from == StartFrom::Stored && a.group.is_none() {
         return Err(Error::Usage(
             "--from stored needs a consumer group (-g GROUP)".into(),
@@ -41,16 +29,8 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     let opts = ConsumeOptions {
         partitions: (!a.partition.is_empty()).then(|| a.partition.clone()),
         from,
-        since: a
-            .since
-            .as_deref()
-            .map(|s| parse_time(s, "--since"))
-            .transpose()?,
-        until: a
-            .until
-            .as_deref()
-            .map(|s| parse_time(s, "--until"))
-            .transpose()?,
+        since: a.since.map(Time::ms),
+        until: a.until.map(Time::ms),
         max: a.count,
         follow: a.follow,
     };
@@ -106,59 +86,40 @@ fn run_group(
     opts: ConsumeOptions,
 ) -> Result<i32> {
     use chute::group::deliver::{Committer, Delivery, OnFailure};
-    use chute::group::run::{GroupOptions, Reset};
+    use chute::group::run::GroupOptions;
     let g = chute::group::Group::at(cluster, group)?;
     if !a.partition.is_empty() {
         return Err(Error::Usage(
             "-p cannot be combined with -g: the group assigns partitions to its members".into(),
         ));
     }
-    let interval = super::duration_arg("--commit-interval", &a.commit_interval)?;
+    if let OnFailure::DeadLetter { topic: t } = &a.on_failure
+        && *t == a.topic
+    {
+        return Err(Error::Usage(format!(
+            "--on-failure dead-letter={t}: the dead-letter topic must not be the topic being consumed"
+        )));
+    }
     let md = cluster.metadata_with_topic(&a.topic)?;
     let topic_id = md.topic(&a.topic)?.id.clone();
-    let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", interval);
+    let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", a.commit_interval);
     let mut out = match &a.exec {
-        Some(cmd) => {
-            let timeout = a
-                .exec_timeout
-                .as_deref()
-                .map(|t| super::duration_arg("--exec-timeout", t))
-                .transpose()?;
-            let on_failure = match a.on_failure.as_str() {
-                "stop" => OnFailure::Stop,
-                "skip" => OnFailure::Skip,
-                s => match s.strip_prefix("dead-letter=") {
-                    Some(t) => {
-                        chute::names::topic(t)?;
-                        if t == a.topic {
-                            return Err(Error::Usage(format!(
-                                "--on-failure dead-letter={t}: the dead-letter topic must not be the topic being consumed"
-                            )));
-                        }
-                        OnFailure::DeadLetter {
-                            topic: t.to_string(),
-                            cluster: cluster.clone(),
-                        }
-                    }
-                    None => {
-                        return Err(Error::Usage(format!(
-                            "--on-failure {s:?}: expected stop, skip or dead-letter=TOPIC"
-                        )));
-                    }
-                },
-            };
-            Delivery::exec(format, committer, cmd, a.exec_batch, timeout, on_failure)
-        }
+        Some(cmd) => Delivery::exec(
+            format,
+            committer,
+            cmd,
+            a.exec_batch,
+            a.exec_timeout,
+            a.on_failure.clone(),
+            cluster,
+        ),
         None => Delivery::stdout(format, committer)?,
     };
     let gopts = GroupOptions {
         group: g,
         topic: a.topic.clone(),
         assignor: a.assignor,
-        reset: match a.reset {
-            crate::cli::ResetArg::Earliest => Reset::Earliest,
-            crate::cli::ResetArg::Latest => Reset::Latest,
-        },
+        reset: a.reset,
         consume: opts,
     };
     chute::group::run::run(cluster, &gopts, &mut out, &mut |w| {

@@ -37,9 +37,3 @@ pub fn print_bytes(b: &[u8]) -> Result<()> {
         .and_then(|_| out.flush())
         .map_err(|e| Error::stream("stdout", e))
 }
-
-pub fn duration_arg(flag: &str, s: &str) -> Result<std::time::Duration> {
-    chute::cluster::config::parse_duration_ms(s)
-        .map(std::time::Duration::from_millis)
-        .map_err(|e| Error::Usage(format!("{flag}: {e}")))
-}

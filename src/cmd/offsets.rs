@@ -5,7 +5,6 @@
 use super::{print, print_json, table};
 use crate::cli::{OffsetsArgs, OffsetsCmd, ResetArgs};
 use chute::cluster::Cluster;
-use chute::consume::parse_time;
 use chute::error::Error;
 use chute::error::Result;
 use chute::group::Group;
@@ -32,7 +31,7 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
             "offsets needs -t TOPIC or -g GROUP (or `offsets reset -g G -t T ...`)".into(),
         ));
     };
-    let at = a.at.as_deref().map(|s| parse_time(s, "--at")).transpose()?;
+    let at = a.at.map(chute::time::Time::ms);
     let md = cluster.metadata_with_topic(&topic)?;
     let t = md.topic(&topic)?;
     let mut parts = Vec::new();
@@ -106,10 +105,8 @@ fn reset(cluster: &Cluster, a: ResetArgs) -> Result<i32> {
         ResetTo::Latest
     } else if let Some(n) = a.to_offset {
         ResetTo::Offset(n)
-    } else if let Some(t) = &a.to_datetime {
-        ResetTo::datetime(t)?
-    } else if let Some(d) = &a.by_duration {
-        ResetTo::duration(d)?
+    } else if let Some(t) = a.to_datetime.or(a.by_duration) {
+        ResetTo::Time(t.ms())
     } else if let Some(n) = a.shift_by {
         ResetTo::ShiftBy(n)
     } else {

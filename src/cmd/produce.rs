@@ -1,13 +1,11 @@
 //! `chute produce`: input → parser → producer. Appends under partition locks; fsyncs at least
 //! every second and before exiting 0.
 
-use super::duration_arg;
-use crate::cli::{AcksArg, InputFormatArg, OnErrorArg, ProduceArgs};
+use crate::cli::ProduceArgs;
 use chute::cluster::Cluster;
-use chute::cluster::config::parse_size;
 use chute::error::{Error, IoContext, Result};
-use chute::input::{self, InputFormat, InputOptions};
-use chute::produce::{Acks, Producer, ProducerOptions};
+use chute::input::{self, InputOptions, OnError};
+use chute::produce::{Producer, ProducerOptions};
 use std::io::Read;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -71,33 +69,13 @@ fn spawn_reader(
 }
 
 pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
-    let delimiter = if a.null {
-        vec![0]
-    } else {
-        match &a.delimiter {
-            Some(d) => input::parse_escapes(d)?,
-            None => b"\n".to_vec(),
-        }
-    };
-    let key_separator = a
-        .key_delimiter
-        .as_deref()
-        .map(input::parse_escapes)
-        .transpose()?;
     let headers = a
         .header
         .iter()
         .map(|h| input::parse_header_arg(h))
         .collect::<Result<Vec<_>>>()?;
     // None: adaptive (write when no more input is ready).
-    let linger = a
-        .linger
-        .as_deref()
-        .map(|l| duration_arg("--linger", l))
-        .transpose()?;
-    let lock_timeout = duration_arg("--timeout", &a.timeout)?;
-    let batch_size =
-        parse_size(&a.batch_size).map_err(|e| Error::Usage(format!("--batch-size: {e}")))? as usize;
+    let linger = a.linger;
     let src: Box<dyn Read + Send> = match &a.file {
         Some(f) => Box::new(std::fs::File::open(f).at(f)?),
         None => Box::new(std::io::stdin()),
@@ -107,31 +85,23 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         .as_ref()
         .map_or("stdin".to_string(), |f| f.display().to_string());
     let mut parser = input::parser(InputOptions {
-        format: match a.format {
-            InputFormatArg::Lines => InputFormat::Lines,
-            InputFormatArg::Json => InputFormat::Json,
-            InputFormatArg::Csv => InputFormat::Csv,
-        },
-        delimiter,
-        key_separator,
+        format: a.format,
+        delimiter: a.delimiter.bytes(),
+        key_separator: a.key_delimiter.map(|k| k.0),
         key_optional: a.key_optional,
         headers,
         csv_header: a.csv_header,
-        skip_bad: a.on_error != OnErrorArg::Stop,
+        skip_bad: a.on_error != OnError::Stop,
     });
     let (mut producer, created) = Producer::open(
         cluster,
         &a.topic,
         ProducerOptions {
             partition: a.partition,
-            acks: match a.acks {
-                AcksArg::Zero => Acks::None,
-                AcksArg::One => Acks::Leader,
-                AcksArg::All => Acks::All,
-            },
-            batch_size,
-            lock_timeout,
-            truncate_oversized: a.on_error == OnErrorArg::Truncate,
+            acks: a.acks,
+            batch_size: usize::try_from(a.batch_size).unwrap_or(usize::MAX),
+            lock_timeout: a.timeout,
+            truncate_oversized: a.on_error == OnError::Truncate,
         },
     )?;
     if created && !a.quiet {
@@ -224,7 +194,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
     if parser.skipped() > 0 || producer.truncated > 0 {
         eprintln!(
             "chute: --on-error {}: {} record(s) skipped, {} truncated",
-            if a.on_error == OnErrorArg::Skip {
+            if a.on_error == OnError::Skip {
                 "skip"
             } else {
                 "truncate"

@@ -182,8 +182,7 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             topic,
             lock_timeout,
         } => {
-            let t = super::duration_arg("--lock-timeout", &lock_timeout)?;
-            topics::delete(cluster, &topic, t)?;
+            topics::delete(cluster, &topic, lock_timeout)?;
             eprintln!("chute: deleted topic {topic}");
             Ok(0)
         }

@@ -1,7 +1,6 @@
 //! `chute verify [-t T] [--repair [--truncate-damaged]]`: checks every replica of every
 //! partition. Reads only, unless --repair, which holds each partition's lock while it fixes it.
 
-use super::duration_arg;
 use crate::cli::VerifyArgs;
 use chute::cluster::Cluster;
 use chute::error::{Result, exit};
@@ -9,7 +8,7 @@ use chute::log::repair::{Source, covers};
 use chute::log::verify::{Repair, verify_partition};
 
 pub fn run(cluster: &Cluster, a: VerifyArgs) -> Result<i32> {
-    let lock_timeout = duration_arg("--lock-timeout", &a.lock_timeout)?;
+    let lock_timeout = a.lock_timeout;
     let md = cluster.metadata()?;
     if let Some(t) = &a.topic {
         md.topic(t)?;

@@ -3,8 +3,7 @@
 use super::Group;
 use super::member::{MemberInfo, live_members};
 use crate::cluster::Cluster;
-use crate::consume::parse_time;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::log::PartitionReader;
 use serde::Serialize;
 
@@ -96,26 +95,9 @@ pub enum ResetTo {
     Earliest,
     Latest,
     Offset(u64),
-    /// ms since the epoch
+    /// ms since the epoch (`--to-datetime`, `--by-duration`: a [`crate::time::Time`])
     Time(i64),
     ShiftBy(i64),
-}
-
-impl ResetTo {
-    pub fn datetime(s: &str) -> Result<ResetTo> {
-        Ok(ResetTo::Time(parse_time(s, "--to-datetime")?))
-    }
-
-    pub fn duration(s: &str) -> Result<ResetTo> {
-        let d = humantime::parse_duration(s.trim()).map_err(|e| {
-            Error::Usage(format!(
-                "--by-duration {s:?}: {e} (expected a duration like 2h or 30m)"
-            ))
-        })?;
-        Ok(ResetTo::Time(
-            crate::fsutil::now_ms() - d.as_millis() as i64,
-        ))
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -122,6 +122,8 @@ enum Sink {
         pending: BTreeMap<u32, u64>,
         scratch: Vec<u8>,
         on_failure: OnFailure,
+        /// Where a dead-letter topic is produced to.
+        cluster: crate::cluster::Cluster,
         /// Per record of the batch: where it ends in `buf`, its offset, and (for a dead-letter
         /// topic) the record itself.
         held: Vec<Held>,
@@ -129,17 +131,36 @@ enum Sink {
 }
 
 /// What a failed `--exec` batch leads to.
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OnFailure {
     /// Stop; nothing from the batch on is committed (the default).
     Stop,
     /// Find the record the handler fails on (bisecting the batch), skip it, go on.
     Skip,
-    /// As `Skip`, and produce the record to this topic with headers saying why.
-    DeadLetter {
-        topic: String,
-        cluster: crate::cluster::Cluster,
-    },
+    /// As `Skip`, and produce the record to this topic (in the consumed topic's cluster) with
+    /// headers saying why.
+    DeadLetter { topic: String },
+}
+
+/// `--on-failure stop|skip|dead-letter=TOPIC`; clap's value parser.
+impl std::str::FromStr for OnFailure {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<OnFailure, String> {
+        match s {
+            "stop" => Ok(OnFailure::Stop),
+            "skip" => Ok(OnFailure::Skip),
+            s => match s.strip_prefix("dead-letter=") {
+                Some(t) => {
+                    crate::names::topic(t).map_err(|e| e.to_string())?;
+                    Ok(OnFailure::DeadLetter {
+                        topic: t.to_string(),
+                    })
+                }
+                None => Err("expected stop, skip or dead-letter=TOPIC".into()),
+            },
+        }
+    }
 }
 
 pub struct Held {
@@ -197,6 +218,7 @@ impl Delivery {
         batch: usize,
         timeout: Option<Duration>,
         on_failure: OnFailure,
+        cluster: &crate::cluster::Cluster,
     ) -> Delivery {
         let env = vec![
             ("CHUTE_GROUP".to_string(), committer.group.name.clone()),
@@ -217,6 +239,7 @@ impl Delivery {
                 pending: BTreeMap::new(),
                 scratch: Vec::new(),
                 on_failure,
+                cluster: cluster.clone(),
                 held: Vec::new(),
             },
             committer,
@@ -456,12 +479,13 @@ impl Delivery {
             env,
             timeout,
             on_failure,
+            cluster,
             ..
         } = &self.sink
         else {
             return Ok(());
         };
-        let (cmd, on_failure) = (cmd.clone(), on_failure.clone());
+        let (cmd, on_failure, cluster) = (cmd.clone(), on_failure.clone(), cluster.clone());
         let start = if lo == 0 { 0 } else { held[lo - 1].end };
         let (first, last, count) = (held[lo].offset, held[hi - 1].offset, hi - lo);
         let topic = self.committer.topic.clone();
@@ -511,12 +535,9 @@ impl Delivery {
         // One record the handler fails on: set it aside, then move past it.
         let h = &held[lo];
         match &on_failure {
-            OnFailure::DeadLetter {
-                topic: dlq,
-                cluster,
-            } => {
+            OnFailure::DeadLetter { topic: dlq } => {
                 let rec = h.record.as_ref().expect("kept for the dead-letter topic");
-                dead_letter(cluster, dlq, &topic, p, h.offset, &how, rec)?;
+                dead_letter(&cluster, dlq, &topic, p, h.offset, &how, rec)?;
                 eprintln!(
                     "chute: --on-failure: {topic}-{p} offset {}: the handler failed ({how}); record sent to {dlq:?}",
                     h.offset

@@ -18,7 +18,8 @@ const RESCAN: Duration = Duration::from_millis(250);
 /// While a partition it should own is still held by its previous owner, retry this often.
 const RETRY_OWN: Duration = Duration::from_millis(10);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `consume -g --reset`: where a member starts on a partition without a committed offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Reset {
     Earliest,
     Latest,

@@ -8,11 +8,22 @@ mod lines;
 use crate::error::{Error, Result};
 use crate::record::{Header, RecordRef};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
     Lines,
     Json,
     Csv,
+}
+
+/// What `produce` does with a record it cannot take (malformed, or over max.message.bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnError {
+    /// Stop with exit 65 naming the input line (records before it are kept)
+    Stop,
+    /// Drop the record, say so on stderr, go on
+    Skip,
+    /// Cut an oversized record to the limit; drop a malformed one; go on
+    Truncate,
 }
 
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::record::ConsumedRecord;
 use base64::Engine;
 
+#[derive(Debug, Clone)]
 pub enum OutputFormat {
     Raw { delimiter: Vec<u8> },
     Json,
@@ -17,16 +18,39 @@ pub enum OutputFormat {
     Template(Template),
 }
 
-impl OutputFormat {
-    pub fn parse(spec: &str, delimiter: Vec<u8>) -> Result<OutputFormat> {
+/// `--format`: raw (newline-delimited; see [`OutputFormat::with_delimiter`]), json, csv, or a
+/// template with %-tokens; clap's value parser.
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(spec: &str) -> std::result::Result<OutputFormat, String> {
         match spec {
-            "raw" => Ok(OutputFormat::Raw { delimiter }),
+            "raw" => Ok(OutputFormat::Raw {
+                delimiter: b"\n".to_vec(),
+            }),
             "json" => Ok(OutputFormat::Json),
             "csv" => Ok(OutputFormat::Csv),
             s if s.contains('%') => Ok(OutputFormat::Template(Template::parse(s)?)),
-            s => Err(Error::Usage(format!(
-                "--format {s:?}: expected raw, json, csv, or a template with %-tokens (e.g. '%k=%s\\n')"
-            ))),
+            _ => {
+                Err("expected raw, json, csv, or a template with %-tokens (e.g. '%k=%s\\n')".into())
+            }
+        }
+    }
+}
+
+impl OutputFormat {
+    /// A format and raw's delimiter, with errors that name `--format` (for callers outside clap).
+    pub fn parse(spec: &str, delimiter: Vec<u8>) -> Result<OutputFormat> {
+        spec.parse::<OutputFormat>()
+            .map(|f| f.with_delimiter(delimiter))
+            .map_err(|e| Error::Usage(format!("--format {spec:?}: {e}")))
+    }
+
+    /// The delimiter after each raw value (the other formats have none).
+    pub fn with_delimiter(self, delimiter: Vec<u8>) -> OutputFormat {
+        match self {
+            OutputFormat::Raw { .. } => OutputFormat::Raw { delimiter },
+            f => f,
         }
     }
 

@@ -1,7 +1,6 @@
 //! kcat-style `--format` templates, parsed once into parts.
 
 use super::headers_text;
-use crate::error::{Error, Result};
 use crate::record::ConsumedRecord;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +23,8 @@ pub struct Template {
 }
 
 impl Template {
-    pub fn parse(s: &str) -> Result<Template> {
+    /// A template, or what is wrong with it (for `--format`'s value parser to report).
+    pub fn parse(s: &str) -> Result<Template, String> {
         let mut parts = Vec::new();
         let mut lit = Vec::new();
         let b = s.as_bytes();
@@ -33,9 +33,7 @@ impl Template {
             match b[i] {
                 b'%' => {
                     let Some(&t) = b.get(i + 1) else {
-                        return Err(Error::Usage(format!(
-                            "--format {s:?}: ends with a lone '%' (use %% for a literal percent)"
-                        )));
+                        return Err("ends with a lone '%' (use %% for a literal percent)".into());
                     };
                     let part = match t {
                         b'%' => {
@@ -54,9 +52,9 @@ impl Template {
                         b'S' => Part::ValueLen,
                         _ => {
                             let tok: String = s[i..].chars().take(2).collect();
-                            return Err(Error::Usage(format!(
-                                "--format {s:?}: unknown token {tok} (known: %t %p %o %k %s %T %h %K %S %%)"
-                            )));
+                            return Err(format!(
+                                "unknown token {tok} (known: %t %p %o %k %s %T %h %K %S %%)"
+                            ));
                         }
                     };
                     if !lit.is_empty() {

@@ -20,13 +20,18 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use unacked::Unacked;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `--acks`: 0, 1 (the default) or all (alias -1), as in Kafka. (The flag's help says what
+/// each means: `help = None` keeps these doc comments out of it.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Acks {
     /// Do not wait for fsync.
+    #[value(name = "0", help = None::<&str>)]
     None,
     /// fsync on the leader before reporting success (the default).
+    #[value(name = "1", help = None::<&str>)]
     Leader,
     /// Every in-sync replica has the records.
+    #[value(name = "all", alias = "-1", help = None::<&str>)]
     All,
 }
 

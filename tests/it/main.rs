@@ -2,6 +2,7 @@
 
 mod util;
 
+mod args;
 mod compaction;
 mod crash;
 #[cfg(feature = "failpoints")]
