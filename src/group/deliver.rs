@@ -1,103 +1,15 @@
 //! Where a group member's records go (stdout or an `--exec` command) and what may be committed:
 //! only offsets of records fully written to stdout or accepted by the command (exit 0).
 
-use super::Group;
+pub use super::committer::Committer;
+use super::handler::{Handled, OwnedRecord, dead_letter, run_handler};
 use crate::error::{Error, Result};
 use crate::output::OutputFormat;
 use crate::output::stdout::Stdout;
 use crate::record::{ConsumedRecord, RecordSink};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
-
-/// Commits accepted positions of one topic, at most every `interval` unless forced.
-pub struct Committer {
-    pub group: Group,
-    pub topic: String,
-    pub topic_id: String,
-    pub member: String,
-    /// Next offset per partition whose records before it were all accepted.
-    accepted: BTreeMap<u32, u64>,
-    committed: BTreeMap<u32, u64>,
-    last: Instant,
-    pub interval: Duration,
-}
-
-impl Committer {
-    pub fn new(
-        group: Group,
-        topic: &str,
-        topic_id: &str,
-        member: &str,
-        interval: Duration,
-    ) -> Self {
-        Committer {
-            group,
-            topic: topic.into(),
-            topic_id: topic_id.into(),
-            member: member.into(),
-            accepted: BTreeMap::new(),
-            committed: BTreeMap::new(),
-            last: Instant::now(),
-            interval,
-        }
-    }
-
-    /// The position we start a partition from counts as committed already.
-    pub fn started(&mut self, p: u32, at: u64, committed: Option<u64>) {
-        self.accepted.insert(p, at);
-        if committed == Some(at) {
-            self.committed.insert(p, at);
-        } else {
-            self.committed.remove(&p);
-        }
-    }
-
-    fn accept(&mut self, p: u32, next: u64) {
-        let e = self.accepted.entry(p).or_insert(next);
-        *e = (*e).max(next);
-    }
-
-    /// True when something accepted is not committed yet.
-    pub fn dirty(&self) -> bool {
-        self.accepted
-            .iter()
-            .any(|(p, o)| self.committed.get(p) != Some(o))
-    }
-
-    /// Time until the next commit is due (None when nothing is pending).
-    pub fn due_in(&self) -> Option<Duration> {
-        self.dirty()
-            .then(|| self.interval.saturating_sub(self.last.elapsed()))
-    }
-
-    /// Commit every partition whose accepted position moved, if forced or due.
-    pub fn commit(&mut self, force: bool) -> Result<()> {
-        if !force && self.last.elapsed() < self.interval {
-            return Ok(());
-        }
-        let changed: Vec<(u32, u64)> = self
-            .accepted
-            .iter()
-            .filter(|(p, o)| self.committed.get(p) != Some(o))
-            .map(|(p, o)| (*p, *o))
-            .collect();
-        for (p, o) in changed {
-            self.group
-                .commit(&self.topic, &self.topic_id, p, o, Some(&self.member))?;
-            self.committed.insert(p, o);
-        }
-        self.last = Instant::now();
-        Ok(())
-    }
-
-    /// Forget a partition after it was committed and released.
-    pub fn forget(&mut self, p: u32) {
-        self.accepted.remove(&p);
-        self.committed.remove(&p);
-    }
-}
 
 enum Sink {
     Stdout {
@@ -167,13 +79,6 @@ pub struct Held {
     end: usize,
     offset: u64,
     record: Option<OwnedRecord>,
-}
-
-struct OwnedRecord {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    timestamp: i64,
-    headers: Vec<crate::record::Header>,
 }
 
 /// Most bytes of records held for one `--exec` batch: memory stays bounded whatever
@@ -551,146 +456,6 @@ impl Delivery {
         self.committer.accept(p, h.offset + 1);
         self.committer.commit(true)
     }
-}
-
-/// Produce a record the handler could not take to the dead-letter topic (created if missing),
-/// fsynced, with headers saying where it came from and why.
-fn dead_letter(
-    cluster: &crate::cluster::Cluster,
-    dlq: &str,
-    topic: &str,
-    p: u32,
-    offset: u64,
-    why: &str,
-    rec: &OwnedRecord,
-) -> Result<()> {
-    use crate::produce::{Acks, Producer, ProducerOptions};
-    use crate::record::{Header, RecordRef};
-    let (mut producer, _) = Producer::open(
-        cluster,
-        dlq,
-        ProducerOptions {
-            partition: None,
-            acks: Acks::Leader,
-            batch_size: 1 << 20,
-            lock_timeout: Duration::from_secs(30),
-            truncate_oversized: false,
-        },
-    )?;
-    let mut headers = rec.headers.clone();
-    for (k, v) in [
-        ("chute.topic", topic.to_string()),
-        ("chute.partition", p.to_string()),
-        ("chute.offset", offset.to_string()),
-        ("chute.error", why.to_string()),
-    ] {
-        headers.push(Header {
-            key: k.to_string(),
-            value: Some(v.into_bytes()),
-        });
-    }
-    producer.send(RecordRef {
-        key: rec.key.as_deref(),
-        value: rec.value.as_deref(),
-        timestamp: Some(rec.timestamp),
-        headers: &headers,
-        partition: None,
-        line: 0,
-    })?;
-    producer.close()
-}
-
-enum Handled {
-    Ok,
-    Failed(String),
-    TimedOut(Duration),
-}
-
-/// Start `sh -c cmd` in a process group of its own, feed it `input`, wait (at most `timeout`).
-/// Signals chute gets are forwarded to the group (src/signals.rs); if chute dies, even by
-/// SIGKILL, the kernel kills the handler (PR_SET_PDEATHSIG). The handler's own children are
-/// in its group and get forwarded signals, but not the death signal: a handler that starts
-/// background work must stop it itself (docs/groups.md).
-fn run_handler(
-    cmd: &str,
-    env: &[(String, String)],
-    batch_env: &[(&str, String)],
-    input: &[u8],
-    timeout: Option<Duration>,
-) -> Result<Handled> {
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
-    let parent = std::process::id() as i32;
-    let mut c = Command::new("sh");
-    c.arg("-c")
-        .arg(cmd)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .envs(batch_env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .process_group(0);
-    // SAFETY: runs in the child between fork and exec, where only async-signal-safe calls are
-    // allowed: prctl(2), getppid(2) and _exit(2) are; nothing here allocates or takes a lock.
-    // The death signal is tied to the thread that forks: the main thread, which lives as long
-    // as chute does.
-    unsafe {
-        c.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // chute died between fork and prctl: do not run the handler at all.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-    let mut child = c
-        .spawn()
-        .map_err(|e| Error::Other(format!("--exec {cmd:?}: cannot start sh: {e}")))?;
-    let pgid = child.id() as i32;
-    crate::signals::set_child_group(pgid);
-    let stdin = child.stdin.take().expect("piped stdin");
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let status = std::thread::scope(|s| {
-        // Fed from a thread: a handler that does not read must not block us past the timeout.
-        s.spawn(move || {
-            let mut w = stdin;
-            // A handler that exits without reading everything: its exit status decides.
-            let _ = w.write_all(input);
-        });
-        let waiter = s.spawn(move || {
-            let r = child.wait();
-            let _ = done_tx.send(());
-            r
-        });
-        let timed_out = match timeout {
-            Some(t) => done_rx.recv_timeout(t).is_err(),
-            None => {
-                let _ = done_rx.recv();
-                false
-            }
-        };
-        if timed_out {
-            // SAFETY: killpg(2) takes integers only; the group is the handler's own.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
-        }
-        (waiter.join().expect("waiter thread"), timed_out)
-    });
-    crate::signals::set_child_group(0);
-    let (status, timed_out) = status;
-    let status = status.map_err(|e| Error::Other(format!("--exec {cmd:?}: {e}")))?;
-    if timed_out {
-        return Ok(Handled::TimedOut(timeout.unwrap_or_default()));
-    }
-    if status.success() {
-        return Ok(Handled::Ok);
-    }
-    Ok(Handled::Failed(match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(sig)) => format!("killed by signal {sig}"),
-        _ => "failed".to_string(),
-    }))
 }
 
 /// Whether stdout's reader is gone (POLLERR on a pipe), checked without waiting.

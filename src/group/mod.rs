@@ -15,7 +15,9 @@
 pub mod admin;
 pub mod assign;
 pub mod commit;
+pub mod committer;
 pub mod deliver;
+mod handler;
 pub mod member;
 pub mod run;
 
