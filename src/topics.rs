@@ -294,7 +294,7 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
         let size_on_disk = dir.as_deref().map(segment_bytes);
         let cfg = TopicConfig::resolve(&t.config);
         let over_retention = match (&dir, tail) {
-            (Some(dir), Some(tail)) => over_retention(dir, &tail, &cfg, size_on_disk.unwrap_or(0)),
+            (Some(dir), Some(tail)) => over_retention(dir, &tail, &cfg),
             _ => false,
         };
         partitions.push(PartitionState {
@@ -321,7 +321,7 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
 }
 
 /// Bytes of the `.log` files in a replica directory.
-pub fn segment_bytes(dir: &std::path::Path) -> u64 {
+fn segment_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|it| {
             it.filter_map(|e| e.ok())
@@ -334,51 +334,22 @@ pub fn segment_bytes(dir: &std::path::Path) -> u64 {
 }
 
 /// Whether retention is overdue on a partition (for `topic describe` and `cluster status`).
-pub fn over_retention(
-    dir: &std::path::Path,
-    t: &crate::log::Tail,
-    cfg: &TopicConfig,
-    size: u64,
-) -> bool {
+pub fn over_retention(dir: &std::path::Path, t: &crate::log::Tail, cfg: &TopicConfig) -> bool {
     if !cfg.delete {
         return false;
     }
-    if cfg
-        .retention_bytes
-        .is_some_and(|r| size > r.saturating_add(cfg.segment_bytes))
-    {
-        return true;
-    }
-    let Some(r_limit) = cfg.retention_ms else {
-        return false;
-    };
-    let r_ms = |r: u64| r.min(i64::MAX as u64) as i64;
-    // The oldest sealed segment's newest record, read from the log (the time index only
-    // says where to look, once checked): an operator must not be told to expect deletions a
-    // damaged index made up.
-    let bases = crate::log::segment::list(dir).unwrap_or_default();
-    let Some(&first) = bases
-        .iter()
-        .rev()
-        .find(|&&b| b <= t.log_start_offset)
-        .or(bases.first())
-        .filter(|&&b| b < t.segment_base)
-    else {
-        return false;
-    };
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let Ok(mut r) = PartitionReader::open(dir, &name) else {
-        return false;
-    };
-    r.segment_max_timestamp(first, t)
-        .ok()
-        .flatten()
-        .is_some_and(|ts| {
-            ts < crate::fsutil::now_ms()
-                .saturating_sub(r_ms(r_limit))
-                .saturating_sub(60_000)
-        })
+    crate::log::retention::overdue(
+        dir,
+        &name,
+        t,
+        crate::fsutil::now_ms(),
+        cfg.retention_ms,
+        cfg.retention_bytes,
+        cfg.segment_bytes,
+    )
+    .unwrap_or(false)
 }

@@ -74,8 +74,7 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                             if let Ok(tail) = chute::log::PartitionReader::open(&dir, &pname)
                                 .and_then(|r| r.tail())
                             {
-                                let size = chute::topics::segment_bytes(&dir);
-                                if chute::topics::over_retention(&dir, &tail, &cfg, size) {
+                                if chute::topics::over_retention(&dir, &tail, &cfg) {
                                     over.push(pname.clone());
                                 }
                             }

@@ -55,6 +55,70 @@ pub fn plan(
     keep_from
 }
 
+/// The sealed segments of a partition as of tail `t` (below the active one and not wholly
+/// below the log start), oldest first. Read-only: the retention pass calls it under the
+/// partition lock, `topic describe` without.
+pub fn sealed_segments(dir: &Path, name: &str, t: &Tail) -> Result<Vec<SegmentInfo>> {
+    let bases: Vec<u64> = segment::list(dir)?
+        .into_iter()
+        .filter(|&b| b <= t.segment_base)
+        .collect();
+    let mut out = Vec::new();
+    let mut reader = None;
+    for (i, &b) in bases.iter().enumerate() {
+        if b == t.segment_base {
+            break;
+        }
+        let next = bases.get(i + 1).copied().unwrap_or(t.segment_base);
+        if next <= t.log_start_offset {
+            continue; // left by a crash mid-deletion; removed by the next deletion
+        }
+        let log_path = segment::path(dir, b, "log");
+        let bytes = std::fs::metadata(&log_path).at(&log_path)?.len();
+        let r = match &mut reader {
+            Some(r) => r,
+            None => reader.insert(PartitionReader::open(dir, name)?),
+        };
+        // Read from its batches (CRC-checked): retention deletes by it, so it never rests on
+        // the time index alone (a cache that may be damaged). No batch at all (compaction
+        // emptied it): removing it loses nothing.
+        let max_timestamp = r.segment_max_timestamp(b, t)?.unwrap_or(i64::MIN);
+        out.push(SegmentInfo {
+            base: b,
+            bytes,
+            max_timestamp,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether retention is overdue on a partition (`topic describe`, `cluster status`): what
+/// [`plan`] would delete even with a segment's worth of bytes and a minute of time to spare,
+/// the slack a controller pass may take.
+pub fn overdue(
+    dir: &Path,
+    name: &str,
+    t: &Tail,
+    now_ms: i64,
+    retention_ms: Option<u64>,
+    retention_bytes: Option<u64>,
+    segment_bytes: u64,
+) -> Result<bool> {
+    if retention_ms.is_none() && retention_bytes.is_none() {
+        return Ok(false);
+    }
+    let sealed = sealed_segments(dir, name, t)?;
+    Ok(plan(
+        &sealed,
+        t.segment_base,
+        t.end_position,
+        now_ms.saturating_sub(60_000),
+        retention_ms,
+        retention_bytes.map(|r| r.saturating_add(segment_bytes)),
+    )
+    .is_some())
+}
+
 impl PartitionWriter {
     /// Roll the active segment if it holds records and is older than `segment_ms`.
     pub fn roll_if_older(&mut self, segment_ms: u64) -> Result<bool> {
@@ -78,36 +142,11 @@ impl PartitionWriter {
         let _guard = self.guard()?;
         self.refresh()?;
         let t = self.active.as_ref().unwrap().tail;
-        let bases: Vec<u64> = segment::list(&self.dir)?
-            .into_iter()
-            .filter(|&b| b <= t.segment_base)
-            .collect();
-        let mut out = Vec::new();
-        for (i, &b) in bases.iter().enumerate() {
-            if b == t.segment_base {
-                break;
-            }
-            let next = bases.get(i + 1).copied().unwrap_or(t.segment_base);
-            if next <= t.log_start_offset {
-                continue; // left by a crash mid-deletion; removed by the next deletion
-            }
-            let log_path = segment::path(&self.dir, b, "log");
-            let bytes = std::fs::metadata(&log_path).at(&log_path)?.len();
-            out.push(SegmentInfo {
-                base: b,
-                bytes,
-                max_timestamp: self.max_timestamp(b, &t)?,
-            });
-        }
-        Ok((out, t.segment_base, t.end_position))
-    }
-
-    /// A sealed segment's largest timestamp, read from its batches (CRC-checked): retention
-    /// deletes by it, so it never rests on the time index alone (a cache that may be damaged).
-    fn max_timestamp(&mut self, base: u64, t: &Tail) -> Result<i64> {
-        let mut r = PartitionReader::open(&self.dir, &self.name)?;
-        // No batch at all (compaction emptied it): removing it loses nothing.
-        Ok(r.segment_max_timestamp(base, t)?.unwrap_or(i64::MIN))
+        Ok((
+            sealed_segments(&self.dir, &self.name, &t)?,
+            t.segment_base,
+            t.end_position,
+        ))
     }
 
     /// Move the log start forward to `new_start` (clamped to the log end) and delete every

@@ -250,3 +250,34 @@ fn replicas_follow_the_leaders_log_start_and_a_follower_left_behind_restarts_the
     env.chute().args(["verify", "-t", "rr"]).assert().success();
     assert_eq!(env.consume("rr", &[]), numbered(start, 9000));
 }
+
+/// `topic describe` and `cluster status` flag a partition whose retention is overdue (beyond a
+/// segment of slack), by the same plan the controller deletes by; a pass clears it.
+#[test]
+fn overdue_retention_is_reported_until_a_pass_applies_it() {
+    let env = Env::new();
+    env.create_topic(
+        "s",
+        1,
+        &[
+            "--config",
+            "segment.bytes=16KiB",
+            "--config",
+            "retention.bytes=32KiB",
+        ],
+    );
+    let over = |env: &Env| {
+        let d = env.json(&["topic", "describe", "s", "--json"]);
+        let st = env.json(&["cluster", "status", "--json"]);
+        (
+            d["partitions"][0]["over_retention"].as_bool().unwrap(),
+            st["over_retention_partitions"].as_u64().unwrap(),
+        )
+    };
+    env.produce("s", numbered(0, 500), &[]);
+    assert_eq!(over(&env), (false, 0), "24 KiB is within 32 KiB");
+    env.produce("s", numbered(500, 2500), &[]);
+    assert_eq!(over(&env), (true, 1), "120 KiB is over 32 KiB + a segment");
+    env.controller_once();
+    assert_eq!(over(&env), (false, 0));
+}
