@@ -73,10 +73,9 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                             let dir = cluster.replica_dir(&md, l, name, p.partition);
                             if let Ok(tail) = chute::log::PartitionReader::open(&dir, &pname)
                                 .and_then(|r| r.tail())
+                                && chute::topics::over_retention(&dir, &tail, &cfg)
                             {
-                                if chute::topics::over_retention(&dir, &tail, &cfg) {
-                                    over.push(pname.clone());
-                                }
+                                over.push(pname.clone());
                             }
                             if p.isr.len() < p.replicas.len() {
                                 under.push(pname);
