@@ -384,7 +384,7 @@ impl Consumer {
 }
 
 fn deleted_while_reading(topic: &str, recreated: bool) -> Error {
-    Error::NotFound(format!(
+    Error::Deleted(format!(
         "topic {topic:?} was deleted while reading{}",
         if recreated {
             "; a new topic of that name exists now: run again to read it"

@@ -48,9 +48,27 @@ pub enum Error {
     /// Unknown topic, group, partition, or a refused operation.
     #[error("{0}")]
     NotFound(String),
-    /// Refused, but retrying later may succeed (lock held, no leader, timeout).
+    /// Refused, but retrying later may succeed (a timeout, too few in-sync replicas).
     #[error("{0}")]
     Temporary(String),
+    /// Another process held a lock longer than we wait: exit 75, naming it.
+    #[error(
+        "{what} is locked by {holder} (waited {}); if that process is stopped, resume or kill it",
+        humantime::format_duration(*.waited)
+    )]
+    LockTimeout {
+        what: String,
+        holder: String,
+        waited: std::time::Duration,
+    },
+    /// The partition (`topic-p`) has no leader: offline until one of its in-sync replicas is
+    /// back. Exit 75.
+    #[error("partition {0} has no leader (offline)")]
+    NoLeader(String),
+    /// The topic was deleted (perhaps created again) under a running producer or consumer:
+    /// the message says what was not written or read. Exit 1.
+    #[error("{0}")]
+    Deleted(String),
     /// This replica is not (or no longer) the partition's leader at our leader epoch: reload
     /// metadata and retry on the new leader.
     #[error("{0}")]
@@ -86,8 +104,11 @@ impl Error {
             | Error::Format { .. } => exit::IO,
             Error::BadInput(_) => exit::DATA,
             Error::Usage(_) => exit::USAGE,
-            Error::NotFound(_) | Error::Other(_) => exit::OTHER,
-            Error::Temporary(_) | Error::Fenced(_) => exit::TEMPFAIL,
+            Error::NotFound(_) | Error::Deleted(_) | Error::Other(_) => exit::OTHER,
+            Error::Temporary(_)
+            | Error::LockTimeout { .. }
+            | Error::NoLeader(_)
+            | Error::Fenced(_) => exit::TEMPFAIL,
         }
     }
 

@@ -315,11 +315,11 @@ impl LockFile {
                 Err(TryLockError::Error(e)) => return Err(Error::io(&self.path, e)),
             }
             if start.elapsed() >= timeout {
-                return Err(Error::Temporary(format!(
-                    "{what} is locked by {} (waited {}); if that process is stopped, resume or kill it",
-                    self.holder(),
-                    humantime::format_duration(Duration::from_millis(timeout.as_millis() as u64))
-                )));
+                return Err(Error::LockTimeout {
+                    what: what.to_string(),
+                    holder: self.holder(),
+                    waited: Duration::from_millis(timeout.as_millis() as u64),
+                });
             }
             std::thread::sleep(backoff);
             backoff = (backoff * 2).min(Duration::from_millis(2));

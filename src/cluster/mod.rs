@@ -277,11 +277,9 @@ impl Cluster {
     pub fn leader_dir(&self, md: &Metadata, topic: &str, partition: u32) -> Result<PathBuf> {
         let t = md.topic(topic)?;
         let p = t.partition(topic, partition)?;
-        let leader = p.leader.ok_or_else(|| {
-            Error::Temporary(format!(
-                "partition {topic}-{partition} has no leader (offline)"
-            ))
-        })?;
+        let leader = p
+            .leader
+            .ok_or_else(|| Error::NoLeader(format!("{topic}-{partition}")))?;
         Ok(self.replica_dir(md, leader, topic, partition))
     }
 }

@@ -148,7 +148,7 @@ pub fn acquire(
             match take(cluster, lock.clone(), Some(g), session_timeout) {
                 Ok(l) => return Ok(Acquired::Active(l)),
                 // Metadata locked too long (by a stopped process?): keep trying as a standby.
-                Err(Error::Temporary(_)) if wait => {}
+                Err(Error::Temporary(_) | Error::LockTimeout { .. }) if wait => {}
                 Err(e) => return Err(e),
             }
         }
@@ -158,7 +158,7 @@ pub fn acquire(
                 // the epoch fences it when it wakes.
                 match take(cluster, lock.clone(), None, session_timeout) {
                     Ok(l) => return Ok(Acquired::Active(l)),
-                    Err(Error::Temporary(_)) if wait => {}
+                    Err(Error::Temporary(_) | Error::LockTimeout { .. }) if wait => {}
                     Err(e) => return Err(e),
                 }
             }

@@ -124,7 +124,7 @@ impl PartitionWriter {
         let mut leader = PartitionReader::open(leader_dir, leader_name)?;
         let lt = leader.tail()?;
         if lt.deleted() {
-            return Err(Error::NotFound(format!(
+            return Err(Error::Deleted(format!(
                 "partition {leader_name}: the topic was deleted"
             )));
         }

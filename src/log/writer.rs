@@ -382,5 +382,5 @@ pub(super) fn fenced_error(name: &str, theirs: u32, ours: u32) -> Error {
 }
 
 pub(super) fn deleted_error(name: &str) -> Error {
-    Error::NotFound(format!("partition {name} was deleted while writing"))
+    Error::Deleted(format!("partition {name} was deleted while writing"))
 }

@@ -52,7 +52,7 @@ pub struct ProducerOptions {
 /// new leader until --timeout.
 fn leadership_error(e: &Error) -> bool {
     match e {
-        Error::Fenced(_) | Error::NotFound(_) => true,
+        Error::Fenced(_) | Error::NoLeader(_) | Error::Deleted(_) | Error::NotFound(_) => true,
         Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         _ => false,
     }
@@ -264,7 +264,7 @@ impl Producer {
             }
             None => format!("none of the {lost} records read were written"),
         };
-        Error::NotFound(format!(
+        Error::Deleted(format!(
             "topic {:?} was deleted while writing; {written}",
             self.topic
         ))
@@ -412,10 +412,7 @@ impl Producer {
         let lane = &mut self.lanes[p as usize];
         if lane.writer.is_none() {
             let Some(dir) = &lane.dir else {
-                return Err(Error::Fenced(format!(
-                    "partition {}-{p} has no leader (offline)",
-                    self.topic
-                )));
+                return Err(Error::NoLeader(format!("{}-{p}", self.topic)));
             };
             lane.writer = Some(PartitionWriter::open(
                 dir,
@@ -533,7 +530,7 @@ impl Producer {
             match lane.writer.as_mut().unwrap().sync() {
                 Ok(_) => lane.dirty = false,
                 // The leader's directory is gone (a lost disk, or the topic was deleted).
-                Err(Error::NotFound(m)) => {
+                Err(Error::NotFound(m) | Error::Deleted(m)) => {
                     lane.writer = None;
                     lane.dirty = false;
                     self.refresh_metadata()?;
