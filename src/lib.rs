@@ -5,6 +5,8 @@
 //! Each folder is one layer and uses only the layers below it (`tests/it/layers.rs` checks):
 //!
 //! ```text
+//!  client/                    the seam the commands call for topics, produce, consume
+//!     │                       (client::Backend; local: this directory tree)
 //!  group/  controller/        consumer groups (membership, assignment, commits, delivery);
 //!     │        │              the controller's passes (liveness, ISR, retention, compaction)
 //!  produce/  consume          records -> partitions -> batches; cursors below the watermark
@@ -19,7 +21,8 @@
 //!     │                       reader, verify and repair, retention and compaction of a log
 //!  input/ output/ watch time  parsing produce input; formatting and writing consume output;
 //!     │                       waiting on file events; the time parser
-//!  fsutil names record        files without following links, locks; valid names; records
+//!  fsutil names record        files without following links, locks; valid names; records;
+//!  versioned                  the format+version header of every JSON file
 //!  signals failpoint error    stop signals; crash windows for tests; errors and exit codes
 //! ```
 
@@ -29,6 +32,7 @@ pub mod failpoint;
 pub mod record;
 
 pub use error::{Error, Result};
+pub mod client;
 pub mod cluster;
 pub mod consume;
 pub mod controller;

@@ -2,12 +2,11 @@
 
 use crate::cli::ConsumeArgs;
 use chute::cluster::Cluster;
-use chute::consume::{ConsumeOptions, Consumer, StartFrom};
+use chute::consume::{ConsumeOptions, StartFrom};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
 use chute::output::stdout::{FormattedStdout, Stdout};
 use chute::time::Time;
-use chute::watch::Waker;
 use std::time::Duration;
 
 /// How often a follower rescans even without file events (events can be dropped).
@@ -43,19 +42,8 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     if let Some(g) = &a.group {
         return run_group(cluster, &a, g, format, opts);
     }
-    let mut consumer = Consumer::open(cluster, &a.topic, &opts, &|_| None)?;
-    for w in &consumer.warnings {
-        eprintln!("chute: warning: {w}");
-    }
-    let waker = a.follow.then(|| {
-        let dirs: Vec<_> = consumer
-            .cursors
-            .iter()
-            .flat_map(|c| c.watch.iter().cloned())
-            .collect();
-        Waker::new(&dirs)
-    });
-    if let Some(w) = waker.as_ref().and_then(|w| w.warning.as_ref()) {
+    let mut consumer = super::backend(cluster).consumer(&a.topic, &opts)?;
+    for w in consumer.warnings() {
         eprintln!("chute: warning: {w}");
     }
     let mut sink = FormattedStdout {
@@ -70,9 +58,7 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         if consumer.finished() || !a.follow {
             break;
         }
-        if let Some(w) = &waker {
-            w.wait(RESCAN);
-        }
+        consumer.wait(RESCAN);
     }
     Ok(0)
 }

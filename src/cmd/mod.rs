@@ -14,8 +14,19 @@ pub mod table;
 pub mod topic;
 pub mod verify;
 
+use chute::client::Backend;
+use chute::client::local::Local;
+use chute::cluster::Cluster;
 use chute::error::{Error, Result};
 use std::io::Write;
+
+/// What topic, produce and consume run against. Today always this root's directory tree; the
+/// choice of another backend (a Kafka cluster) belongs here, not in the commands.
+pub fn backend(cluster: &Cluster) -> Box<dyn Backend> {
+    Box::new(Local {
+        cluster: cluster.clone(),
+    })
+}
 
 /// Print JSON followed by a newline.
 /// Serialized into memory first, so that a write error keeps its kind: a closed pipe

@@ -5,7 +5,7 @@ use crate::cli::ProduceArgs;
 use chute::cluster::Cluster;
 use chute::error::{Error, IoContext, Result};
 use chute::input::{self, InputOptions, OnError};
-use chute::produce::{Producer, ProducerOptions};
+use chute::produce::ProducerOptions;
 use std::io::Read;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -93,8 +93,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         csv_header: a.csv_header,
         skip_bad: a.on_error != OnError::Stop,
     });
-    let (mut producer, created) = Producer::open(
-        cluster,
+    let (mut producer, created) = super::backend(cluster).producer(
         &a.topic,
         ProducerOptions {
             partition: a.partition,
@@ -191,7 +190,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
     })();
     // Everything before a bad line is kept and made durable; nothing after it was sent.
     let closed = producer.close();
-    if parser.skipped() > 0 || producer.truncated > 0 {
+    if parser.skipped() > 0 || producer.truncated() > 0 {
         eprintln!(
             "chute: --on-error {}: {} record(s) skipped, {} truncated",
             if a.on_error == OnError::Skip {
@@ -200,7 +199,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
                 "truncate"
             },
             parser.skipped(),
-            producer.truncated
+            producer.truncated()
         );
     }
     result?;

@@ -7,6 +7,7 @@ use chute::error::Result;
 use chute::topics;
 
 pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
+    let backend = super::backend(cluster);
     match cmd {
         TopicCmd::Create {
             topic,
@@ -15,8 +16,7 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             config,
             if_not_exists,
         } => {
-            let r = topics::create(
-                cluster,
+            let r = backend.create_topic(
                 &topic,
                 topics::CreateOptions {
                     partitions,
@@ -61,31 +61,17 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             Ok(0)
         }
         TopicCmd::List { json } => {
-            let md = match cluster.metadata() {
-                Ok(md) => md,
-                Err(chute::Error::NotFound(_)) if !cluster.exists() => {
-                    if json {
-                        print_json(&serde_json::json!([]))?;
-                    }
-                    return Ok(0);
-                }
-                Err(e) => return Err(e),
-            };
+            let list = backend.list_topics()?;
             if json {
-                let v: Vec<_> = md
-                    .topics
-                    .iter()
-                    .map(|(n, t)| serde_json::json!({"name": n, "partitions": t.partitions.len(), "replication_factor": t.partitions[0].replicas.len()}))
-                    .collect();
-                print_json(&v)?;
+                print_json(&list)?;
             } else {
-                let names: String = md.topics.keys().map(|n| format!("{n}\n")).collect();
+                let names: String = list.iter().map(|t| format!("{}\n", t.name)).collect();
                 print(&names)?;
             }
             Ok(0)
         }
         TopicCmd::Describe { topic, json } => {
-            let d = topics::describe(cluster, &topic)?;
+            let d = backend.describe_topic(&topic)?;
             if json {
                 print_json(&d)?;
                 return Ok(0);
@@ -167,8 +153,7 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             config,
             delete_config,
         } => {
-            topics::alter(
-                cluster,
+            backend.alter_topic(
                 &topic,
                 topics::AlterOptions {
                     partitions,
@@ -182,7 +167,7 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             topic,
             lock_timeout,
         } => {
-            topics::delete(cluster, &topic, lock_timeout)?;
+            backend.delete_topic(&topic, lock_timeout)?;
             eprintln!("chute: deleted topic {topic}");
             Ok(0)
         }

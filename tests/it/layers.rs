@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("consume", 8),
     ("group", 9),
     ("controller", 9),
+    ("client", 10),
 ];
 
 fn rs_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
