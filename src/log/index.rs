@@ -335,6 +335,46 @@ impl<'f> ChunkedWriter<'f> {
     }
 }
 
+/// Where a scan for offset `base + rel` of a segment may start: the batch of the last index
+/// entry at or below it (and below `limit_pos`), once that batch checks out (whole, starting at
+/// the offset the entry claims); otherwise the segment start. The index is a cache: an entry
+/// that lies (damaged, zeroed, left by a writer that died) costs a scan, never an answer.
+/// Returns (position, offset, whether an entry was there but lied). Serves the reader's seek
+/// and the writer's recovery alike (`verify`: check the batch's CRC too, as recovery does).
+#[allow(clippy::too_many_arguments)]
+pub fn verified_start(
+    index: &File,
+    index_len: u64,
+    base: u64,
+    rel: u32,
+    limit_pos: u64,
+    scanner: &mut super::scan::Scanner,
+    log: &File,
+    log_path: &Path,
+    end: u64,
+    verify: bool,
+) -> Result<(u64, u64, bool)> {
+    let hdr = file_header::LEN as u64;
+    let Some(e) = file::lookup(index, index_len, rel, limit_pos) else {
+        return Ok((hdr, base, false));
+    };
+    let (pos, off) = (e.position as u64, base + e.rel_offset as u64);
+    if pos == hdr && off == base {
+        return Ok((hdr, base, false));
+    }
+    let ok = pos >= hdr
+        && matches!(
+            scanner.next(log, log_path, pos, end, verify)?,
+            super::scan::Next::Batch { header, .. } if header.base_offset == off
+        );
+    if ok {
+        Ok((pos, off, false))
+    } else {
+        scanner.invalidate();
+        Ok((hdr, base, true))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,6 +157,8 @@ impl PartitionReader {
         }
         let rel = (offset - base).min(u32::MAX as u64) as u32;
         let idx_path = segment::path(&self.dir, base, "index");
+        let end = self.seg_end(t)?;
+        let seg = self.seg.as_ref().unwrap();
         let (mut pos, mut off) = (HDR, base);
         if let Ok(idx) = fsutil::open_read(&idx_path)
             && segment::read_header(&idx, &idx_path, file_header::INDEX_MAGIC, base).is_ok()
@@ -167,36 +169,28 @@ impl PartitionReader {
             } else {
                 u64::MAX
             };
-            if let Some(e) = index::file::lookup(&idx, len, rel, limit) {
-                (pos, off) = (e.position as u64, base + e.rel_offset as u64);
-            }
+            (pos, off, _) = index::verified_start(
+                &idx,
+                len,
+                base,
+                rel,
+                limit,
+                &mut self.scanner,
+                &seg.file,
+                &seg.path,
+                end,
+                false,
+            )?;
         }
-        // Walk headers to the batch holding `offset`. An index entry that points at the wrong
-        // bytes is a stale cache: fall back to the segment start rather than fail.
-        let end = self.seg_end(t)?;
-        let seg = self.seg.as_ref().unwrap();
-        let mut trusted_index = pos != HDR;
-        loop {
-            match self.scanner.next(&seg.file, &seg.path, pos, end, false)? {
-                Next::Batch { header, .. } => {
-                    if trusted_index && header.base_offset != off {
-                        (pos, off) = (HDR, base);
-                        trusted_index = false;
-                        continue;
-                    }
-                    trusted_index = false;
-                    if header.last_offset() >= offset {
-                        break;
-                    }
-                    pos += header.len() as u64;
-                    off = header.next_offset();
-                }
-                _ if trusted_index => {
-                    (pos, off) = (HDR, base);
-                    trusted_index = false;
-                }
-                _ => break,
+        // Walk headers to the batch holding `offset`.
+        while let Next::Batch { header, .. } =
+            self.scanner.next(&seg.file, &seg.path, pos, end, false)?
+        {
+            if header.last_offset() >= offset {
+                break;
             }
+            pos += header.len() as u64;
+            off = header.next_offset();
         }
         self.pos = pos;
         self.next_offset = off;

@@ -108,33 +108,28 @@ impl PartitionWriter {
         }
         let idx_len = a.index.metadata().at(&a.index_path)?.len();
         let rel = (t.durable_offset - t.segment_base).min(u32::MAX as u64) as u32;
-        let (mut pos, mut off) =
-            match index::file::lookup(&a.index, idx_len, rel, t.end_position.min(log_len)) {
-                Some(e) => (e.position as u64, t.segment_base + e.rel_offset as u64),
-                None => (HDR, t.segment_base),
-            };
         let end = t.end_position.min(log_len);
-        let mut durable_pos = None;
         // The index is a cache, never fsynced ahead of the log: the batch it points at must
         // check out (whole, with the offset it claims) before the scan from there is trusted;
         // otherwise scan the segment from its start. (Trusting it blindly could cut good records.)
-        let mut from_index = pos != HDR;
-        let mut index_bad = false;
+        let (mut pos, mut off, index_bad) = index::verified_start(
+            &a.index,
+            idx_len,
+            t.segment_base,
+            rel,
+            end,
+            &mut self.scanner,
+            &a.log,
+            &a.log_path,
+            end,
+            true,
+        )?;
+        let mut durable_pos = None;
         loop {
             if off == t.durable_offset && durable_pos.is_none() {
                 durable_pos = Some(pos);
             }
             let next = self.scanner.next(&a.log, &a.log_path, pos, end, true)?;
-            if from_index {
-                from_index = false;
-                if !matches!(next, Next::Batch { header, .. } if header.base_offset == off) {
-                    index_bad = true;
-                    (pos, off) = (HDR, t.segment_base);
-                    durable_pos = None;
-                    self.scanner.invalidate();
-                    continue;
-                }
-            }
             match next {
                 Next::Batch { header, .. }
                     if header.base_offset == off
