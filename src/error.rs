@@ -69,10 +69,22 @@ pub enum Error {
     /// the message says what was not written or read. Exit 1.
     #[error("{0}")]
     Deleted(String),
-    /// This replica is not (or no longer) the partition's leader at our leader epoch: reload
+    /// This replica belongs to a newer leader epoch than ours: leadership moved. Reload
     /// metadata and retry on the new leader.
-    #[error("{0}")]
-    Fenced(String),
+    #[error(
+        "partition {partition}: this replica now belongs to leader epoch {theirs}, newer than ours ({ours}); leadership moved"
+    )]
+    Fenced {
+        partition: String,
+        theirs: u32,
+        ours: u32,
+    },
+    /// A newer controller took over from ours (epoch `ours`; `theirs` when known): step down.
+    #[error("{}", match .theirs {
+        Some(t) => format!("controller epoch {ours} was superseded by epoch {t}"),
+        None => format!("a newer controller took over from epoch {ours}"),
+    })]
+    ControllerFenced { ours: u64, theirs: Option<u64> },
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -108,7 +120,8 @@ impl Error {
             Error::Temporary(_)
             | Error::LockTimeout { .. }
             | Error::NoLeader(_)
-            | Error::Fenced(_) => exit::TEMPFAIL,
+            | Error::Fenced { .. }
+            | Error::ControllerFenced { .. } => exit::TEMPFAIL,
         }
     }
 

@@ -229,7 +229,7 @@ impl Cluster {
     }
 
     /// [`update`](Self::update) on behalf of the controller of epoch `controller_epoch`: refused
-    /// (`Error::Fenced`) if a newer controller has taken over since.
+    /// (`Error::ControllerFenced`) if a newer controller has taken over since.
     pub fn update_fenced<T>(
         &self,
         controller_epoch: u64,
@@ -237,10 +237,10 @@ impl Cluster {
     ) -> Result<T> {
         self.update(|md| {
             if md.controller_epoch != controller_epoch {
-                return Err(Error::Fenced(format!(
-                    "controller epoch {controller_epoch} was superseded by epoch {}",
-                    md.controller_epoch
-                )));
+                return Err(Error::ControllerFenced {
+                    ours: controller_epoch,
+                    theirs: Some(md.controller_epoch),
+                });
             }
             f(md)
         })

@@ -82,7 +82,7 @@ pub fn run(cluster: &Cluster, opts: &ControllerOptions, log: Log<'_>) -> Result<
         c.fenced = Some(lease.fenced_flag());
         let r = c.run(&lease, opts, log);
         match r {
-            Err(Error::Fenced(m)) => {
+            Err(m @ Error::ControllerFenced { .. }) => {
                 let who = lease
                     .successor()
                     .map(|s| format!(" (now pid {}, epoch {})", s.pid, s.epoch))
@@ -141,10 +141,10 @@ impl<'c> Controller<'c> {
         let mut woke = true;
         loop {
             if lease.fenced() {
-                return Err(Error::Fenced(format!(
-                    "a newer controller took over from epoch {}",
-                    self.epoch
-                )));
+                return Err(Error::ControllerFenced {
+                    ours: self.epoch,
+                    theirs: None,
+                });
             }
             // A full pass (follower sync) on file events, on metadata changes (a broker back, a
             // new topic), and on the rescan timer.
@@ -155,7 +155,7 @@ impl<'c> Controller<'c> {
                 self.pass(md, full, opts, log).map(|md| (md, full))
             }) {
                 Ok(md) => md,
-                Err(e @ Error::Fenced(_)) => return Err(e),
+                Err(e @ Error::ControllerFenced { .. }) => return Err(e),
                 Err(e) if opts.once => return Err(e),
                 Err(e) => {
                     // A daemon outlives transient trouble (a lock held too long, a disk that
@@ -205,10 +205,10 @@ impl<'c> Controller<'c> {
     ) -> Result<Metadata> {
         let cluster = self.cluster;
         if md.controller_epoch != self.epoch {
-            return Err(Error::Fenced(format!(
-                "controller epoch {} was superseded by epoch {}",
-                self.epoch, md.controller_epoch
-            )));
+            return Err(Error::ControllerFenced {
+                ours: self.epoch,
+                theirs: Some(md.controller_epoch),
+            });
         }
         let mut up = Vec::new();
         for b in &md.brokers {
@@ -260,10 +260,10 @@ impl<'c> Controller<'c> {
                     .as_ref()
                     .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
                 {
-                    return Err(Error::Fenced(format!(
-                        "a newer controller took over from epoch {}",
-                        self.epoch
-                    )));
+                    return Err(Error::ControllerFenced {
+                        ours: self.epoch,
+                        theirs: None,
+                    });
                 }
                 let results = self
                     .syncer
@@ -388,7 +388,7 @@ impl<'c> Controller<'c> {
                 log,
             ) {
                 Ok(_) => {}
-                Err(e @ Error::Fenced(_)) => return Err(e),
+                Err(e @ Error::ControllerFenced { .. }) => return Err(e),
                 Err(e) => log(&format!("partition {name}-{p}: reassignment: {e}")),
             }
         }

@@ -231,7 +231,7 @@ impl PartitionWriter {
             let _guard = self.guard()?;
             self.refresh()?;
             recover(&self.dir)?;
-            self.active.as_ref().unwrap().tail
+            self.current_tail()
         };
         if t.deleted() {
             return Err(deleted_error(&self.name));
@@ -356,7 +356,7 @@ impl PartitionWriter {
         // Swap, under the lock, if the segment is still what we read: sealed, same length.
         let _guard = self.guard()?;
         self.refresh()?;
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         let same = t.segment_base > base
             && t.log_start_offset < self_next_base(&dir, base, t.segment_base)?
             && std::fs::metadata(&log_path).map(|m| m.len()).ok() == Some(len);

@@ -42,7 +42,7 @@ impl PartitionWriter {
     /// Record that this process writes as leader in `epoch`: the checkpoint gains an entry at
     /// the log end if the epoch is new. Called under the lock, before the first append.
     pub(super) fn note_leader_epoch(&mut self, epoch: u32) -> Result<()> {
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         let mut entries = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
         match entries.last() {
             Some(l) if l.epoch > epoch => {
@@ -67,7 +67,7 @@ impl PartitionWriter {
     pub fn claim_epoch(&mut self, epoch: u32, as_leader: bool) -> Result<()> {
         let _guard = self.guard()?;
         self.refresh()?;
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         if t.deleted() {
             return Err(deleted_error(&self.name));
         }
@@ -114,7 +114,7 @@ impl PartitionWriter {
         epoch: u32,
         max_bytes: u64,
     ) -> Result<Followed> {
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         if t.deleted() {
             return Err(deleted_error(&self.name));
         }
@@ -151,7 +151,7 @@ impl PartitionWriter {
             self.truncate_locked(cut, &mut mine)?;
             out.truncated = Some((t.end_offset, cut));
         }
-        let now = self.active.as_ref().unwrap().tail;
+        let now = self.current_tail();
         if now.leader_epoch < epoch || now.reconciled_epoch != epoch {
             // Divergence checked against this epoch's leader: from now on this replica's log is
             // a prefix of the leader's, and it may count towards the high watermark.
@@ -162,7 +162,7 @@ impl PartitionWriter {
         }
 
         // 2. Copy whole batches from our end. The reader checks every CRC on the way.
-        let mut end = self.active.as_ref().unwrap().tail.end_offset;
+        let mut end = self.current_tail().end_offset;
         if end < lt.end_offset {
             if end < lt.log_start_offset {
                 // What we lack is gone from the leader (retention): start over at its log start.
@@ -310,7 +310,7 @@ impl PartitionWriter {
     /// Empty this replica and make it start at `start` (an empty segment there): for a follower
     /// whose log ends below the leader's log start.
     fn reset_to(&mut self, start: u64, epochs: &mut Vec<EpochEntry>) -> Result<()> {
-        let old_base = self.active.as_ref().unwrap().tail.segment_base;
+        let old_base = self.current_tail().segment_base;
         if old_base >= start {
             return Err(Error::Other(format!(
                 "partition {}: cannot restart at offset {start}: a segment starts at {old_base}",
@@ -339,7 +339,7 @@ impl PartitionWriter {
     /// go, the segment holding it becomes the active one again. Readers stop at the new tail
     /// as soon as it is published, before any byte is removed.
     fn truncate_locked(&mut self, cut: u64, epochs: &mut Vec<EpochEntry>) -> Result<()> {
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         if cut >= t.end_offset {
             return Ok(());
         }

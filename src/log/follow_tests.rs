@@ -128,7 +128,7 @@ fn an_old_leaders_divergent_tail_is_cut_and_replaced() {
     bb.push(None, Some(b"late"), 1, &[]);
     assert!(matches!(
         stale.append(&mut bb.seal()),
-        Err(crate::Error::Fenced(_))
+        Err(crate::Error::Fenced { .. })
     ));
 }
 

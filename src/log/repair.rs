@@ -161,7 +161,7 @@ impl PartitionWriter {
         let mut r = PartitionReader::open(s.dir, s.name)?;
         let st = r.tail()?;
         r.seek(from, &st)?;
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         let mut es = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
         let mut buf = Vec::new();
         while let Some(b) = r.next_batch(&st)? {

@@ -141,7 +141,7 @@ impl PartitionWriter {
     pub fn segments_for_retention(&mut self) -> Result<(Vec<SegmentInfo>, u64, u64)> {
         let _guard = self.guard()?;
         self.refresh()?;
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         Ok((
             sealed_segments(&self.dir, &self.name, &t)?,
             t.segment_base,
@@ -154,7 +154,7 @@ impl PartitionWriter {
     pub fn advance_log_start(&mut self, new_start: u64) -> Result<u64> {
         let _guard = self.guard()?;
         self.refresh()?;
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         if t.deleted() {
             return Err(deleted_error(&self.name));
         }
@@ -163,13 +163,13 @@ impl PartitionWriter {
             self.publish_with(|t| t.log_start_offset = new_start)?;
             // The log start is a checkpoint: it must not go back after a power loss.
             self.sync_tail()?;
-            let t = self.active.as_ref().unwrap().tail;
+            let t = self.current_tail();
             let mut e = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
             if trim_epochs(&mut e, new_start) {
                 epochs::store(&self.dir, &e)?;
             }
         }
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         remove_below(&self.dir, t.log_start_offset, t.segment_base)
     }
 }

@@ -123,6 +123,15 @@ impl PartitionWriter {
         })
     }
 
+    /// The tail as of the last `refresh()`. Only called under the partition lock after it,
+    /// where the active segment is always open: anything else is a bug in this module.
+    pub(super) fn current_tail(&self) -> Tail {
+        self.active
+            .as_ref()
+            .expect("the active segment is open after refresh()")
+            .tail
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -194,7 +203,7 @@ impl PartitionWriter {
         self.stale = true;
         self.checked = false;
         self.refresh()?;
-        Ok(self.active.as_ref().unwrap().tail)
+        Ok(self.current_tail())
     }
 
     /// Run `f` under the partition lock on a consistent partition (torn tail repaired).
@@ -204,7 +213,7 @@ impl PartitionWriter {
         self.stale = true;
         self.checked = false;
         self.refresh()?;
-        let t = self.active.as_ref().unwrap().tail;
+        let t = self.current_tail();
         // Files may be rewritten by `f`: reload everything next time.
         self.stale = true;
         let out = f(&t)?;
@@ -376,9 +385,11 @@ impl PartitionWriter {
 }
 
 pub(super) fn fenced_error(name: &str, theirs: u32, ours: u32) -> Error {
-    Error::Fenced(format!(
-        "partition {name}: this replica now belongs to leader epoch {theirs}, newer than ours ({ours}); leadership moved"
-    ))
+    Error::Fenced {
+        partition: name.to_string(),
+        theirs,
+        ours,
+    }
 }
 
 pub(super) fn deleted_error(name: &str) -> Error {

@@ -52,7 +52,7 @@ pub struct ProducerOptions {
 /// new leader until --timeout.
 fn leadership_error(e: &Error) -> bool {
     match e {
-        Error::Fenced(_) | Error::NoLeader(_) | Error::Deleted(_) | Error::NotFound(_) => true,
+        Error::Fenced { .. } | Error::NoLeader(_) | Error::Deleted(_) | Error::NotFound(_) => true,
         Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
         _ => false,
     }
