@@ -13,7 +13,6 @@ use super::segment;
 use super::writer::{HDR, PartitionWriter, deleted_error, fenced_error};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// Bytes gathered from the leader before they are written to the follower in one go.
@@ -286,15 +285,7 @@ impl PartitionWriter {
                 continue;
             }
             let a = self.active.as_mut().unwrap();
-            let run = &bytes[run_start..off];
-            a.log.write_all_at(run, start_pos).at(&a.log_path)?;
-            fsutil::start_writeback(&a.log, start_pos, run.len() as u64);
-            a.index.write_all_at(&idx, a.index_len).at(&a.index_path)?;
-            a.index_len += idx.len() as u64;
-            a.timeindex
-                .write_all_at(&tidx, a.timeindex_len)
-                .at(&a.timeindex_path)?;
-            a.timeindex_len += tidx.len() as u64;
+            a.write_run(start_pos, &bytes[run_start..off], &idx, &tidx)?;
             a.cadence = cadence;
             if epochs_changed {
                 // Before the batches become visible: a crash must not leave records whose epoch

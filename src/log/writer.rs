@@ -63,6 +63,36 @@ pub(super) struct Active {
     pub(super) cadence: index::Cadence,
 }
 
+impl Active {
+    /// Write a run of whole batches at `pos` of the log, then their index and time-index
+    /// entries after the existing ones. The one write path of a segment: the producer's append
+    /// (one batch) and a follower's copy (a run of them) both go through here, and neither
+    /// publishes before it returned.
+    pub(super) fn write_run(
+        &mut self,
+        pos: u64,
+        batches: &[u8],
+        index: &[u8],
+        time: &[u8],
+    ) -> Result<()> {
+        self.log.write_all_at(batches, pos).at(&self.log_path)?;
+        fsutil::start_writeback(&self.log, pos, batches.len() as u64);
+        if !index.is_empty() {
+            self.index
+                .write_all_at(index, self.index_len)
+                .at(&self.index_path)?;
+            self.index_len += index.len() as u64;
+        }
+        if !time.is_empty() {
+            self.timeindex
+                .write_all_at(time, self.timeindex_len)
+                .at(&self.timeindex_path)?;
+            self.timeindex_len += time.len() as u64;
+        }
+        Ok(())
+    }
+}
+
 pub struct PartitionWriter {
     pub(super) dir: PathBuf,
     pub(super) name: String,
@@ -304,21 +334,17 @@ impl PartitionWriter {
         let base_offset = a.tail.end_offset;
         let pos = a.tail.end_position;
         batch.stamp(base_offset, self.opts.leader_epoch);
-        a.log.write_all_at(batch.bytes, pos).at(&a.log_path)?;
-        fsutil::start_writeback(&a.log, pos, len);
+        // Index cadence moves on only once the batch is written.
+        let mut cadence = a.cadence;
         let (idx, time) =
-            a.cadence
-                .next(a.tail.segment_base, base_offset, pos, batch.max_timestamp());
-        if let Some(e) = idx {
-            a.index.write_all_at(&e, a.index_len).at(&a.index_path)?;
-            a.index_len += e.len() as u64;
-        }
-        if let Some(e) = time {
-            a.timeindex
-                .write_all_at(&e, a.timeindex_len)
-                .at(&a.timeindex_path)?;
-            a.timeindex_len += e.len() as u64;
-        }
+            cadence.next(a.tail.segment_base, base_offset, pos, batch.max_timestamp());
+        a.write_run(
+            pos,
+            batch.bytes,
+            idx.as_ref().map_or(&[][..], |e| &e[..]),
+            time.as_ref().map_or(&[][..], |e| &e[..]),
+        )?;
+        a.cadence = cadence;
         let mut t = a.tail;
         t.end_offset = base_offset + count;
         t.end_position = pos + len;
