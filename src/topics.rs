@@ -353,3 +353,37 @@ pub fn over_retention(dir: &std::path::Path, t: &crate::log::Tail, cfg: &TopicCo
     )
     .unwrap_or(false)
 }
+
+/// A partition's offsets as `offsets -t` shows them: the log start, the high watermark, and
+/// with a time, the first offset at or after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionOffsets {
+    pub partition: u32,
+    pub earliest: u64,
+    pub latest: u64,
+    pub at_time: Option<u64>,
+}
+
+/// Offsets of every partition of `name` (readers see only what is below the high watermark).
+pub fn offsets(cluster: &Cluster, name: &str, at: Option<i64>) -> Result<Vec<PartitionOffsets>> {
+    let md = cluster.metadata_with_topic(name)?;
+    let t = md.topic(name)?;
+    let mut parts = Vec::new();
+    for p in &t.partitions {
+        let dir = cluster.leader_dir(&md, name, p.partition)?;
+        let mut r = PartitionReader::open(&dir, &format!("{name}-{}", p.partition))?;
+        let mut tail = r.tail()?;
+        tail.end_offset = crate::replica::hw::high_watermark(cluster, &md, name, p, &tail);
+        let at_time = match at {
+            Some(ts) => Some(r.offset_for_time(ts, &tail)?),
+            None => None,
+        };
+        parts.push(PartitionOffsets {
+            partition: p.partition,
+            earliest: tail.log_start_offset,
+            latest: tail.end_offset,
+            at_time,
+        });
+    }
+    Ok(parts)
+}

@@ -6,7 +6,7 @@ use crate::consume::{ConsumeOptions, Consumer};
 use crate::error::{Error, Result};
 use crate::produce::{Producer, ProducerOptions};
 use crate::record::{RecordRef, RecordSink};
-use crate::topics::{self, AlterOptions, CreateOptions, Created, Description};
+use crate::topics::{self, AlterOptions, CreateOptions, Created, Description, PartitionOffsets};
 use crate::watch::Waker;
 use std::time::{Duration, Instant};
 
@@ -46,6 +46,10 @@ impl Backend for Local {
 
     fn delete_topic(&self, name: &str, lock_timeout: Duration) -> Result<()> {
         topics::delete(&self.cluster, name, lock_timeout)
+    }
+
+    fn topic_offsets(&self, name: &str, at: Option<i64>) -> Result<Vec<PartitionOffsets>> {
+        topics::offsets(&self.cluster, name, at)
     }
 
     fn producer(&self, topic: &str, o: ProducerOptions) -> Result<(Box<dyn RecordProducer>, bool)> {

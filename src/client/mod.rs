@@ -10,7 +10,7 @@ use crate::consume::ConsumeOptions;
 use crate::error::Result;
 use crate::produce::ProducerOptions;
 use crate::record::{RecordRef, RecordSink};
-use crate::topics::{AlterOptions, CreateOptions, Created, Description};
+use crate::topics::{AlterOptions, CreateOptions, Created, Description, PartitionOffsets};
 use std::time::{Duration, Instant};
 
 /// A topic as `topic list` shows it.
@@ -28,6 +28,9 @@ pub trait Backend {
     fn describe_topic(&self, name: &str) -> Result<Description>;
     fn alter_topic(&self, name: &str, o: AlterOptions) -> Result<()>;
     fn delete_topic(&self, name: &str, lock_timeout: Duration) -> Result<()>;
+    /// Each partition's earliest and latest offsets, and with `at` (ms since the epoch) the
+    /// first offset at or after that time.
+    fn topic_offsets(&self, name: &str, at: Option<i64>) -> Result<Vec<PartitionOffsets>>;
     /// A producer, and whether the topic was created for it.
     fn producer(&self, topic: &str, o: ProducerOptions) -> Result<(Box<dyn RecordProducer>, bool)>;
     /// A consumer of the partitions `o` names (all by default), outside any group.

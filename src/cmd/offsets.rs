@@ -9,7 +9,6 @@ use chute::error::Error;
 use chute::error::Result;
 use chute::group::Group;
 use chute::group::admin::{PartitionStatus, ResetTo, reset as plan_reset, status};
-use chute::log::PartitionReader;
 use serde_json::json;
 
 pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
@@ -32,20 +31,18 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
         ));
     };
     let at = a.at.map(chute::time::Time::ms);
-    let md = cluster.metadata_with_topic(&topic)?;
-    let t = md.topic(&topic)?;
-    let mut parts = Vec::new();
-    for p in &t.partitions {
-        let dir = cluster.leader_dir(&md, &topic, p.partition)?;
-        let mut r = PartitionReader::open(&dir, &format!("{}-{}", topic, p.partition))?;
-        let mut tail = r.tail()?;
-        tail.end_offset = chute::replica::hw::high_watermark(cluster, &md, &topic, p, &tail);
-        let mut v = json!({"partition": p.partition, "earliest": tail.log_start_offset, "latest": tail.end_offset});
-        if let Some(ts) = at {
-            v["offset"] = json!(r.offset_for_time(ts, &tail)?);
-        }
-        parts.push(v);
-    }
+    let parts: Vec<_> = super::backend(cluster)
+        .topic_offsets(&topic, at)?
+        .into_iter()
+        .map(|p| {
+            let mut v =
+                json!({"partition": p.partition, "earliest": p.earliest, "latest": p.latest});
+            if let Some(o) = p.at_time {
+                v["offset"] = json!(o);
+            }
+            v
+        })
+        .collect();
     if a.json {
         let mut v = json!({"topic": topic, "partitions": parts});
         if let Some(ts) = at {
