@@ -16,6 +16,11 @@ fn usage_error(env: &Env, args: &[&str]) -> String {
     err
 }
 
+/// A usage error whose message names each of `needles`.
+fn refused(env: &Env, args: &[&str], needles: &[&str]) {
+    assert_names(&usage_error(env, args), needles);
+}
+
 fn assert_names(err: &str, needles: &[&str]) {
     for n in needles {
         assert!(err.contains(n), "expected {n:?} in: {err}");
@@ -25,27 +30,27 @@ fn assert_names(err: &str, needles: &[&str]) {
 #[test]
 fn a_bad_duration_names_the_flag_the_value_and_examples() {
     let env = Env::new();
-    let err = usage_error(&env, &["produce", "-t", "t", "--timeout", "soonish"]);
-    assert_names(
-        &err,
+    refused(
+        &env,
+        &["produce", "-t", "t", "--timeout", "soonish"],
         &["'--timeout <DUR>'", "'soonish'", "not a duration", "10s"],
     );
-    let err = usage_error(
+    refused(
         &env,
         &["topic", "delete", "t", "--lock-timeout", "5 fortnights"],
+        &["'--lock-timeout <DUR>'", "'5 fortnights'"],
     );
-    assert_names(&err, &["'--lock-timeout <DUR>'", "'5 fortnights'"]);
-    let err = usage_error(&env, &["controller", "--session-timeout", "x"]);
-    assert_names(&err, &["'--session-timeout <DUR>'", "'x'"]);
-    let err = usage_error(
+    refused(
+        &env,
+        &["controller", "--session-timeout", "x"],
+        &["'--session-timeout <DUR>'", "'x'"],
+    );
+    refused(
         &env,
         &["controller", "--preferred-leader-interval", "rarely"],
-    );
-    assert_names(
-        &err,
         &["'--preferred-leader-interval <DUR>'", "'rarely'", "off"],
     );
-    let err = usage_error(
+    refused(
         &env,
         &[
             "consume",
@@ -56,16 +61,16 @@ fn a_bad_duration_names_the_flag_the_value_and_examples() {
             "--commit-interval",
             "often",
         ],
+        &["'--commit-interval <DUR>'", "'often'"],
     );
-    assert_names(&err, &["'--commit-interval <DUR>'", "'often'"]);
 }
 
 #[test]
 fn a_bad_size_names_the_flag_the_value_and_the_units() {
     let env = Env::new();
-    let err = usage_error(&env, &["produce", "-t", "t", "--batch-size", "12parsecs"]);
-    assert_names(
-        &err,
+    refused(
+        &env,
+        &["produce", "-t", "t", "--batch-size", "12parsecs"],
         &[
             "'--batch-size <SIZE>'",
             "'12parsecs'",
@@ -105,9 +110,9 @@ fn a_bad_time_names_the_flag_the_value_and_the_accepted_forms() {
             "'--to-datetime <TIME>'",
         ),
     ] {
-        let err = usage_error(&env, args);
-        assert_names(
-            &err,
+        refused(
+            &env,
+            args,
             &[
                 flag,
                 "'teatime'",
@@ -116,7 +121,7 @@ fn a_bad_time_names_the_flag_the_value_and_the_accepted_forms() {
             ],
         );
     }
-    let err = usage_error(
+    refused(
         &env,
         &[
             "offsets",
@@ -128,9 +133,6 @@ fn a_bad_time_names_the_flag_the_value_and_the_accepted_forms() {
             "--by-duration",
             "a while",
         ],
-    );
-    assert_names(
-        &err,
         &["'--by-duration <DUR>'", "'a while'", "not a duration"],
     );
 }
@@ -138,14 +140,17 @@ fn a_bad_time_names_the_flag_the_value_and_the_accepted_forms() {
 #[test]
 fn a_bad_from_format_or_on_failure_names_the_flag_and_the_value() {
     let env = Env::new();
-    let err = usage_error(&env, &["consume", "-t", "t", "--from", "-x"]);
-    assert_names(&err, &["'--from <SPEC>'", "'-x'", "beginning, end, stored"]);
-    let err = usage_error(&env, &["consume", "-t", "t", "--format", "%k %z"]);
-    assert_names(
-        &err,
+    refused(
+        &env,
+        &["consume", "-t", "t", "--from", "-x"],
+        &["'--from <SPEC>'", "'-x'", "beginning, end, stored"],
+    );
+    refused(
+        &env,
+        &["consume", "-t", "t", "--format", "%k %z"],
         &["'--format <FORMAT>'", "'%k %z'", "unknown token %z"],
     );
-    let err = usage_error(
+    refused(
         &env,
         &[
             "consume",
@@ -158,16 +163,16 @@ fn a_bad_from_format_or_on_failure_names_the_flag_and_the_value() {
             "--on-failure",
             "dead-letter=a/b",
         ],
-    );
-    assert_names(
-        &err,
         &["'--on-failure <", "'dead-letter=a/b'", "topic name"],
     );
-    let err = usage_error(&env, &["produce", "-t", "t", "-D", "\\xZZ"]);
-    assert_names(&err, &["'--delimiter <DELIM>'", "two hex digits"]);
-    let err = usage_error(&env, &["produce", "-t", "t", "--acks", "2"]);
-    assert_names(
-        &err,
+    refused(
+        &env,
+        &["produce", "-t", "t", "-D", "\\xZZ"],
+        &["'--delimiter <DELIM>'", "two hex digits"],
+    );
+    refused(
+        &env,
+        &["produce", "-t", "t", "--acks", "2"],
         &["'--acks <ACKS>'", "'2'", "possible values: 0, 1, all"],
     );
 }

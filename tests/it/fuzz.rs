@@ -1351,29 +1351,25 @@ struct Expect {
     durable: Option<(u64, u64)>,
 }
 
-const ANSWERS: &[&str] = &[
-    CONSUME,
-    SINCE,
-    OFFSETS,
-    AT,
-    GROUP_OFFSETS,
-    GROUP_CONSUME,
-    CONSUME_AFTER_CONTROLLER,
-    CONSUME_AFTER_REPAIR,
-    CONSUME_AFTER_PRODUCE,
-];
-const ANSWERS_AND_DESCRIBE: &[&str] = &[
-    CONSUME,
-    SINCE,
-    OFFSETS,
-    AT,
-    GROUP_OFFSETS,
-    GROUP_CONSUME,
-    CONSUME_AFTER_CONTROLLER,
-    CONSUME_AFTER_REPAIR,
-    CONSUME_AFTER_PRODUCE,
-    DESCRIBE,
-];
+/// The commands that give answers (records, offsets); `answers![X]` adds X to them.
+macro_rules! answers {
+    ($($extra:expr),*) => {
+        &[
+            CONSUME,
+            SINCE,
+            OFFSETS,
+            AT,
+            GROUP_OFFSETS,
+            GROUP_CONSUME,
+            CONSUME_AFTER_CONTROLLER,
+            CONSUME_AFTER_REPAIR,
+            CONSUME_AFTER_PRODUCE,
+            $($extra),*
+        ]
+    };
+}
+const ANSWERS: &[&str] = answers![];
+const ANSWERS_AND_DESCRIBE: &[&str] = answers![DESCRIBE];
 
 impl Expect {
     fn for_class(c: Class, durable: Option<(u64, u64)>) -> Expect {

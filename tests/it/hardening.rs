@@ -214,15 +214,21 @@ fn a_held_partition_lock_is_exit_75_naming_the_holder_not_corruption() {
         .args(["verify", "--repair", "--lock-timeout", "200ms"])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = exit_75_naming_this_test(&out);
+    assert!(!err.contains("found 1 problem"), "{err}");
+    drop(lock);
+    env.chute().args(["verify", "--repair"]).assert().success();
+}
+
+/// The command met the lock this test holds: exit 75, naming our pid. Returns its stderr.
+fn exit_75_naming_this_test(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(75), "{err}");
     assert!(
         err.contains(&format!("locked by pid {}", std::process::id())),
         "{err}"
     );
-    assert!(!err.contains("found 1 problem"), "{err}");
-    drop(lock);
-    env.chute().args(["verify", "--repair"]).assert().success();
+    err
 }
 
 fn produce_lines(env: &Env, topic: &str, range: std::ops::Range<u64>, extra: &[&str]) {
@@ -679,12 +685,7 @@ fn a_maintenance_pass_that_meets_a_held_lock_exits_75_naming_the_holder() {
     }
     let lock = hold_lock(&env.partition_dir("t", 0));
     let out = env.chute().args(["controller", "--once"]).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(75), "{err}");
-    assert!(
-        err.contains(&format!("locked by pid {}", std::process::id())),
-        "{err}"
-    );
+    exit_75_naming_this_test(&out);
     drop(lock);
     env.controller_once();
     let d = env.json(&["offsets", "-t", "t", "--json"]);
@@ -713,12 +714,7 @@ fn a_reassignment_whose_old_replica_is_locked_exits_75_naming_the_holder() {
         ])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(75), "{err}");
-    assert!(
-        err.contains(&format!("locked by pid {}", std::process::id())),
-        "{err}"
-    );
+    exit_75_naming_this_test(&out);
     drop(lock);
     assert_eq!(values(&env.consume("t", &[])), expected(0..100));
     env.controller_once();

@@ -233,6 +233,14 @@ fn start_handler(env: &Env, input: &str, group: &str, cmd: &str) -> (std::proces
     (c, pid)
 }
 
+/// Wait for a member that must stop with exit 75; its stderr.
+fn exits_75(c: std::process::Child) -> String {
+    let out = c.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    err
+}
+
 fn alive(pid: &str) -> bool {
     std::process::Command::new("kill")
         .args(["-0", pid.trim()])
@@ -307,9 +315,7 @@ fn a_handler_killed_by_the_forwarded_signal_is_not_committed_and_leaves_no_orpha
     let cmd = "echo $$ > handler.pid; i=0; while [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat >> billed";
     let (c, pid) = start_handler(&env, "order\n", "bill", cmd);
     signal(c.id(), "TERM");
-    let out = c.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(75), "{err}");
+    let err = exits_75(c);
     assert!(err.contains("o-0 offsets 0 to 0 (1 record)"), "{err}");
     assert!(!alive(&pid), "the handler outlived chute");
     assert!(!dir.join("billed").exists());
@@ -577,9 +583,7 @@ fn a_second_signal_stops_at_once_with_exit_75_and_takes_the_handler_along() {
         || dir.join("signals").exists(),
     );
     signal(c.id(), "TERM");
-    let out = c.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(75), "{err}");
+    let err = exits_75(c);
     assert!(err.contains("second signal"), "{err}");
     wait_for("the handler to be killed", Duration::from_secs(10), || {
         !alive(&pid)
@@ -590,18 +594,9 @@ fn a_second_signal_stops_at_once_with_exit_75_and_takes_the_handler_along() {
 #[test]
 fn a_cron_run_that_finds_its_partition_held_says_who_holds_it() {
     let env = Env::new();
-    env.create_topic("o", 1, &[]);
-    env.produce("o", "a\nb\n", &[]);
     let dir = env.dir.path();
     let cmd = "echo $$ > handler.pid; i=0; while [ ! -e go ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; cat > /dev/null";
-    let stuck = env
-        .spawn(&["consume", "-t", "o", "-g", "g", "--exec", cmd])
-        .current_dir(dir)
-        .spawn()
-        .unwrap();
-    wait_for("the stuck handler", Duration::from_secs(20), || {
-        dir.join("handler.pid").exists()
-    });
+    let (stuck, _) = start_handler(&env, "a\nb\n", "g", cmd);
     let out = env
         .chute()
         .args(["consume", "-t", "o", "-g", "g"])
