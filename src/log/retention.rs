@@ -59,6 +59,12 @@ pub fn plan(
 /// below the log start), oldest first. Read-only: the retention pass calls it under the
 /// partition lock, `topic describe` without.
 pub fn sealed_segments(dir: &Path, name: &str, t: &Tail) -> Result<Vec<SegmentInfo>> {
+    list_sealed(dir, name, t, usize::MAX)
+}
+
+/// [`sealed_segments`], reading the largest timestamp of the oldest `with_time` only: the rest
+/// say `i64::MAX` (never too old). Reading it means reading batches; sizes are one `stat`.
+fn list_sealed(dir: &Path, name: &str, t: &Tail, with_time: usize) -> Result<Vec<SegmentInfo>> {
     let bases: Vec<u64> = segment::list(dir)?
         .into_iter()
         .filter(|&b| b <= t.segment_base)
@@ -75,6 +81,14 @@ pub fn sealed_segments(dir: &Path, name: &str, t: &Tail) -> Result<Vec<SegmentIn
         }
         let log_path = segment::path(dir, b, "log");
         let bytes = std::fs::metadata(&log_path).at(&log_path)?.len();
+        if out.len() >= with_time {
+            out.push(SegmentInfo {
+                base: b,
+                bytes,
+                max_timestamp: i64::MAX,
+            });
+            continue;
+        }
         let r = match &mut reader {
             Some(r) => r,
             None => reader.insert(PartitionReader::open(dir, name)?),
@@ -107,7 +121,8 @@ pub fn overdue(
     if retention_ms.is_none() && retention_bytes.is_none() {
         return Ok(false);
     }
-    let sealed = sealed_segments(dir, name, t)?;
+    // `plan` deletes something exactly when the oldest segment goes: only its age matters.
+    let sealed = list_sealed(dir, name, t, 1)?;
     Ok(plan(
         &sealed,
         t.segment_base,

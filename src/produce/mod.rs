@@ -456,12 +456,17 @@ impl Producer {
     /// the others' records from being written: each is tried, the first error is returned.
     pub fn flush(&mut self) -> Result<()> {
         let mut first_err = None;
-        for p in self.pending.clone() {
+        // A lane leaves `pending` once flushed; one that failed stays, and is stepped over.
+        let mut i = 0;
+        while let Some(&p) = self.pending.get(i) {
             if let Err(e) = self.flush_lane(p) {
                 if self.deleted {
                     return Err(e);
                 }
                 first_err.get_or_insert(e);
+            }
+            if self.pending.get(i) == Some(&p) {
+                i += 1;
             }
         }
         first_err.map_or(Ok(()), Err)
