@@ -4,7 +4,7 @@
 //! parsed by clap through the library's one parser for each kind (bad values are usage errors,
 //! exit 2, naming the flag and the value), so the commands get library types, never strings.
 
-use chute::cluster::config::{parse_duration, parse_size};
+use chute::cluster::config::parse_size;
 use chute::consume::StartFrom;
 use chute::group::deliver::OnFailure;
 use chute::group::run::Reset;
@@ -12,6 +12,7 @@ use chute::input::{InputFormat, OnError};
 use chute::output::OutputFormat;
 use chute::produce::Acks;
 use chute::time::Time;
+use chute::time::parse_duration;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -185,7 +185,7 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
-pub use crate::time::{parse_duration, parse_duration_ms};
+use crate::time::parse_duration_ms;
 
 fn is_unlimited(v: &str) -> bool {
     matches!(
