@@ -2,7 +2,7 @@
 //! Reads metadata, tails and segments; takes no locks.
 
 use crate::cluster::Cluster;
-use crate::cluster::metadata::PartitionMeta;
+use crate::cluster::metadata::{Metadata, PartitionMeta};
 use crate::cluster::topic_watch::{TopicChange, TopicWatch};
 use crate::error::{Error, Result};
 use crate::log::{PartitionReader, Tail};
@@ -150,19 +150,60 @@ impl Consumer {
 
     /// Start reading partition `p` where `opts.from` / `opts.since` say (`stored` is the
     /// committed offset for `--from stored`; None starts at the log start).
+    ///
+    /// `md` may be older than the partition's current leader (a group member takes a
+    /// partition with the metadata it read a moment ago). Reading from a former leader is
+    /// harmless for records (the next poll moves to the leader before delivering anything)
+    /// but not for the start: a committed offset beyond that replica's end would be clamped
+    /// down to it, and records the group already committed delivered again. So an offset
+    /// beyond the end is believed only once fresh metadata names the same leader and epoch.
     pub fn open_cursor(
         &mut self,
         cluster: &Cluster,
-        md: &crate::cluster::metadata::Metadata,
+        md: &Metadata,
         p: u32,
         opts: &ConsumeOptions,
         stored: Option<u64>,
         stop: Stop,
     ) -> Result<()> {
         if self.cluster.is_none() {
-            self.watch = TopicWatch::new(&self.topic, None, TopicWatch::stamp_now(cluster));
             self.cluster = Some(cluster.clone());
         }
+        // The next poll reloads metadata and moves any cursor whose view is older.
+        self.watch.invalidate();
+        let mut fresh: Option<Metadata> = None;
+        let mut believe_end = false;
+        for attempt in 0.. {
+            let md = fresh.as_ref().unwrap_or(md);
+            match self.new_cursor(cluster, md, p, opts, stored, stop, believe_end)? {
+                Ok(c) => {
+                    self.cursors.push(c);
+                    break;
+                }
+                Err(seen) => {
+                    let now = cluster.metadata_with_topic(&self.topic)?;
+                    let same = now.topic(&self.topic)?.partition(&self.topic, p)? == &seen;
+                    believe_end = same || attempt >= 2;
+                    fresh = Some(now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A cursor on `p` as `md` describes it, or (unless `believe_end`) the partition as seen
+    /// when the start offset turned out to be beyond the end of the replica it names.
+    #[allow(clippy::too_many_arguments)]
+    fn new_cursor(
+        &mut self,
+        cluster: &Cluster,
+        md: &Metadata,
+        p: u32,
+        opts: &ConsumeOptions,
+        stored: Option<u64>,
+        stop: Stop,
+        believe_end: bool,
+    ) -> Result<std::result::Result<Cursor, PartitionMeta>> {
         let topic = &self.topic;
         let id = &md.topic(topic)?.id;
         if self.watch.topic_id().is_some_and(|mine| mine != id) {
@@ -201,6 +242,9 @@ impl Consumer {
             start = tail.log_start_offset;
         }
         if start > log_end {
+            if !believe_end {
+                return Ok(Err(meta));
+            }
             self.warnings.push(format!(
                 "partition {name}: offset {start} is beyond the log end {log_end}; starting at the end"
             ));
@@ -221,7 +265,7 @@ impl Consumer {
             Stop::At(s) => Some(s.min(tail.end_offset).max(start)),
         };
         reader.seek(start, &seek_tail)?;
-        self.cursors.push(Cursor {
+        Ok(Ok(Cursor {
             partition: p,
             reader,
             meta,
@@ -231,8 +275,7 @@ impl Consumer {
             stop,
             done: stop.is_some_and(|s| start >= s),
             dir,
-        });
-        Ok(())
+        }))
     }
 
     /// Stop reading partition `p`; returns the next offset it would have delivered.

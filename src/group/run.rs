@@ -123,6 +123,8 @@ pub fn run(
     warn: &mut dyn FnMut(String),
 ) -> Result<u64> {
     let md = cluster.metadata_with_topic(&opts.topic)?;
+    // A test stops here to change leaders under a member whose metadata is now old.
+    crate::pause_point!("group-metadata-read");
     let reg = Registration::join(
         &opts.group,
         std::slice::from_ref(&opts.topic),

@@ -375,3 +375,62 @@ fn a_follower_joins_the_isr_only_at_or_above_the_high_watermark() {
     assert_eq!(p["high_watermark"], 30, "{p}");
     assert_eq!(read_all(&env, "t"), got);
 }
+
+/// A `--follow` member takes a partition with the metadata it read a moment ago. After a
+/// leader change it has not seen, the former leader's log ends below the offset the group
+/// committed from the new one; the member must start at that offset on the new leader, not
+/// clamp to the former leader's end and deliver committed records again (a soak saw a member
+/// deliver 29 records twice this way).
+#[test]
+fn a_member_with_old_metadata_starts_at_its_committed_offset_on_the_new_leader() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 1, &["-r", "2"]);
+    env.produce("t", lines_of(0..5, "a"), &["--acks", "all"]);
+    let old = describe0(&env, "t")["leader"].as_u64().unwrap();
+
+    // The member reads metadata (leader `old`) and stops before joining.
+    let gate = env.dir.path().join("gate");
+    let out_path = env.dir.path().join("out");
+    let err_path = env.dir.path().join("err");
+    let mut m = env
+        .spawn(&["consume", "-t", "t", "-g", "g", "--follow"])
+        .env(
+            "FAILPOINTS",
+            format!("group-metadata-read=return({})", gate.display()),
+        )
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(
+        "the member to read metadata",
+        Duration::from_secs(20),
+        || gate.with_extension("reached").exists(),
+    );
+
+    // Leadership moves; the new leader gets 5 records the former one never sees, and a cron
+    // run of the group commits all 10.
+    env.mark("down", old);
+    env.controller_once();
+    assert_ne!(describe0(&env, "t")["leader"].as_u64(), Some(old));
+    env.produce("t", lines_of(5..10, "b"), &["--acks", "all"]);
+    let got = String::from_utf8(env.consume("t", &["-g", "g"])).unwrap();
+    assert_eq!(got.lines().count(), 10, "{got}");
+
+    std::fs::write(gate.with_extension("go"), b"").unwrap();
+    env.produce("t", "next\n", &["--acks", "all"]);
+    wait_for(
+        "the member to deliver `next`",
+        Duration::from_secs(20),
+        || std::fs::read_to_string(&out_path).unwrap().contains("next"),
+    );
+    signal(m.id(), "TERM");
+    assert_eq!(m.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&out_path).unwrap(),
+        "next\n",
+        "the member delivered committed records again; stderr: {}",
+        std::fs::read_to_string(&err_path).unwrap()
+    );
+}

@@ -7,13 +7,6 @@ use std::os::fd::AsRawFd;
 use std::process::Stdio;
 use std::time::Duration;
 
-fn signal(pid: u32, sig: &str) {
-    std::process::Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .unwrap();
-}
-
 /// Bytes written into a pipe that its reader has not taken yet.
 fn unread(fd: &impl AsRawFd) -> i32 {
     let mut n: libc::c_int = 0;

@@ -125,6 +125,14 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// `kill -SIG pid`.
+pub fn signal(pid: u32, sig: &str) {
+    std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap();
+}
+
 pub fn kill9(child: &mut Child) {
     unsafe_free_kill(child.id());
     let _ = child.wait();
