@@ -55,10 +55,19 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
     let f = fsutil::open_read(path)?;
     let created = segment::read_header(&f, path, file_header::LOG_MAGIC, base)?;
     let len = f.metadata().at(path)?.len();
+    let extent = segment::sealed_extent(&f, path, base)?;
+    let sealed = if extent.recorded {
+        format!("{} bytes", extent.end)
+    } else {
+        "not recorded (the active segment, or sealed by an older chute)".to_string()
+    };
     w(format!(
-        "Dumping {}\nSegment base offset: {base}  created: {created}  size: {len}\n",
+        "Dumping {}\nSegment base offset: {base}  created: {created}  size: {len}  sealed: {sealed}\n",
         path.display()
     ))?;
+    if extent.truncated() {
+        w(format!("Truncated: {}\n", extent.truncated_detail(path)))?;
+    }
     let mut sc = Scanner::default();
     let mut pos = file_header::LEN as u64;
     loop {
@@ -113,7 +122,7 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
                 }
                 pos += h.len() as u64;
             }
-            Next::End => return Ok(false),
+            Next::End => return Ok(extent.truncated()),
             Next::Bad { error, .. } => {
                 w(format!(
                     "Invalid bytes from position {pos} to {len} ({} bytes): {error}\n",

@@ -268,7 +268,8 @@ impl PartitionWriter {
         let log_path = segment::path(&dir, base, "log");
         let log = fsutil::open_read(&log_path)?;
         let created = segment::read_header(&log, &log_path, file_header::LOG_MAGIC, base)?;
-        let len = log.metadata().at(&log_path)?.len();
+        let extent = segment::sealed_extent(&log, &log_path, base)?;
+        let len = extent.end;
         // Pass 1: would anything go? (Most passes over an already clean segment stop here.)
         let mut scanner = Scanner::new(1 << 20);
         let mut scratch = Vec::new();
@@ -286,14 +287,15 @@ impl PartitionWriter {
                 }
                 Next::End => break,
                 Next::Bad { error, .. } => {
-                    return Err(corrupt(
-                        &self.name,
-                        base,
+                    let detail = if extent.truncated() && pos >= extent.file_len {
+                        extent.truncated_detail(&log_path)
+                    } else {
                         format!(
                             "sealed segment {} at byte {pos}: {error}",
-                            log_path.display(),
-                        ),
-                    ));
+                            log_path.display()
+                        )
+                    };
+                    return Err(corrupt(&self.name, base, detail));
                 }
             }
         }
@@ -345,6 +347,8 @@ impl PartitionWriter {
         let f = out_log
             .into_inner()
             .map_err(|e| Error::io(tmp("log"), e.into_error()))?;
+        // The cleaned copy replaces a sealed segment: it is sealed at its own length.
+        segment::seal(&f, &tmp("log"), base, opos)?;
         fsutil::sync_data(&f, &tmp("log"))?;
         for (ext, data) in [("index", &idx), ("timeindex", &tidx)] {
             let p = tmp(ext);
@@ -359,7 +363,7 @@ impl PartitionWriter {
         let t = self.current_tail();
         let same = t.segment_base > base
             && t.log_start_offset < self_next_base(&dir, base, t.segment_base)?
-            && std::fs::metadata(&log_path).map(|m| m.len()).ok() == Some(len);
+            && std::fs::metadata(&log_path).map(|m| m.len()).ok() == Some(extent.file_len);
         if !same {
             for ext in ["log", "index", "timeindex"] {
                 let _ = std::fs::remove_file(tmp(ext));

@@ -11,7 +11,7 @@ use super::reader::PartitionReader;
 use super::scan::Next;
 use super::segment;
 use super::writer::{HDR, PartitionWriter, deleted_error, fenced_error};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::fsutil;
 use std::path::Path;
 
@@ -350,7 +350,7 @@ impl PartitionWriter {
         let seg_end = if base == t.segment_base {
             t.end_position
         } else {
-            log.metadata().at(&log_path)?.len()
+            segment::sealed_extent(&log, &log_path, base)?.end
         };
         let (mut pos, mut off) = (HDR, base);
         while let Next::Batch { header, .. } =

@@ -18,8 +18,8 @@ struct Seg {
     base: u64,
     file: File,
     path: PathBuf,
-    /// File length once the segment is known to be sealed.
-    sealed_len: Option<u64>,
+    /// Where its batches end, once the segment is known to be sealed.
+    sealed: Option<segment::Extent>,
     /// Base of the next committed segment once this one is known to be sealed: a sealed
     /// segment never holds offsets at or above it, whatever bytes a dead writer left behind.
     limit: Option<u64>,
@@ -105,7 +105,7 @@ impl PartitionReader {
             base,
             file,
             path,
-            sealed_len: None,
+            sealed: None,
             limit: None,
         });
         Ok(())
@@ -202,16 +202,16 @@ impl PartitionReader {
         if seg.base == t.segment_base {
             return Ok(t.end_position);
         }
-        if let Some(l) = seg.sealed_len {
-            return Ok(l);
+        if let Some(e) = seg.sealed {
+            return Ok(e.end);
         }
-        let l = seg.file.metadata().at(&seg.path)?.len();
+        let e = segment::sealed_extent(&seg.file, &seg.path, seg.base)?;
         let base = seg.base;
         let limit = self.next_segment_after(base, t)?;
         let seg = self.seg.as_mut().unwrap();
-        seg.sealed_len = Some(l);
+        seg.sealed = Some(e);
         seg.limit = limit;
-        Ok(l)
+        Ok(e.end)
     }
 
     /// The next verified batch below the tail `t`, or `None` at the end of the visible log.
@@ -248,10 +248,15 @@ impl PartitionReader {
                         // writer or `verify --repair` cuts it.
                         return Ok(None);
                     }
-                    Err(format!(
-                        "batch at byte {pos} of {}: {error}",
-                        seg.path.display(),
-                    ))
+                    match seg.sealed {
+                        Some(e) if e.truncated() && pos >= e.file_len => {
+                            Err(e.truncated_detail(&seg.path))
+                        }
+                        _ => Err(format!(
+                            "batch at byte {pos} of {}: {error}",
+                            seg.path.display(),
+                        )),
+                    }
                 }
             };
             match outcome {

@@ -239,11 +239,12 @@ pub fn first_damage(dir: &Path, t: &Tail) -> Result<Option<Damage>> {
             return bad(HDR, expected.max(base), e.to_string());
         }
         expected = expected.max(base);
-        let end = if active {
-            t.end_position
+        let extent = if active {
+            None
         } else {
-            log.metadata().at(&log_path)?.len()
+            Some(segment::sealed_extent(&log, &log_path, base)?)
         };
+        let end = extent.map_or(t.end_position, |e| e.end);
         let mut pos = HDR;
         scanner.invalidate();
         loop {
@@ -271,11 +272,13 @@ pub fn first_damage(dir: &Path, t: &Tail) -> Result<Option<Damage>> {
                     if active && expected >= t.durable_offset {
                         return Ok(None); // a torn tail: cut by the next writer
                     }
-                    return bad(
-                        pos,
-                        expected,
-                        format!("batch at byte {pos} of {}: {error}", log_path.display()),
-                    );
+                    let detail = match extent {
+                        Some(e) if e.truncated() && pos >= e.file_len => {
+                            e.truncated_detail(&log_path)
+                        }
+                        _ => format!("batch at byte {pos} of {}: {error}", log_path.display()),
+                    };
+                    return bad(pos, expected, detail);
                 }
             }
         }

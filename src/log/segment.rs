@@ -129,3 +129,60 @@ pub fn read_header(f: &File, p: &Path, magic: &[u8; 8], base: u64) -> Result<i64
     let n = super::tail::read_full_at(f, &mut h, 0).at(p)?;
     file_header::decode(p, &h[..n], magic, base)
 }
+
+/// Record in segment `base`'s header that it is sealed at `len` bytes. The caller fsyncs the
+/// file before the segment counts as sealed (before the tail moves past it).
+pub fn seal(f: &File, p: &Path, base: u64, len: u64) -> Result<()> {
+    let len = u32::try_from(len).map_err(|_| Error::Format {
+        path: p.to_path_buf(),
+        detail: format!(
+            "a segment of {len} bytes cannot be sealed (at most {} bytes)",
+            u32::MAX
+        ),
+    })?;
+    f.write_all_at(&file_header::encode_seal(base, len), file_header::SEAL_AT)
+        .at(p)
+}
+
+/// How far a sealed segment's bytes reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// Where its batches end: the sealed length its header records, else the file length.
+    pub end: u64,
+    /// The file's length now.
+    pub file_len: u64,
+    /// Whether the header records the sealed length (else `end` is the file length).
+    pub recorded: bool,
+}
+
+impl Extent {
+    /// The file ends before the length it was sealed at: batches are missing at its end.
+    pub fn truncated(&self) -> bool {
+        self.file_len < self.end
+    }
+
+    /// What a reader that reached the file's end at `pos` says.
+    pub fn truncated_detail(&self, p: &Path) -> String {
+        format!(
+            "{} ends at byte {} but was sealed at {} bytes: {} bytes are missing",
+            p.display(),
+            self.file_len,
+            self.end,
+            self.end - self.file_len
+        )
+    }
+}
+
+/// The extent of sealed segment `base` (open as `f`). Bytes beyond a recorded seal were never
+/// part of the segment and are not read.
+pub fn sealed_extent(f: &File, p: &Path, base: u64) -> Result<Extent> {
+    let file_len = f.metadata().at(p)?.len();
+    let mut h = [0u8; file_header::LEN];
+    let n = super::tail::read_full_at(f, &mut h, 0).at(p)?;
+    let seal = file_header::decode_seal(&h[..n], base);
+    Ok(Extent {
+        end: seal.unwrap_or(file_len),
+        file_len,
+        recorded: seal.is_some(),
+    })
+}

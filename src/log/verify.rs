@@ -200,9 +200,21 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
         }
         expected = expected.max(base);
         let file_len = log.metadata().map(|m| m.len()).unwrap_or(0);
-        let end = if active { t.end_position } else { file_len };
+        let extent = if active {
+            None
+        } else {
+            Some(segment::sealed_extent(&log, &log_path, base)?)
+        };
+        let end = extent.map_or(t.end_position, |e| e.end);
         if active && file_len > end {
             rep.notes.push(format!("{} bytes beyond the commit point of {} (an append in progress, or left by a writer that died; the next writer or --repair removes them)", file_len - end, segment::file_name(base, "log")));
+        }
+        if !active && file_len > end {
+            rep.notes.push(format!(
+                "{} bytes beyond the sealed length of {} ({end} bytes): never part of the segment, not read",
+                file_len - end,
+                segment::file_name(base, "log")
+            ));
         }
         // Derive the indexes from the scan and compare them with the files as we go.
         let mut want_index = Expect::open(dir, base, "index", file_header::INDEX_MAGIC);
@@ -261,14 +273,16 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
                             ),
                         );
                     } else {
-                        problem(
-                            &mut rep,
-                            Some(expected),
-                            format!(
+                        let detail = match extent {
+                            Some(e) if e.truncated() && pos >= e.file_len => {
+                                e.truncated_detail(&log_path)
+                            }
+                            _ => format!(
                                 "batch at byte {pos} of {}: {error}",
                                 segment::file_name(base, "log"),
                             ),
-                        );
+                        };
+                        problem(&mut rep, Some(expected), detail);
                     }
                     broken = true;
                     break;

@@ -372,6 +372,14 @@ impl PartitionWriter {
         // the commit point (our fast path does not look for them). A sealed segment is read
         // to its length, so cut it, and its indexes, to exactly what was published.
         a.log.set_len(a.tail.end_position).at(&a.log_path)?;
+        // Its length goes into its header, so a sealed segment cut short later is seen as
+        // damaged rather than read as one that ends early (the same fsync makes it durable).
+        segment::seal(
+            &a.log,
+            &a.log_path,
+            a.tail.segment_base,
+            a.tail.end_position,
+        )?;
         a.index.set_len(a.index_len).at(&a.index_path)?;
         a.timeindex.set_len(a.timeindex_len).at(&a.timeindex_path)?;
         fsutil::sync_data(&a.log, &a.log_path)?;

@@ -106,6 +106,28 @@ fn ten_rounds_over_200_keys_and_a_tombstone_keep_exactly_the_latest_values() {
     assert_eq!(recs[0].0, 1800);
     // Both replicas were cleaned identically (verify compares them batch by batch).
     env.chute().args(["verify", "-t", "c"]).assert().success();
+    // Every cleaned segment records the length it was sealed at, like a rolled one, so one
+    // cut short later is damage, not a gap (docs/format.md).
+    for b in 0..2 {
+        let dir = env.root().join(format!("brokers/{b}/c-0"));
+        let out = env
+            .chute()
+            .args(["dump", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let out = String::from_utf8(out.stdout).unwrap();
+        let segs: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("Segment base offset"))
+            .collect();
+        assert!(segs.len() >= 2, "{out}");
+        let (active, sealed) = segs.split_last().unwrap();
+        assert!(active.contains("sealed: not recorded"), "{active}");
+        for l in sealed {
+            let size = l.split("size: ").nth(1).unwrap().split(' ').next().unwrap();
+            assert!(l.ends_with(&format!("sealed: {size} bytes")), "{l}");
+        }
+    }
 }
 
 #[test]

@@ -327,6 +327,92 @@ fn damaged_data_of_a_replicated_partition_is_restored_from_an_in_sync_replica() 
     env.chute().args(["verify"]).assert().success();
 }
 
+/// Byte positions of the batches of segment `seg` (from `chute dump`).
+fn batch_positions(env: &Env, seg: &Path) -> Vec<u64> {
+    let out = env
+        .chute()
+        .args(["dump", seg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(" position: ").nth(1))
+        .map(|r| r.split(' ').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+/// A sealed segment that lost its last batches whole (a lost write, a bad copy) ends on a
+/// batch boundary, like one compaction emptied at its end. Its header records the length it
+/// was sealed at, so readers see damage (exit 74), not a gap they silently skip, and
+/// `verify --repair` restores the missing batches from the in-sync replica, or, without one,
+/// says what `--truncate-damaged` would cut.
+#[test]
+fn a_sealed_segment_cut_short_on_a_batch_boundary_is_damage_not_a_gap() {
+    for rf in [2, 1] {
+        let env = Env::new();
+        env.brokers(2);
+        env.create_topic(
+            "t",
+            1,
+            &["-r", &rf.to_string(), "--config", "segment.bytes=1000"],
+        );
+        for i in 0..10 {
+            produce_lines(&env, "t", i * 10..i * 10 + 10, &["--acks", "all"]);
+        }
+        let d = env.json(&["topic", "describe", "t", "--json"]);
+        let leader = d["partitions"][0]["leader"].as_u64().unwrap();
+        let seg = env
+            .root()
+            .join(format!("brokers/{leader}/t-0/00000000000000000000.log"));
+        let pos = batch_positions(&env, &seg);
+        assert!(pos.len() >= 3, "rf {rf}: {pos:?}");
+        let good = std::fs::read(&seg).unwrap();
+        let cut = *pos.last().unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&seg)
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
+        let lost_from = 10 * (pos.len() as u64 - 1);
+
+        let out = env.chute().args(["consume", "-t", "t"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(74), "rf {rf}: {err}");
+        assert!(
+            err.contains(&format!(
+                "ends at byte {cut} but was sealed at {} bytes",
+                good.len()
+            )),
+            "rf {rf}: {err}"
+        );
+        assert_eq!(
+            values(&out.stdout),
+            expected(0..lost_from),
+            "rf {rf}: records before the damage, none after"
+        );
+        let out = env.chute().args(["verify"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(74), "rf {rf}: {err}");
+
+        let out = env.chute().args(["verify", "--repair"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if rf == 2 {
+            assert_eq!(out.status.code(), Some(0), "{err}");
+            assert!(err.contains("restored from an in-sync replica"), "{err}");
+            assert_eq!(values(&env.consume("t", &[])), expected(0..100));
+            env.chute().args(["verify"]).assert().success();
+        } else {
+            assert_eq!(out.status.code(), Some(74), "{err}");
+            assert!(
+                err.contains(&format!("losing offsets {lost_from} to 99")),
+                "{err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_output_path_ends_quietly_on_an_already_closed_pipe() {
     let env = Env::new();
