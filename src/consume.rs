@@ -436,3 +436,15 @@ fn deleted_while_reading(topic: &str, recreated: bool) -> Error {
         }
     ))
 }
+
+/// What the commands consume through outside a group (the client layer's `Backend::consumer`).
+pub trait RecordConsumer {
+    /// Things the user should hear about (clamped start offsets and the like).
+    fn warnings(&self) -> Vec<String>;
+    /// Deliver what is available now; returns records delivered.
+    fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64>;
+    /// Every partition reached its end, `--until` or `-n`, or a stop was asked for.
+    fn finished(&self) -> bool;
+    /// Block until more may be there, or `timeout` passes.
+    fn wait(&mut self, timeout: std::time::Duration);
+}

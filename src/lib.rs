@@ -5,7 +5,7 @@
 //! Each folder is one layer and uses only the layers below it (`tests/it/layers.rs` checks):
 //!
 //! ```text
-//!  client/                    the seam the commands call for topics, produce, consume
+//!  client/                    the seam the commands call for topics, produce, consume, groups
 //!     │                       (client::Backend; local: this directory tree)
 //!  group/  controller/        consumer groups (membership, assignment, commits, delivery);
 //!     │        │              the controller's passes (liveness, ISR, retention, compaction)

@@ -1,14 +1,22 @@
 //! [`Backend`] on this root's directory tree.
 
-use super::{Backend, RecordConsumer, RecordProducer, TopicSummary};
+use super::{
+    Backend, GroupDescription, GroupSummary, MemberOptions, MemberOutput, RecordConsumer,
+    RecordProducer, TopicSummary,
+};
 use crate::cluster::Cluster;
 use crate::consume::{ConsumeOptions, Consumer};
 use crate::error::{Error, Result};
-use crate::produce::{Producer, ProducerOptions};
-use crate::record::{RecordRef, RecordSink};
+use crate::group::admin::{PartitionStatus, ResetPlan, ResetTo};
+use crate::group::deliver::{Committer, Delivery, OpenProducer};
+use crate::group::member::live_members;
+use crate::group::run::GroupOptions;
+use crate::group::{self, Group};
+use crate::produce::{Acks, Producer, ProducerOptions};
+use crate::record::RecordSink;
 use crate::topics::{self, AlterOptions, CreateOptions, Created, Description, PartitionOffsets};
 use crate::watch::Waker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Local {
     pub cluster: Cluster,
@@ -78,32 +86,108 @@ impl Backend for Local {
             warnings,
         }))
     }
+
+    fn list_groups(&self) -> Result<Vec<GroupSummary>> {
+        group::list(&self.cluster)?
+            .into_iter()
+            .map(|g| {
+                Ok(GroupSummary {
+                    members: live_members(&g, None)?.len(),
+                    topics: g.topics()?,
+                    group: g.name,
+                })
+            })
+            .collect()
+    }
+
+    fn describe_group(&self, name: &str) -> Result<GroupDescription> {
+        let g = Group::existing(&self.cluster, name)?;
+        let (members, partitions) = group::admin::status(&self.cluster, &g, None)?;
+        Ok(GroupDescription {
+            group: g.name,
+            members,
+            partitions,
+        })
+    }
+
+    fn group_offsets(&self, name: &str, topic: Option<&str>) -> Result<Vec<PartitionStatus>> {
+        let g = Group::existing(&self.cluster, name)?;
+        Ok(group::admin::status(&self.cluster, &g, topic)?.1)
+    }
+
+    fn reset_group_offsets(
+        &self,
+        name: &str,
+        topic: &str,
+        partitions: &[u32],
+        to: &ResetTo,
+        execute: bool,
+    ) -> Result<Vec<ResetPlan>> {
+        let g = Group::at(&self.cluster, name)?;
+        group::admin::reset(&self.cluster, &g, topic, partitions, to, execute)
+    }
+
+    fn delete_group(&self, name: &str) -> Result<()> {
+        Group::existing(&self.cluster, name)?.delete()
+    }
+
+    fn run_group_member(&self, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<u64> {
+        let g = Group::at(&self.cluster, &o.group)?;
+        let md = self.cluster.metadata_with_topic(&o.topic)?;
+        let topic_id = md.topic(&o.topic)?.id.clone();
+        let committer = Committer::new(
+            Box::new(g.clone()),
+            &o.topic,
+            &topic_id,
+            "",
+            o.commit_interval,
+        );
+        let mut out = match o.output {
+            MemberOutput::Exec {
+                cmd,
+                batch,
+                timeout,
+                on_failure,
+            } => Delivery::exec(
+                o.format,
+                committer,
+                &cmd,
+                batch,
+                timeout,
+                on_failure,
+                self.dead_letter_producer(),
+            ),
+            MemberOutput::Stdout => Delivery::stdout(o.format, committer)?,
+        };
+        let gopts = GroupOptions {
+            group: g,
+            topic: o.topic,
+            assignor: o.assignor,
+            reset: o.reset,
+            consume: o.consume,
+        };
+        group::run::run(&self.cluster, &gopts, &mut out, warn)
+    }
 }
 
-impl RecordProducer for Producer {
-    fn tick(&mut self) {
-        Producer::tick(self)
-    }
-    fn send(&mut self, r: RecordRef<'_>) -> Result<()> {
-        Producer::send(self, r)
-    }
-    fn has_pending(&self) -> bool {
-        Producer::has_pending(self)
-    }
-    fn flush(&mut self) -> Result<()> {
-        Producer::flush(self)
-    }
-    fn sync_deadline(&self) -> Instant {
-        Producer::sync_deadline(self)
-    }
-    fn sync_if_due(&mut self) -> Result<()> {
-        Producer::sync_if_due(self)
-    }
-    fn close(&mut self) -> Result<()> {
-        Producer::close(self)
-    }
-    fn truncated(&self) -> u64 {
-        self.truncated
+impl Local {
+    /// Dead-letter records go to a topic of this root, acknowledged by its leader and fsynced.
+    fn dead_letter_producer(&self) -> OpenProducer {
+        let cluster = self.cluster.clone();
+        std::rc::Rc::new(move |topic: &str| {
+            let (p, _) = Producer::open(
+                &cluster,
+                topic,
+                ProducerOptions {
+                    partition: None,
+                    acks: Acks::Leader,
+                    batch_size: 1 << 20,
+                    lock_timeout: Duration::from_secs(30),
+                    truncate_oversized: false,
+                },
+            )?;
+            Ok(Box::new(p) as Box<dyn RecordProducer>)
+        })
     }
 }
 

@@ -1,17 +1,25 @@
-//! The seam the commands call through for topics, producing and consuming. No file-system
-//! type appears in these signatures, so another implementation (a Kafka cluster) can sit behind
-//! the same commands. [`local::Local`] is this root's directory tree. Administration that only
+//! The seam the commands call through for topics, producing, consuming and consumer groups
+//! (members, positions, resets). No file-system type appears in these signatures, so another
+//! implementation (a Kafka cluster) can sit behind the same commands. [`local::Local`] is this root's directory tree. Administration that only
 //! a directory tree has (brokers as directories, `verify`, `dump`, reassignment, the
 //! controller) stays on `cluster::Cluster`.
 
 pub mod local;
 
+pub use crate::consume::RecordConsumer;
+pub use crate::produce::RecordProducer;
+
 use crate::consume::ConsumeOptions;
 use crate::error::Result;
+use crate::group::admin::{PartitionStatus, ResetPlan, ResetTo};
+use crate::group::assign::Assignor;
+use crate::group::deliver::OnFailure;
+use crate::group::member::MemberInfo;
+use crate::group::run::Reset;
+use crate::output::OutputFormat;
 use crate::produce::ProducerOptions;
-use crate::record::{RecordRef, RecordSink};
 use crate::topics::{AlterOptions, CreateOptions, Created, Description, PartitionOffsets};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A topic as `topic list` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -19,6 +27,49 @@ pub struct TopicSummary {
     pub name: String,
     pub partitions: u32,
     pub replication_factor: u32,
+}
+
+/// A consumer group as `group list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupSummary {
+    pub group: String,
+    pub members: usize,
+    pub topics: Vec<String>,
+}
+
+/// `group describe`: the live members and each partition's position.
+#[derive(Debug, Clone)]
+pub struct GroupDescription {
+    pub group: String,
+    pub members: Vec<MemberInfo>,
+    pub partitions: Vec<PartitionStatus>,
+}
+
+/// Where a group member's records go; a position is committed only once they were taken.
+#[derive(Debug, Clone)]
+pub enum MemberOutput {
+    Stdout,
+    /// `--exec CMD`: batches of up to `batch` records on the command's stdin.
+    Exec {
+        cmd: String,
+        batch: usize,
+        timeout: Option<Duration>,
+        on_failure: OnFailure,
+    },
+}
+
+/// One member of a consumer group (`consume -g`).
+#[derive(Clone)]
+pub struct MemberOptions {
+    pub group: String,
+    pub topic: String,
+    pub assignor: Assignor,
+    /// Where a partition without a committed offset starts.
+    pub reset: Reset,
+    pub consume: ConsumeOptions,
+    pub format: OutputFormat,
+    pub commit_interval: Duration,
+    pub output: MemberOutput,
 }
 
 pub trait Backend {
@@ -35,33 +86,27 @@ pub trait Backend {
     fn producer(&self, topic: &str, o: ProducerOptions) -> Result<(Box<dyn RecordProducer>, bool)>;
     /// A consumer of the partitions `o` names (all by default), outside any group.
     fn consumer(&self, topic: &str, o: &ConsumeOptions) -> Result<Box<dyn RecordConsumer>>;
-}
 
-/// Records in, batches out: durable once [`close`](Self::close) or a due sync returned Ok
-/// (README.md, Concepts: Durability).
-pub trait RecordProducer {
-    /// Refresh the clock for records without a timestamp (once per input chunk).
-    fn tick(&mut self);
-    fn send(&mut self, r: RecordRef<'_>) -> Result<()>;
-    fn has_pending(&self) -> bool;
-    /// Write every partially filled batch.
-    fn flush(&mut self) -> Result<()>;
-    /// When the next periodic sync is due.
-    fn sync_deadline(&self) -> Instant;
-    fn sync_if_due(&mut self) -> Result<()>;
-    /// Flush and make durable everything sent.
-    fn close(&mut self) -> Result<()>;
-    /// Records cut to fit the topic's largest message (`--on-error truncate`).
-    fn truncated(&self) -> u64;
-}
-
-pub trait RecordConsumer {
-    /// Things the user should hear about (clamped start offsets and the like).
-    fn warnings(&self) -> Vec<String>;
-    /// Deliver what is available now; returns records delivered.
-    fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64>;
-    /// Every partition reached its end, `--until` or `-n`, or a stop was asked for.
-    fn finished(&self) -> bool;
-    /// Block until more may be there, or `timeout` passes.
-    fn wait(&mut self, timeout: Duration);
+    /// Every consumer group; none when there is no cluster yet.
+    fn list_groups(&self) -> Result<Vec<GroupSummary>>;
+    fn describe_group(&self, group: &str) -> Result<GroupDescription>;
+    /// Committed offset, log end and lag per partition of `topic` (or of every topic the
+    /// group has positions for).
+    fn group_offsets(&self, group: &str, topic: Option<&str>) -> Result<Vec<PartitionStatus>>;
+    /// The new positions of `partitions` of `topic` (all when empty); written only with
+    /// `execute`, and refused while the group has live members.
+    fn reset_group_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        partitions: &[u32],
+        to: &ResetTo,
+        execute: bool,
+    ) -> Result<Vec<ResetPlan>>;
+    /// Refused while the group has live members.
+    fn delete_group(&self, group: &str) -> Result<()>;
+    /// Run one member until its share is read (cron mode) or it is stopped (`--follow`);
+    /// returns the records delivered. `warn` hears what the user should (clamped offsets,
+    /// partitions left to another member).
+    fn run_group_member(&self, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<u64>;
 }

@@ -71,9 +71,9 @@ fn run_group(
     format: OutputFormat,
     opts: ConsumeOptions,
 ) -> Result<i32> {
-    use chute::group::deliver::{Committer, Delivery, OnFailure};
-    use chute::group::run::GroupOptions;
-    let g = chute::group::Group::at(cluster, group)?;
+    use chute::client::{MemberOptions, MemberOutput};
+    use chute::group::deliver::OnFailure;
+    chute::group::check_name(group)?;
     if !a.partition.is_empty() {
         return Err(Error::Usage(
             "-p cannot be combined with -g: the group assigns partitions to its members".into(),
@@ -86,30 +86,25 @@ fn run_group(
             "--on-failure dead-letter={t}: the dead-letter topic must not be the topic being consumed"
         )));
     }
-    let md = cluster.metadata_with_topic(&a.topic)?;
-    let topic_id = md.topic(&a.topic)?.id.clone();
-    let committer = Committer::new(g.clone(), &a.topic, &topic_id, "", a.commit_interval);
-    let mut out = match &a.exec {
-        Some(cmd) => Delivery::exec(
-            format,
-            committer,
-            cmd,
-            a.exec_batch,
-            a.exec_timeout,
-            a.on_failure.clone(),
-            cluster,
-        ),
-        None => Delivery::stdout(format, committer)?,
+    let output = match &a.exec {
+        Some(cmd) => MemberOutput::Exec {
+            cmd: cmd.clone(),
+            batch: a.exec_batch,
+            timeout: a.exec_timeout,
+            on_failure: a.on_failure.clone(),
+        },
+        None => MemberOutput::Stdout,
     };
-    let gopts = GroupOptions {
-        group: g,
+    let o = MemberOptions {
+        group: group.to_string(),
         topic: a.topic.clone(),
         assignor: a.assignor,
         reset: a.reset,
         consume: opts,
+        format,
+        commit_interval: a.commit_interval,
+        output,
     };
-    chute::group::run::run(cluster, &gopts, &mut out, &mut |w| {
-        eprintln!("chute: warning: {w}")
-    })?;
+    super::backend(cluster).run_group_member(o, &mut |w| eprintln!("chute: warning: {w}"))?;
     Ok(0)
 }

@@ -5,17 +5,17 @@ use super::{print, print_json, table};
 use crate::cli::GroupCmd;
 use chute::cluster::Cluster;
 use chute::error::Result;
-use chute::group::{Group, admin::status, member::live_members};
 use serde_json::json;
 
 pub fn run(cluster: &Cluster, c: GroupCmd) -> Result<i32> {
+    let backend = super::backend(cluster);
     match c {
         GroupCmd::List { json } => {
-            let mut rows = Vec::new();
-            for g in chute::group::list(cluster)? {
-                let live = live_members(&g, None)?;
-                rows.push(json!({"group": g.name, "members": live.len(), "topics": g.topics()?}));
-            }
+            let rows: Vec<_> = backend
+                .list_groups()?
+                .into_iter()
+                .map(|g| json!({"group": g.group, "members": g.members, "topics": g.topics}))
+                .collect();
             if json {
                 print_json(&json!({ "groups": rows }))?;
             } else {
@@ -41,12 +41,12 @@ pub fn run(cluster: &Cluster, c: GroupCmd) -> Result<i32> {
             }
         }
         GroupCmd::Describe { group, json } => {
-            let g = Group::existing(cluster, &group)?;
-            let (live, rows) = status(cluster, &g, None)?;
+            let d = backend.describe_group(&group)?;
+            let (live, rows) = (d.members, d.partitions);
             if json {
-                print_json(&json!({"group": g.name, "members": live, "partitions": rows}))?;
+                print_json(&json!({"group": d.group, "members": live, "partitions": rows}))?;
             } else {
-                let mut s = format!("group {}: {} live member(s)\n", g.name, live.len());
+                let mut s = format!("group {}: {} live member(s)\n", d.group, live.len());
                 if !live.is_empty() {
                     let mrows = live
                         .iter()
@@ -76,9 +76,8 @@ pub fn run(cluster: &Cluster, c: GroupCmd) -> Result<i32> {
             }
         }
         GroupCmd::Delete { group } => {
-            let g = Group::existing(cluster, &group)?;
-            g.delete()?;
-            eprintln!("chute: deleted group {}", g.name);
+            backend.delete_group(&group)?;
+            eprintln!("chute: deleted group {group}");
         }
     }
     Ok(0)

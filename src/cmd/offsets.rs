@@ -7,8 +7,7 @@ use crate::cli::{OffsetsArgs, OffsetsCmd, ResetArgs};
 use chute::cluster::Cluster;
 use chute::error::Error;
 use chute::error::Result;
-use chute::group::Group;
-use chute::group::admin::{PartitionStatus, ResetTo, reset as plan_reset, status};
+use chute::group::admin::{PartitionStatus, ResetTo};
 use serde_json::json;
 
 pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
@@ -16,10 +15,9 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
         return reset(cluster, r);
     }
     if let Some(g) = &a.group {
-        let g = Group::existing(cluster, g)?;
-        let (_, rows) = status(cluster, &g, a.topic.as_deref())?;
+        let rows = super::backend(cluster).group_offsets(g, a.topic.as_deref())?;
         if a.json {
-            print_json(&json!({"group": g.name, "partitions": rows}))?;
+            print_json(&json!({"group": g, "partitions": rows}))?;
         } else {
             print(&status_table(&rows))?;
         }
@@ -95,7 +93,6 @@ pub fn status_table(rows: &[PartitionStatus]) -> String {
 }
 
 fn reset(cluster: &Cluster, a: ResetArgs) -> Result<i32> {
-    let g = Group::at(cluster, &a.group)?;
     let to = if a.to_earliest {
         ResetTo::Earliest
     } else if a.to_latest {
@@ -109,9 +106,15 @@ fn reset(cluster: &Cluster, a: ResetArgs) -> Result<i32> {
     } else {
         return Err(Error::Usage("offsets reset needs one of --to-earliest, --to-latest, --to-offset, --to-datetime, --by-duration, --shift-by".into()));
     };
-    let plan = plan_reset(cluster, &g, &a.topic, &a.partition, &to, a.execute)?;
+    let plan = super::backend(cluster).reset_group_offsets(
+        &a.group,
+        &a.topic,
+        &a.partition,
+        &to,
+        a.execute,
+    )?;
     if a.json {
-        print_json(&json!({"group": g.name, "executed": a.execute, "partitions": plan}))?;
+        print_json(&json!({"group": a.group, "executed": a.execute, "partitions": plan}))?;
     } else {
         let rows = plan
             .iter()

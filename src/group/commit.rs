@@ -192,3 +192,20 @@ fn trace(line: &str) {
 pub fn parse_committed(path: &Path, bytes: &[u8]) -> Result<Committed> {
     read_versioned(path, bytes, &KIND)
 }
+
+impl super::committer::OffsetStore for Group {
+    fn group_name(&self) -> &str {
+        &self.name
+    }
+
+    fn commit(
+        &self,
+        topic: &str,
+        topic_id: &str,
+        p: u32,
+        offset: u64,
+        member: Option<&str>,
+    ) -> Result<()> {
+        Group::commit(self, topic, topic_id, p, offset, member)
+    }
+}

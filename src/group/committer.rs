@@ -2,14 +2,28 @@
 //! was accepted (fully read by stdout's reader, or taken by the `--exec` command with exit 0),
 //! written at most every `--commit-interval` unless forced.
 
-use super::Group;
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+/// Where a group's committed positions go: this root's group directory ([`super::Group`]),
+/// or another backend's group coordinator.
+pub trait OffsetStore {
+    fn group_name(&self) -> &str;
+    /// Commit `offset` (the next record to deliver) for partition `p`, durably.
+    fn commit(
+        &self,
+        topic: &str,
+        topic_id: &str,
+        p: u32,
+        offset: u64,
+        member: Option<&str>,
+    ) -> Result<()>;
+}
+
 /// Commits accepted positions of one topic, at most every `interval` unless forced.
 pub struct Committer {
-    pub group: Group,
+    pub store: Box<dyn OffsetStore>,
     pub topic: String,
     pub topic_id: String,
     pub member: String,
@@ -22,14 +36,14 @@ pub struct Committer {
 
 impl Committer {
     pub fn new(
-        group: Group,
+        store: Box<dyn OffsetStore>,
         topic: &str,
         topic_id: &str,
         member: &str,
         interval: Duration,
     ) -> Self {
         Committer {
-            group,
+            store,
             topic: topic.into(),
             topic_id: topic_id.into(),
             member: member.into(),
@@ -80,7 +94,7 @@ impl Committer {
             .map(|(p, o)| (*p, *o))
             .collect();
         for (p, o) in changed {
-            self.group
+            self.store
                 .commit(&self.topic, &self.topic_id, p, o, Some(&self.member))?;
             self.committed.insert(p, o);
         }

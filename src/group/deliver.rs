@@ -2,6 +2,7 @@
 //! only offsets of records fully written to stdout or accepted by the command (exit 0).
 
 pub use super::committer::Committer;
+pub use super::handler::OpenProducer;
 use super::handler::{Handled, OwnedRecord, dead_letter, run_handler};
 use crate::error::{Error, Result};
 use crate::output::OutputFormat;
@@ -34,8 +35,8 @@ enum Sink {
         pending: BTreeMap<u32, u64>,
         scratch: Vec<u8>,
         on_failure: OnFailure,
-        /// Where a dead-letter topic is produced to.
-        cluster: crate::cluster::Cluster,
+        /// Opens the dead-letter topic's producer.
+        open_producer: OpenProducer,
         /// Per record of the batch: where it ends in `buf`, its offset, and (for a dead-letter
         /// topic) the record itself.
         held: Vec<Held>,
@@ -123,10 +124,13 @@ impl Delivery {
         batch: usize,
         timeout: Option<Duration>,
         on_failure: OnFailure,
-        cluster: &crate::cluster::Cluster,
+        open_producer: OpenProducer,
     ) -> Delivery {
         let env = vec![
-            ("CHUTE_GROUP".to_string(), committer.group.name.clone()),
+            (
+                "CHUTE_GROUP".to_string(),
+                committer.store.group_name().to_string(),
+            ),
             ("CHUTE_TOPIC".to_string(), committer.topic.clone()),
         ];
         Delivery {
@@ -144,7 +148,7 @@ impl Delivery {
                 pending: BTreeMap::new(),
                 scratch: Vec::new(),
                 on_failure,
-                cluster: cluster.clone(),
+                open_producer,
                 held: Vec::new(),
             },
             committer,
@@ -384,13 +388,14 @@ impl Delivery {
             env,
             timeout,
             on_failure,
-            cluster,
+            open_producer,
             ..
         } = &self.sink
         else {
             return Ok(());
         };
-        let (cmd, on_failure, cluster) = (cmd.clone(), on_failure.clone(), cluster.clone());
+        let (cmd, on_failure, open_producer) =
+            (cmd.clone(), on_failure.clone(), open_producer.clone());
         let start = if lo == 0 { 0 } else { held[lo - 1].end };
         let (first, last, count) = (held[lo].offset, held[hi - 1].offset, hi - lo);
         let topic = self.committer.topic.clone();
@@ -442,7 +447,7 @@ impl Delivery {
         match &on_failure {
             OnFailure::DeadLetter { topic: dlq } => {
                 let rec = h.record.as_ref().expect("kept for the dead-letter topic");
-                dead_letter(&cluster, dlq, &topic, p, h.offset, &how, rec)?;
+                dead_letter(&open_producer, dlq, &topic, p, h.offset, &how, rec)?;
                 eprintln!(
                     "chute: --on-failure: {topic}-{p} offset {}: the handler failed ({how}); record sent to {dlq:?}",
                     h.offset

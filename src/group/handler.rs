@@ -14,10 +14,15 @@ pub(super) struct OwnedRecord {
     pub(super) headers: Vec<crate::record::Header>,
 }
 
-/// Produce a record the handler could not take to the dead-letter topic (created if missing),
-/// fsynced, with headers saying where it came from and why.
+/// Opens a producer for a dead-letter topic (created if missing). The backend decides how:
+/// this root's [`crate::produce::Producer`], or another cluster's.
+pub type OpenProducer =
+    std::rc::Rc<dyn Fn(&str) -> Result<Box<dyn crate::produce::RecordProducer>>>;
+
+/// Produce a record the handler could not take to the dead-letter topic, durably, with
+/// headers saying where it came from and why.
 pub(super) fn dead_letter(
-    cluster: &crate::cluster::Cluster,
+    open: &OpenProducer,
     dlq: &str,
     topic: &str,
     p: u32,
@@ -25,19 +30,8 @@ pub(super) fn dead_letter(
     why: &str,
     rec: &OwnedRecord,
 ) -> Result<()> {
-    use crate::produce::{Acks, Producer, ProducerOptions};
     use crate::record::{Header, RecordRef};
-    let (mut producer, _) = Producer::open(
-        cluster,
-        dlq,
-        ProducerOptions {
-            partition: None,
-            acks: Acks::Leader,
-            batch_size: 1 << 20,
-            lock_timeout: Duration::from_secs(30),
-            truncate_oversized: false,
-        },
-    )?;
+    let mut producer = open(dlq)?;
     let mut headers = rec.headers.clone();
     for (k, v) in [
         ("chute.topic", topic.to_string()),

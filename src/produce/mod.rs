@@ -582,3 +582,50 @@ impl Producer {
         flushed.and(synced)
     }
 }
+
+/// Records in, batches out: what the commands produce through (the client layer's
+/// `Backend::producer`), [`Producer`] on this root, another backend's producer elsewhere.
+/// Durable once [`close`](Self::close) or a due sync returned Ok (README.md, Concepts:
+/// Durability).
+pub trait RecordProducer {
+    /// Refresh the clock for records without a timestamp (once per input chunk).
+    fn tick(&mut self);
+    fn send(&mut self, r: RecordRef<'_>) -> Result<()>;
+    fn has_pending(&self) -> bool;
+    /// Write every partially filled batch.
+    fn flush(&mut self) -> Result<()>;
+    /// When the next periodic sync is due.
+    fn sync_deadline(&self) -> Instant;
+    fn sync_if_due(&mut self) -> Result<()>;
+    /// Flush and make durable everything sent.
+    fn close(&mut self) -> Result<()>;
+    /// Records cut to fit the topic's largest message (`--on-error truncate`).
+    fn truncated(&self) -> u64;
+}
+
+impl RecordProducer for Producer {
+    fn tick(&mut self) {
+        Producer::tick(self)
+    }
+    fn send(&mut self, r: RecordRef<'_>) -> Result<()> {
+        Producer::send(self, r)
+    }
+    fn has_pending(&self) -> bool {
+        Producer::has_pending(self)
+    }
+    fn flush(&mut self) -> Result<()> {
+        Producer::flush(self)
+    }
+    fn sync_deadline(&self) -> Instant {
+        Producer::sync_deadline(self)
+    }
+    fn sync_if_due(&mut self) -> Result<()> {
+        Producer::sync_if_due(self)
+    }
+    fn close(&mut self) -> Result<()> {
+        Producer::close(self)
+    }
+    fn truncated(&self) -> u64 {
+        self.truncated
+    }
+}
