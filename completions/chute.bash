@@ -586,7 +586,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__cluster__subcmd__status)
-            opts="-h --json --root --help"
+            opts="-h --json --check --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1392,7 +1392,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__offsets)
-            opts="-t -g -h --topic --group --at --json --root --help reset help"
+            opts="-t -g -h --topic --group --at --json --check --max-lag --root --help reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1415,6 +1415,10 @@ _chute() {
                     return 0
                     ;;
                 --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lag)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -52,6 +52,7 @@ complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_sub
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -l json
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -l check -d 'Exit 3 when a partition is offline or under-replicated, naming them on stderr'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "init" -d 'Lay out a new cluster with N brokers'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show brokers and partition health'
@@ -184,8 +185,10 @@ complete -c chute -n "__fish_chute_using_subcommand consume" -s h -l help -d 'Pr
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -s t -l topic -r
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -s g -l group -d 'A consumer group: show its committed offsets, lag and owners' -r
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l at -d 'Also show, per partition, the first offset at or after TIME' -r
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l max-lag -d 'The bound for --check: a number of records (1000) or a time (5m: the age of the oldest record not consumed yet)' -r
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l json
+complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -l check -d 'With -g: exit 3 when a partition lags more than --max-lag, naming it on stderr'
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -s h -l help -d 'Print help'
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -f -a "reset" -d 'Move a group\'s committed offsets; prints old -> new, changes nothing without --execute. Refused while the group has live members'
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

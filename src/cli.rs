@@ -93,6 +93,9 @@ pub enum ClusterCmd {
     Status {
         #[arg(long)]
         json: bool,
+        /// Exit 3 when a partition is offline or under-replicated, naming them on stderr
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -451,6 +454,13 @@ pub struct OffsetsArgs {
     pub at: Option<Time>,
     #[arg(long)]
     pub json: bool,
+    /// With -g: exit 3 when a partition lags more than --max-lag, naming it on stderr
+    #[arg(long, requires = "max_lag", requires = "group")]
+    pub check: bool,
+    /// The bound for --check: a number of records (1000) or a time (5m: the age of the
+    /// oldest record not consumed yet)
+    #[arg(long, value_name = "N|DURATION", requires = "check")]
+    pub max_lag: Option<chute::group::admin::MaxLag>,
     #[command(subcommand)]
     pub command: Option<OffsetsCmd>,
 }

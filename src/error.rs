@@ -8,6 +8,9 @@ pub mod exit {
     pub const OK: i32 = 0;
     pub const OTHER: i32 = 1;
     pub const USAGE: i32 = 2;
+    /// A health check (`--check`) found what it looks for: distinct from 1 ("unknown group"),
+    /// so cron and monitoring can tell "unhealthy" from "could not ask".
+    pub const CHECK: i32 = 3;
     pub const DATA: i32 = 65;
     pub const IO: i32 = 74;
     pub const TEMPFAIL: i32 = 75;

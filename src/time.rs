@@ -96,8 +96,44 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     parse_duration_ms(s).map(Duration::from_millis)
 }
 
+/// A span of milliseconds as a table shows an age: the two largest units, `45s`, `3m12s`,
+/// `2h5m`, `3d4h`.
+pub fn format_age(ms: u64) -> String {
+    let s = ms / 1000;
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (d, h, m) {
+        (0, 0, 0) if ms < 1000 => format!("{ms}ms"),
+        (0, 0, 0) => format!("{sec}s"),
+        (0, 0, _) if sec == 0 => format!("{m}m"),
+        (0, 0, _) => format!("{m}m{sec}s"),
+        (0, _, _) if m == 0 => format!("{h}h"),
+        (0, _, _) => format!("{h}h{m}m"),
+        _ if h == 0 => format!("{d}d"),
+        _ => format!("{d}d{h}h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ages_show_the_two_largest_units() {
+        use super::format_age;
+        for (ms, want) in [
+            (0, "0ms"),
+            (999, "999ms"),
+            (1000, "1s"),
+            (59_999, "59s"),
+            (60_000, "1m"),
+            (192_000, "3m12s"),
+            (3_600_000, "1h"),
+            (7_500_000, "2h5m"),
+            (86_400_000, "1d"),
+            (100_000_000, "1d3h"),
+        ] {
+            assert_eq!(format_age(ms), want, "{ms}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -49,7 +49,7 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
             }
             Ok(0)
         }
-        ClusterCmd::Status { json } => {
+        ClusterCmd::Status { json, check } => {
             let md = cluster.metadata()?;
             let brokers: Vec<BrokerStatus> = md
                 .brokers
@@ -141,6 +141,17 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                     s += &format!("being reassigned: {}{}\n", moving.len(), list(&moving));
                 }
                 print(&s)?;
+            }
+            if check && !(offline.is_empty() && under.is_empty()) {
+                let mut why = Vec::new();
+                if !offline.is_empty() {
+                    why.push(format!("offline: {}", offline.join(", ")));
+                }
+                if !under.is_empty() {
+                    why.push(format!("under-replicated: {}", under.join(", ")));
+                }
+                eprintln!("chute: check failed: {}", why.join("; "));
+                return Ok(chute::error::exit::CHECK);
             }
             Ok(0)
         }

@@ -21,6 +21,13 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
         } else {
             print(&status_table(&rows))?;
         }
+        if let Some(max) = a.max_lag.filter(|_| a.check) {
+            let bad: Vec<String> = rows.iter().filter_map(|r| max.exceeded(r)).collect();
+            if !bad.is_empty() {
+                eprintln!("chute: check failed: group {g}: {}", bad.join("; "));
+                return Ok(chute::error::exit::CHECK);
+            }
+        }
         return Ok(0);
     }
     let Some(topic) = a.topic.clone() else {
@@ -71,9 +78,19 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// The `kafka-consumer-groups --describe` table.
+/// The `kafka-consumer-groups --describe` table, with lag in time and the commit's age.
 pub fn status_table(rows: &[PartitionStatus]) -> String {
-    let header = ["TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG", "OWNER"];
+    let header = [
+        "TOPIC",
+        "PARTITION",
+        "COMMITTED",
+        "LOG-END",
+        "LAG",
+        "LAG-TIME",
+        "COMMITTED-AT",
+        "OWNER",
+    ];
+    let now = chute::fsutil::now_ms();
     let rows = rows
         .iter()
         .map(|r| {
@@ -83,6 +100,14 @@ pub fn status_table(rows: &[PartitionStatus]) -> String {
                 r.committed.map_or("-".into(), |c| c.to_string()),
                 r.log_end_offset.to_string(),
                 r.lag.to_string(),
+                if r.lag == 0 {
+                    "-".into()
+                } else {
+                    chute::time::format_age(r.lag_ms)
+                },
+                r.committed_ms.map_or("-".into(), |t| {
+                    format!("{} ago", chute::time::format_age((now - t).max(0) as u64))
+                }),
                 r.owner
                     .as_ref()
                     .map_or("-".into(), |o| format!("pid {} on {}", o.pid, o.host)),

@@ -24,6 +24,11 @@ pub struct PartitionStatus {
     /// Records not yet consumed: log end minus the committed offset (or minus the log start
     /// when nothing is committed, which is where a new member would begin).
     pub lag: u64,
+    /// Lag in time: how old the oldest record not yet consumed is (its timestamp to now),
+    /// 0 when there is none.
+    pub lag_ms: u64,
+    /// When the committed offset was written (ms since the epoch).
+    pub committed_ms: Option<i64>,
     pub owner: Option<Owner>,
 }
 
@@ -45,6 +50,7 @@ pub fn status(
         Some(cluster.metadata()?)
     };
     let mut rows = Vec::new();
+    let now = crate::fsutil::now_ms();
     for t in &topics {
         let md = md.as_ref().expect("read above");
         let Ok(tm) = md.topic(t) else {
@@ -55,19 +61,21 @@ pub fn status(
         };
         for pm in &tm.partitions {
             let p = pm.partition;
-            let (start, end) = match cluster.leader_dir(md, t, p) {
-                Ok(dir) => {
-                    let r = PartitionReader::open(&dir, &format!("{t}-{p}"))?;
-                    let tail = r.tail()?;
-                    let hw = crate::replica::hw::high_watermark(cluster, md, t, pm, &tail);
-                    (tail.log_start_offset, hw)
-                }
-                Err(_) => (0, 0),
-            };
-            let committed = group
+            let c = group
                 .committed(t, p)?
-                .filter(|c| c.topic_id.is_empty() || c.topic_id == tm.id)
-                .map(|c| c.offset);
+                .filter(|c| c.topic_id.is_empty() || c.topic_id == tm.id);
+            let committed = c.as_ref().map(|c| c.offset);
+            let (start, end, oldest_ts) = match cluster.leader_dir(md, t, p) {
+                Ok(dir) => {
+                    let mut r = PartitionReader::open(&dir, &format!("{t}-{p}"))?;
+                    let mut tail = r.tail()?;
+                    tail.end_offset = crate::replica::hw::high_watermark(cluster, md, t, pm, &tail);
+                    let next = committed.unwrap_or(0).max(tail.log_start_offset);
+                    let ts = first_timestamp_from(&mut r, &tail, next)?;
+                    (tail.log_start_offset, tail.end_offset, ts)
+                }
+                Err(_) => (0, 0, None),
+            };
             let owner = group.owner_line(t, p).and_then(|(id, pid, host)| {
                 live.iter().any(|m| m.id == id).then_some(Owner {
                     member: id,
@@ -82,11 +90,82 @@ pub fn status(
                 log_start_offset: start,
                 log_end_offset: end,
                 lag: end.saturating_sub(committed.unwrap_or(start).max(start)),
+                lag_ms: oldest_ts.map_or(0, |ts| (now - ts).max(0) as u64),
+                committed_ms: c.map(|c| c.committed_ms),
                 owner,
             });
         }
     }
     Ok((live, rows))
+}
+
+/// The timestamp of the first record at or after `offset` below the tail's end (None: there
+/// is none, nothing is waiting).
+fn first_timestamp_from(
+    r: &mut PartitionReader,
+    t: &crate::log::Tail,
+    offset: u64,
+) -> Result<Option<i64>> {
+    if offset >= t.end_offset {
+        return Ok(None);
+    }
+    let name = r.name().to_string();
+    r.seek(offset, t)?;
+    while let Some(b) = r.next_batch(t)? {
+        for rec in b.records() {
+            let rec = rec.map_err(|d| crate::error::Error::Corrupt {
+                partition: name.clone(),
+                offset: b.header.base_offset,
+                detail: d,
+            })?;
+            if rec.offset >= offset {
+                return Ok((rec.offset < t.end_offset).then_some(rec.timestamp));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// `offsets -g G --check --max-lag N|DUR`: the most lag a partition may have, in records (a
+/// plain number) or in time (a duration: the age of its oldest record not yet consumed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxLag {
+    Records(u64),
+    Time(std::time::Duration),
+}
+
+impl std::str::FromStr for MaxLag {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let t = s.trim();
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            return t
+                .parse()
+                .map(MaxLag::Records)
+                .map_err(|e| format!("{t:?}: {e}"));
+        }
+        crate::time::parse_duration(t)
+            .map(MaxLag::Time)
+            .map_err(|e| format!("expected a number of records or a duration (5m, 1h): {e}"))
+    }
+}
+
+impl MaxLag {
+    /// What is wrong with partition `r` under this bound, if anything.
+    pub fn exceeded(&self, r: &PartitionStatus) -> Option<String> {
+        let name = format!("{}-{}", r.topic, r.partition);
+        match *self {
+            MaxLag::Records(n) if r.lag > n => {
+                Some(format!("{name}: lag {} records (max {n})", r.lag))
+            }
+            MaxLag::Time(d) if r.lag_ms > d.as_millis() as u64 => Some(format!(
+                "{name}: the oldest record not consumed is {} old (max {})",
+                crate::time::format_age(r.lag_ms),
+                crate::time::format_age(d.as_millis() as u64)
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Where `offsets reset` moves a partition.

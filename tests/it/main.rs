@@ -14,6 +14,7 @@ mod expansion;
 mod fuzz;
 mod groups;
 mod hardening;
+mod health;
 mod layers;
 mod produce_consume;
 mod replication;
