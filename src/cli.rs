@@ -351,12 +351,14 @@ pub struct ProduceArgs {
     after_help = "\
 --from: beginning | end | stored | N (an offset) | -N (N records before the end); default
 beginning, or stored (the group's committed offset) with -g.
---since/--until: 2026-11-20T10:00:00Z, epoch milliseconds, or a duration ago such as 2h.
+--since/--until: 2026-11-20T10:00:00Z (or +01:00), \"2026-11-20 10:00\" or 2026-11-20 (local time,
+TZ), today, yesterday, 09:00, now, a duration ago such as 2h, or epoch milliseconds.
 Without --follow, consume stops at the end as it was when it started.
 
 --format: raw (value + newline), json (one envelope per line; non-UTF-8 bytes as base64 with
 key_encoding/value_encoding), csv (topic,partition,offset,timestamp,key,value,headers), or a
-kcat template: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp, %h headers,
+kcat template: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (epoch ms),
+%T{%F %T} the timestamp with a strftime pattern in the local zone (TZ), %h headers,
 %K key length, %S value length, %% percent; escapes \\n \\t \\r \\\\ \\0.
 
 With -g GROUP, members of the group share the topic's partitions (one owner per partition) and

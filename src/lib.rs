@@ -19,10 +19,11 @@
 //!     │
 //!  log/                       one partition: segments, indexes, tail, writer, recovery,
 //!     │                       reader, verify and repair, retention and compaction of a log
-//!  input/ output/ watch time  parsing produce input; formatting and writing consume output;
-//!     │                       waiting on file events; the time parser
-//!  fsutil names record        files without following links, locks; valid names; records;
-//!  versioned                  the format+version header of every JSON file
+//!  input/ output/ watch      parsing produce input; formatting and writing consume output;
+//!     │                       waiting on file events
+//!  fsutil names record time   files without following links, locks; valid names; records;
+//!  versioned                  the time parser and formatter; the format+version header of
+//!                             every JSON file
 //!  signals failpoint error    stop signals; crash windows for tests; errors and exit codes
 //! ```
 

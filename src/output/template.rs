@@ -3,7 +3,7 @@
 use super::headers_text;
 use crate::record::ConsumedRecord;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Part {
     Lit(Vec<u8>),
     Topic,
@@ -12,6 +12,8 @@ enum Part {
     Key,
     Value,
     Timestamp,
+    /// `%T{pattern}`: the timestamp formatted (strftime) in the local zone.
+    TimestampAs(String, jiff::tz::TimeZone),
     Headers,
     KeyLen,
     ValueLen,
@@ -53,15 +55,27 @@ impl Template {
                         _ => {
                             let tok: String = s[i..].chars().take(2).collect();
                             return Err(format!(
-                                "unknown token {tok} (known: %t %p %o %k %s %T %h %K %S %%)"
+                                "unknown token {tok} (known: %t %p %o %k %s %T %T{{strftime}} %h %K %S %%)"
                             ));
                         }
                     };
                     if !lit.is_empty() {
                         parts.push(Part::Lit(std::mem::take(&mut lit)));
                     }
-                    parts.push(part);
                     i += 2;
+                    if matches!(part, Part::Timestamp) && b.get(i) == Some(&b'{') {
+                        let Some(len) = s[i + 1..].find('}') else {
+                            return Err("%T{ has no closing '}'".into());
+                        };
+                        let pattern = s[i + 1..i + 1 + len].to_string();
+                        let tz = jiff::tz::TimeZone::system();
+                        // Refuse a bad pattern now, not on the first record.
+                        crate::time::format_ms(0, &pattern, &tz)?;
+                        parts.push(Part::TimestampAs(pattern, tz));
+                        i += len + 2;
+                        continue;
+                    }
+                    parts.push(part);
                 }
                 b'\\' if i + 1 < b.len() => {
                     let c = match b[i + 1] {
@@ -111,6 +125,15 @@ impl Template {
                 Part::Value => out.extend_from_slice(r.value.unwrap_or(b"")),
                 Part::Timestamp => {
                     let _ = write!(out, "{}", r.timestamp);
+                }
+                Part::TimestampAs(pattern, tz) => {
+                    match crate::time::format_ms(r.timestamp, pattern, tz) {
+                        Ok(t) => out.extend_from_slice(t.as_bytes()),
+                        // Outside what a calendar can show: the number, as %T writes it.
+                        Err(_) => {
+                            let _ = write!(out, "{}", r.timestamp);
+                        }
+                    }
                 }
                 Part::Headers => headers_text(r, out),
                 Part::KeyLen => {

@@ -14,7 +14,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("versioned", 1),
     ("record", 1),
     ("signals", 1),
-    ("time", 2),
+    ("time", 1),
     ("watch", 2),
     ("output", 2),
     ("input", 3),

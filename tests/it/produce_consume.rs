@@ -472,3 +472,48 @@ fn segments_roll_by_age() {
     assert_eq!(env.consume("aged", &["--from", "2"]), b"c\n");
     env.chute().args(["verify"]).assert().success();
 }
+
+/// `%T{strftime}` writes the timestamp in the local zone (`TZ`); `%T` stays the number; a bad
+/// pattern or an unclosed brace is a usage error before anything is read. The relative words
+/// of the time parser work on real flags.
+#[test]
+fn a_template_formats_timestamps_in_the_local_zone() {
+    let env = Env::new();
+    env.produce(
+        "t",
+        "{\"value\":\"a\",\"timestamp\":1764237600000}\n",
+        &["--format", "json"],
+    );
+    for (tz, want) in [
+        ("UTC", "0 1764237600000 2025-11-27 10:00:00 UTC a\n"),
+        ("Asia/Tokyo", "0 1764237600000 2025-11-27 19:00:00 JST a\n"),
+        (
+            "America/New_York",
+            "0 1764237600000 2025-11-27 05:00:00 EST a\n",
+        ),
+    ] {
+        let out = env
+            .chute()
+            .env("TZ", tz)
+            .args(["consume", "-t", "t", "--format", "%o %T %T{%F %T %Z} %s\\n"])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "TZ={tz}");
+    }
+    for bad in ["%T{%F", "%T{%!}"] {
+        let out = env
+            .chute()
+            .args(["consume", "-t", "t", "--format", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(out.stdout.is_empty(), "{bad}");
+    }
+
+    env.produce("t", "now\n", &[]);
+    let since = |when: &str| String::from_utf8(env.consume("t", &["--since", when])).unwrap();
+    assert_eq!(since("yesterday"), "now\n");
+    assert_eq!(since("today"), "now\n");
+    assert_eq!(since("tomorrow"), "");
+    assert_eq!(since("2025-11-27"), "a\nnow\n");
+}
