@@ -229,14 +229,14 @@ impl PartitionWriter {
     ) -> Result<Cleaned> {
         let t = {
             let _guard = self.guard()?;
-            self.refresh()?;
-            recover(&self.dir)?;
-            self.current_tail()
+            let (cx, o) = self.refresh()?;
+            recover(&cx.dir)?;
+            o.active.tail
         };
         if t.deleted() {
-            return Err(deleted_error(&self.name));
+            return Err(deleted_error(&self.cx.name));
         }
-        let bases: Vec<u64> = segment::list(&self.dir)?
+        let bases: Vec<u64> = segment::list(&self.cx.dir)?
             .into_iter()
             .filter(|&b| b < t.segment_base)
             .collect();
@@ -264,7 +264,7 @@ impl PartitionWriter {
         now: i64,
         delete_retention_ms: u64,
     ) -> Result<Option<Cleaned>> {
-        let dir = self.dir.clone();
+        let dir = self.cx.dir.clone();
         let log_path = segment::path(&dir, base, "log");
         let log = fsutil::open_read(&log_path)?;
         let created = segment::read_header(&log, &log_path, file_header::LOG_MAGIC, base)?;
@@ -281,7 +281,7 @@ impl PartitionWriter {
                     scratch.clear();
                     let (_, r) =
                         rewrite(bytes, &header, map, now, delete_retention_ms, &mut scratch)
-                            .map_err(|d| corrupt(&self.name, header.base_offset, d))?;
+                            .map_err(|d| corrupt(&self.cx.name, header.base_offset, d))?;
                     removes += r;
                     pos += header.len() as u64;
                 }
@@ -295,7 +295,7 @@ impl PartitionWriter {
                             log_path.display()
                         )
                     };
-                    return Err(corrupt(&self.name, base, detail));
+                    return Err(corrupt(&self.cx.name, base, detail));
                 }
             }
         }
@@ -329,14 +329,14 @@ impl PartitionWriter {
         {
             scratch.clear();
             let (kept, r) = rewrite(bytes, &header, map, now, delete_retention_ms, &mut scratch)
-                .map_err(|d| corrupt(&self.name, header.base_offset, d))?;
+                .map_err(|d| corrupt(&self.cx.name, header.base_offset, d))?;
             c.records_removed += r;
             pos += header.len() as u64;
             if !kept {
                 continue;
             }
             let nh = BatchHeader::parse(&scratch)
-                .map_err(|e| corrupt(&self.name, header.base_offset, e.to_string()))?;
+                .map_err(|e| corrupt(&self.cx.name, header.base_offset, e.to_string()))?;
             let (i, t) = cadence.next(base, nh.base_offset, opos, nh.max_timestamp);
             idx.extend(i.into_iter().flatten());
             tidx.extend(t.into_iter().flatten());
@@ -359,8 +359,8 @@ impl PartitionWriter {
         }
         // Swap, under the lock, if the segment is still what we read: sealed, same length.
         let _guard = self.guard()?;
-        self.refresh()?;
-        let t = self.current_tail();
+        let (_, o) = self.refresh()?;
+        let t = o.active.tail;
         let same = t.segment_base > base
             && t.log_start_offset < self_next_base(&dir, base, t.segment_base)?
             && std::fs::metadata(&log_path).map(|m| m.len()).ok() == Some(extent.file_len);

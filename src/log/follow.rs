@@ -10,7 +10,7 @@ use super::epochs::{self, EpochEntry};
 use super::reader::PartitionReader;
 use super::scan::Next;
 use super::segment;
-use super::writer::{HDR, PartitionWriter, deleted_error, fenced_error};
+use super::writer::{Ctx, HDR, Open, PartitionWriter, deleted_error, fenced_error};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use std::path::Path;
@@ -38,46 +38,24 @@ impl Followed {
 }
 
 impl PartitionWriter {
-    /// Record that this process writes as leader in `epoch`: the checkpoint gains an entry at
-    /// the log end if the epoch is new. Called under the lock, before the first append.
-    pub(super) fn note_leader_epoch(&mut self, epoch: u32) -> Result<()> {
-        let t = self.current_tail();
-        let mut entries = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
-        match entries.last() {
-            Some(l) if l.epoch > epoch => {
-                return Err(fenced_error(&self.name, l.epoch, epoch));
-            }
-            Some(l) if l.epoch == epoch => {}
-            _ => {
-                entries.push(EpochEntry {
-                    epoch,
-                    start_offset: t.end_offset,
-                });
-                epochs::store(&self.dir, &entries)?;
-            }
-        }
-        self.epoch_last = Some(epoch);
-        Ok(())
-    }
-
     /// Claim this replica for leader epoch `epoch`: writers with an older epoch are refused from
     /// now on. `as_leader` also starts the epoch in the checkpoint here (the new leader does
     /// this when elected, so followers can find where the previous epoch ended).
     pub fn claim_epoch(&mut self, epoch: u32, as_leader: bool) -> Result<()> {
         let _guard = self.guard()?;
-        self.refresh()?;
-        let t = self.current_tail();
+        let (cx, o) = self.refresh()?;
+        let t = o.active.tail;
         if t.deleted() {
-            return Err(deleted_error(&self.name));
+            return Err(deleted_error(&cx.name));
         }
         if t.leader_epoch > epoch {
-            return Err(fenced_error(&self.name, t.leader_epoch, epoch));
+            return Err(fenced_error(&cx.name, t.leader_epoch, epoch));
         }
         if as_leader {
-            self.note_leader_epoch(epoch)?;
+            cx.note_leader_epoch(o, epoch)?;
         }
         if t.leader_epoch < epoch || (as_leader && t.reconciled_epoch != epoch) {
-            self.publish_with(|t| {
+            cx.publish_with(o, |t| {
                 t.leader_epoch = epoch;
                 if as_leader {
                     t.reconciled_epoch = epoch;
@@ -98,22 +76,47 @@ impl PartitionWriter {
         max_bytes: u64,
     ) -> Result<Followed> {
         let _guard = self.guard()?;
-        self.refresh()?;
-        let r = self.follow_locked(leader_dir, leader_name, epoch, max_bytes);
+        let (cx, o) = self.refresh()?;
+        let r = cx.follow_locked(o, leader_dir, leader_name, epoch, max_bytes);
         if r.is_err() {
-            self.stale = true;
+            cx.stale = true;
         }
         r
+    }
+}
+
+impl Ctx {
+    /// Record that this process writes as leader in `epoch`: the checkpoint gains an entry at
+    /// the log end if the epoch is new. Called under the lock, before the first append.
+    pub(super) fn note_leader_epoch(&mut self, o: &Open, epoch: u32) -> Result<()> {
+        let t = o.active.tail;
+        let mut entries = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
+        match entries.last() {
+            Some(l) if l.epoch > epoch => {
+                return Err(fenced_error(&self.name, l.epoch, epoch));
+            }
+            Some(l) if l.epoch == epoch => {}
+            _ => {
+                entries.push(EpochEntry {
+                    epoch,
+                    start_offset: t.end_offset,
+                });
+                epochs::store(&self.dir, &entries)?;
+            }
+        }
+        self.epoch_last = Some(epoch);
+        Ok(())
     }
 
     fn follow_locked(
         &mut self,
+        o: &mut Open,
         leader_dir: &Path,
         leader_name: &str,
         epoch: u32,
         max_bytes: u64,
     ) -> Result<Followed> {
-        let t = self.current_tail();
+        let t = o.active.tail;
         if t.deleted() {
             return Err(deleted_error(&self.name));
         }
@@ -147,25 +150,25 @@ impl PartitionWriter {
         };
         let cut = epochs::divergence(&theirs, lt.end_offset, &mine, t.end_offset);
         if cut < t.end_offset {
-            self.truncate_locked(cut, &mut mine)?;
+            self.truncate_locked(o, cut, &mut mine)?;
             out.truncated = Some((t.end_offset, cut));
         }
-        let now = self.current_tail();
+        let now = o.active.tail;
         if now.leader_epoch < epoch || now.reconciled_epoch != epoch {
             // Divergence checked against this epoch's leader: from now on this replica's log is
             // a prefix of the leader's, and it may count towards the high watermark.
-            self.publish_with(|t| {
+            self.publish_with(o, |t| {
                 t.leader_epoch = epoch;
                 t.reconciled_epoch = epoch;
             })?;
         }
 
         // 2. Copy whole batches from our end. The reader checks every CRC on the way.
-        let mut end = self.current_tail().end_offset;
+        let mut end = o.active.tail.end_offset;
         if end < lt.end_offset {
             if end < lt.log_start_offset {
                 // What we lack is gone from the leader (retention): start over at its log start.
-                self.reset_to(lt.log_start_offset, &mut mine)?;
+                self.reset_to(o, lt.log_start_offset, &mut mine)?;
                 end = lt.log_start_offset;
             }
             leader.seek(end, &lt)?;
@@ -189,7 +192,7 @@ impl PartitionWriter {
                                 detail: format!("batch overlaps the previous one (ends at {end})"),
                             });
                         }
-                        self.truncate_locked(h.base_offset, &mut mine)?;
+                        self.truncate_locked(o, h.base_offset, &mut mine)?;
                         out.truncated =
                             Some((out.truncated.map_or(t.end_offset, |x| x.0), h.base_offset));
                     }
@@ -199,11 +202,11 @@ impl PartitionWriter {
                 if buf.is_empty() {
                     break 'copy;
                 }
-                self.append_raw_locked(&buf, &mut mine)?;
+                self.append_raw_locked(o, &buf, &mut mine)?;
                 out.copied += buf.len() as u64;
             }
         }
-        out.end_offset = self.sync_locked()?;
+        out.end_offset = self.sync_locked(o)?;
         if out.copied < max_bytes && out.end_offset < lt.end_offset {
             // The leader's reader ended early: its log cannot be read past here (damage, or a
             // tail lost in a crash that no writer has cut yet). Copied so far is kept.
@@ -224,12 +227,13 @@ impl PartitionWriter {
     /// Rolls segments by this replica's own `segment.bytes`; writes the index entries it needs.
     pub(super) fn append_raw_locked(
         &mut self,
+        o: &mut Open,
         bytes: &[u8],
         epochs: &mut Vec<EpochEntry>,
     ) -> Result<()> {
         let mut off = 0usize;
         while off < bytes.len() {
-            let a = self.active.as_ref().unwrap();
+            let a = &o.active;
             let mut t = a.tail;
             let start_pos = t.end_position;
             let run_start = off;
@@ -281,10 +285,10 @@ impl PartitionWriter {
                 off += len as usize;
             }
             if off == run_start {
-                self.roll()?;
+                self.roll(o)?;
                 continue;
             }
-            let a = self.active.as_mut().unwrap();
+            let a = &mut o.active;
             a.write_run(start_pos, &bytes[run_start..off], &idx, &tidx)?;
             a.cadence = cadence;
             if epochs_changed {
@@ -293,15 +297,15 @@ impl PartitionWriter {
                 epochs::store(&self.dir, epochs)?;
             }
             crash_point!("follow-before-publish");
-            self.publish_with(|next| *next = t)?;
+            self.publish_with(o, |next| *next = t)?;
         }
         Ok(())
     }
 
     /// Empty this replica and make it start at `start` (an empty segment there): for a follower
     /// whose log ends below the leader's log start.
-    fn reset_to(&mut self, start: u64, epochs: &mut Vec<EpochEntry>) -> Result<()> {
-        let old_base = self.current_tail().segment_base;
+    fn reset_to(&mut self, o: &mut Open, start: u64, epochs: &mut Vec<EpochEntry>) -> Result<()> {
+        let old_base = o.active.tail.segment_base;
         if old_base >= start {
             return Err(Error::Other(format!(
                 "partition {}: cannot restart at offset {start}: a segment starts at {old_base}",
@@ -309,28 +313,33 @@ impl PartitionWriter {
             )));
         }
         segment::create(&self.dir, start, fsutil::now_ms())?;
-        self.publish_with(|t| {
+        self.publish_with(o, |t| {
             t.segment_base = start;
             t.end_offset = start;
             t.end_position = HDR;
             t.durable_offset = start;
             t.log_start_offset = start;
         })?;
-        self.sync_tail()?;
+        self.sync_tail(&o.tail_file)?;
         epochs.clear();
         epochs::store(&self.dir, epochs)?;
         super::retention::remove_below(&self.dir, start, start)?;
-        self.active = None;
+        self.reopen = true;
         self.stale = true;
         self.epoch_last = None;
-        self.refresh()
+        self.reload(o)
     }
 
     /// Cut the log so that it ends at the batch boundary at or below `cut`. Segments above it
     /// go, the segment holding it becomes the active one again. Readers stop at the new tail
     /// as soon as it is published, before any byte is removed.
-    fn truncate_locked(&mut self, cut: u64, epochs: &mut Vec<EpochEntry>) -> Result<()> {
-        let t = self.current_tail();
+    fn truncate_locked(
+        &mut self,
+        o: &mut Open,
+        cut: u64,
+        epochs: &mut Vec<EpochEntry>,
+    ) -> Result<()> {
+        let t = o.active.tail;
         if cut >= t.end_offset {
             return Ok(());
         }
@@ -363,7 +372,7 @@ impl PartitionWriter {
             off = header.next_offset();
         }
         self.scanner.invalidate();
-        self.publish_with(|t| {
+        self.publish_with(o, |t| {
             t.segment_base = base;
             t.end_offset = off;
             t.end_position = pos;
@@ -373,9 +382,9 @@ impl PartitionWriter {
         // Published: the segments above are beyond the commit point now, and nobody reads them.
         segment::remove_uncommitted_segments(&self.dir, base)?;
         // Reopen from the new tail: the segment holding the cut may be a sealed one.
-        self.active = None;
+        self.reopen = true;
         self.stale = true;
-        self.refresh()?;
+        self.reload(o)?;
         epochs.retain(|e| e.start_offset < off);
         epochs::store(&self.dir, epochs)?;
         self.epoch_last = None;

@@ -10,58 +10,110 @@ use super::index::{self, IndexEntry, TimeEntry};
 use super::scan::Next;
 use super::segment;
 use super::tail::{self, Tail};
-use super::writer::{Active, HDR, PartitionWriter, deleted_error};
+use super::writer::{Active, Ctx, HDR, Open, PartitionWriter, State, deleted_error};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use std::fs::File;
 
 impl PartitionWriter {
     /// Under the lock: make our view match the published tail and repair what dead writers left.
-    pub(super) fn refresh(&mut self) -> Result<()> {
-        let published = match &self.tail_file {
-            Some(f) => tail::read(f, &self.tail_path)?,
-            None => None,
+    /// Hands back the open state, with the rest of the writer to use alongside it.
+    pub(super) fn refresh(&mut self) -> Result<(&mut Ctx, &mut Open)> {
+        let PartitionWriter { cx, state } = self;
+        let o = cx.refresh(state)?;
+        Ok((cx, o))
+    }
+}
+
+impl Ctx {
+    /// [`PartitionWriter::refresh`], for a caller that holds the two halves of the writer.
+    pub(super) fn refresh<'s>(&mut self, state: &'s mut State) -> Result<&'s mut Open> {
+        match state.open {
+            Some(ref mut o) => {
+                self.reload(o)?;
+                Ok(o)
+            }
+            None => self.first_load(state),
+        }
+    }
+
+    /// The first refresh: nothing is open yet. The tail file `open` found moves into the open
+    /// state, or back where it was if the segment it names cannot be opened.
+    fn first_load<'s>(&mut self, state: &'s mut State) -> Result<&'s mut Open> {
+        let Some(tail_file) = state.unloaded.take() else {
+            return self.recover_without_tail(state, None);
         };
-        let Some(t) = published else {
-            return self.recover_without_tail();
+        let active = match self.open_published(&tail_file) {
+            Ok(Some(a)) => a,
+            Ok(None) => return self.recover_without_tail(state, Some(tail_file)),
+            Err(e) => {
+                state.unloaded = Some(tail_file);
+                return Err(e);
+            }
         };
-        if t.deleted() {
+        let o = state.open.insert(Open { tail_file, active });
+        self.reopen = false;
+        self.settle(o)?;
+        Ok(o)
+    }
+
+    /// The active segment of the tail published in `tail_file`; None if there is no valid tail.
+    fn open_published(&mut self, tail_file: &File) -> Result<Option<Active>> {
+        let Some(t) = self.published(tail_file)? else {
+            return Ok(None);
+        };
+        // As in `reload`: what we cached about the epoch checkpoint may be old.
+        self.epoch_last = None;
+        self.open_active(t).map(Some)
+    }
+
+    /// The published tail (None: no valid one), unless the partition was deleted.
+    fn published(&self, tail_file: &File) -> Result<Option<Tail>> {
+        let t = tail::read(tail_file, &self.tail_path)?;
+        if t.is_some_and(|t| t.deleted()) {
             // Checked before touching any file by path: the directory may be gone already, or
             // belong to a topic created again under the same name.
             return Err(deleted_error(&self.name));
         }
-        if !self.stale
-            && self.checked
-            && let Some(a) = &self.active
-            && a.tail == t
-        {
+        Ok(t)
+    }
+
+    /// A refresh of what is open already: to the published tail, in place.
+    pub(super) fn reload(&mut self, o: &mut Open) -> Result<()> {
+        let Some(t) = self.published(&o.tail_file)? else {
+            return self.recover_tail_in_place(o);
+        };
+        if !self.stale && self.checked && !self.reopen && o.active.tail == t {
             return Ok(());
         }
         // Another process published: what we cached about the epoch checkpoint may be old.
         self.epoch_last = None;
-        if self
-            .active
-            .as_ref()
-            .is_none_or(|a| a.tail.segment_base != t.segment_base)
-        {
-            self.active = Some(self.open_active(t)?);
+        if self.reopen || o.active.tail.segment_base != t.segment_base {
+            o.active = self.open_active(t)?;
+            self.reopen = false;
         } else {
-            let a = self.active.as_mut().unwrap();
-            a.tail = t;
+            o.active.tail = t;
         }
+        self.settle(o)
+    }
+
+    /// The rest of a refresh, once the active segment of the published tail is open.
+    fn settle(&mut self, o: &mut Open) -> Result<()> {
+        let t = o.active.tail;
         self.stale = false;
         if !self.checked {
             // First time this process writes here: anything published but never fsynced may
             // have been lost with a machine crash. Validate it, and clear out uncommitted files.
-            let tf = self.tail_file.as_ref().unwrap();
+            let tf = &o.tail_file;
             if !tail::header_ok(tf, &self.tail_path)? {
                 tail::repair_header(tf, &self.tail_path)?;
             }
             segment::remove_uncommitted_segments(&self.dir, t.segment_base)?;
-            self.validate_unsynced()?;
+            self.validate_unsynced(o)?;
             self.checked = true;
         }
-        self.truncate_unpublished()?;
-        self.fix_indexes()
+        self.truncate_unpublished(o)?;
+        self.fix_indexes(o)
     }
 
     fn open_active(&mut self, t: Tail) -> Result<Active> {
@@ -99,8 +151,8 @@ impl PartitionWriter {
 
     /// Batches between the durable offset and the end were published but maybe never reached
     /// the disk. Check them; cut the log at the first bad one.
-    fn validate_unsynced(&mut self) -> Result<()> {
-        let a = self.active.as_mut().unwrap();
+    fn validate_unsynced(&mut self, o: &mut Open) -> Result<()> {
+        let a = &mut o.active;
         let t = a.tail;
         let log_len = a.log.metadata().at(&a.log_path)?.len();
         if t.durable_offset >= t.end_offset && log_len >= t.end_position {
@@ -160,20 +212,15 @@ impl PartitionWriter {
             nt.end_offset = off;
             nt.end_position = pos;
             nt.durable_offset = nt.durable_offset.min(off);
-            tail::publish(
-                self.tail_file.as_ref().unwrap(),
-                &self.tail_path,
-                &mut a.tail,
-                nt,
-            )?;
+            tail::publish(&o.tail_file, &self.tail_path, &mut a.tail, nt)?;
             let from = if index_bad {
                 HDR
             } else {
                 durable_pos.unwrap_or(HDR)
             };
-            self.reindex_from(from)?;
+            self.reindex_from(o, from)?;
         } else if index_bad {
-            self.reindex_from(HDR)?;
+            self.reindex_from(o, HDR)?;
         }
         Ok(())
     }
@@ -182,8 +229,8 @@ impl PartitionWriter {
     /// The tail is the commit point: whatever lies beyond it was never committed, so it is cut,
     /// even whole batches. (Adopting them would make records appear after readers had already
     /// seen the end of the log without them, behind the back of whoever re-sends them.)
-    fn truncate_unpublished(&mut self) -> Result<()> {
-        let a = self.active.as_mut().unwrap();
+    fn truncate_unpublished(&self, o: &mut Open) -> Result<()> {
+        let a = &mut o.active;
         let log_len = a.log.metadata().at(&a.log_path)?.len();
         let end = a.tail.end_position;
         if log_len > end {
@@ -193,8 +240,8 @@ impl PartitionWriter {
     }
 
     /// Load index state; drop entries beyond the end (left by a dead writer).
-    fn fix_indexes(&mut self) -> Result<()> {
-        let a = self.active.as_mut().unwrap();
+    fn fix_indexes(&mut self, o: &mut Open) -> Result<()> {
+        let a = &mut o.active;
         a.index_len = a.index.metadata().at(&a.index_path)?.len();
         a.timeindex_len = a.timeindex.metadata().at(&a.timeindex_path)?.len();
         let li = index::file::last_index(&a.index, a.index_len);
@@ -217,25 +264,25 @@ impl PartitionWriter {
         if aligned && !empty_index_but_data {
             // Only entries past the end, left by a writer that died: keep the rest.
             let end = a.tail.end_position;
-            return self.reindex_from(end);
+            return self.reindex_from(o, end);
         }
-        self.reindex_from(HDR)
+        self.reindex_from(o, HDR)
     }
 
     /// Drop index entries at or after `from` and re-add them by scanning the log to the end.
     /// If the entries kept below `from` turn out wrong, rebuild the whole segment's indexes.
-    pub(super) fn reindex_from(&mut self, from: u64) -> Result<()> {
-        match self.reindex_inner(from) {
-            Err(Error::Corrupt { .. }) if from > HDR => self.reindex_inner(HDR),
+    pub(super) fn reindex_from(&mut self, o: &mut Open, from: u64) -> Result<()> {
+        match self.reindex_inner(o, from) {
+            Err(Error::Corrupt { .. }) if from > HDR => self.reindex_inner(o, HDR),
             r => r,
         }
     }
 
     /// Streams: memory stays small however large the segment and its indexes are. Entries below
     /// `from` are kept by truncating the files after them; new ones are appended.
-    fn reindex_inner(&mut self, from: u64) -> Result<()> {
+    fn reindex_inner(&mut self, o: &mut Open, from: u64) -> Result<()> {
         use index::file::{entry_count, index_at, partition_point, time_at};
-        let a = self.active.as_mut().unwrap();
+        let a = &mut o.active;
         let base = a.tail.segment_base;
         let end = a.tail.end_position;
         let idx_len = a.index.metadata().at(&a.index_path)?.len();
@@ -361,9 +408,53 @@ impl PartitionWriter {
         Ok(())
     }
 
-    /// No valid tail: a new partition, or one whose tail file was lost. Rebuild it from the
-    /// segments: the last one is scanned and cut at its first invalid batch.
-    fn recover_without_tail(&mut self) -> Result<()> {
+    /// No valid tail at the first refresh: a new partition, or one whose tail file was lost.
+    /// `old` is the tail file found (None: there was none); on failure the files stay as
+    /// [`rebuild_tail`](Self::rebuild_tail) left them, for the next refresh.
+    fn recover_without_tail<'s>(
+        &mut self,
+        state: &'s mut State,
+        old: Option<File>,
+    ) -> Result<&'s mut Open> {
+        let (t, tail_file) = match self.rebuild_tail(old.as_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                state.unloaded = old;
+                return Err(e);
+            }
+        };
+        self.stale = true;
+        self.checked = true;
+        let active = match self.open_active(t) {
+            Ok(a) => a,
+            Err(e) => {
+                state.unloaded = Some(tail_file);
+                return Err(e);
+            }
+        };
+        let o = state.open.insert(Open { tail_file, active });
+        self.reopen = false;
+        self.stale = false;
+        self.fix_indexes(o)?;
+        Ok(o)
+    }
+
+    /// No valid tail any more under what is open: the same rebuild, in place.
+    fn recover_tail_in_place(&mut self, o: &mut Open) -> Result<()> {
+        let (t, tail_file) = self.rebuild_tail(Some(&o.tail_file))?;
+        o.tail_file = tail_file;
+        self.reopen = true;
+        self.stale = true;
+        self.checked = true;
+        o.active = self.open_active(t)?;
+        self.reopen = false;
+        self.stale = false;
+        self.fix_indexes(o)
+    }
+
+    /// Rebuild a lost tail from the segments: the last one is scanned and cut at its first
+    /// invalid batch. Written over `old` if there is one; returns the tail and the file.
+    fn rebuild_tail(&mut self, old: Option<&File>) -> Result<(Tail, File)> {
         if !self.dir.is_dir() {
             return Err(Error::NotFound(format!(
                 "partition {}: directory {} does not exist (topic deleted?)",
@@ -429,7 +520,7 @@ impl PartitionWriter {
                 }
             }
         };
-        let f = match &self.tail_file {
+        let f = match old {
             Some(f) => {
                 // Both slots invalid: overwrite the file whole.
                 f.set_len(0).at(&self.tail_path)?;
@@ -443,12 +534,6 @@ impl PartitionWriter {
                 f
             }
         };
-        self.tail_file = Some(f);
-        self.active = None;
-        self.stale = true;
-        self.checked = true;
-        self.active = Some(self.open_active(t)?);
-        self.stale = false;
-        self.fix_indexes()
+        Ok((t, f))
     }
 }

@@ -13,9 +13,10 @@ use super::reader::PartitionReader;
 use super::scan::{Next, Scanner};
 use super::segment;
 use super::tail::{self, Tail};
-use super::writer::{HDR, PartitionWriter, deleted_error};
+use super::writer::{Ctx, HDR, Open, PartitionWriter, deleted_error};
 use crate::error::{IoContext, Result};
 use crate::fsutil;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The first damaged batch of a replica.
@@ -60,22 +61,23 @@ impl PartitionWriter {
         truncate: bool,
     ) -> Result<Repaired> {
         let _guard = self.guard()?;
-        let published = match &self.tail_file {
-            Some(f) => tail::read(f, &self.tail_path)?,
+        let PartitionWriter { cx, state } = self;
+        let published = match state.tail_file() {
+            Some(f) => tail::read(f, &cx.tail_path)?.map(|t| (f, t)),
             None => None,
         };
-        let Some(t) = published else {
+        let Some((tail_file, t)) = published else {
             // A lost tail is rebuilt from the log by the ordinary path (it cuts only what is
             // beyond the last whole batch, which was never acknowledged as durable).
-            self.stale = true;
-            self.checked = false;
-            self.refresh()?;
+            cx.stale = true;
+            cx.checked = false;
+            cx.refresh(state)?;
             return Ok(Repaired::Clean);
         };
         if t.deleted() {
-            return Err(deleted_error(&self.name));
+            return Err(deleted_error(&cx.name));
         }
-        let Some(damage) = first_damage(&self.dir, &t)? else {
+        let Some(damage) = first_damage(&cx.dir, &t)? else {
             return Ok(Repaired::Clean);
         };
         let restore = match &source {
@@ -85,17 +87,28 @@ impl PartitionWriter {
         if !restore && !truncate {
             return Ok(Repaired::NeedsTruncate(damage));
         }
-        let aside = self.cut_at(&t, &damage)?;
+        let aside = cx.cut_at(tail_file, &t, &damage)?;
+        // Reopen from the new tail (the segment may have been a sealed one) and rebuild its
+        // indexes, which still describe the bytes that were cut.
+        cx.reopen = true;
+        cx.stale = true;
+        cx.checked = false;
+        cx.epoch_last = None;
+        let o = cx.refresh(state)?;
+        cx.reindex_from(o, HDR)?;
         if restore {
-            self.copy_from(source.unwrap(), damage.offset, damage.end_offset)?;
+            cx.copy_from(o, source.unwrap(), damage.offset, damage.end_offset)?;
             Ok(Repaired::Restored { damage, aside })
         } else {
             Ok(Repaired::Truncated { damage, aside })
         }
     }
+}
 
-    /// Move everything from the damaged batch on aside, cut the log there and publish the cut.
-    fn cut_at(&mut self, t: &Tail, d: &Damage) -> Result<PathBuf> {
+impl Ctx {
+    /// Move everything from the damaged batch on aside, cut the log there and publish the cut
+    /// in `tail_file`. The caller reopens the partition from the new tail.
+    fn cut_at(&self, tail_file: &File, t: &Tail, d: &Damage) -> Result<PathBuf> {
         let aside = self
             .dir
             .join(format!("damaged-{}", fsutil::now_ms().max(0)));
@@ -131,37 +144,24 @@ impl PartitionWriter {
         next.durable_offset = next.durable_offset.min(d.offset);
         next.log_start_offset = next.log_start_offset.min(d.offset);
         let mut cur = *t;
-        tail::publish(
-            self.tail_file.as_ref().unwrap(),
-            &self.tail_path,
-            &mut cur,
-            next,
-        )?;
-        self.sync_tail_file()?;
+        tail::publish(tail_file, &self.tail_path, &mut cur, next)?;
+        self.sync_tail(tail_file)?;
         segment::remove_uncommitted_segments(&self.dir, d.segment)?;
         log.set_len(d.position).at(&log_path)?;
         fsutil::sync_data(&log, &log_path)?;
         let mut es = epochs::load(&self.dir)?.unwrap_or_default();
         es.retain(|e| e.start_offset < d.offset);
         epochs::store(&self.dir, &es)?;
-        // Reopen from the new tail (the segment may have been a sealed one) and rebuild its
-        // indexes, which still describe the bytes that were cut.
-        self.active = None;
-        self.stale = true;
-        self.checked = false;
-        self.epoch_last = None;
-        self.refresh()?;
-        self.reindex_from(HDR)?;
         Ok(aside)
     }
 
     /// Append the batches `from..to` of `source` (byte for byte, offsets and epochs kept), then
     /// fsync them.
-    fn copy_from(&mut self, s: Source<'_>, from: u64, to: u64) -> Result<()> {
+    fn copy_from(&mut self, o: &mut Open, s: Source<'_>, from: u64, to: u64) -> Result<()> {
         let mut r = PartitionReader::open(s.dir, s.name)?;
         let st = r.tail()?;
         r.seek(from, &st)?;
-        let t = self.current_tail();
+        let t = o.active.tail;
         let mut es = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
         let mut buf = Vec::new();
         while let Some(b) = r.next_batch(&st)? {
@@ -170,19 +170,15 @@ impl PartitionWriter {
             }
             buf.extend_from_slice(b.bytes);
             if buf.len() >= 1 << 20 {
-                self.append_raw_locked(&buf, &mut es)?;
+                self.append_raw_locked(o, &buf, &mut es)?;
                 buf.clear();
             }
         }
         if !buf.is_empty() {
-            self.append_raw_locked(&buf, &mut es)?;
+            self.append_raw_locked(o, &buf, &mut es)?;
         }
-        self.sync_locked()?;
+        self.sync_locked(o)?;
         Ok(())
-    }
-
-    fn sync_tail_file(&self) -> Result<()> {
-        fsutil::sync_data(self.tail_file.as_ref().unwrap(), &self.tail_path)
     }
 }
 

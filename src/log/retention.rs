@@ -138,15 +138,15 @@ impl PartitionWriter {
     /// Roll the active segment if it holds records and is older than `segment_ms`.
     pub fn roll_if_older(&mut self, segment_ms: u64) -> Result<bool> {
         let _guard = self.guard()?;
-        self.refresh()?;
-        let a = self.active.as_ref().unwrap();
+        let (cx, o) = self.refresh()?;
+        let a = &o.active;
         if a.tail.deleted() {
-            return Err(deleted_error(&self.name));
+            return Err(deleted_error(&cx.name));
         }
         let due = a.tail.end_position > HDR
             && fsutil::now_ms().saturating_sub(a.created_ms) >= segment_ms as i64;
         if due {
-            self.roll()?;
+            cx.roll(o)?;
         }
         Ok(due)
     }
@@ -155,10 +155,10 @@ impl PartitionWriter {
     /// first, and the active segment's base and size.
     pub fn segments_for_retention(&mut self) -> Result<(Vec<SegmentInfo>, u64, u64)> {
         let _guard = self.guard()?;
-        self.refresh()?;
-        let t = self.current_tail();
+        let (cx, o) = self.refresh()?;
+        let t = o.active.tail;
         Ok((
-            sealed_segments(&self.dir, &self.name, &t)?,
+            sealed_segments(&cx.dir, &cx.name, &t)?,
             t.segment_base,
             t.end_position,
         ))
@@ -168,24 +168,24 @@ impl PartitionWriter {
     /// sealed segment wholly below it. Returns the bytes of `.log` files removed.
     pub fn advance_log_start(&mut self, new_start: u64) -> Result<u64> {
         let _guard = self.guard()?;
-        self.refresh()?;
-        let t = self.current_tail();
+        let (cx, o) = self.refresh()?;
+        let t = o.active.tail;
         if t.deleted() {
-            return Err(deleted_error(&self.name));
+            return Err(deleted_error(&cx.name));
         }
         let new_start = new_start.min(t.end_offset);
         if new_start > t.log_start_offset {
-            self.publish_with(|t| t.log_start_offset = new_start)?;
+            cx.publish_with(o, |t| t.log_start_offset = new_start)?;
             // The log start is a checkpoint: it must not go back after a power loss.
-            self.sync_tail()?;
-            let t = self.current_tail();
-            let mut e = epochs::load_or_rebuild(&self.dir, &self.name, &t)?;
+            cx.sync_tail(&o.tail_file)?;
+            let t = o.active.tail;
+            let mut e = epochs::load_or_rebuild(&cx.dir, &cx.name, &t)?;
             if trim_epochs(&mut e, new_start) {
-                epochs::store(&self.dir, &e)?;
+                epochs::store(&cx.dir, &e)?;
             }
         }
-        let t = self.current_tail();
-        remove_below(&self.dir, t.log_start_offset, t.segment_base)
+        let t = o.active.tail;
+        remove_below(&cx.dir, t.log_start_offset, t.segment_base)
     }
 }
 

@@ -94,20 +94,56 @@ impl Active {
 }
 
 pub struct PartitionWriter {
+    pub(super) cx: Ctx,
+    pub(super) state: State,
+}
+
+/// Everything a writer keeps besides its open files. Held apart from [`State`] so that a step
+/// under the lock can borrow both: the open state from `refresh()`, and this.
+pub(super) struct Ctx {
     pub(super) dir: PathBuf,
     pub(super) name: String,
     pub(super) opts: WriterOptions,
     pub(super) lock: LockFile,
     pub(super) tail_path: PathBuf,
-    pub(super) tail_file: Option<File>,
-    pub(super) active: Option<Active>,
     /// Our cached view may disagree with the files (after an I/O error): reload fully.
     pub(super) stale: bool,
     /// The unsynced range has been validated once by this process (power-loss recovery).
     pub(super) checked: bool,
+    /// The tail was moved under the active segment we have open (a truncation, a restart, a
+    /// rebuilt tail): the next refresh opens it again from the files, whatever its base, and
+    /// it stays set until that succeeds. A flag rather than dropping the open state, so that a
+    /// step that cuts the log can reload and go on with the open state it holds.
+    pub(super) reopen: bool,
     pub(super) scanner: Scanner,
     /// The last epoch in the leader-epoch checkpoint, as this process last saw it (None: reload).
     pub(super) epoch_last: Option<u32>,
+}
+
+/// A partition as loaded under the lock: the tail file and the active segment the tail names.
+/// Only `refresh()` hands one out, so a step that takes one runs on a loaded partition.
+pub(super) struct Open {
+    pub(super) tail_file: File,
+    pub(super) active: Active,
+}
+
+/// What a writer has open.
+pub(super) struct State {
+    /// Before the first refresh: the tail file `open` found (None: there was none yet). The
+    /// first refresh moves it into `open`.
+    pub(super) unloaded: Option<File>,
+    /// Loaded by the first refresh; later ones update it in place.
+    pub(super) open: Option<Open>,
+}
+
+impl State {
+    /// The tail file, loaded or not: for reading the published tail without a refresh.
+    pub(super) fn tail_file(&self) -> Option<&File> {
+        match &self.open {
+            Some(o) => Some(&o.tail_file),
+            None => self.unloaded.as_ref(),
+        }
+    }
 }
 
 impl PartitionWriter {
@@ -139,78 +175,58 @@ impl PartitionWriter {
             Err(e) => return Err(e),
         };
         Ok(PartitionWriter {
-            dir: dir.to_path_buf(),
-            name: name.to_string(),
-            opts,
-            lock,
-            tail_path,
-            tail_file,
-            active: None,
-            stale: true,
-            checked: false,
-            scanner: Scanner::new(256 * 1024),
-            epoch_last: None,
+            cx: Ctx {
+                dir: dir.to_path_buf(),
+                name: name.to_string(),
+                opts,
+                lock,
+                tail_path,
+                stale: true,
+                checked: false,
+                reopen: false,
+                scanner: Scanner::new(256 * 1024),
+                epoch_last: None,
+            },
+            state: State {
+                unloaded: tail_file,
+                open: None,
+            },
         })
     }
 
-    /// The tail as of the last `refresh()`. Only called under the partition lock after it,
-    /// where the active segment is always open: anything else is a bug in this module.
-    pub(super) fn current_tail(&self) -> Tail {
-        self.active
-            .as_ref()
-            .expect("the active segment is open after refresh()")
-            .tail
-    }
-
     pub fn name(&self) -> &str {
-        &self.name
+        &self.cx.name
     }
 
     /// Take the partition lock, waiting at most the writer's lock timeout.
     pub(super) fn guard(&self) -> Result<crate::fsutil::LockGuard> {
-        self.lock
-            .lock(self.opts.lock_timeout, &format!("partition {}", self.name))
-    }
-
-    /// fsync the tail: for changes that must survive a power loss (a moved log start).
-    pub(super) fn sync_tail(&self) -> Result<()> {
-        fsutil::sync_data(self.tail_file.as_ref().unwrap(), &self.tail_path)
-    }
-
-    /// Publish the active tail as changed by `f` (under the lock).
-    pub(super) fn publish_with(&mut self, f: impl FnOnce(&mut Tail)) -> Result<()> {
-        let a = self.active.as_mut().unwrap();
-        let mut next = a.tail;
-        f(&mut next);
-        tail::publish(
-            self.tail_file.as_ref().unwrap(),
-            &self.tail_path,
-            &mut a.tail,
-            next,
+        self.cx.lock.lock(
+            self.cx.opts.lock_timeout,
+            &format!("partition {}", self.cx.name),
         )
     }
 
     /// The tail as published right now, read without the lock: for cheap "anything to do?"
     /// checks. `None` if there is no valid tail yet.
     pub fn published_tail(&self) -> Result<Option<Tail>> {
-        match &self.tail_file {
-            Some(f) => tail::read(f, &self.tail_path),
+        match self.state.tail_file() {
+            Some(f) => tail::read(f, &self.cx.tail_path),
             None => Ok(None),
         }
     }
 
     pub fn set_leader_epoch(&mut self, epoch: u32) {
-        self.opts.leader_epoch = epoch;
+        self.cx.opts.leader_epoch = epoch;
     }
 
     /// Append one sealed batch; returns the offsets it was given. Visible to readers on return;
     /// durable only after [`sync`](Self::sync).
     pub fn append(&mut self, batch: &mut SealedBatch<'_>) -> Result<Appended> {
         let _guard = self.guard()?;
-        self.refresh()?;
-        let r = self.append_locked(batch);
+        let (cx, o) = self.refresh()?;
+        let r = cx.append_locked(o, batch);
         if r.is_err() {
-            self.stale = true;
+            cx.stale = true;
         }
         r
     }
@@ -218,10 +234,10 @@ impl PartitionWriter {
     /// fsync everything appended so far (by anyone) and publish it as durable.
     pub fn sync(&mut self) -> Result<u64> {
         let _guard = self.guard()?;
-        self.refresh()?;
-        let r = self.sync_locked();
+        let (cx, o) = self.refresh()?;
+        let r = cx.sync_locked(o);
         if r.is_err() {
-            self.stale = true;
+            cx.stale = true;
         }
         r
     }
@@ -230,58 +246,64 @@ impl PartitionWriter {
     /// rebuilding indexes), and return its tail. Used by `verify --repair` and tests.
     pub fn recover(&mut self) -> Result<Tail> {
         let _guard = self.guard()?;
-        self.stale = true;
-        self.checked = false;
-        self.refresh()?;
-        Ok(self.current_tail())
+        self.cx.stale = true;
+        self.cx.checked = false;
+        let (_, o) = self.refresh()?;
+        Ok(o.active.tail)
     }
 
     /// Run `f` under the partition lock on a consistent partition (torn tail repaired).
     /// `verify --repair` uses it so that no writer appends while it rebuilds files.
     pub fn locked<T>(&mut self, f: impl FnOnce(&Tail) -> Result<T>) -> Result<T> {
         let _guard = self.guard()?;
-        self.stale = true;
-        self.checked = false;
-        self.refresh()?;
-        let t = self.current_tail();
+        self.cx.stale = true;
+        self.cx.checked = false;
+        let (cx, o) = self.refresh()?;
+        let t = o.active.tail;
         // Files may be rewritten by `f`: reload everything next time.
-        self.stale = true;
+        cx.stale = true;
         let out = f(&t)?;
         // Publish the same tail under a new sequence number: writers in other processes see a
         // changed tail, leave their fast path and reload index lengths from the files.
-        let a = self.active.as_mut().unwrap();
+        let a = &mut o.active;
         let same = a.tail;
-        tail::publish(
-            self.tail_file.as_ref().unwrap(),
-            &self.tail_path,
-            &mut a.tail,
-            same,
-        )?;
+        tail::publish(&o.tail_file, &cx.tail_path, &mut a.tail, same)?;
         Ok(out)
     }
 
     /// Mark the partition deleted so every writer stops; called with the topic being deleted.
     pub fn mark_deleted(&mut self) -> Result<()> {
         let _guard = self.guard()?;
-        if let Some(f) = &self.tail_file
-            && tail::read(f, &self.tail_path)?.is_some_and(|t| t.deleted())
+        if let Some(f) = self.state.tail_file()
+            && tail::read(f, &self.cx.tail_path)?.is_some_and(|t| t.deleted())
         {
             return Ok(());
         }
-        self.refresh()?;
-        let a = self.active.as_mut().unwrap();
+        let (cx, o) = self.refresh()?;
+        let a = &mut o.active;
         let mut t = a.tail;
         t.flags |= tail::FLAG_DELETED;
-        tail::publish(
-            self.tail_file.as_ref().unwrap(),
-            &self.tail_path,
-            &mut a.tail,
-            t,
-        )
+        tail::publish(&o.tail_file, &cx.tail_path, &mut a.tail, t)
+    }
+}
+
+/// The steps under the partition lock, on the open state `refresh()` handed back.
+impl Ctx {
+    /// fsync the tail: for changes that must survive a power loss (a moved log start).
+    pub(super) fn sync_tail(&self, tail_file: &File) -> Result<()> {
+        fsutil::sync_data(tail_file, &self.tail_path)
     }
 
-    pub(super) fn sync_locked(&mut self) -> Result<u64> {
-        let a = self.active.as_mut().unwrap();
+    /// Publish the active tail as changed by `f` (under the lock).
+    pub(super) fn publish_with(&self, o: &mut Open, f: impl FnOnce(&mut Tail)) -> Result<()> {
+        let a = &mut o.active;
+        let mut next = a.tail;
+        f(&mut next);
+        tail::publish(&o.tail_file, &self.tail_path, &mut a.tail, next)
+    }
+
+    pub(super) fn sync_locked(&self, o: &mut Open) -> Result<u64> {
+        let a = &mut o.active;
         if a.tail.durable_offset == a.tail.end_offset {
             return Ok(a.tail.durable_offset);
         }
@@ -291,7 +313,7 @@ impl PartitionWriter {
         crash_point!("sync-before-publish");
         let mut t = a.tail;
         t.durable_offset = t.end_offset;
-        let tf = self.tail_file.as_ref().unwrap();
+        let tf = &o.tail_file;
         tail::publish(tf, &self.tail_path, &mut a.tail, t)?;
         // The tail itself is synced too, or a power loss could bring back a tail that hides
         // acknowledged records from readers until the next writer comes along.
@@ -299,12 +321,12 @@ impl PartitionWriter {
         Ok(a.tail.durable_offset)
     }
 
-    fn append_locked(&mut self, batch: &mut SealedBatch<'_>) -> Result<Appended> {
+    fn append_locked(&mut self, o: &mut Open, batch: &mut SealedBatch<'_>) -> Result<Appended> {
         let len = batch.bytes.len() as u64;
         let count = batch.record_count() as u64;
         let epoch = self.opts.leader_epoch;
         {
-            let a = self.active.as_ref().unwrap();
+            let a = &o.active;
             if a.tail.deleted() {
                 return Err(deleted_error(&self.name));
             }
@@ -313,10 +335,10 @@ impl PartitionWriter {
             }
         }
         if self.epoch_last != Some(epoch) {
-            self.note_leader_epoch(epoch)?;
+            self.note_leader_epoch(o, epoch)?;
         }
         {
-            let a = self.active.as_ref().unwrap();
+            let a = &o.active;
             let t = &a.tail;
             let nonempty = t.end_position > HDR;
             let too_big = t.end_position + len > self.opts.segment_bytes
@@ -327,10 +349,10 @@ impl PartitionWriter {
                 .segment_ms
                 .is_some_and(|ms| fsutil::now_ms().saturating_sub(a.created_ms) >= ms as i64);
             if nonempty && (too_big || too_old) {
-                self.roll()?;
+                self.roll(o)?;
             }
         }
-        let a = self.active.as_mut().unwrap();
+        let a = &mut o.active;
         let base_offset = a.tail.end_offset;
         let pos = a.tail.end_position;
         batch.stamp(base_offset, self.opts.leader_epoch);
@@ -352,12 +374,7 @@ impl PartitionWriter {
         // Writing as leader in this epoch: this log is the epoch's history by definition.
         t.reconciled_epoch = epoch;
         crash_point!("append-before-publish");
-        tail::publish(
-            self.tail_file.as_ref().unwrap(),
-            &self.tail_path,
-            &mut a.tail,
-            t,
-        )?;
+        tail::publish(&o.tail_file, &self.tail_path, &mut a.tail, t)?;
         crash_point!("append-after-publish");
         Ok(Appended {
             base_offset,
@@ -366,8 +383,8 @@ impl PartitionWriter {
     }
 
     /// Seal the active segment (fsynced: sealed segments are always durable) and start a new one.
-    pub(super) fn roll(&mut self) -> Result<()> {
-        let a = self.active.as_mut().unwrap();
+    pub(super) fn roll(&self, o: &mut Open) -> Result<()> {
+        let a = &mut o.active;
         // A writer that died after writing but before publishing may have left bytes beyond
         // the commit point (our fast path does not look for them). A sealed segment is read
         // to its length, so cut it, and its indexes, to exactly what was published.
@@ -394,14 +411,9 @@ impl PartitionWriter {
         t.segment_base = base;
         t.end_position = HDR;
         t.durable_offset = base;
-        tail::publish(
-            self.tail_file.as_ref().unwrap(),
-            &self.tail_path,
-            &mut a.tail,
-            t,
-        )?;
+        tail::publish(&o.tail_file, &self.tail_path, &mut a.tail, t)?;
         let tail = a.tail;
-        self.active = Some(Active {
+        o.active = Active {
             tail,
             log_path: segment::path(&self.dir, base, "log"),
             index_path: segment::path(&self.dir, base, "index"),
@@ -413,7 +425,7 @@ impl PartitionWriter {
             index_len: HDR,
             timeindex_len: HDR,
             cadence: index::Cadence::default(),
-        });
+        };
         Ok(())
     }
 }
