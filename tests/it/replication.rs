@@ -557,9 +557,13 @@ fn sigstopped_old_controller_is_fenced() {
     // It may have been in the middle of a follower sync when it was stopped: finishing that
     // attempt is refused by the replicas (their leader epoch moved on) and changes nothing. What
     // it must not do is decide anything (leaders, ISRs) or become active.
-    let decided_something = resumed
-        .lines()
-        .any(|l| l.contains("partition ") && (l.contains("leader ") || l.contains("isr ")));
+    // A decision reads "partition t-1: leader 0 -> 1 (epoch 2)" or "partition t-1: isr [..] ->
+    // [..]"; a refused sync ("cannot sync ... now belongs to leader epoch 1") is not one.
+    let decided_something = resumed.lines().any(|l| {
+        l.contains("partition ")
+            && l.contains(" -> ")
+            && (l.contains(": leader ") || l.contains(": isr "))
+    });
     assert!(
         !decided_something && !resumed.contains("active:"),
         "the fenced controller took over again instead of standing by:\nA:\n{a_after}\nB:\n{}",
