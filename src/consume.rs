@@ -65,6 +65,15 @@ pub enum Stop {
     At(u64),
 }
 
+/// What [`Consumer::open_cursor`] was asked for.
+#[derive(Clone, Copy)]
+struct Want<'a> {
+    p: u32,
+    opts: &'a ConsumeOptions,
+    stored: Option<u64>,
+    stop: Stop,
+}
+
 pub struct Cursor {
     pub partition: u32,
     reader: PartitionReader,
@@ -175,7 +184,13 @@ impl Consumer {
         let mut believe_end = false;
         for attempt in 0.. {
             let md = fresh.as_ref().unwrap_or(md);
-            match self.new_cursor(cluster, md, p, opts, stored, stop, believe_end)? {
+            let want = Want {
+                p,
+                opts,
+                stored,
+                stop,
+            };
+            match self.new_cursor(cluster, md, want, believe_end)? {
                 Ok(c) => {
                     self.cursors.push(c);
                     break;
@@ -191,19 +206,21 @@ impl Consumer {
         Ok(())
     }
 
-    /// A cursor on `p` as `md` describes it, or (unless `believe_end`) the partition as seen
-    /// when the start offset turned out to be beyond the end of the replica it names.
-    #[allow(clippy::too_many_arguments)]
+    /// A cursor on `want.p` as `md` describes it, or (unless `believe_end`) the partition as
+    /// seen when the start offset turned out to be beyond the end of the replica it names.
     fn new_cursor(
         &mut self,
         cluster: &Cluster,
         md: &Metadata,
-        p: u32,
-        opts: &ConsumeOptions,
-        stored: Option<u64>,
-        stop: Stop,
+        want: Want<'_>,
         believe_end: bool,
     ) -> Result<std::result::Result<Cursor, PartitionMeta>> {
+        let Want {
+            p,
+            opts,
+            stored,
+            stop,
+        } = want;
         let topic = &self.topic;
         let id = &md.topic(topic)?.id;
         if self.watch.topic_id().is_some_and(|mine| mine != id) {

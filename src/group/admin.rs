@@ -245,6 +245,7 @@ pub fn reset(
     }
     if execute {
         for r in &plan {
+            use super::committer::OffsetStore;
             group.commit(topic, &tm.id, r.partition, r.new, None)?;
         }
     }

@@ -85,35 +85,6 @@ impl Group {
         }
     }
 
-    /// Commit `offset` (the next record to deliver) for a partition, atomically and durably.
-    pub fn commit(
-        &self,
-        topic: &str,
-        topic_id: &str,
-        p: u32,
-        offset: u64,
-        member: Option<&str>,
-    ) -> Result<()> {
-        let dir = self.offsets_dir(topic);
-        if !fsutil::own_dir_exists(&dir)? {
-            fsutil::create_own_dirs(self.root(), &dir)?;
-        }
-        let c = Committed {
-            format: FORMAT.into(),
-            version: VERSION,
-            group: self.name.clone(),
-            topic: topic.into(),
-            topic_id: topic_id.into(),
-            partition: p,
-            offset,
-            committed_ms: fsutil::now_ms(),
-            member: member.map(str::to_string),
-        };
-        let body = write_versioned(&c, &KIND, false);
-        crash_point!("commit-before-replace");
-        fsutil::atomic_write(&self.offset_path(topic, p), &body)
-    }
-
     fn owner_path(&self, topic: &str, p: u32) -> PathBuf {
         self.owners_dir(topic).join(format!("{p}.lock"))
     }
@@ -193,11 +164,13 @@ pub fn parse_committed(path: &Path, bytes: &[u8]) -> Result<Committed> {
     read_versioned(path, bytes, &KIND)
 }
 
+/// A group's positions are files under its directory (docs/groups.md, Layout).
 impl super::committer::OffsetStore for Group {
     fn group_name(&self) -> &str {
         &self.name
     }
 
+    /// Atomically (a replace) and durably.
     fn commit(
         &self,
         topic: &str,
@@ -206,6 +179,23 @@ impl super::committer::OffsetStore for Group {
         offset: u64,
         member: Option<&str>,
     ) -> Result<()> {
-        Group::commit(self, topic, topic_id, p, offset, member)
+        let dir = self.offsets_dir(topic);
+        if !fsutil::own_dir_exists(&dir)? {
+            fsutil::create_own_dirs(self.root(), &dir)?;
+        }
+        let c = Committed {
+            format: FORMAT.into(),
+            version: VERSION,
+            group: self.name.clone(),
+            topic: topic.into(),
+            topic_id: topic_id.into(),
+            partition: p,
+            offset,
+            committed_ms: fsutil::now_ms(),
+            member: member.map(str::to_string),
+        };
+        let body = write_versioned(&c, &KIND, false);
+        crash_point!("commit-before-replace");
+        fsutil::atomic_write(&self.offset_path(topic, p), &body)
     }
 }
