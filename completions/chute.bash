@@ -728,7 +728,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__controller)
-            opts="-h --once --interval --rescan --session-timeout --preferred-leader-interval --retention-check --root --help"
+            opts="-h --once --interval --rescan --session-timeout --preferred-leader-interval --retention-check --log-format --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,6 +752,10 @@ _chute() {
                     ;;
                 --retention-check)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --root)
@@ -1624,7 +1628,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__replicate)
-            opts="-t -h --topic --follow --root --help"
+            opts="-t -h --topic --follow --log-format --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1636,6 +1640,10 @@ _chute() {
                     ;;
                 -t)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --root)

@@ -125,17 +125,21 @@ complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subc
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "up" -d 'Clear the down mark'
 complete -c chute -n "__fish_chute_using_subcommand broker; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand replicate" -s t -l topic -d 'Only this topic' -r
+complete -c chute -n "__fish_chute_using_subcommand replicate" -l log-format -d 'Log lines: text (RFC 3339 time, level, message) or json (one object per line)' -r -f -a "text\t'`2026-11-27T09:00:00.123456Z  INFO controller{pid=42}: message`'
+json\t'`{"timestamp":"...","level":"INFO","message":"...",...}`'"
 complete -c chute -n "__fish_chute_using_subcommand replicate" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand replicate" -l follow -d 'Keep going: sync whenever a leader changes (Ctrl-C to stop)'
-complete -c chute -n "__fish_chute_using_subcommand replicate" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand replicate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chute -n "__fish_chute_using_subcommand controller" -l interval -d 'Probe brokers this often' -r
 complete -c chute -n "__fish_chute_using_subcommand controller" -l rescan -d 'Full sync pass at least this often, whatever file events say' -r
 complete -c chute -n "__fish_chute_using_subcommand controller" -l session-timeout -d 'Take over from an active controller whose heartbeat is older than this' -r
 complete -c chute -n "__fish_chute_using_subcommand controller" -l preferred-leader-interval -d 'Give leadership back to preferred replicas this often ("off": only `topic elect-leaders`)' -r
 complete -c chute -n "__fish_chute_using_subcommand controller" -l retention-check -d 'Apply retention (delete old segments, roll quiet ones) this often' -r
+complete -c chute -n "__fish_chute_using_subcommand controller" -l log-format -d 'Log lines: text (RFC 3339 time, level, message) or json (one object per line)' -r -f -a "text\t'`2026-11-27T09:00:00.123456Z  INFO controller{pid=42}: message`'
+json\t'`{"timestamp":"...","level":"INFO","message":"...",...}`'"
 complete -c chute -n "__fish_chute_using_subcommand controller" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand controller" -l once -d 'One pass (probe brokers, elect leaders, sync followers, adjust ISRs), then exit: for cron'
-complete -c chute -n "__fish_chute_using_subcommand controller" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand controller" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chute -n "__fish_chute_using_subcommand produce" -s t -l topic -d 'Topic (created with defaults if missing)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -s f -l format -r -f -a "lines\t''
 json\t''

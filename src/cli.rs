@@ -194,13 +194,18 @@ pub struct ReplicateArgs {
     /// Keep going: sync whenever a leader changes (Ctrl-C to stop)
     #[arg(long)]
     pub follow: bool,
+    /// Log lines: text (RFC 3339 time, level, message) or json (one object per line)
+    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
 }
 
 #[derive(Args, Debug)]
 #[command(after_help = "\
 One controller is active at a time; others started on the same root wait as standbys and take
 over when the active one dies (at once) or stops responding (after --session-timeout).
-Controller events are logged to stderr, one line each.")]
+Controller events are logged to stderr, one line each: an RFC 3339 time (UTC) and the level
+first (no time when stderr is journald's stream, which stamps lines itself), or one JSON object
+per line with --log-format json.")]
 pub struct ControllerArgs {
     /// One pass (probe brokers, elect leaders, sync followers, adjust ISRs), then exit: for cron
     #[arg(long)]
@@ -220,6 +225,9 @@ pub struct ControllerArgs {
     /// Apply retention (delete old segments, roll quiet ones) this often
     #[arg(long, default_value = "1m", value_name = "DUR", value_parser = parse_duration)]
     pub retention_check: Duration,
+    /// Log lines: text (RFC 3339 time, level, message) or json (one object per line)
+    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// A duration, or `off` (also `never`, `none`): None.

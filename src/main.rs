@@ -7,6 +7,7 @@ use clap::Parser;
 
 mod cli;
 mod cmd;
+mod logging;
 
 fn main() {
     #[cfg(feature = "failpoints")]

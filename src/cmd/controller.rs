@@ -16,9 +16,8 @@ pub fn run(cluster: &Cluster, a: ControllerArgs) -> Result<i32> {
         retention_interval: a.retention_check,
     };
     chute::signals::install()?;
-    let pid = std::process::id();
-    controller::run(cluster, &opts, &mut |line| {
-        eprintln!("chute controller[{pid}]: {line}");
-    })?;
+    crate::logging::init(a.log_format);
+    let _span = tracing::info_span!("controller", pid = std::process::id()).entered();
+    controller::run(cluster, &opts)?;
     Ok(0)
 }

@@ -1,4 +1,5 @@
-//! `chute replicate [-t T] [--follow]`: follower sync without a controller.
+//! `chute replicate [-t T] [--follow]`: follower sync without a controller. Reports are log
+//! lines (src/logging.rs): with `--follow` it is a daemon like the controller.
 
 use crate::cli::ReplicateArgs;
 use chute::cluster::Cluster;
@@ -12,6 +13,8 @@ pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
     let mut watched: Option<(u64, Waker)> = None;
     // --follow stops between rounds (every follower write is crash-safe anyway).
     chute::signals::install()?;
+    crate::logging::init(a.log_format);
+    let _span = tracing::info_span!("replicate", pid = std::process::id()).entered();
     loop {
         let reports = replica::replicate(cluster, a.topic.as_deref(), &mut syncer)?;
         let mut failed = 0;
@@ -21,14 +24,14 @@ pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
             match &r.result {
                 Ok(f) => {
                     if let Some((from, to)) = f.truncated {
-                        eprintln!(
-                            "chute: {name}: replica on broker {} cut its divergent tail from offset {from} to {to}",
+                        tracing::info!(
+                            "{name}: replica on broker {} cut its divergent tail from offset {from} to {to}",
                             r.broker
                         );
                     }
                     if !a.follow || f.copied > 0 {
-                        eprintln!(
-                            "chute: {name}: replica on broker {} at offset {} of {}{}",
+                        tracing::info!(
+                            "{name}: replica on broker {} at offset {} of {}{}",
                             r.broker,
                             f.end_offset,
                             f.leader_end,
@@ -44,7 +47,7 @@ pub fn run(cluster: &Cluster, a: ReplicateArgs) -> Result<i32> {
                     failed += 1;
                     // A full or failing disk needs the operator, not a retry: exit 74, not 75.
                     io_failed |= e.exit_code() == exit::IO;
-                    eprintln!("chute: {name}: replica on broker {}: {e}", r.broker);
+                    tracing::warn!("{name}: replica on broker {}: {e}", r.broker);
                 }
             }
         }

@@ -47,47 +47,47 @@ impl Default for ControllerOptions {
     }
 }
 
-/// Lines the controller reports (stderr in the CLI).
-pub type Log<'a> = &'a mut dyn FnMut(&str);
-
 /// Run as controller (or standby) until killed; with `once`, one pass.
-pub fn run(cluster: &Cluster, opts: &ControllerOptions, log: Log<'_>) -> Result<()> {
+pub fn run(cluster: &Cluster, opts: &ControllerOptions) -> Result<()> {
     loop {
         let acquired = lease::acquire(cluster, opts.session_timeout, !opts.once, &mut |l| {
-            log(&format!(
+            tracing::info!(
                 "standby: controller epoch {} is active (pid {} on {}); waiting",
-                l.epoch, l.pid, l.host
-            ))
+                l.epoch,
+                l.pid,
+                l.host
+            )
         })?;
         let lease = match acquired {
             lease::Acquired::Active(l) => l,
             lease::Acquired::Busy(l) => {
-                log(&format!(
+                tracing::info!(
                     "another controller is active (pid {}, epoch {}); nothing to do",
-                    l.pid, l.epoch
-                ));
+                    l.pid,
+                    l.epoch
+                );
                 return Ok(());
             }
             lease::Acquired::Stopped => {
-                log("standby: stopped");
+                tracing::info!("standby: stopped");
                 return Ok(());
             }
         };
-        log(&format!(
+        tracing::info!(
             "active: controller epoch {} (pid {})",
             lease.epoch,
             std::process::id()
-        ));
+        );
         let mut c = Controller::new(cluster, lease.epoch);
         c.fenced = Some(lease.fenced_flag());
-        let r = c.run(&lease, opts, log);
+        let r = c.run(&lease, opts);
         match r {
             Err(m @ Error::ControllerFenced { .. }) => {
                 let who = lease
                     .successor()
                     .map(|s| format!(" (now pid {}, epoch {})", s.pid, s.epoch))
                     .unwrap_or_default();
-                log(&format!("fenced: {m}{who}; stepping down"));
+                tracing::warn!("fenced: {m}{who}; stepping down");
                 drop(lease);
                 if opts.once {
                     return Ok(());
@@ -135,7 +135,7 @@ impl<'c> Controller<'c> {
         }
     }
 
-    fn run(&mut self, lease: &lease::Lease, opts: &ControllerOptions, log: Log<'_>) -> Result<()> {
+    fn run(&mut self, lease: &lease::Lease, opts: &ControllerOptions) -> Result<()> {
         let mut last_full: Option<Instant> = None;
         let mut watched: Option<(u64, Waker)> = None;
         let mut woke = true;
@@ -152,7 +152,7 @@ impl<'c> Controller<'c> {
                 let full = woke
                     || Some(md.epoch) != watched.as_ref().map(|(e, _)| *e)
                     || last_full.is_none_or(|t| t.elapsed() >= opts.rescan);
-                self.pass(md, full, opts, log).map(|md| (md, full))
+                self.pass(md, full, opts).map(|md| (md, full))
             }) {
                 Ok(md) => md,
                 Err(e @ Error::ControllerFenced { .. }) => return Err(e),
@@ -160,7 +160,7 @@ impl<'c> Controller<'c> {
                 Err(e) => {
                     // A daemon outlives transient trouble (a lock held too long, a disk that
                     // fails a read): say so and try again on the next pass.
-                    log(&format!("pass failed: {e}"));
+                    tracing::warn!("pass failed: {e}");
                     std::thread::sleep(opts.interval);
                     woke = true;
                     continue;
@@ -188,7 +188,7 @@ impl<'c> Controller<'c> {
             // A signal stops us between passes (each step of a pass is crash-safe, but a pass
             // left whole is easier to read in the log); the lease goes with us.
             if crate::signals::stop_requested() {
-                log("stopped");
+                tracing::info!("stopped");
                 return Ok(());
             }
         }
@@ -196,13 +196,7 @@ impl<'c> Controller<'c> {
 
     /// One pass. Broker probes and elections every time; follower sync and ISR changes when
     /// `full`. Returns the metadata it ended with.
-    fn pass(
-        &mut self,
-        md: Metadata,
-        full: bool,
-        opts: &ControllerOptions,
-        log: Log<'_>,
-    ) -> Result<Metadata> {
+    fn pass(&mut self, md: Metadata, full: bool, opts: &ControllerOptions) -> Result<Metadata> {
         let cluster = self.cluster;
         if md.controller_epoch != self.epoch {
             return Err(Error::ControllerFenced {
@@ -218,7 +212,7 @@ impl<'c> Controller<'c> {
                 State::Down => format!("down ({})", st.reason),
             };
             if self.brokers.get(&b.id) != Some(&desc) {
-                log(&format!("broker {}: {desc}", b.id));
+                tracing::info!("broker {}: {desc}", b.id);
                 self.brokers.insert(b.id, desc);
             }
             if st.state == State::Up {
@@ -228,7 +222,7 @@ impl<'c> Controller<'c> {
         let is_up = |b: u32| up.contains(&b);
 
         // Elections: a partition whose leader is down gets a new one.
-        let mut md = self.apply(md, log, "broker liveness", |md| {
+        let mut md = self.apply(md, "broker liveness", |md| {
             let mut changes = Vec::new();
             for (name, t) in md.topics.iter_mut() {
                 let unclean = TopicConfig::resolve(&t.config).unclean_leader_election;
@@ -274,26 +268,29 @@ impl<'c> Controller<'c> {
                     let caught_up = match &r.result {
                         Ok(f) => {
                             if let Some((from, to)) = f.truncated {
-                                log(&format!(
+                                tracing::info!(
                                     "partition {name}-{}: replica on broker {} cut its divergent tail from offset {from} to {to}",
-                                    p.partition, r.broker
-                                ));
+                                    p.partition,
+                                    r.broker
+                                );
                             }
                             if self.errors.remove(&key).is_some() {
-                                log(&format!(
+                                tracing::info!(
                                     "partition {name}-{}: replica on broker {} is syncing again",
-                                    p.partition, r.broker
-                                ));
+                                    p.partition,
+                                    r.broker
+                                );
                             }
                             f.caught_up()
                         }
                         Err(e) => {
                             let m = e.to_string();
                             if self.errors.get(&key) != Some(&m) {
-                                log(&format!(
+                                tracing::warn!(
                                     "partition {name}-{}: cannot sync replica on broker {}: {m}",
-                                    p.partition, r.broker
-                                ));
+                                    p.partition,
+                                    r.broker
+                                );
                                 self.errors.insert(key.clone(), m);
                             }
                             false
@@ -331,7 +328,7 @@ impl<'c> Controller<'c> {
         }
         if !seen.is_empty() {
             crate::pause_point!("isr-join");
-            md = self.apply(md, log, "replica progress", |md| {
+            md = self.apply(md, "replica progress", |md| {
                 let snapshot = md.clone();
                 let mut changes = Vec::new();
                 for (name, t) in md.topics.iter_mut() {
@@ -385,11 +382,11 @@ impl<'c> Controller<'c> {
                 &name,
                 p,
                 Some(self.epoch),
-                log,
+                &mut |l| tracing::info!("{l}"),
             ) {
                 Ok(_) => {}
                 Err(e @ Error::ControllerFenced { .. }) => return Err(e),
-                Err(e) => log(&format!("partition {name}-{p}: reassignment: {e}")),
+                Err(e) => tracing::warn!("partition {name}-{p}: reassignment: {e}"),
             }
         }
         if !md.topics.is_empty() {
@@ -402,17 +399,18 @@ impl<'c> Controller<'c> {
                 .is_none_or(|t| t.elapsed() >= opts.retention_interval)
         {
             self.last_retention = Some(Instant::now());
-            crate::replica::reassign::remove_strays(cluster, &md, log);
+            crate::replica::reassign::remove_strays(cluster, &md, &mut |l| tracing::info!("{l}"));
             for (name, p, r) in retention::run(cluster, &md, None) {
                 match r {
-                    Ok(a) if a.moved || a.freed > 0 => log(&format!(
+                    Ok(a) if a.moved || a.freed > 0 => tracing::info!(
                         "partition {name}-{p}: retention: log start {}, {} bytes of segments removed",
-                        a.log_start, a.freed
-                    )),
+                        a.log_start,
+                        a.freed
+                    ),
                     Ok(_) => {}
                     Err(e) => {
                         self.busy += u32::from(e.exit_code() == crate::error::exit::TEMPFAIL);
-                        log(&format!("partition {name}-{p}: retention failed: {e}"))
+                        tracing::warn!("partition {name}-{p}: retention failed: {e}")
                     }
                 }
             }
@@ -439,14 +437,17 @@ impl<'c> Controller<'c> {
             }
             for (name, p, r) in results {
                 match r {
-                    Ok(c) if c.segments > 0 => log(&format!(
+                    Ok(c) if c.segments > 0 => tracing::info!(
                         "partition {name}-{p}: compaction: {} segment(s), {} records removed, {} -> {} bytes",
-                        c.segments, c.records_removed, c.bytes_before, c.bytes_after
-                    )),
+                        c.segments,
+                        c.records_removed,
+                        c.bytes_before,
+                        c.bytes_after
+                    ),
                     Ok(_) => {}
                     Err(e) => {
                         self.busy += u32::from(e.exit_code() == crate::error::exit::TEMPFAIL);
-                        log(&format!("partition {name}-{p}: compaction failed: {e}"))
+                        tracing::warn!("partition {name}-{p}: compaction failed: {e}")
                     }
                 }
             }
@@ -456,7 +457,7 @@ impl<'c> Controller<'c> {
             && self.last_preferred.elapsed() >= every
         {
             self.last_preferred = Instant::now();
-            md = self.apply(md, log, "preferred leader", |md| {
+            md = self.apply(md, "preferred leader", |md| {
                 Ok(prefer_all(md, None, &is_up))
             })?;
         }
@@ -470,7 +471,6 @@ impl<'c> Controller<'c> {
     fn apply(
         &mut self,
         md: Metadata,
-        log: Log<'_>,
         why: &str,
         mut f: impl FnMut(&mut Metadata) -> Result<Vec<Change>>,
     ) -> Result<Metadata> {
@@ -485,7 +485,7 @@ impl<'c> Controller<'c> {
         })?;
         let md = cluster.metadata()?;
         for (name, old, new) in &changes {
-            log(&describe_change(name, old, new, why));
+            tracing::info!("{}", describe_change(name, old, new, why));
         }
         claim_epochs(cluster, &md, &changes);
         Ok(md)

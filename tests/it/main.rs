@@ -16,6 +16,7 @@ mod groups;
 mod hardening;
 mod health;
 mod layers;
+mod logs;
 mod produce_consume;
 mod replication;
 mod replication_crash;
