@@ -88,6 +88,9 @@ _chute() {
             chute__subcmd__broker__subcmd__help,up)
                 cmd="chute__subcmd__broker__subcmd__help__subcmd__up"
                 ;;
+            chute__subcmd__cluster,config)
+                cmd="chute__subcmd__cluster__subcmd__config"
+                ;;
             chute__subcmd__cluster,help)
                 cmd="chute__subcmd__cluster__subcmd__help"
                 ;;
@@ -97,6 +100,27 @@ _chute() {
             chute__subcmd__cluster,status)
                 cmd="chute__subcmd__cluster__subcmd__status"
                 ;;
+            chute__subcmd__cluster__subcmd__config,get)
+                cmd="chute__subcmd__cluster__subcmd__config__subcmd__get"
+                ;;
+            chute__subcmd__cluster__subcmd__config,help)
+                cmd="chute__subcmd__cluster__subcmd__config__subcmd__help"
+                ;;
+            chute__subcmd__cluster__subcmd__config,set)
+                cmd="chute__subcmd__cluster__subcmd__config__subcmd__set"
+                ;;
+            chute__subcmd__cluster__subcmd__config__subcmd__help,get)
+                cmd="chute__subcmd__cluster__subcmd__config__subcmd__help__subcmd__get"
+                ;;
+            chute__subcmd__cluster__subcmd__config__subcmd__help,help)
+                cmd="chute__subcmd__cluster__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            chute__subcmd__cluster__subcmd__config__subcmd__help,set)
+                cmd="chute__subcmd__cluster__subcmd__config__subcmd__help__subcmd__set"
+                ;;
+            chute__subcmd__cluster__subcmd__help,config)
+                cmd="chute__subcmd__cluster__subcmd__help__subcmd__config"
+                ;;
             chute__subcmd__cluster__subcmd__help,help)
                 cmd="chute__subcmd__cluster__subcmd__help__subcmd__help"
                 ;;
@@ -105,6 +129,12 @@ _chute() {
                 ;;
             chute__subcmd__cluster__subcmd__help,status)
                 cmd="chute__subcmd__cluster__subcmd__help__subcmd__status"
+                ;;
+            chute__subcmd__cluster__subcmd__help__subcmd__config,get)
+                cmd="chute__subcmd__cluster__subcmd__help__subcmd__config__subcmd__get"
+                ;;
+            chute__subcmd__cluster__subcmd__help__subcmd__config,set)
+                cmd="chute__subcmd__cluster__subcmd__help__subcmd__config__subcmd__set"
                 ;;
             chute__subcmd__group,delete)
                 cmd="chute__subcmd__group__subcmd__delete"
@@ -184,11 +214,20 @@ _chute() {
             chute__subcmd__help__subcmd__broker,up)
                 cmd="chute__subcmd__help__subcmd__broker__subcmd__up"
                 ;;
+            chute__subcmd__help__subcmd__cluster,config)
+                cmd="chute__subcmd__help__subcmd__cluster__subcmd__config"
+                ;;
             chute__subcmd__help__subcmd__cluster,init)
                 cmd="chute__subcmd__help__subcmd__cluster__subcmd__init"
                 ;;
             chute__subcmd__help__subcmd__cluster,status)
                 cmd="chute__subcmd__help__subcmd__cluster__subcmd__status"
+                ;;
+            chute__subcmd__help__subcmd__cluster__subcmd__config,get)
+                cmd="chute__subcmd__help__subcmd__cluster__subcmd__config__subcmd__get"
+                ;;
+            chute__subcmd__help__subcmd__cluster__subcmd__config,set)
+                cmd="chute__subcmd__help__subcmd__cluster__subcmd__config__subcmd__set"
                 ;;
             chute__subcmd__help__subcmd__group,delete)
                 cmd="chute__subcmd__help__subcmd__group__subcmd__delete"
@@ -486,7 +525,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__cluster)
-            opts="-h --root --help init status help"
+            opts="-h --root --help init status config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -503,9 +542,161 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        chute__subcmd__cluster__subcmd__help)
-            opts="init status help"
+        chute__subcmd__cluster__subcmd__config)
+            opts="-h --root --help set get help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__config__subcmd__get)
+            opts="-h --json --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__config__subcmd__help)
+            opts="set get help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__config__subcmd__help__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__config__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__config__subcmd__set)
+            opts="-h --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__help)
+            opts="init status config help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__help__subcmd__config)
+            opts="set get"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__help__subcmd__config__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__cluster__subcmd__help__subcmd__config__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -622,7 +813,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__consume)
-            opts="-t -p -n -F -f -D -0 -g -h --topic --partition --from --since --until --count --follow --format --delimiter --null --group --assignor --reset --exec --exec-batch --exec-timeout --on-failure --commit-interval --root --help"
+            opts="-t -p -n -F -f -D -0 -g -h --topic --partition --from --since --until --count --follow --wait-for-topic --format --delimiter --null --group --assignor --reset --exec --exec-batch --exec-timeout --on-failure --commit-interval --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +852,10 @@ _chute() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-for-topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1032,8 +1227,50 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__cluster)
-            opts="init status"
+            opts="init status config"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__cluster__subcmd__config)
+            opts="set get"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__cluster__subcmd__config__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__cluster__subcmd__config__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1538,7 +1775,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__produce)
-            opts="-t -f -K -D -0 -p -H -q -h --topic --format --key-delimiter --key-optional --delimiter --null --partition --header --acks --on-error --linger --batch-size --file --csv-header --timeout --quiet --root --help"
+            opts="-t -f -K -D -0 -p -H -q -h --topic --create --format --key-delimiter --key-optional --delimiter --null --partition --header --acks --on-error --linger --batch-size --file --csv-header --timeout --quiet --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -41,11 +41,12 @@ complete -c chute -n "__fish_chute_needs_command" -f -a "verify" -d 'Check every
 complete -c chute -n "__fish_chute_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c chute -n "__fish_chute_needs_command" -f -a "generate-docs" -d 'Write man pages and completion scripts into a directory (used to refresh man/ and completions/)'
 complete -c chute -n "__fish_chute_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
-complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -s h -l help -d 'Print help'
-complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -f -a "init" -d 'Lay out a new cluster with N brokers'
-complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -f -a "status" -d 'Show brokers and partition health'
-complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status config help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status config help" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status config help" -f -a "init" -d 'Lay out a new cluster with N brokers'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status config help" -f -a "status" -d 'Show brokers and partition health'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status config help" -f -a "config" -d 'Cluster-wide settings (auto.create.topics)'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and not __fish_seen_subcommand_from init status config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -l brokers -d 'Number of brokers' -r
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -l broker-dir -d 'Put broker ID\'s data at PATH (another disk)' -r
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from init" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
@@ -54,8 +55,14 @@ complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_sub
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -l json
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -l check -d 'Exit 3 when a partition is offline or under-replicated, naming them on stderr'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from config" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from config" -s h -l help -d 'Print help'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from config" -f -a "set" -d 'Change settings: KEY=VALUE ... (KEY= goes back to the default)'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from config" -f -a "get" -d 'Print settings (all, or one) as KEY=VALUE lines; `(default)` marks those not set'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from config" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "init" -d 'Lay out a new cluster with N brokers'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show brokers and partition health'
+complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "config" -d 'Cluster-wide settings (auto.create.topics)'
 complete -c chute -n "__fish_chute_using_subcommand cluster; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand topic; and not __fish_seen_subcommand_from create list describe alter delete elect-leaders reassign help" -s h -l help -d 'Print help'
@@ -140,7 +147,7 @@ json\t'`{"timestamp":"...","level":"INFO","message":"...",...}`'"
 complete -c chute -n "__fish_chute_using_subcommand controller" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
 complete -c chute -n "__fish_chute_using_subcommand controller" -l once -d 'One pass (probe brokers, elect leaders, sync followers, adjust ISRs), then exit: for cron'
 complete -c chute -n "__fish_chute_using_subcommand controller" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c chute -n "__fish_chute_using_subcommand produce" -s t -l topic -d 'Topic (created with defaults if missing)' -r
+complete -c chute -n "__fish_chute_using_subcommand produce" -s t -l topic -d 'Topic (created with defaults if missing, unless its name looks like a typo of an existing one or the cluster\'s auto.create.topics is false)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -s f -l format -r -f -a "lines\t''
 json\t''
 csv\t''"
@@ -159,6 +166,7 @@ complete -c chute -n "__fish_chute_using_subcommand produce" -l batch-size -d 'L
 complete -c chute -n "__fish_chute_using_subcommand produce" -l file -d 'Read from this file instead of stdin' -r -F
 complete -c chute -n "__fish_chute_using_subcommand produce" -l timeout -d 'Give up waiting for a partition lock, a leader, or --acks all after this long (exit 75; records of other partitions are still written and fsynced)' -r
 complete -c chute -n "__fish_chute_using_subcommand produce" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
+complete -c chute -n "__fish_chute_using_subcommand produce" -l create -d 'Create the topic if missing even when a similar name exists or auto.create.topics is false'
 complete -c chute -n "__fish_chute_using_subcommand produce" -l key-optional -d 'With -K, lines without the separator get a null key instead of an error'
 complete -c chute -n "__fish_chute_using_subcommand produce" -s 0 -l null -d 'Records are NUL-terminated (like find -print0)'
 complete -c chute -n "__fish_chute_using_subcommand produce" -l csv-header -d 'CSV input starts with a header row naming the columns'
@@ -170,6 +178,7 @@ complete -c chute -n "__fish_chute_using_subcommand consume" -l from -d 'Where t
 complete -c chute -n "__fish_chute_using_subcommand consume" -l since -d 'Start at the first record at or after TIME' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l until -d 'Stop at the first record newer than TIME' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s n -l count -d 'Stop after N records' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -l wait-for-topic -d 'With --follow: wait at most this long for a missing topic to appear, then exit 75' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s f -l format -d 'raw | json | csv | TEMPLATE' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s D -l delimiter -d 'Delimiter after each raw value (escapes allowed)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s g -l group -d 'Consume as a member of this consumer group (shares partitions, commits offsets)' -r
@@ -183,7 +192,7 @@ complete -c chute -n "__fish_chute_using_subcommand consume" -l exec-timeout -d 
 complete -c chute -n "__fish_chute_using_subcommand consume" -l on-failure -d 'A failed --exec batch: stop (exit 75, nothing further committed), or find the record it fails on by bisecting the batch and skip it, or send it to a dead-letter topic' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l commit-interval -d 'With -g, commit delivered offsets at least this often (and always before handing a partition over and on exit)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l root -d 'Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]' -r -F
-complete -c chute -n "__fish_chute_using_subcommand consume" -s F -l follow -d 'Keep waiting for new records'
+complete -c chute -n "__fish_chute_using_subcommand consume" -s F -l follow -d 'Keep waiting for new records (and, for a topic that does not exist yet, for the topic)'
 complete -c chute -n "__fish_chute_using_subcommand consume" -s 0 -l null -d 'End each raw value with NUL instead of newline'
 complete -c chute -n "__fish_chute_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c chute -n "__fish_chute_using_subcommand offsets; and not __fish_seen_subcommand_from reset help" -s t -l topic -r
@@ -258,6 +267,7 @@ complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_su
 complete -c chute -n "__fish_chute_using_subcommand help; and not __fish_seen_subcommand_from cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "init" -d 'Lay out a new cluster with N brokers'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "status" -d 'Show brokers and partition health'
+complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from cluster" -f -a "config" -d 'Cluster-wide settings (auto.create.topics)'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "create" -d 'Create a topic'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "list" -d 'List topics'
 complete -c chute -n "__fish_chute_using_subcommand help; and __fish_seen_subcommand_from topic" -f -a "describe" -d 'Show a topic\'s config and partitions'

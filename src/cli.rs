@@ -97,6 +97,24 @@ pub enum ClusterCmd {
         #[arg(long)]
         check: bool,
     },
+    /// Cluster-wide settings (auto.create.topics)
+    #[command(subcommand)]
+    Config(ClusterConfigCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterConfigCmd {
+    /// Change settings: KEY=VALUE ... (KEY= goes back to the default)
+    Set {
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        pairs: Vec<String>,
+    },
+    /// Print settings (all, or one) as KEY=VALUE lines; `(default)` marks those not set
+    Get {
+        key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -304,9 +322,14 @@ Input formats:
 Records are fsynced before a successful exit, and at least every second while streaming.
 On bad input the error names the line; records before it are kept, nothing after it is written.")]
 pub struct ProduceArgs {
-    /// Topic (created with defaults if missing)
+    /// Topic (created with defaults if missing, unless its name looks like a typo of an
+    /// existing one or the cluster's auto.create.topics is false)
     #[arg(long, short = 't')]
     pub topic: String,
+    /// Create the topic if missing even when a similar name exists or auto.create.topics is
+    /// false
+    #[arg(long)]
+    pub create: bool,
     #[arg(long, short = 'f', value_enum, default_value = "lines")]
     pub format: InputFormat,
     /// Key separator: split each line into KEY SEP VALUE at the first SEP
@@ -397,9 +420,12 @@ pub struct ConsumeArgs {
     /// Stop after N records
     #[arg(short = 'n', long = "count", value_name = "N")]
     pub count: Option<u64>,
-    /// Keep waiting for new records
+    /// Keep waiting for new records (and, for a topic that does not exist yet, for the topic)
     #[arg(long, short = 'F')]
     pub follow: bool,
+    /// With --follow: wait at most this long for a missing topic to appear, then exit 75
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "follow")]
+    pub wait_for_topic: Option<Duration>,
     /// raw | json | csv | TEMPLATE
     #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT")]
     pub format: OutputFormat,

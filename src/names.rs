@@ -44,6 +44,20 @@ pub fn collides(a: &str, b: &str) -> bool {
     a != b && a.replace('.', "_") == b.replace('.', "_")
 }
 
+/// The existing name `name` is most likely a typo of: equal ignoring case, or one edit away
+/// (Damerau-Levenshtein: an insertion, deletion, substitution or swap of neighbours) when both
+/// are at least 4 characters long (shorter names are too close to everything). The first in
+/// `existing`'s order wins.
+pub fn similar<'a>(name: &str, existing: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    existing.into_iter().find(|&e| {
+        e != name
+            && (e.eq_ignore_ascii_case(name)
+                || (e.chars().count() >= 4
+                    && name.chars().count() >= 4
+                    && strsim::damerau_levenshtein(e, name) == 1))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +83,20 @@ mod tests {
         }
         assert!(collides("a.b", "a_b"));
         assert!(!collides("a.b", "a.b"));
+    }
+
+    #[test]
+    fn a_typo_is_one_edit_or_a_case_away() {
+        let topics = ["orders", "payments", "Logs", "ab"];
+        let t = || topics.iter().copied();
+        assert_eq!(similar("ordrs", t()), Some("orders"), "a deletion");
+        assert_eq!(similar("oredrs", t()), Some("orders"), "a swap");
+        assert_eq!(similar("orderss", t()), Some("orders"), "an insertion");
+        assert_eq!(similar("ORDERS", t()), Some("orders"), "case");
+        assert_eq!(similar("logs", t()), Some("Logs"), "case, short");
+        assert_eq!(similar("orders", t()), None, "itself is not a typo");
+        assert_eq!(similar("ordes2", t()), None, "two edits");
+        assert_eq!(similar("ac", t()), None, "too short to judge");
+        assert_eq!(similar("invoices", t()), None);
     }
 }

@@ -184,6 +184,8 @@ impl Local {
                     batch_size: 1 << 20,
                     lock_timeout: Duration::from_secs(30),
                     truncate_oversized: false,
+                    // The user named it in --on-failure dead-letter=TOPIC.
+                    create: true,
                 },
             )?;
             Ok(Box::new(p) as Box<dyn RecordProducer>)

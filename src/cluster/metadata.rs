@@ -31,6 +31,11 @@ pub struct Metadata {
     pub cluster_id: String,
     pub brokers: Vec<Broker>,
     pub topics: BTreeMap<String, Topic>,
+    /// Cluster-wide settings (`cluster config set`), only those set: see
+    /// [`super::settings`]. Absent in files written before they existed, and ignored by
+    /// chutes that predate them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -78,6 +83,7 @@ impl Metadata {
             cluster_id,
             brokers,
             topics: BTreeMap::new(),
+            config: BTreeMap::new(),
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod brokers;
 pub mod config;
 pub mod metadata;
+pub mod settings;
 pub mod topic_watch;
 
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
 //! `chute cluster init|status`. Writes metadata and broker tags (init); reads them (status).
 
 use super::{print, print_json, table};
-use crate::cli::ClusterCmd;
+use crate::cli::{ClusterCmd, ClusterConfigCmd};
 use chute::cluster::Cluster;
 use chute::cluster::brokers::{BrokerStatus, State};
 use chute::controller::lease;
@@ -46,6 +46,43 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                     if brokers == 1 { "" } else { "s" },
                     cluster.root.display()
                 );
+            }
+            Ok(0)
+        }
+        ClusterCmd::Config(ClusterConfigCmd::Set { pairs }) => {
+            for (k, v) in chute::cluster::settings::set(cluster, &pairs)? {
+                match v {
+                    Some(v) => eprintln!("chute: {k}={v}"),
+                    None => eprintln!("chute: {k} back to its default"),
+                }
+            }
+            Ok(0)
+        }
+        ClusterCmd::Config(ClusterConfigCmd::Get { key, json }) => {
+            use chute::cluster::settings;
+            let md = cluster.metadata()?;
+            if let Some(k) = key {
+                let v = settings::get(&md, &k)?;
+                if json {
+                    print_json(&json!({ k: v }))?;
+                } else {
+                    print(&format!("{v}\n"))?;
+                }
+                return Ok(0);
+            }
+            let all = settings::all(&md);
+            if json {
+                let m: serde_json::Map<String, serde_json::Value> = all
+                    .iter()
+                    .map(|(k, v, _, _)| (k.to_string(), json!(v)))
+                    .collect();
+                print_json(&m)?;
+            } else {
+                let mut s = String::new();
+                for (k, v, set, _) in all {
+                    s += &format!("{k}={v}{}\n", if set { "" } else { "  (default)" });
+                }
+                print(&s)?;
             }
             Ok(0)
         }

@@ -39,6 +39,9 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     if a.exec.is_none() {
         chute::signals::stop_when_stdout_closes();
     }
+    if a.follow && !wait_for_topic(cluster, &a.topic, a.wait_for_topic)? {
+        return Ok(0); // stopped by a signal while waiting
+    }
     if let Some(g) = &a.group {
         return run_group(cluster, &a, g, format, opts);
     }
@@ -61,6 +64,41 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         consumer.wait(RESCAN);
     }
     Ok(0)
+}
+
+/// `--follow` of a topic that does not exist yet waits for it (a consumer started before its
+/// producer), saying so once; `limit` bounds the wait (then exit 75). False: a signal stopped
+/// the wait. Without --follow a missing topic is an error at once, as in a snapshot read.
+fn wait_for_topic(cluster: &Cluster, topic: &str, limit: Option<Duration>) -> Result<bool> {
+    let backend = super::backend(cluster);
+    let exists = || -> Result<bool> { Ok(backend.list_topics()?.iter().any(|t| t.name == topic)) };
+    if exists()? {
+        return Ok(true);
+    }
+    chute::names::topic(topic)?;
+    let bound = limit.map_or(String::new(), |d| {
+        format!(" (at most {})", humantime::format_duration(d))
+    });
+    eprintln!("chute: topic {topic:?} does not exist yet; waiting for it{bound}");
+    let start = std::time::Instant::now();
+    loop {
+        if chute::signals::stop_requested() {
+            return Ok(false);
+        }
+        if let Some(d) = limit
+            && start.elapsed() >= d
+        {
+            return Err(Error::Temporary(format!(
+                "topic {topic:?} did not appear within {}",
+                humantime::format_duration(d)
+            )));
+        }
+        // Metadata is read every tick: topics appear rarely, and a timer is enough for that.
+        std::thread::sleep(RESCAN.min(limit.map_or(RESCAN, |d| d.saturating_sub(start.elapsed()))));
+        if exists()? {
+            return Ok(true);
+        }
+    }
 }
 
 /// `consume -g`: a group member (src/group/run.rs does the work).

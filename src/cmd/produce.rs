@@ -101,6 +101,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             batch_size: usize::try_from(a.batch_size).unwrap_or(usize::MAX),
             lock_timeout: a.timeout,
             truncate_oversized: a.on_error == OnError::Truncate,
+            create: a.create,
         },
     )?;
     if created && !a.quiet {

@@ -43,6 +43,9 @@ pub struct ProducerOptions {
     /// Cut a record larger than `max.message.bytes` to fit instead of refusing it
     /// (`--on-error truncate`).
     pub truncate_oversized: bool,
+    /// Create a missing topic even when a similar one exists (a typo?) or the cluster's
+    /// `auto.create.topics` is off (`--create`).
+    pub create: bool,
 }
 
 /// Errors that mean "leadership moved, or is moving": reload metadata and retry. `Fenced`
@@ -110,6 +113,23 @@ pub struct Producer {
     last_append: Option<(u32, u64)>,
 }
 
+/// A missing topic is created for a producer unless its name looks like a typo of one that
+/// exists (`ordrs` for `orders`: a silently created topic would swallow the records), or the
+/// cluster's `auto.create.topics` is off. `--create` overrides both.
+fn refuse_to_create(md: &crate::cluster::metadata::Metadata, topic: &str) -> Result<()> {
+    if let Some(s) = crate::names::similar(topic, md.topics.keys().map(String::as_str)) {
+        return Err(Error::NotFound(format!(
+            "topic {topic:?} does not exist; did you mean {s:?}? (--create creates {topic:?})"
+        )));
+    }
+    if !crate::cluster::settings::auto_create_topics(md) {
+        return Err(Error::NotFound(format!(
+            "topic {topic:?} does not exist and auto.create.topics is false: create it with `chute topic create {topic}`, or pass --create"
+        )));
+    }
+    Ok(())
+}
+
 impl Producer {
     /// Open a producer for `topic`; creates the topic with defaults if it does not exist
     /// (returns whether it did, for the caller to say so).
@@ -121,6 +141,9 @@ impl Producer {
         let mut md = cluster.ensure()?;
         let mut created = false;
         if !md.topics.contains_key(topic) {
+            if !opts.create {
+                refuse_to_create(&md, topic)?;
+            }
             let r = topics::create(
                 cluster,
                 topic,

@@ -13,6 +13,7 @@ mod errors;
 mod expansion;
 mod fuzz;
 mod groups;
+mod habits;
 mod hardening;
 mod health;
 mod layers;

@@ -1,0 +1,197 @@
+//! Habits of good Unix tools and of Kafka's users: a typo does not create a topic, auto-creation
+//! can be turned off cluster-wide, and `consume --follow` waits for a topic not created yet.
+
+use crate::util::*;
+use std::io::Read;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn run(env: &Env, args: &[&str], stdin: &str) -> (Option<i32>, String) {
+    let out = env
+        .chute()
+        .args(args)
+        .write_stdin(stdin.to_string())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn topics(env: &Env) -> Vec<String> {
+    let v = env.json(&["topic", "list", "--json"]);
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_typo_of_an_existing_topic_is_refused_not_created() {
+    let env = Env::new();
+    env.create_topic("orders", 1, &[]);
+    for typo in ["ordrs", "oredrs", "Orders", "orderss"] {
+        let (code, err) = run(&env, &["produce", "-t", typo], "x\n");
+        assert_eq!(code, Some(1), "{typo}: {err}");
+        assert!(err.contains("did you mean \"orders\"?"), "{typo}: {err}");
+        assert!(err.contains("--create"), "{typo}: {err}");
+    }
+    assert_eq!(topics(&env), ["orders"], "nothing was created");
+    assert!(env.consume("orders", &[]).is_empty(), "nothing was written");
+    // A name far from every topic is created as before; --create overrides the guess.
+    let (code, err) = run(&env, &["produce", "-t", "invoices"], "a\n");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(&env, &["produce", "-t", "ordrs", "--create"], "b\n");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(topics(&env), ["invoices", "orders", "ordrs"]);
+    assert_eq!(env.consume("ordrs", &[]), b"b\n");
+}
+
+#[test]
+fn auto_creation_can_be_turned_off_for_the_cluster() {
+    let env = Env::new();
+    env.create_topic("orders", 1, &[]);
+    let got = |k: &str| {
+        let out = env
+            .chute()
+            .args(["cluster", "config", "get", k])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(got("auto.create.topics"), "true\n");
+    env.chute()
+        .args([
+            "cluster",
+            "config",
+            "set",
+            "auto.create.topics.enable=false",
+        ])
+        .assert()
+        .success();
+    assert_eq!(got("auto.create.topics"), "false\n");
+    let out = env
+        .chute()
+        .args(["cluster", "config", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "auto.create.topics=false\n"
+    );
+
+    let (code, err) = run(&env, &["produce", "-t", "invoices"], "a\n");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("auto.create.topics is false"), "{err}");
+    assert!(err.contains("chute topic create invoices"), "{err}");
+    assert_eq!(topics(&env), ["orders"]);
+    // Producing to a topic that exists is unaffected; --create is explicit.
+    let (code, err) = run(&env, &["produce", "-t", "orders"], "o\n");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(&env, &["produce", "-t", "invoices", "--create"], "i\n");
+    assert_eq!(code, Some(0), "{err}");
+
+    // Back to the default.
+    env.chute()
+        .args(["cluster", "config", "set", "auto.create.topics="])
+        .assert()
+        .success();
+    let out = env
+        .chute()
+        .args(["cluster", "config", "get"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "auto.create.topics=true  (default)\n"
+    );
+    let (code, err) = run(&env, &["produce", "-t", "refunds"], "r\n");
+    assert_eq!(code, Some(0), "{err}");
+
+    for bad in [
+        "auto.create.topics=maybe",
+        "no.such.key=1",
+        "auto.create.topics",
+    ] {
+        let (code, err) = run(&env, &["cluster", "config", "set", bad], "");
+        assert_eq!(code, Some(2), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn follow_waits_for_a_topic_that_does_not_exist_yet() {
+    let env = Env::new();
+    env.create_topic("other", 1, &[]);
+    let mut c = env
+        .spawn(&["consume", "-t", "later", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = c.stderr.take().unwrap();
+    // The note comes first, then the topic is created by its first producer.
+    let mut note = Vec::new();
+    let mut b = [0u8; 1];
+    while err.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
+        note.push(b[0]);
+    }
+    let note = String::from_utf8_lossy(&note).into_owned();
+    assert!(
+        note.contains("\"later\" does not exist yet; waiting"),
+        "{note}"
+    );
+    env.produce("later", "first\n", &[]);
+    let mut out = c.stdout.take().unwrap();
+    let mut got = [0u8; 6];
+    out.read_exact(&mut got).unwrap();
+    assert_eq!(&got, b"first\n");
+    signal(c.id(), "TERM");
+    assert_eq!(c.wait().unwrap().code(), Some(0));
+
+    // Bounded: exit 75 naming the topic. Without --follow, a missing topic is an error at once.
+    let out = env
+        .chute()
+        .args([
+            "consume",
+            "-t",
+            "never",
+            "--follow",
+            "--wait-for-topic",
+            "300ms",
+        ])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{e}");
+    assert!(
+        e.contains("topic \"never\" did not appear within 300ms"),
+        "{e}"
+    );
+    let out = env
+        .chute()
+        .args(["consume", "-t", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // A group member waits the same way.
+    let out = env
+        .chute()
+        .args([
+            "consume",
+            "-t",
+            "never",
+            "-g",
+            "g",
+            "--follow",
+            "--wait-for-topic",
+            "200ms",
+        ])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75));
+}
