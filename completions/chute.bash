@@ -43,6 +43,9 @@ _chute() {
             chute,help)
                 cmd="chute__subcmd__help"
                 ;;
+            chute,metrics)
+                cmd="chute__subcmd__metrics"
+                ;;
             chute,offsets)
                 cmd="chute__subcmd__offsets"
                 ;;
@@ -51,6 +54,9 @@ _chute() {
                 ;;
             chute,replicate)
                 cmd="chute__subcmd__replicate"
+                ;;
+            chute,top)
+                cmd="chute__subcmd__top"
                 ;;
             chute,topic)
                 cmd="chute__subcmd__topic"
@@ -187,6 +193,9 @@ _chute() {
             chute__subcmd__help,help)
                 cmd="chute__subcmd__help__subcmd__help"
                 ;;
+            chute__subcmd__help,metrics)
+                cmd="chute__subcmd__help__subcmd__metrics"
+                ;;
             chute__subcmd__help,offsets)
                 cmd="chute__subcmd__help__subcmd__offsets"
                 ;;
@@ -195,6 +204,9 @@ _chute() {
                 ;;
             chute__subcmd__help,replicate)
                 cmd="chute__subcmd__help__subcmd__replicate"
+                ;;
+            chute__subcmd__help,top)
+                cmd="chute__subcmd__help__subcmd__top"
                 ;;
             chute__subcmd__help,topic)
                 cmd="chute__subcmd__help__subcmd__topic"
@@ -329,7 +341,7 @@ _chute() {
 
     case "${cmd}" in
         chute)
-            opts="-h -V --root --help --version cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help"
+            opts="-h -V --root --help --version cluster topic broker replicate controller produce consume metrics top offsets group dump verify completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1143,7 +1155,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help)
-            opts="cluster topic broker replicate controller produce consume offsets group dump verify completions generate-docs help"
+            opts="cluster topic broker replicate controller produce consume metrics top offsets group dump verify completions generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1450,6 +1462,20 @@ _chute() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        chute__subcmd__help__subcmd__metrics)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         chute__subcmd__help__subcmd__offsets)
             opts="reset"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1493,6 +1519,20 @@ _chute() {
             return 0
             ;;
         chute__subcmd__help__subcmd__replicate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__help__subcmd__top)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1625,6 +1665,28 @@ _chute() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__metrics)
+            opts="-h --listen --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1881,6 +1943,28 @@ _chute() {
                     ;;
                 --log-format)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        chute__subcmd__top)
+            opts="-h --once --json --interval --root --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --root)

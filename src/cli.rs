@@ -59,6 +59,10 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Print records of a topic to stdout
     Consume(ConsumeArgs),
+    /// Partition, group, broker and controller figures in Prometheus' text format (0.0.4)
+    Metrics(MetricsArgs),
+    /// The cluster at a glance: partitions, groups and their lag, brokers, the controller
+    Top(TopArgs),
     /// Earliest and latest offsets per partition; a group's committed offsets, lag and owners
     Offsets(OffsetsArgs),
     /// List, describe and delete consumer groups
@@ -202,6 +206,30 @@ pub enum BrokerCmd {
     Down { id: u32 },
     /// Clear the down mark
     Up { id: u32 },
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Without --listen, prints one snapshot (for node_exporter's textfile collector:
+`chute metrics > /var/lib/node_exporter/chute.prom.$$ && mv ...`). Metric names: docs/metrics.md.")]
+pub struct MetricsArgs {
+    /// Serve the metrics over HTTP at ADDR (127.0.0.1:9645; port 0 picks one, printed on
+    /// stderr), a fresh snapshot per scrape, until a signal
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    /// Print one snapshot and exit (also what happens when stdout is not a terminal)
+    #[arg(long)]
+    pub once: bool,
+    /// One snapshot as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Redraw this often
+    #[arg(long, default_value = "1s", value_name = "DUR", value_parser = parse_duration)]
+    pub interval: Duration,
 }
 
 #[derive(Args, Debug)]

@@ -49,6 +49,7 @@ pub mod partitioner;
 pub mod produce;
 pub mod replica;
 pub mod signals;
+pub mod snapshot;
 pub mod time;
 pub mod topics;
 pub mod versioned;

@@ -321,7 +321,7 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
 }
 
 /// Bytes of the `.log` files in a replica directory.
-fn segment_bytes(dir: &std::path::Path) -> u64 {
+pub fn segment_bytes(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|it| {
             it.filter_map(|e| e.ok())

@@ -7,10 +7,12 @@ pub mod controller;
 pub mod docs;
 pub mod dump;
 pub mod group;
+pub mod metrics;
 pub mod offsets;
 pub mod produce;
 pub mod replicate;
 pub mod table;
+pub mod top;
 pub mod topic;
 pub mod verify;
 

@@ -67,7 +67,8 @@ pub fn status(
             let committed = c.as_ref().map(|c| c.offset);
             let (start, end, oldest_ts) = match cluster.leader_dir(md, t, p) {
                 Ok(dir) => {
-                    let mut r = PartitionReader::open(&dir, &format!("{t}-{p}"))?;
+                    let mut r =
+                        PartitionReader::open(&dir, &format!("{t}-{p}"))?.with_chunk(16 << 10);
                     let mut tail = r.tail()?;
                     tail.end_offset = crate::replica::hw::high_watermark(cluster, md, t, pm, &tail);
                     let next = committed.unwrap_or(0).max(tail.log_start_offset);

@@ -75,6 +75,14 @@ impl PartitionReader {
         })
     }
 
+    /// Read `chunk` bytes at a time instead of a megabyte: for a reader that looks at one
+    /// batch here and there (the age of a group's oldest waiting record, for each of a thousand
+    /// partitions), where a big buffer per reader costs more than the reads.
+    pub fn with_chunk(mut self, chunk: usize) -> Self {
+        self.scanner = Scanner::new(chunk);
+        self
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("group", 9),
     ("controller", 9),
     ("client", 10),
+    ("snapshot", 10),
 ];
 
 fn rs_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

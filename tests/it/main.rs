@@ -18,6 +18,7 @@ mod hardening;
 mod health;
 mod layers;
 mod logs;
+mod metrics;
 mod produce_consume;
 mod replication;
 mod replication_crash;
