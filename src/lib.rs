@@ -7,8 +7,9 @@
 //! Each folder is one layer and uses only the layers below it (`tests/it/layers.rs` checks):
 //!
 //! ```text
-//!  client/                    the seam the commands call for topics, produce, consume, groups
-//!     │                       (client::Backend; local: this directory tree)
+//!  client/  snapshot          the seam the commands call for topics, produce, consume, groups
+//!     │                       (client::Backend; local: this directory tree); one look at the
+//!     │                       whole cluster for `top` and `metrics`
 //!  group/  controller/        consumer groups (membership, assignment, commits, delivery);
 //!     │        │              the controller's passes (liveness, ISR, retention, compaction)
 //!  produce/  consume          records -> partitions -> batches; cursors below the watermark
