@@ -825,7 +825,7 @@ _chute() {
             return 0
             ;;
         chute__subcmd__consume)
-            opts="-t -p -n -F -f -D -0 -g -h --topic --partition --from --since --until --count --follow --wait-for-topic --format --delimiter --null --group --assignor --reset --exec --exec-batch --exec-timeout --on-failure --commit-interval --root --help"
+            opts="-t -p -n -K -F -f -D -0 -g -h --topic --partition --from --since --until --count --key-delimiter --follow --wait-for-topic --format --delimiter --null --group --assignor --reset --exec --exec-batch --exec-timeout --on-failure --commit-interval --root --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -864,6 +864,14 @@ _chute() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-delimiter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -K)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

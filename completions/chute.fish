@@ -180,6 +180,7 @@ complete -c chute -n "__fish_chute_using_subcommand consume" -l from -d 'Where t
 complete -c chute -n "__fish_chute_using_subcommand consume" -l since -d 'Start at the first record at or after TIME' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l until -d 'Stop at the first record newer than TIME' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s n -l count -d 'Stop after N records' -r
+complete -c chute -n "__fish_chute_using_subcommand consume" -s K -l key-delimiter -d 'Print KEY SEP VALUE (kcat\'s -K; raw format only; a null key prints as empty)' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -l wait-for-topic -d 'With --follow: wait at most this long for a missing topic to appear, then exit 75' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s f -l format -d 'raw | json | csv | TEMPLATE' -r
 complete -c chute -n "__fish_chute_using_subcommand consume" -s D -l delimiter -d 'Delimiter after each raw value (escapes allowed)' -r

@@ -448,6 +448,9 @@ pub struct ConsumeArgs {
     /// Stop after N records
     #[arg(short = 'n', long = "count", value_name = "N")]
     pub count: Option<u64>,
+    /// Print KEY SEP VALUE (kcat's -K; raw format only; a null key prints as empty)
+    #[arg(long = "key-delimiter", short = 'K', value_name = "SEP", value_parser = escapes)]
+    pub key_delimiter: Option<Bytes>,
     /// Keep waiting for new records (and, for a topic that does not exist yet, for the topic)
     #[arg(long, short = 'F')]
     pub follow: bool,

@@ -270,7 +270,10 @@ pub struct PartitionState {
 #[derive(Debug, Serialize)]
 pub struct Description {
     pub name: String,
+    /// Every config key with its value in effect.
     pub config: BTreeMap<String, serde_json::Value>,
+    /// The keys set for this topic (the rest follow the defaults).
+    pub overrides: Vec<String>,
     pub partitions: Vec<PartitionState>,
 }
 
@@ -316,6 +319,7 @@ pub fn describe(cluster: &Cluster, name: &str) -> Result<Description> {
     Ok(Description {
         name: name.to_string(),
         config: TopicConfig::to_json(&t.config),
+        overrides: t.config.keys().cloned().collect(),
         partitions,
     })
 }

@@ -13,7 +13,12 @@ use std::time::Duration;
 const RESCAN: Duration = Duration::from_millis(250);
 
 pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
-    let format = a.format.clone().with_delimiter(a.delimiter.bytes());
+    let mut format = a.format.clone().with_delimiter(a.delimiter.bytes());
+    if let Some(sep) = &a.key_delimiter {
+        format = format.with_key_separator(sep.0.clone()).ok_or_else(|| {
+            Error::Usage("-K prints KEY SEP VALUE in the raw format; json, csv and templates show the key themselves (%k)".into())
+        })?;
+    }
     let default_from = if a.group.is_some() {
         StartFrom::Stored
     } else {

@@ -77,13 +77,22 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
                 return Ok(0);
             }
             let mut s = format!("topic {}\n", d.name);
+            let shown = |v: &serde_json::Value| match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "unlimited".into(),
+                v => v.to_string(),
+            };
+            // A key set for this topic is marked, with the default it overrides.
+            let defaults = chute::cluster::config::TopicConfig::to_json(&Default::default());
             for (k, v) in &d.config {
-                let v = match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => "unlimited".into(),
-                    v => v.to_string(),
+                let mark = if d.overrides.contains(k) {
+                    defaults.get(k).map_or(String::new(), |dv| {
+                        format!("  (set; default {})", shown(dv))
+                    })
+                } else {
+                    String::new()
                 };
-                s += &format!("  {k} = {v}\n");
+                s += &format!("  {k} = {}{mark}\n", shown(v));
             }
             let opt = |o: Option<u64>| o.map_or("-".to_string(), |v| v.to_string());
             let join = |v: &[u32]| {

@@ -12,7 +12,12 @@ use base64::Engine;
 
 #[derive(Debug, Clone)]
 pub enum OutputFormat {
-    Raw { delimiter: Vec<u8> },
+    /// The value and the delimiter; with `key_separator` (kcat's `-K`), the key (empty when
+    /// null) and the separator first.
+    Raw {
+        delimiter: Vec<u8>,
+        key_separator: Option<Vec<u8>>,
+    },
     Json,
     Csv,
     Template(Template),
@@ -27,6 +32,7 @@ impl std::str::FromStr for OutputFormat {
         match spec {
             "raw" => Ok(OutputFormat::Raw {
                 delimiter: b"\n".to_vec(),
+                key_separator: None,
             }),
             "json" => Ok(OutputFormat::Json),
             "csv" => Ok(OutputFormat::Csv),
@@ -49,15 +55,39 @@ impl OutputFormat {
     /// The delimiter after each raw value (the other formats have none).
     pub fn with_delimiter(self, delimiter: Vec<u8>) -> OutputFormat {
         match self {
-            OutputFormat::Raw { .. } => OutputFormat::Raw { delimiter },
+            OutputFormat::Raw { key_separator, .. } => OutputFormat::Raw {
+                delimiter,
+                key_separator,
+            },
             f => f,
+        }
+    }
+
+    /// `consume -K SEP`: the key and SEP before each raw value. Only raw has it (the other
+    /// formats carry the key already): None for them.
+    pub fn with_key_separator(self, sep: Vec<u8>) -> Option<OutputFormat> {
+        match self {
+            OutputFormat::Raw { delimiter, .. } => Some(OutputFormat::Raw {
+                delimiter,
+                key_separator: Some(sep),
+            }),
+            _ => None,
         }
     }
 
     #[inline]
     pub fn write(&self, rec: &ConsumedRecord<'_>, out: &mut Vec<u8>) {
         match self {
-            OutputFormat::Raw { delimiter } => {
+            OutputFormat::Raw {
+                delimiter,
+                key_separator,
+            } => {
+                if let Some(sep) = key_separator {
+                    if let Some(k) = rec.key {
+                        out.extend_from_slice(k);
+                    }
+                    out.extend_from_slice(sep);
+                }
                 if let Some(v) = rec.value {
                     out.extend_from_slice(v);
                 }

@@ -195,3 +195,65 @@ fn follow_waits_for_a_topic_that_does_not_exist_yet() {
         .unwrap();
     assert_eq!(out.status.code(), Some(75));
 }
+
+/// `consume -K SEP` prints KEY SEP VALUE as kcat does (a null key as empty), and only in the
+/// raw format; `produce -K` reads the same lines back.
+#[test]
+fn consume_key_delimiter_prints_key_sep_value() {
+    let env = Env::new();
+    env.produce("t", "k1\tv1\nk2\tv2\n", &["-K", "\\t"]);
+    env.produce(
+        "t",
+        "{\"key\":null,\"value\":\"v3\"}\n",
+        &["--format", "json"],
+    );
+    let out = env.consume("t", &["-K", "="]);
+    assert_eq!(String::from_utf8(out).unwrap(), "k1=v1\nk2=v2\n=v3\n");
+    let out = env.consume("t", &["-K", "\\t", "-0"]);
+    assert_eq!(out, b"k1\tv1\0k2\tv2\0\tv3\0");
+    let (code, err) = run(
+        &env,
+        &["consume", "-t", "t", "-K", "=", "--format", "json"],
+        "",
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("-K"), "{err}");
+}
+
+/// `topic describe` marks the configs set for the topic, with the default each overrides.
+#[test]
+fn topic_describe_marks_configs_that_differ_from_defaults() {
+    let env = Env::new();
+    env.create_topic(
+        "t",
+        1,
+        &["--config", "retention=3d", "-c", "segment.bytes=1MiB"],
+    );
+    let out = env
+        .chute()
+        .args(["topic", "describe", "t"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |k: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{k} =")))
+            .unwrap_or_else(|| panic!("{k}: {text}"))
+            .to_string()
+    };
+    assert!(
+        line("retention").ends_with("= 3days  (set; default 7days)"),
+        "{text}"
+    );
+    assert!(line("segment.bytes").contains("(set; default"), "{text}");
+    assert!(!line("cleanup.policy").contains("(set"), "{text}");
+    let v = env.json(&["topic", "describe", "t", "--json"]);
+    let mut o: Vec<&str> = v["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    o.sort();
+    assert_eq!(o, ["retention", "segment.bytes"], "{v}");
+}
