@@ -144,12 +144,14 @@ pub enum TopicCmd {
     },
     /// Show a topic's config and partitions
     Describe {
+        #[arg(add = crate::complete::topic())]
         topic: String,
         #[arg(long)]
         json: bool,
     },
     /// Add partitions or change configs
     Alter {
+        #[arg(add = crate::complete::topic())]
         topic: String,
         /// New partition count (can only grow)
         #[arg(long, short = 'p', value_name = "N")]
@@ -162,6 +164,7 @@ pub enum TopicCmd {
     },
     /// Delete a topic and its data
     Delete {
+        #[arg(add = crate::complete::topic())]
         topic: String,
         /// How long to wait for a writer holding a partition lock (exit 75 after: the topic is
         /// gone from metadata, and the next `topic create` or delete of it finishes the job)
@@ -169,7 +172,10 @@ pub enum TopicCmd {
         lock_timeout: Duration,
     },
     /// Give leadership back to each partition's preferred replica (the first) where it is in sync
-    ElectLeaders { topic: String },
+    ElectLeaders {
+        #[arg(add = crate::complete::topic())]
+        topic: String,
+    },
     /// Move a partition's replicas to other brokers while it is written to
     #[command(after_help = "\
 The new replicas copy the partition like any follower; once all are in sync the replica list
@@ -178,6 +184,7 @@ removed. Producers and consumers keep going throughout. The command drives the m
 waits (progress on a terminal); a running controller does the same work, so --no-wait leaves it
 to the controller (or to `chute controller --once`).")]
     Reassign {
+        #[arg(add = crate::complete::topic())]
         topic: String,
         #[arg(long, short = 'p', value_name = "P")]
         partition: u32,
@@ -235,7 +242,7 @@ pub struct TopArgs {
 #[derive(Args, Debug)]
 pub struct ReplicateArgs {
     /// Only this topic
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: Option<String>,
     /// Keep going: sync whenever a leader changes (Ctrl-C to stop)
     #[arg(long)]
@@ -352,7 +359,7 @@ On bad input the error names the line; records before it are kept, nothing after
 pub struct ProduceArgs {
     /// Topic (created with defaults if missing, unless its name looks like a typo of an
     /// existing one or the cluster's auto.create.topics is false)
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: String,
     /// Create the topic if missing even when a similar name exists or auto.create.topics is
     /// false
@@ -426,7 +433,7 @@ commit what they delivered: only records fully written to stdout, or accepted by
 with --follow it keeps going and rebalances as members join and leave. See docs/groups.md."
 )]
 pub struct ConsumeArgs {
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: String,
     /// Only these partitions (repeatable or comma-separated)
     #[arg(
@@ -458,12 +465,12 @@ pub struct ConsumeArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "follow")]
     pub wait_for_topic: Option<Duration>,
     /// raw | json | csv | TEMPLATE
-    #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT")]
+    #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT", add = crate::complete::format())]
     pub format: OutputFormat,
     #[command(flatten)]
     pub delimiter: DelimiterArgs,
     /// Consume as a member of this consumer group (shares partitions, commits offsets)
-    #[arg(long, short = 'g', value_name = "GROUP")]
+    #[arg(long, short = 'g', value_name = "GROUP", add = crate::complete::group())]
     pub group: Option<String>,
     /// How the group divides partitions (the group's oldest member decides)
     #[arg(long, value_enum, default_value = "range", requires = "group")]
@@ -511,10 +518,10 @@ chute offsets -g G [-t T]           committed offset, log end, lag and owner per
 chute offsets reset -g G -t T ...   move a group's committed offsets (dry run unless --execute)"
 )]
 pub struct OffsetsArgs {
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: Option<String>,
     /// A consumer group: show its committed offsets, lag and owners
-    #[arg(long, short = 'g', value_name = "GROUP")]
+    #[arg(long, short = 'g', value_name = "GROUP", add = crate::complete::group())]
     pub group: Option<String>,
     /// Also show, per partition, the first offset at or after TIME
     #[arg(long, value_name = "TIME", conflicts_with = "group")]
@@ -546,9 +553,9 @@ pub enum OffsetsCmd {
         .args(["to_earliest", "to_latest", "to_offset", "to_datetime", "by_duration", "shift_by"])
 ))]
 pub struct ResetArgs {
-    #[arg(long, short = 'g', value_name = "GROUP")]
+    #[arg(long, short = 'g', value_name = "GROUP", add = crate::complete::group())]
     pub group: String,
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: String,
     /// Only these partitions (repeatable or comma-separated)
     #[arg(
@@ -592,12 +599,16 @@ pub enum GroupCmd {
     },
     /// Show a group's live members and, per partition, committed offset, lag and owner
     Describe {
+        #[arg(add = crate::complete::group())]
         group: String,
         #[arg(long)]
         json: bool,
     },
     /// Delete a group and its committed offsets (refused while members are live)
-    Delete { group: String },
+    Delete {
+        #[arg(add = crate::complete::group())]
+        group: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -612,7 +623,7 @@ pub struct DumpArgs {
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// Only this topic
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: Option<String>,
     /// Cut torn tails and rebuild indexes (takes each partition's lock); damaged data of a
     /// replicated partition is restored from an in-sync replica's identical copy

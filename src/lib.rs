@@ -1,8 +1,8 @@
 //! chute: Kafka's model on a directory tree. The storage engine lives here; the binary
 //! (`main.rs`, `cli.rs` for the clap types, `cmd/` with one thin file per subcommand,
-//! `logging.rs` for daemon log lines) parses arguments, calls into this library and maps errors
-//! to exit codes. The library reports daemon events through `tracing`; the binary decides how
-//! they are written.
+//! `logging.rs` for daemon log lines, `complete.rs` for shell completions) parses arguments,
+//! calls into this library and maps errors to exit codes. The library reports daemon events
+//! through `tracing`; the binary decides how they are written.
 //!
 //! Each folder is one layer and uses only the layers below it (`tests/it/layers.rs` checks):
 //!

@@ -7,9 +7,13 @@ use clap::Parser;
 
 mod cli;
 mod cmd;
+mod complete;
 mod logging;
 
 fn main() {
+    // A shell asking for completions (`COMPLETE=bash chute -- words...`) is answered and we
+    // exit; otherwise this does nothing.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();
     let cli = match Cli::try_parse() {

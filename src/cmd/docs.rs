@@ -6,13 +6,32 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 use std::path::Path;
 
-pub fn completions(a: CompletionsArgs) -> Result<i32> {
-    let mut cmd = Cli::command();
-    // Into memory first: clap_complete panics on a write error, and a closed pipe
-    // (`chute completions bash | grep -q .`) is not a failure.
+/// The script a shell sources to complete chute: it asks `chute` (found on PATH) for the
+/// candidates of each word (src/complete.rs), so topics and groups come from the data.
+fn registration(shell: Shell) -> Result<Vec<u8>> {
+    use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+    let s: &dyn EnvCompleter = match shell {
+        Shell::Bash => &Bash,
+        Shell::Zsh => &Zsh,
+        Shell::Fish => &Fish,
+        Shell::Elvish => &Elvish,
+        Shell::PowerShell => &Powershell,
+        other => {
+            return Err(chute::error::Error::Usage(format!(
+                "no completions for {other}"
+            )));
+        }
+    };
     let mut buf = Vec::new();
-    clap_complete::generate(a.shell, &mut cmd, "chute", &mut buf);
-    super::print_bytes(&buf)?;
+    s.write_registration("COMPLETE", "chute", "chute", "chute", &mut buf)
+        .map_err(|e| chute::error::Error::stream("completion script", e))?;
+    Ok(buf)
+}
+
+pub fn completions(a: CompletionsArgs) -> Result<i32> {
+    // Into memory first, then out: a closed pipe (`chute completions bash | grep -q .`) is
+    // not a failure.
+    super::print_bytes(&registration(a.shell)?)?;
     Ok(0)
 }
 
@@ -29,8 +48,7 @@ pub fn generate(dir: &Path) -> Result<i32> {
         (Shell::Zsh, "_chute"),
         (Shell::Fish, "chute.fish"),
     ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "chute", &mut buf);
+        let buf = registration(shell)?;
         let p = comp.join(file);
         std::fs::write(&p, buf).at(&p)?;
     }

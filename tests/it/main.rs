@@ -4,6 +4,7 @@ mod util;
 
 mod args;
 mod compaction;
+mod completions;
 mod crash;
 #[cfg(feature = "failpoints")]
 mod crashpoints;
