@@ -35,6 +35,9 @@ pub struct Cli {
     /// Cluster root directory [default: $XDG_DATA_HOME/chute, else ~/.local/share/chute]
     #[arg(long, global = true, env = "CHUTE_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Say nothing on stderr but warnings and errors (no "created topic ..." notes)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -406,9 +409,6 @@ pub struct ProduceArgs {
     /// records of other partitions are still written and fsynced)
     #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Say nothing on stderr except errors
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

@@ -27,6 +27,7 @@ fn main() {
             });
         }
     };
+    cmd::set_quiet(cli.quiet);
     let cluster = Cluster::at(cli.root.clone().unwrap_or_else(default_root));
     if !matches!(
         cli.command,

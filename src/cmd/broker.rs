@@ -34,21 +34,21 @@ pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
         BrokerCmd::Add { dir } => {
             let id = cluster.add_broker(dir)?;
             let md = cluster.metadata()?;
-            eprintln!(
-                "chute: added broker {id} at {}; move replicas onto it with `chute topic reassign`",
+            super::note(format_args!(
+                "added broker {id} at {}; move replicas onto it with `chute topic reassign`",
                 cluster.broker_dir(&md, id).display()
-            );
+            ));
             print(&format!("{id}\n"))?;
             Ok(0)
         }
         BrokerCmd::Down { id } => {
             cluster.mark_broker(id, true)?;
-            eprintln!("chute: broker {id} marked down");
+            super::note(format_args!("broker {id} marked down"));
             Ok(0)
         }
         BrokerCmd::Up { id } => {
             cluster.mark_broker(id, false)?;
-            eprintln!("chute: broker {id} marked up");
+            super::note(format_args!("broker {id} marked up"));
             Ok(0)
         }
     }

@@ -33,27 +33,27 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
             let existed = cluster.exists();
             let md = cluster.init(brokers, &dirs)?;
             if existed {
-                eprintln!(
-                    "chute: cluster {} already exists at {}",
+                super::note(format_args!(
+                    "cluster {} already exists at {}",
                     md.cluster_id,
                     cluster.root.display()
-                );
+                ));
             } else {
-                eprintln!(
-                    "chute: created cluster {} with {} broker{} at {}",
+                super::note(format_args!(
+                    "created cluster {} with {} broker{} at {}",
                     md.cluster_id,
                     brokers,
                     if brokers == 1 { "" } else { "s" },
                     cluster.root.display()
-                );
+                ));
             }
             Ok(0)
         }
         ClusterCmd::Config(ClusterConfigCmd::Set { pairs }) => {
             for (k, v) in chute::cluster::settings::set(cluster, &pairs)? {
                 match v {
-                    Some(v) => eprintln!("chute: {k}={v}"),
-                    None => eprintln!("chute: {k} back to its default"),
+                    Some(v) => super::note(format_args!("{k}={v}")),
+                    None => super::note(format_args!("{k} back to its default")),
                 }
             }
             Ok(0)

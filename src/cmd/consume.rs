@@ -84,7 +84,9 @@ fn wait_for_topic(cluster: &Cluster, topic: &str, limit: Option<Duration>) -> Re
     let bound = limit.map_or(String::new(), |d| {
         format!(" (at most {})", humantime::format_duration(d))
     });
-    eprintln!("chute: topic {topic:?} does not exist yet; waiting for it{bound}");
+    super::note(format_args!(
+        "topic {topic:?} does not exist yet; waiting for it{bound}"
+    ));
     let start = std::time::Instant::now();
     loop {
         if chute::signals::stop_requested() {

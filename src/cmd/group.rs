@@ -77,7 +77,7 @@ pub fn run(cluster: &Cluster, c: GroupCmd) -> Result<i32> {
         }
         GroupCmd::Delete { group } => {
             backend.delete_group(&group)?;
-            eprintln!("chute: deleted group {group}");
+            super::note(format_args!("deleted group {group}"));
         }
     }
     Ok(0)

@@ -23,7 +23,7 @@ pub fn run(cluster: &Cluster, a: MetricsArgs) -> Result<i32> {
         .server_addr()
         .to_ip()
         .map_or(addr.clone(), |a| a.to_string());
-    eprintln!("chute: serving metrics on http://{bound}/metrics");
+    super::note(format_args!("serving metrics on http://{bound}/metrics"));
     chute::signals::install()?;
     while !chute::signals::stop_requested() {
         let Ok(Some(req)) = server.recv_timeout(Duration::from_millis(250)) else {

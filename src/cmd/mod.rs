@@ -30,6 +30,21 @@ pub fn backend(cluster: &Cluster) -> Box<dyn Backend> {
     })
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `-q`: notes are not shown (warnings and errors are).
+pub fn set_quiet(q: bool) {
+    QUIET.store(q, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A note on stderr ("chute: created topic t ..."): what happened, for a person watching;
+/// `-q` silences it. Warnings and errors are never notes.
+pub fn note(msg: impl std::fmt::Display) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("chute: {msg}");
+    }
+}
+
 /// Print JSON followed by a newline.
 /// Serialized into memory first, so that a write error keeps its kind: a closed pipe
 /// (`| head`) must reach `main` as one and end quietly with exit 0.

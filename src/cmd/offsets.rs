@@ -157,7 +157,9 @@ fn reset(cluster: &Cluster, a: ResetArgs) -> Result<i32> {
             .collect();
         print(&table::render(&["TOPIC", "PARTITION", "OLD -> NEW"], rows))?;
         if !a.execute {
-            eprintln!("chute: dry run, nothing changed; add --execute to apply");
+            super::note(format_args!(
+                "dry run, nothing changed; add --execute to apply"
+            ));
         }
     }
     Ok(0)

@@ -104,11 +104,11 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             create: a.create,
         },
     )?;
-    if created && !a.quiet {
-        eprintln!(
-            "chute: created topic {} (1 partition, replication factor 1)",
+    if created {
+        super::note(format_args!(
+            "created topic {} (1 partition, replication factor 1)",
             a.topic
-        );
+        ));
     }
     chute::signals::install()?;
     let (rx, pool) = spawn_reader(src, what);

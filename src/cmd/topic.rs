@@ -29,10 +29,10 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
                 eprintln!("chute: warning: {w}");
             }
             if r.created {
-                eprintln!(
-                    "chute: created topic {topic} ({partitions} partition{}, replication factor {replication_factor})",
+                super::note(format_args!(
+                    "created topic {topic} ({partitions} partition{}, replication factor {replication_factor})",
                     if partitions == 1 { "" } else { "s" }
-                );
+                ));
             }
             Ok(0)
         }
@@ -45,18 +45,18 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
         TopicCmd::ElectLeaders { topic } => {
             let changes = chute::replica::leadership::elect_preferred(cluster, &topic)?;
             if changes.is_empty() {
-                eprintln!(
-                    "chute: every partition of {topic} already has its preferred leader (or it is not in sync)"
-                );
+                super::note(format_args!(
+                    "every partition of {topic} already has its preferred leader (or it is not in sync)"
+                ));
             }
             for (name, old, new) in changes {
-                eprintln!(
-                    "chute: partition {name}-{}: leader {} -> {} (epoch {})",
+                super::note(format_args!(
+                    "partition {name}-{}: leader {} -> {} (epoch {})",
                     new.partition,
                     old.leader.map_or("none".into(), |b| b.to_string()),
                     new.leader.map_or("none".into(), |b| b.to_string()),
                     new.leader_epoch
-                );
+                ));
             }
             Ok(0)
         }
@@ -177,7 +177,7 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             lock_timeout,
         } => {
             backend.delete_topic(&topic, lock_timeout)?;
-            eprintln!("chute: deleted topic {topic}");
+            super::note(format_args!("deleted topic {topic}"));
             Ok(0)
         }
     }

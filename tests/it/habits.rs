@@ -257,3 +257,50 @@ fn topic_describe_marks_configs_that_differ_from_defaults() {
     o.sort();
     assert_eq!(o, ["retention", "segment.bytes"], "{v}");
 }
+
+/// `-q`, anywhere on the command line, silences notes ("created topic ...") on every command,
+/// not warnings or errors.
+#[test]
+fn quiet_silences_notes_on_every_command() {
+    let env = Env::new();
+    let quiet = |args: &[&str], stdin: &str| {
+        let out = env
+            .chute()
+            .args(args)
+            .write_stdin(stdin.to_string())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // Loud first: each of these says something.
+    assert!(quiet(&["topic", "create", "a"], "").contains("created topic a"));
+    assert!(quiet(&["produce", "-t", "b"], "x\n").contains("created topic b"));
+    for args in [
+        &["-q", "topic", "create", "c"][..],
+        &["topic", "create", "d", "-q"],
+        &["produce", "-t", "e", "-q"],
+        &["--quiet", "topic", "delete", "d"],
+        &["cluster", "config", "set", "auto.create.topics=true", "-q"],
+        &[
+            "-q",
+            "offsets",
+            "reset",
+            "-g",
+            "g",
+            "-t",
+            "a",
+            "--to-earliest",
+        ],
+    ] {
+        assert_eq!(quiet(args, "x\n"), "", "{args:?}");
+    }
+    // Errors still speak.
+    let out = env
+        .chute()
+        .args(["-q", "topic", "describe", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
