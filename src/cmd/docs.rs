@@ -64,6 +64,20 @@ fn write_man(cmd: &clap::Command, name: &str, dir: &Path) -> Result<()> {
     clap_mangen::Man::new(cmd.clone())
         .render(&mut buf)
         .at(dir)?;
+    if let Some(ex) = examples(name) {
+        buf.extend_from_slice(b".SH EXAMPLES\n");
+        for (what, line) in ex {
+            // A comment line, then the command, kept as typed.
+            buf.extend_from_slice(
+                format!(
+                    ".PP\n{}\n.nf\n.RS 4\n{}\n.RE\n.fi\n",
+                    roff(what),
+                    roff(line)
+                )
+                .as_bytes(),
+            );
+        }
+    }
     let p = dir.join(format!("{name}.1"));
     std::fs::write(&p, buf).at(&p)?;
     for sub in cmd.get_subcommands() {
@@ -73,4 +87,130 @@ fn write_man(cmd: &clap::Command, name: &str, dir: &Path) -> Result<()> {
         write_man(sub, &format!("{name}-{}", sub.get_name()), dir)?;
     }
     Ok(())
+}
+
+/// Text for roff: backslashes doubled, and a line may not start with a control character.
+fn roff(s: &str) -> String {
+    let s = s.replace('\\', "\\e");
+    if s.starts_with('.') || s.starts_with('\'') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+/// The EXAMPLES section of a page: (what it does, the command).
+fn examples(page: &str) -> Option<&'static [(&'static str, &'static str)]> {
+    Some(match page {
+        "chute" => &[
+            (
+                "A pipeline: lines in, lines out.",
+                "tail -F app.log | chute produce -t logs",
+            ),
+            (
+                "What arrived since the last run, from cron.",
+                "chute consume -t orders -g billing --exec ./bill.sh",
+            ),
+            ("The cluster at a glance.", "chute top --once"),
+        ],
+        "chute-produce" => &[
+            (
+                "One record per line; the topic is created if missing.",
+                "chute produce -t events < events.txt",
+            ),
+            (
+                "Keyed records (key TAB value): a key always goes to the same partition.",
+                "chute produce -t users -K '\\t' < users.tsv",
+            ),
+            (
+                "Acknowledged only once every in-sync replica has it.",
+                "producer | chute produce -t payments --acks all",
+            ),
+            (
+                "JSON records with keys, headers and timestamps.",
+                "chute produce -t events --format json < records.jsonl",
+            ),
+        ],
+        "chute-consume" => &[
+            ("Everything, then exit.", "chute consume -t events"),
+            (
+                "New records as they arrive.",
+                "chute consume -t events --from end --follow",
+            ),
+            (
+                "Since yesterday, with local times.",
+                "chute consume -t events --since yesterday --format '%T{%F %T} %s\\n'",
+            ),
+            (
+                "A cron job: each run gets what arrived since the last one.",
+                "chute consume -t orders -g billing --exec ./bill.sh --exec-batch 500",
+            ),
+            (
+                "Key and value, as kcat -K.",
+                "chute consume -t users -K '='",
+            ),
+        ],
+        "chute-offsets" => &[
+            (
+                "A group's position, lag and lag in time.",
+                "chute offsets -g billing",
+            ),
+            (
+                "From monitoring: exit 3 when billing is more than 5 minutes behind.",
+                "chute offsets -g billing --check --max-lag 5m",
+            ),
+            (
+                "Replay the last hour (a dry run without --execute).",
+                "chute offsets reset -g billing -t orders --by-duration 1h --execute",
+            ),
+        ],
+        "chute-topic-create" => &[
+            (
+                "Eight partitions, kept a week, 256 MiB segments.",
+                "chute topic create orders -p 8 -c retention=7d -c segment.bytes=256MiB",
+            ),
+            (
+                "Three copies on three brokers; acks all needs two in sync.",
+                "chute topic create payments -p 6 -r 3 -c min.insync.replicas=2",
+            ),
+            (
+                "The latest value per key.",
+                "chute topic create users -c cleanup.policy=compact",
+            ),
+        ],
+        "chute-cluster-status" => &[(
+            "From monitoring: exit 3 when a partition is offline or under-replicated.",
+            "chute cluster status --check",
+        )],
+        "chute-controller" => &[
+            (
+                "The daemon (run a second one as a standby).",
+                "chute controller",
+            ),
+            ("One pass from cron instead.", "chute controller --once"),
+            (
+                "JSON lines for a log shipper.",
+                "chute controller --log-format json",
+            ),
+        ],
+        "chute-metrics" => &[
+            (
+                "For node_exporter's textfile collector.",
+                "chute metrics > /var/lib/node_exporter/textfile/chute.prom.$$ && mv /var/lib/node_exporter/textfile/chute.prom.$$ /var/lib/node_exporter/textfile/chute.prom",
+            ),
+            (
+                "For a Prometheus scrape.",
+                "chute metrics --listen 127.0.0.1:9645",
+            ),
+        ],
+        "chute-top" => &[
+            ("The live view.", "chute top"),
+            ("One snapshot, for a script.", "chute top --once --json"),
+        ],
+        "chute-verify" => &[(
+            "Check every partition; restore damaged batches from an in-sync replica.",
+            "chute verify --repair",
+        )],
+        _ => return None,
+    })
 }

@@ -28,6 +28,18 @@ fn man_pages_and_completions_are_current() {
                 n.to_string_lossy()
             );
         }
+        if sub == "man" {
+            // The pages a newcomer opens first show what to type.
+            for page in [
+                "chute.1",
+                "chute-produce.1",
+                "chute-consume.1",
+                "chute-offsets.1",
+            ] {
+                let text = String::from_utf8(std::fs::read(gen_dir.join(page)).unwrap()).unwrap();
+                assert!(text.contains(".SH EXAMPLES"), "{page} has no EXAMPLES");
+            }
+        }
         let checked_in = std::fs::read_dir(repo.join(sub)).unwrap().count();
         assert_eq!(
             checked_in,
