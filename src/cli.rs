@@ -461,6 +461,14 @@ pub struct ConsumeArgs {
     /// Keep waiting for new records (and, for a topic that does not exist yet, for the topic)
     #[arg(long, short = 'F')]
     pub follow: bool,
+    /// Records of all partitions in timestamp order (ties by partition, then offset), up to
+    /// the end as it was at the start
+    #[arg(long, conflicts_with_all = ["follow", "group"])]
+    pub merge: bool,
+    /// The last N records of the topic in timestamp order (like tail -n N); with --follow,
+    /// then new records as they arrive. --from -N is per partition (kcat's -o -N)
+    #[arg(long, value_name = "N", conflicts_with_all = ["from", "since", "group", "merge"])]
+    pub tail: Option<u64>,
     /// With --follow: wait at most this long for a missing topic to appear, then exit 75
     #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "follow")]
     pub wait_for_topic: Option<Duration>,

@@ -206,6 +206,9 @@ impl RecordConsumer for LocalConsumer {
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
         self.consumer.poll(sink)
     }
+    fn poll_merged(&mut self, sink: &mut dyn RecordSink, keep_last: Option<usize>) -> Result<u64> {
+        self.consumer.poll_merged(sink, keep_last)
+    }
     fn finished(&self) -> bool {
         self.consumer.finished()
     }

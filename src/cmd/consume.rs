@@ -30,6 +30,10 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
             "--from stored needs a consumer group (-g GROUP)".into(),
         ));
     }
+    let from = match a.tail {
+        Some(n) => StartFrom::BeforeEnd(n),
+        None => from,
+    };
     let opts = ConsumeOptions {
         partitions: (!a.partition.is_empty()).then(|| a.partition.clone()),
         from,
@@ -58,6 +62,16 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         format,
         out: Stdout::open()?,
     };
+    if a.merge || a.tail.is_some() {
+        let keep = a.tail.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let polled = consumer.poll_merged(&mut sink, keep);
+        sink.out.flush()?;
+        polled?;
+        if !a.follow || consumer.finished() {
+            return Ok(0);
+        }
+        consumer.wait(RESCAN);
+    }
     loop {
         let polled = consumer.poll(&mut sink);
         // Records before a failure (corruption further on) are still delivered.

@@ -517,3 +517,88 @@ fn a_template_formats_timestamps_in_the_local_zone() {
     assert_eq!(since("tomorrow"), "");
     assert_eq!(since("2025-11-27"), "a\nnow\n");
 }
+
+/// `--merge` reads all partitions in timestamp order (ties by partition, then offset), `--tail
+/// N` the last N by time, then follows; `--from -N` stays per partition. Refills of a few
+/// hundred records per partition (batches cut in the middle) lose and repeat nothing.
+#[test]
+fn merge_and_tail_read_in_time_order_across_partitions() {
+    let env = Env::new();
+    env.create_topic("t", 3, &[]);
+    // p0: 10, 40, 70; p1: 20, 50, 70 (a tie with p0), 80; p2: 30, 60, 90.
+    let recs = [
+        (0, 10, "a"),
+        (0, 40, "d"),
+        (0, 70, "g"),
+        (1, 20, "b"),
+        (1, 50, "e"),
+        (1, 70, "h"),
+        (1, 80, "i"),
+        (2, 30, "c"),
+        (2, 60, "f"),
+        (2, 90, "j"),
+    ];
+    let input: String = recs
+        .iter()
+        .map(|(p, ts, v)| format!("{{\"partition\":{p},\"timestamp\":{ts},\"value\":\"{v}\"}}\n"))
+        .collect();
+    env.produce("t", input, &["--format", "json"]);
+    let read = |args: &[&str]| String::from_utf8(env.consume("t", args)).unwrap();
+    assert_eq!(read(&["--merge"]), "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n");
+    assert_eq!(read(&["--tail", "4"]), "g\nh\ni\nj\n");
+    assert_eq!(read(&["--tail", "0"]), "");
+    assert_eq!(read(&["--tail", "100"]), read(&["--merge"]));
+    assert_eq!(read(&["--merge", "-n", "3"]), "a\nb\nc\n");
+    assert_eq!(
+        read(&["--from", "-1"]),
+        "g\ni\nj\n",
+        "per partition, kcat's -o -1"
+    );
+
+    // --tail N --follow: the last N, then what arrives.
+    let mut c = env
+        .spawn(&["consume", "-t", "t", "--tail", "2", "--follow"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = c.stdout.take().unwrap();
+    let mut got = [0u8; 4];
+    std::io::Read::read_exact(&mut out, &mut got).unwrap();
+    assert_eq!(&got, b"i\nj\n");
+    env.produce(
+        "t",
+        "{\"partition\":0,\"value\":\"k\"}\n",
+        &["--format", "json"],
+    );
+    let mut got = [0u8; 2];
+    std::io::Read::read_exact(&mut out, &mut got).unwrap();
+    assert_eq!(&got, b"k\n");
+    signal(c.id(), "TERM");
+    assert_eq!(c.wait().unwrap().code(), Some(0));
+
+    // Many records per partition, in batches the merge takes apart.
+    env.create_topic("big", 2, &[]);
+    let n = 3000;
+    let input: String = (0..n)
+        .map(|i| {
+            format!(
+                "{{\"partition\":{},\"timestamp\":{},\"value\":\"{i}\"}}\n",
+                i % 2,
+                1000 + i
+            )
+        })
+        .collect();
+    env.produce("big", input, &["--format", "json"]);
+    let out = String::from_utf8(env.consume("big", &["--merge"])).unwrap();
+    let want: String = (0..n).map(|i| format!("{i}\n")).collect();
+    assert_eq!(out, want);
+    let out = String::from_utf8(env.consume("big", &["--tail", "5"])).unwrap();
+    let want: String = (n - 5..n).map(|i| format!("{i}\n")).collect();
+    assert_eq!(out, want);
+    let out = env
+        .chute()
+        .args(["consume", "-t", "big", "--merge", "--follow"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "--merge is a snapshot read");
+}

@@ -9,6 +9,8 @@ use crate::log::{PartitionReader, Tail};
 use crate::record::{ConsumedRecord, RecordSink};
 use crate::replica::HwView;
 
+mod merge;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartFrom {
     Beginning,
@@ -352,13 +354,32 @@ impl Consumer {
     pub fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
         let before = self.delivered;
         self.follow_leaders()?;
-        for c in &mut self.cursors {
-            if c.done || self.max.is_some_and(|m| self.delivered >= m) || c.meta.leader.is_none() {
-                continue;
+        for i in 0..self.cursors.len() {
+            self.poll_cursor(i, sink)?;
+        }
+        Ok(self.delivered - before)
+    }
+
+    /// [`poll`](Self::poll) for one partition (cursor `i`).
+    fn poll_cursor(&mut self, i: usize, sink: &mut dyn RecordSink) -> Result<()> {
+        let Consumer {
+            topic,
+            cursors,
+            max,
+            until,
+            delivered,
+            ..
+        } = self;
+        let topic = topic.as_str();
+        let (max, until) = (*max, *until);
+        let c = &mut cursors[i];
+        {
+            if c.done || max.is_some_and(|m| *delivered >= m) || c.meta.leader.is_none() {
+                return Ok(());
             }
             let tail: Tail = c.reader.tail()?;
             if tail.deleted() {
-                return Err(deleted_while_reading(&self.topic, false));
+                return Err(deleted_while_reading(topic, false));
             }
             let hw = c.hw.high_watermark(&tail);
             let stop = c.stop.unwrap_or(u64::MAX).min(hw);
@@ -383,7 +404,7 @@ impl Consumer {
                 let name_p = c.partition;
                 for r in b.records() {
                     let r = r.map_err(|d| Error::Corrupt {
-                        partition: format!("{}-{name_p}", self.topic),
+                        partition: format!("{topic}-{name_p}"),
                         offset: b.header.base_offset,
                         detail: d,
                     })?;
@@ -393,7 +414,7 @@ impl Consumer {
                     if r.offset >= stop {
                         break;
                     }
-                    if self.until.is_some_and(|u| r.timestamp > u) {
+                    if until.is_some_and(|u| r.timestamp > u) {
                         c.done = true;
                         break;
                     }
@@ -401,13 +422,13 @@ impl Consumer {
                         Vec::new()
                     } else {
                         r.headers().map_err(|d| Error::Corrupt {
-                            partition: format!("{}-{name_p}", self.topic),
+                            partition: format!("{topic}-{name_p}"),
                             offset: r.offset,
                             detail: d,
                         })?
                     };
                     sink.record(&ConsumedRecord {
-                        topic: &self.topic,
+                        topic,
                         partition: name_p,
                         offset: r.offset,
                         timestamp: r.timestamp,
@@ -416,8 +437,8 @@ impl Consumer {
                         headers,
                     })?;
                     c.next = r.offset + 1;
-                    self.delivered += 1;
-                    if self.max.is_some_and(|m| self.delivered >= m) {
+                    *delivered += 1;
+                    if max.is_some_and(|m| *delivered >= m) {
                         break;
                     }
                     // Stop after the record in hand: what was delivered is what gets committed.
@@ -427,11 +448,11 @@ impl Consumer {
                 }
                 let stopping = crate::signals::stop_requested();
                 // Offsets skipped by compaction or at the batch end still count as consumed.
-                if !c.done && !stopping && self.max.is_none_or(|m| self.delivered < m) {
+                if !c.done && !stopping && max.is_none_or(|m| *delivered < m) {
                     c.next = c.next.max(b.header.next_offset().min(stop));
                 }
                 sink.reached(name_p, c.next)?;
-                if c.done || stopping || self.max.is_some_and(|m| self.delivered >= m) {
+                if c.done || stopping || max.is_some_and(|m| *delivered >= m) {
                     break;
                 }
             }
@@ -439,7 +460,7 @@ impl Consumer {
                 c.done = true;
             }
         }
-        Ok(self.delivered - before)
+        Ok(())
     }
 }
 
@@ -460,6 +481,9 @@ pub trait RecordConsumer {
     fn warnings(&self) -> Vec<String>;
     /// Deliver what is available now; returns records delivered.
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64>;
+    /// Deliver every partition up to where it stood when opened, in timestamp order across
+    /// partitions; with `keep_last`, only the last that many (`--merge`, `--tail N`).
+    fn poll_merged(&mut self, sink: &mut dyn RecordSink, keep_last: Option<usize>) -> Result<u64>;
     /// Every partition reached its end, `--until` or `-n`, or a stop was asked for.
     fn finished(&self) -> bool;
     /// Block until more may be there, or `timeout` passes.
