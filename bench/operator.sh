@@ -11,19 +11,12 @@ TOPICS=${TOPICS:-10}
 PARTS=${PARTS:-100}
 RUNS=${RUNS:-20}
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(cd "$here/.." && pwd)
-command -v hyperfine >/dev/null || { echo "bench: hyperfine is needed" >&2; exit 1; }
-if [[ -n ${CHUTE:-} ]]; then
-    chute=$CHUTE
-else
-    (cd "$repo" && cargo build --release --quiet)
-    chute=$repo/target/release/chute
-fi
-mkdir -p "$here/out"
-work=$(mktemp -d "$here/out/operator.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-unset CHUTE_ROOT
+KEEP=${KEEP:-0}
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+command -v hyperfine >/dev/null || die "hyperfine is needed"
+mkdir -p "$lib_here/out"
+make_work "$lib_here/out/operator.XXXXXX"
 c="$chute --root $work/root"
 
 echo "setup: $TOPICS topics x $PARTS partitions, 20 records each, group g half way through all" >&2

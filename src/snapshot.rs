@@ -67,11 +67,7 @@ pub fn take(cluster: &Cluster) -> Result<Snapshot> {
         }
         Err(e) => return Err(e),
     };
-    let brokers: Vec<BrokerStatus> = md
-        .brokers
-        .iter()
-        .map(|b| cluster.broker_status(&md, b.id, false))
-        .collect();
+    let brokers: Vec<BrokerStatus> = cluster.broker_statuses(&md);
     let up = |id: u32| brokers.iter().any(|b| b.id == id && b.state == State::Up);
     let mut partitions = Vec::new();
     for (name, t) in &md.topics {

@@ -26,6 +26,15 @@ pub struct BrokerStatus {
 }
 
 impl Cluster {
+    /// Every broker of `md`, probed without writing (what `cluster status`, `top` and
+    /// `metrics` show).
+    pub fn broker_statuses(&self, md: &Metadata) -> Vec<BrokerStatus> {
+        md.brokers
+            .iter()
+            .map(|b| self.broker_status(md, b.id, false))
+            .collect()
+    }
+
     /// Probe one broker. `write_probe` also creates and removes a small file, which catches a
     /// read-only remount or a full disk; it costs a few system calls.
     pub fn broker_status(&self, md: &Metadata, id: u32, write_probe: bool) -> BrokerStatus {

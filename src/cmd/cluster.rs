@@ -88,11 +88,7 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
         }
         ClusterCmd::Status { json, check } => {
             let md = cluster.metadata()?;
-            let brokers: Vec<BrokerStatus> = md
-                .brokers
-                .iter()
-                .map(|b| cluster.broker_status(&md, b.id, false))
-                .collect();
+            let brokers: Vec<BrokerStatus> = cluster.broker_statuses(&md);
             let up = |id: u32| brokers.iter().any(|b| b.id == id && b.state == State::Up);
             let mut under = Vec::new();
             let mut offline = Vec::new();
