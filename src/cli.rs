@@ -64,7 +64,8 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Partition, group, broker and controller figures in Prometheus' text format (0.0.4)
     Metrics(MetricsArgs),
-    /// The cluster at a glance: partitions, groups and their lag, brokers, the controller
+    /// The cluster at a glance, live: partitions, groups and their lag, brokers, the controller
+    /// (q quits, s sorts, / filters)
     Top(TopArgs),
     /// Earliest and latest offsets per partition; a group's committed offsets, lag and owners
     Offsets(OffsetsArgs),

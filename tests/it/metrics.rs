@@ -189,3 +189,77 @@ fn top_once_shows_partitions_groups_and_what_is_wrong() {
     assert_eq!(t0["high_watermark"], 3, "{v}");
     assert_eq!(v["groups"][0]["partitions"][0]["lag"], 2, "{v}");
 }
+
+/// `chute top` on a terminal (tmux): the live view shows a producer's rate, a lagging group
+/// and an offline partition; `s` changes the sort, `/` filters, `q` quits.
+#[test]
+fn top_live_view_in_a_terminal() {
+    let env = Env::new();
+    env.brokers(2);
+    env.create_topic("t", 1, &["-r", "2"]);
+    env.create_topic("u", 2, &["-r", "1"]);
+    env.produce("t", "a\nb\nc\n", &["--acks", "all"]);
+    env.chute()
+        .args(["consume", "-t", "t", "-g", "billing", "-n", "1"])
+        .assert()
+        .success();
+    let d = env.json(&["topic", "describe", "u", "--json"]);
+    let down = d["partitions"][1]["leader"].as_u64().unwrap();
+    env.mark("down", down);
+    env.controller_once();
+    // A producer that keeps writing, one line at a time, while the view is up.
+    let mut producer = env
+        .spawn(&["produce", "-t", "t", "--linger", "0"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = producer.stdin.take().unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let feeding = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if input.write_all(b"x\n").is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        })
+    };
+
+    let t = Tmux::start(&env, "bash --norc --noprofile");
+    t.keys(&["chute top --interval 300ms; echo TOP-EXITED-$?", "Enter"]);
+    t.wait_screen(
+        "the live view",
+        "controller:",
+        &["OFFLINE", "billing", "q quit"],
+    );
+    // The producer's rate shows on t's row once two snapshots were taken.
+    let rate = |screen: &str| {
+        screen.lines().any(|l| {
+            let cells: Vec<&str> = l.split(['│', ' ']).filter(|c| !c.is_empty()).collect();
+            cells.first() == Some(&"t")
+                && cells.iter().any(|c| {
+                    c.ends_with("/s")
+                        && c.trim_end_matches("/s").parse::<u64>().is_ok_and(|r| r > 0)
+                })
+        })
+    };
+    wait_for(
+        "a produce rate on t",
+        std::time::Duration::from_secs(20),
+        || rate(&t.screen()),
+    );
+    t.keys(&["s"]);
+    t.wait_screen("the sort to change", "q quit", &["sort: trouble/lag"]);
+    t.keys(&["/", "b", "i", "l", "l", "Enter"]);
+    t.wait_screen("the filter", "q quit", &["/ filter: bill"]);
+    assert!(t.screen().contains("partitions (0)"), "{}", t.screen());
+    t.keys(&["q"]);
+    t.wait_screen("top to exit", "TOP-EXITED", &["TOP-EXITED-0"]);
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    feeding.join().unwrap();
+    assert!(producer.wait().unwrap().success());
+}

@@ -179,3 +179,81 @@ pub fn lines(b: &[u8]) -> Vec<&[u8]> {
     }
     v
 }
+
+/// A program in a detached tmux session (a real terminal), driven by send-keys and read by
+/// capture-pane.
+pub struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    /// `shell` running in a detached tmux session, with chute on PATH and the test's root.
+    pub fn start(env: &Env, shell: &str) -> Tmux {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("chute-{}-{n}", std::process::id());
+        let bin_dir = bin().parent().unwrap().to_path_buf();
+        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+        let cmd = format!(
+            "env PATH='{path}' CHUTE_ROOT='{}' TERM=xterm {shell}",
+            env.root().display()
+        );
+        let st = std::process::Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                "200",
+                "-y",
+                "50",
+                &cmd,
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        Tmux { session }
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let st = std::process::Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    pub fn screen(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until the screen shows every one of `words` after the first line containing
+    /// `after`.
+    pub fn wait_screen(&self, what: &str, after: &str, words: &[&str]) {
+        let mut last = String::new();
+        let ok = (0..200).any(|_| {
+            last = self.screen();
+            let tail = last.find(after).map_or("", |i| &last[i..]);
+            if words.iter().all(|w| tail.contains(w)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            false
+        });
+        assert!(ok, "{what}: screen was:\n{last}");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
