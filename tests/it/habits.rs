@@ -62,6 +62,14 @@ fn auto_creation_can_be_turned_off_for_the_cluster() {
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
     };
+    let all = || {
+        let out = env
+            .chute()
+            .args(["cluster", "config", "get"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
     assert_eq!(got("auto.create.topics"), "true\n");
     env.chute()
         .args([
@@ -73,15 +81,7 @@ fn auto_creation_can_be_turned_off_for_the_cluster() {
         .assert()
         .success();
     assert_eq!(got("auto.create.topics"), "false\n");
-    let out = env
-        .chute()
-        .args(["cluster", "config", "get"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "auto.create.topics=false\n"
-    );
+    assert_eq!(all(), "auto.create.topics=false\n");
 
     let (code, err) = run(&env, &["produce", "-t", "invoices"], "a\n");
     assert_eq!(code, Some(1), "{err}");
@@ -99,15 +99,7 @@ fn auto_creation_can_be_turned_off_for_the_cluster() {
         .args(["cluster", "config", "set", "auto.create.topics="])
         .assert()
         .success();
-    let out = env
-        .chute()
-        .args(["cluster", "config", "get"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "auto.create.topics=true  (default)\n"
-    );
+    assert_eq!(all(), "auto.create.topics=true  (default)\n");
     let (code, err) = run(&env, &["produce", "-t", "refunds"], "r\n");
     assert_eq!(code, Some(0), "{err}");
 

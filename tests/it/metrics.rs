@@ -136,10 +136,9 @@ fn metrics_are_printed_and_served_in_the_text_format() {
     assert_eq!(server.wait().unwrap().code(), Some(0));
 }
 
-/// `top --once` (and `top` when stdout is not a terminal) prints one snapshot: partitions with
-/// offsets and health, groups with lag; `--json` the same figures as `metrics`.
-#[test]
-fn top_once_shows_partitions_groups_and_what_is_wrong() {
+/// Two brokers, one of them down: `t` (RF 2, 3 records, group `billing` at 1) is
+/// under-replicated, `u`'s partition on the down broker is offline. Returns the down broker.
+fn troubled() -> (Env, u64) {
     let env = Env::new();
     env.brokers(2);
     env.create_topic("t", 1, &["-r", "2"]);
@@ -153,6 +152,14 @@ fn top_once_shows_partitions_groups_and_what_is_wrong() {
     let down = d["partitions"][1]["leader"].as_u64().unwrap();
     env.mark("down", down);
     env.controller_once();
+    (env, down)
+}
+
+/// `top --once` (and `top` when stdout is not a terminal) prints one snapshot: partitions with
+/// offsets and health, groups with lag; `--json` the same figures as `metrics`.
+#[test]
+fn top_once_shows_partitions_groups_and_what_is_wrong() {
+    let (env, down) = troubled();
 
     for args in [&["top", "--once"][..], &["top"][..]] {
         let out = env.chute().args(args).output().unwrap();
@@ -194,19 +201,7 @@ fn top_once_shows_partitions_groups_and_what_is_wrong() {
 /// and an offline partition; `s` changes the sort, `/` filters, `q` quits.
 #[test]
 fn top_live_view_in_a_terminal() {
-    let env = Env::new();
-    env.brokers(2);
-    env.create_topic("t", 1, &["-r", "2"]);
-    env.create_topic("u", 2, &["-r", "1"]);
-    env.produce("t", "a\nb\nc\n", &["--acks", "all"]);
-    env.chute()
-        .args(["consume", "-t", "t", "-g", "billing", "-n", "1"])
-        .assert()
-        .success();
-    let d = env.json(&["topic", "describe", "u", "--json"]);
-    let down = d["partitions"][1]["leader"].as_u64().unwrap();
-    env.mark("down", down);
-    env.controller_once();
+    let (env, down) = troubled();
     // A producer that keeps writing, one line at a time, while the view is up.
     let mut producer = env
         .spawn(&["produce", "-t", "t", "--linger", "0"])
