@@ -201,7 +201,7 @@ fn top_once_shows_partitions_groups_and_what_is_wrong() {
 /// and an offline partition; `s` changes the sort, `/` filters, `q` quits.
 #[test]
 fn top_live_view_in_a_terminal() {
-    let (env, down) = troubled();
+    let (env, _) = troubled();
     // A producer that keeps writing, one line at a time, while the view is up.
     let mut producer = env
         .spawn(&["produce", "-t", "t", "--linger", "0"])
