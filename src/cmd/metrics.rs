@@ -1,6 +1,7 @@
 //! `chute metrics [--listen ADDR]`: the cluster snapshot (src/snapshot.rs) in Prometheus' text
 //! exposition format 0.0.4, the one node_exporter's textfile collector reads (no OpenMetrics
-//! `# EOF`), written by the `prometheus` crate's TextEncoder. With `--listen`, served over HTTP
+//! `# EOF`), written by the `prometheus` crate's TextEncoder from metric families built
+//! directly. With `--listen`, served over HTTP
 //! for a scraper, a fresh snapshot per scrape. Metric names: docs/metrics.md.
 
 use crate::cli::MetricsArgs;
@@ -8,7 +9,8 @@ use chute::cluster::Cluster;
 use chute::cluster::brokers::State;
 use chute::error::{Error, Result};
 use chute::snapshot::Snapshot;
-use prometheus::{Encoder, GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{Encoder, TextEncoder};
 use std::time::Duration;
 
 pub fn run(cluster: &Cluster, a: MetricsArgs) -> Result<i32> {
@@ -49,10 +51,57 @@ pub fn run(cluster: &Cluster, a: MetricsArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn gauge(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntGaugeVec> {
-    let g = IntGaugeVec::new(Opts::new(name, help), labels).map_err(prom)?;
-    reg.register(Box::new(g.clone())).map_err(prom)?;
-    Ok(g)
+/// One gauge family: name, help, and its samples (label values in `labels`' order).
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+    samples: Vec<(Vec<String>, f64)>,
+}
+
+impl Family {
+    fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Family {
+        Family {
+            name,
+            help,
+            labels,
+            samples: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, values: &[&str], v: f64) {
+        self.samples
+            .push((values.iter().map(|s| s.to_string()).collect(), v));
+    }
+
+    /// As the crate's model: built directly, not through its registry and metric vectors,
+    /// whose per-sample descriptors cost more than the snapshot itself at 1,000 partitions.
+    fn into_proto(self) -> MetricFamily {
+        let mut f = MetricFamily::default();
+        f.set_name(self.name.to_string());
+        f.set_help(self.help.to_string());
+        f.set_field_type(MetricType::GAUGE);
+        for (values, v) in self.samples {
+            let mut m = Metric::default();
+            m.set_label(
+                self.labels
+                    .iter()
+                    .zip(values)
+                    .map(|(n, v)| {
+                        let mut l = LabelPair::default();
+                        l.set_name(n.to_string());
+                        l.set_value(v);
+                        l
+                    })
+                    .collect(),
+            );
+            let mut g = Gauge::default();
+            g.set_value(v);
+            m.set_gauge(g);
+            f.mut_metric().push(m);
+        }
+        f
+    }
 }
 
 fn prom(e: prometheus::Error) -> Error {
@@ -61,161 +110,142 @@ fn prom(e: prometheus::Error) -> Error {
 
 /// The snapshot as exposition text.
 pub fn render(s: &Snapshot) -> Result<Vec<u8>> {
-    let reg = Registry::new();
-    let tp = ["topic", "partition"];
-    let gtp = ["group", "topic", "partition"];
-    let broker_up = gauge(
-        &reg,
+    const TP: &[&str] = &["topic", "partition"];
+    const GTP: &[&str] = &["group", "topic", "partition"];
+    let mut broker_up = Family::new(
         "chute_broker_up",
         "1 if the broker's directory is usable",
         &["broker"],
-    )?;
-    let ctl_active = gauge(
-        &reg,
+    );
+    let mut ctl_active = Family::new(
         "chute_controller_active",
         "1 if a controller holds a fresh lease",
         &[],
-    )?;
-    let ctl_epoch = gauge(
-        &reg,
+    );
+    let mut ctl_epoch = Family::new(
         "chute_controller_epoch",
         "Epoch of the active controller",
         &[],
-    )?;
-    let log_start = gauge(
-        &reg,
+    );
+    let mut log_start = Family::new(
         "chute_partition_log_start_offset",
         "First offset still in the log",
-        &tp,
-    )?;
-    let log_end = gauge(
-        &reg,
+        TP,
+    );
+    let mut log_end = Family::new(
         "chute_partition_log_end_offset",
         "Next offset the leader will assign (rate() of it is the produce rate)",
-        &tp,
-    )?;
-    let hw = gauge(
-        &reg,
+        TP,
+    );
+    let mut hw = Family::new(
         "chute_partition_high_watermark",
         "Offset below which every in-sync replica has the records (what consumers see)",
-        &tp,
-    )?;
-    let size = gauge(
-        &reg,
+        TP,
+    );
+    let mut size = Family::new(
         "chute_partition_size_bytes",
         "Bytes of the leader replica's segment files",
-        &tp,
-    )?;
-    let replicas = gauge(&reg, "chute_partition_replicas", "Assigned replicas", &tp)?;
-    let isr = gauge(
-        &reg,
-        "chute_partition_in_sync_replicas",
-        "Replicas in sync",
-        &tp,
-    )?;
-    let under = gauge(
-        &reg,
+        TP,
+    );
+    let mut replicas = Family::new("chute_partition_replicas", "Assigned replicas", TP);
+    let mut isr = Family::new("chute_partition_in_sync_replicas", "Replicas in sync", TP);
+    let mut under = Family::new(
         "chute_partition_under_replicated",
         "1 if fewer replicas are in sync than assigned",
-        &tp,
-    )?;
-    let offline = gauge(
-        &reg,
+        TP,
+    );
+    let mut offline = Family::new(
         "chute_partition_offline",
         "1 if the partition has no live leader",
-        &tp,
-    )?;
-    let leader = gauge(
-        &reg,
+        TP,
+    );
+    let mut leader = Family::new(
         "chute_partition_leader",
         "Broker id of the leader, -1 for none",
-        &tp,
-    )?;
-    let members = gauge(
-        &reg,
+        TP,
+    );
+    let mut members = Family::new(
         "chute_group_members",
         "Live members of the consumer group",
         &["group"],
-    )?;
-    let committed = gauge(
-        &reg,
+    );
+    let mut committed = Family::new(
         "chute_group_committed_offset",
         "The group's committed offset (next record to deliver)",
-        &gtp,
-    )?;
-    let lag = gauge(
-        &reg,
+        GTP,
+    );
+    let mut lag = Family::new(
         "chute_group_lag",
         "Records not yet consumed (high watermark minus committed)",
-        &gtp,
-    )?;
-    let lag_s = GaugeVec::new(
-        Opts::new(
-            "chute_group_lag_seconds",
-            "Age of the oldest record not yet consumed, 0 when none waits",
-        ),
-        &gtp,
-    )
-    .map_err(prom)?;
-    reg.register(Box::new(lag_s.clone())).map_err(prom)?;
-    let commit_ts = gauge(
-        &reg,
+        GTP,
+    );
+    let mut lag_s = Family::new(
+        "chute_group_lag_seconds",
+        "Age of the oldest record not yet consumed, 0 when none waits",
+        GTP,
+    );
+    let mut commit_ts = Family::new(
         "chute_group_last_commit_timestamp_seconds",
         "When the committed offset was written (Unix time)",
-        &gtp,
-    )?;
+        GTP,
+    );
 
     for b in &s.brokers {
-        broker_up
-            .with_label_values(&[&b.id.to_string()])
-            .set(i64::from(b.state == State::Up));
+        broker_up.add(
+            &[&b.id.to_string()],
+            f64::from(u8::from(b.state == State::Up)),
+        );
     }
-    ctl_active
-        .with_label_values::<&str>(&[])
-        .set(i64::from(s.controller.is_some()));
+    ctl_active.add(&[], f64::from(u8::from(s.controller.is_some())));
     if let Some(c) = &s.controller {
-        ctl_epoch.with_label_values::<&str>(&[]).set(c.epoch as i64);
+        ctl_epoch.add(&[], c.epoch as f64);
     }
     for p in &s.partitions {
         let part = p.partition.to_string();
         let l = [p.topic.as_str(), part.as_str()];
-        let set = |g: &IntGaugeVec, v: Option<u64>| {
+        for (f, v) in [
+            (&mut log_start, p.log_start_offset),
+            (&mut log_end, p.log_end_offset),
+            (&mut hw, p.high_watermark),
+            (&mut size, p.size_bytes),
+        ] {
             if let Some(v) = v {
-                g.with_label_values(&l).set(v as i64);
+                f.add(&l, v as f64);
             }
-        };
-        set(&log_start, p.log_start_offset);
-        set(&log_end, p.log_end_offset);
-        set(&hw, p.high_watermark);
-        set(&size, p.size_bytes);
-        replicas.with_label_values(&l).set(p.replicas.len() as i64);
-        isr.with_label_values(&l).set(p.isr.len() as i64);
-        under
-            .with_label_values(&l)
-            .set(i64::from(p.under_replicated));
-        offline.with_label_values(&l).set(i64::from(p.offline));
-        leader
-            .with_label_values(&l)
-            .set(p.leader.map_or(-1, i64::from));
+        }
+        replicas.add(&l, p.replicas.len() as f64);
+        isr.add(&l, p.isr.len() as f64);
+        under.add(&l, f64::from(u8::from(p.under_replicated)));
+        offline.add(&l, f64::from(u8::from(p.offline)));
+        leader.add(&l, p.leader.map_or(-1.0, f64::from));
     }
     for g in &s.groups {
-        members.with_label_values(&[&g.group]).set(g.members as i64);
+        members.add(&[&g.group], g.members as f64);
         for r in &g.partitions {
             let part = r.partition.to_string();
             let l = [g.group.as_str(), r.topic.as_str(), part.as_str()];
             if let Some(c) = r.committed {
-                committed.with_label_values(&l).set(c as i64);
+                committed.add(&l, c as f64);
             }
             if let Some(t) = r.committed_ms {
-                commit_ts.with_label_values(&l).set(t / 1000);
+                commit_ts.add(&l, (t / 1000) as f64);
             }
-            lag.with_label_values(&l).set(r.lag as i64);
-            lag_s.with_label_values(&l).set(r.lag_ms as f64 / 1000.0);
+            lag.add(&l, r.lag as f64);
+            lag_s.add(&l, r.lag_ms as f64 / 1000.0);
         }
     }
+    // The encoder refuses a family without samples (e.g. no groups yet): leave those out.
+    let families: Vec<MetricFamily> = [
+        broker_up, ctl_active, ctl_epoch, log_start, log_end, hw, size, replicas, isr, under,
+        offline, leader, members, committed, lag, lag_s, commit_ts,
+    ]
+    .into_iter()
+    .filter(|f| !f.samples.is_empty())
+    .map(Family::into_proto)
+    .collect();
     let mut out = Vec::new();
     TextEncoder::new()
-        .encode(&reg.gather(), &mut out)
+        .encode(&families, &mut out)
         .map_err(prom)?;
     Ok(out)
 }
