@@ -99,6 +99,7 @@ pub enum ClusterCmd {
     },
     /// Show brokers and partition health
     Status {
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
         /// Exit 3 when a partition is offline or under-replicated, naming them on stderr
@@ -114,12 +115,15 @@ pub enum ClusterCmd {
 pub enum ClusterConfigCmd {
     /// Change settings: KEY=VALUE ... (KEY= goes back to the default)
     Set {
+        /// Settings to change: KEY=VALUE (KEY= goes back to the default)
         #[arg(required = true, value_name = "KEY=VALUE")]
         pairs: Vec<String>,
     },
     /// Print settings (all, or one) as KEY=VALUE lines; `(default)` marks those not set
     Get {
+        /// Print only this setting's value
         key: Option<String>,
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
@@ -129,9 +133,12 @@ pub enum ClusterConfigCmd {
 pub enum TopicCmd {
     /// Create a topic
     Create {
+        /// The topic
         topic: String,
+        /// Number of partitions
         #[arg(long, short = 'p', default_value_t = 1, value_name = "N")]
         partitions: u32,
+        /// Copies of each partition, each on another broker
         #[arg(long, short = 'r', default_value_t = 1, value_name = "R")]
         replication_factor: u32,
         /// Topic config, e.g. retention=7d, segment.bytes=64MiB (repeatable)
@@ -143,23 +150,28 @@ pub enum TopicCmd {
     },
     /// List topics
     List {
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Show a topic's config and partitions
     Describe {
+        /// The topic
         #[arg(add = crate::complete::topic())]
         topic: String,
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Add partitions or change configs
     Alter {
+        /// The topic
         #[arg(add = crate::complete::topic())]
         topic: String,
         /// New partition count (can only grow)
         #[arg(long, short = 'p', value_name = "N")]
         partitions: Option<u32>,
+        /// Set a config: KEY=VALUE (repeatable)
         #[arg(long = "config", short = 'c', value_name = "KEY=VALUE")]
         config: Vec<String>,
         /// Return a config key to its default (repeatable)
@@ -168,6 +180,7 @@ pub enum TopicCmd {
     },
     /// Delete a topic and its data
     Delete {
+        /// The topic
         #[arg(add = crate::complete::topic())]
         topic: String,
         /// How long to wait for a writer holding a partition lock (exit 75 after: the topic is
@@ -177,6 +190,7 @@ pub enum TopicCmd {
     },
     /// Give leadership back to each partition's preferred replica (the first) where it is in sync
     ElectLeaders {
+        /// The topic
         #[arg(add = crate::complete::topic())]
         topic: String,
     },
@@ -188,8 +202,10 @@ removed. Producers and consumers keep going throughout. The command drives the m
 waits (progress on a terminal); a running controller does the same work, so --no-wait leaves it
 to the controller (or to `chute controller --once`).")]
     Reassign {
+        /// The topic
         #[arg(add = crate::complete::topic())]
         topic: String,
+        /// The partition to move
         #[arg(long, short = 'p', value_name = "P")]
         partition: u32,
         /// The new replica list, preferred leader first, e.g. 3,1,2
@@ -205,18 +221,26 @@ to the controller (or to `chute controller --once`).")]
 pub enum BrokerCmd {
     /// Show each broker's directory and state
     List {
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Add a broker (at DIR, e.g. on a new disk; default <root>/brokers/<id>)
     Add {
+        /// The new broker's directory (a path on another disk)
         #[arg(long, value_name = "PATH")]
         dir: Option<PathBuf>,
     },
     /// Mark a broker down: the controller moves leadership away from it
-    Down { id: u32 },
+    Down {
+        /// The broker id
+        id: u32,
+    },
     /// Clear the down mark
-    Up { id: u32 },
+    Up {
+        /// The broker id
+        id: u32,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -369,6 +393,7 @@ pub struct ProduceArgs {
     /// false
     #[arg(long)]
     pub create: bool,
+    /// Input format: lines (one record per line), json (one object per line), csv
     #[arg(long, short = 'f', value_enum, default_value = "lines")]
     pub format: InputFormat,
     /// Key separator: split each line into KEY SEP VALUE at the first SEP
@@ -434,6 +459,7 @@ commit what they delivered: only records fully written to stdout, or accepted by
 with --follow it keeps going and rebalances as members join and leave. See docs/groups.md."
 )]
 pub struct ConsumeArgs {
+    /// The topic
     #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: String,
     /// Only these partitions (repeatable or comma-separated)
@@ -527,6 +553,7 @@ chute offsets -g G [-t T]           committed offset, log end, lag and owner per
 chute offsets reset -g G -t T ...   move a group's committed offsets (dry run unless --execute)"
 )]
 pub struct OffsetsArgs {
+    /// The topic
     #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: Option<String>,
     /// A consumer group: show its committed offsets, lag and owners
@@ -535,6 +562,7 @@ pub struct OffsetsArgs {
     /// Also show, per partition, the first offset at or after TIME
     #[arg(long, value_name = "TIME", conflicts_with = "group")]
     pub at: Option<Time>,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
     /// With -g: exit 3 when a partition lags more than --max-lag, naming it on stderr
@@ -562,8 +590,10 @@ pub enum OffsetsCmd {
         .args(["to_earliest", "to_latest", "to_offset", "to_datetime", "by_duration", "shift_by"])
 ))]
 pub struct ResetArgs {
+    /// The consumer group
     #[arg(long, short = 'g', value_name = "GROUP", add = crate::complete::group())]
     pub group: String,
+    /// The topic
     #[arg(long, short = 't', add = crate::complete::topic())]
     pub topic: String,
     /// Only these partitions (repeatable or comma-separated)
@@ -595,6 +625,7 @@ pub struct ResetArgs {
     /// Apply the change (default: only print it)
     #[arg(long)]
     pub execute: bool,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
 }
@@ -603,18 +634,22 @@ pub struct ResetArgs {
 pub enum GroupCmd {
     /// List consumer groups with their live member counts
     List {
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Show a group's live members and, per partition, committed offset, lag and owner
     Describe {
+        /// The consumer group
         #[arg(add = crate::complete::group())]
         group: String,
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Delete a group and its committed offsets (refused while members are live)
     Delete {
+        /// The consumer group
         #[arg(add = crate::complete::group())]
         group: String,
     },
@@ -649,6 +684,41 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct CompletionsArgs {
+    /// The shell to print the completion script for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every command says what it is for (`--help`, man pages).
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if !sub.is_hide_set() {
+                    walk(sub, &format!("{path} {}", sub.get_name()), missing);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "chute", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without help:\n{}",
+            missing.join("\n")
+        );
+    }
 }
