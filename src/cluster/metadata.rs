@@ -31,8 +31,8 @@ pub struct Metadata {
     pub cluster_id: String,
     pub brokers: Vec<Broker>,
     pub topics: BTreeMap<String, Topic>,
-    /// Cluster-wide settings (`cluster config set`), only those set: see
-    /// [`super::settings`]. Absent in files written before they existed, and ignored by
+    /// Cluster-wide settings (`cluster config set`), only those set; settings.rs knows the
+    /// keys and their defaults. Absent in files written before they existed, and ignored by
     /// chutes that predate them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
