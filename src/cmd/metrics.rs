@@ -51,56 +51,42 @@ pub fn run(cluster: &Cluster, a: MetricsArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// One gauge family: name, help, and its samples (label values in `labels`' order).
+/// One gauge family, built as the crate's model directly, not through its registry and
+/// metric vectors, whose per-sample descriptors cost more than the snapshot itself at 1,000
+/// partitions.
 struct Family {
-    name: &'static str,
-    help: &'static str,
     labels: &'static [&'static str],
-    samples: Vec<(Vec<String>, f64)>,
+    proto: MetricFamily,
 }
 
 impl Family {
     fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Family {
-        Family {
-            name,
-            help,
-            labels,
-            samples: Vec::new(),
-        }
+        let mut proto = MetricFamily::default();
+        proto.set_name(name.to_string());
+        proto.set_help(help.to_string());
+        proto.set_field_type(MetricType::GAUGE);
+        Family { labels, proto }
     }
 
+    /// A sample with label values in `labels`' order.
     fn add(&mut self, values: &[&str], v: f64) {
-        self.samples
-            .push((values.iter().map(|s| s.to_string()).collect(), v));
-    }
-
-    /// As the crate's model: built directly, not through its registry and metric vectors,
-    /// whose per-sample descriptors cost more than the snapshot itself at 1,000 partitions.
-    fn into_proto(self) -> MetricFamily {
-        let mut f = MetricFamily::default();
-        f.set_name(self.name.to_string());
-        f.set_help(self.help.to_string());
-        f.set_field_type(MetricType::GAUGE);
-        for (values, v) in self.samples {
-            let mut m = Metric::default();
-            m.set_label(
-                self.labels
-                    .iter()
-                    .zip(values)
-                    .map(|(n, v)| {
-                        let mut l = LabelPair::default();
-                        l.set_name(n.to_string());
-                        l.set_value(v);
-                        l
-                    })
-                    .collect(),
-            );
-            let mut g = Gauge::default();
-            g.set_value(v);
-            m.set_gauge(g);
-            f.mut_metric().push(m);
-        }
-        f
+        let mut m = Metric::default();
+        m.set_label(
+            self.labels
+                .iter()
+                .zip(values)
+                .map(|(n, v)| {
+                    let mut l = LabelPair::default();
+                    l.set_name(n.to_string());
+                    l.set_value(v.to_string());
+                    l
+                })
+                .collect(),
+        );
+        let mut g = Gauge::default();
+        g.set_value(v);
+        m.set_gauge(g);
+        self.proto.mut_metric().push(m);
     }
 }
 
@@ -240,8 +226,8 @@ pub fn render(s: &Snapshot) -> Result<Vec<u8>> {
         offline, leader, members, committed, lag, lag_s, commit_ts,
     ]
     .into_iter()
-    .filter(|f| !f.samples.is_empty())
-    .map(Family::into_proto)
+    .map(|f| f.proto)
+    .filter(|f| !f.get_metric().is_empty())
     .collect();
     let mut out = Vec::new();
     TextEncoder::new()

@@ -65,13 +65,14 @@ impl Consumer {
         let (delivered, max) = (self.delivered, self.max);
         self.max = Some(delivered + REFILL);
         let r = self.poll_cursor(i, &mut Collect(q));
+        let capped = self.delivered == delivered + REFILL;
         self.delivered = delivered;
         self.max = max;
         r?;
-        // The cap may have stopped it inside a batch, with its reader already past that
-        // batch: put the reader back where the next record is.
+        // Only a refill the cap stopped can have stopped inside a batch, with its reader
+        // already past that batch: put the reader back where the next record is.
         let c = &mut self.cursors[i];
-        if !c.done {
+        if capped && !c.done {
             let t = c.reader.tail()?;
             if c.next < t.end_offset {
                 c.reader.seek(c.next, &t)?;

@@ -108,6 +108,18 @@ fn a_roll_killed_before_its_publish_leaves_a_segment_the_next_writer_removes() {
     let got = read_all(&env, "t");
     assert_eq!(got[got.len() - 3..], want(&[("c", 0..3)])[..]);
     env.chute().args(["verify"]).assert().success();
+    // The segment the dead roll sealed is active again, its header still recording the length
+    // it had then (docs/format.md, the seal). Writing on past it and rolling it for real must
+    // record the new length: readers of the sealed segment then see every record after it.
+    env.produce(
+        "t",
+        lines_of(0..100, "d"),
+        &["--linger", "0", "--batch-size", "512"],
+    );
+    let got = read_all(&env, "t");
+    let n = got.len();
+    assert_eq!(got[n - 103..], want(&[("c", 0..3), ("d", 0..100)])[..]);
+    env.chute().args(["verify"]).assert().success();
 }
 
 #[test]
