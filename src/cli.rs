@@ -236,10 +236,44 @@ pub enum BrokerCmd {
         /// The broker id
         id: u32,
     },
-    /// Clear the down mark
+    /// Clear the down and drain marks: the broker leads, follows and takes new replicas again
     Up {
         /// The broker id
         id: u32,
+    },
+    /// Rebuild a broker whose disk came back empty (or was swapped for a new one) from the
+    /// partitions' current leaders
+    #[command(after_help = "\
+The broker leaves every ISR and leadership first (an empty disk must never be elected), its
+directory is tagged, then each of its replicas is copied from the leader like any follower and
+rejoins the ISR. Producers and consumers keep going. Run it again after an interruption (or let
+a running controller finish the copy).
+
+Exit 0 when every replica is back in sync; 75 when some cannot be copied now (no leader: their
+in-sync replicas are down; run again when they are up); 74 when a partition's every in-sync copy
+was on the lost disk (its records are gone; it stays offline unless unclean.leader.election is
+set for the topic).")]
+    Replace {
+        /// The broker id
+        id: u32,
+        /// The broker's new directory (a new disk mounted elsewhere); default: where it was
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+    },
+    /// Move every replica off a broker, keeping each partition's replication factor and the
+    /// balance of preferred leaders
+    #[command(after_help = "\
+The broker is marked draining (new topics and partitions are not placed on it; `broker up`
+clears the mark) and every move is recorded at once, then carried out like `topic reassign`
+while producers and consumers keep going. Run it again after an interruption, or let a running
+controller finish. Exit 0 when the broker holds no replica; 75 when moves are left (a broker
+down, a lock held); 1 when the other brokers cannot keep a partition's replication factor.")]
+    Drain {
+        /// The broker id
+        id: u32,
+        /// Record the moves and return; a running controller carries them out
+        #[arg(long)]
+        no_wait: bool,
     },
 }
 

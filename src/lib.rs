@@ -17,7 +17,7 @@
 //!  topics                     create, alter, describe, delete
 //!     │
 //!  replica/                   follower sync, high watermark, ISR and leadership rules,
-//!     │                       replica directories, reassignment
+//!     │                       replica directories, reassignment, drain, rebuild
 //!  cluster/                   metadata.json, brokers, topic configs, watching a topic
 //!     │
 //!  log/                       one partition: segments, indexes, tail, writer, recovery,

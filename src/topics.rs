@@ -47,8 +47,13 @@ pub fn parse_overrides(args: &[String]) -> Result<Overrides> {
 
 /// Brokers new replicas may go to: those that are up (a replica directory must not be created
 /// on a mount point whose disk is gone).
+/// Where new replicas may go: brokers that are up and not being drained.
 fn live_brokers(cluster: &Cluster, md: &crate::cluster::metadata::Metadata) -> Vec<u32> {
-    cluster.live_brokers(md, false)
+    cluster
+        .live_brokers(md, false)
+        .into_iter()
+        .filter(|&b| md.broker(b).is_some_and(|b| !b.draining))
+        .collect()
 }
 
 pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created> {
@@ -77,7 +82,7 @@ pub fn create(cluster: &Cluster, name: &str, o: CreateOptions) -> Result<Created
         }
         if o.replication_factor as usize > brokers.len() {
             return Err(Error::Temporary(format!(
-                "--replication-factor {}: only {} of {} brokers are up (see `chute broker list`)",
+                "--replication-factor {}: only {} of {} brokers are up and not draining (see `chute broker list`)",
                 o.replication_factor,
                 brokers.len(),
                 md.brokers.len()
@@ -174,7 +179,7 @@ pub fn alter(cluster: &Cluster, name: &str, o: AlterOptions) -> Result<()> {
             let brokers = live_brokers(cluster, md);
             if (rf as usize) > brokers.len() {
                 return Err(Error::Temporary(format!(
-                    "--partitions {n}: replication factor {rf} needs {rf} brokers up, {} are",
+                    "--partitions {n}: replication factor {rf} needs {rf} brokers up and not draining, {} are",
                     brokers.len()
                 )));
             }

@@ -23,6 +23,9 @@ pub struct BrokerStatus {
     /// Why it is down ("marked down", "directory missing", ...); empty when up.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// Being emptied by `broker drain` (new replicas are not placed here).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub draining: bool,
 }
 
 impl Cluster {
@@ -49,6 +52,7 @@ impl Cluster {
         };
         BrokerStatus {
             id,
+            draining: md.broker(id).is_some_and(|b| b.draining),
             path,
             state: if reason.is_empty() {
                 State::Up
@@ -87,7 +91,8 @@ impl Cluster {
             .collect()
     }
 
-    /// `broker down ID` / `broker up ID`: the operator's mark, in metadata.
+    /// `broker down ID` / `broker up ID`: the operator's mark, in metadata. Up also ends a
+    /// drain: the broker takes new replicas again.
     pub fn mark_broker(&self, id: u32, down: bool) -> Result<()> {
         self.update(|md| {
             let b = md
@@ -96,6 +101,9 @@ impl Cluster {
                 .find(|b| b.id == id)
                 .ok_or_else(|| Error::NotFound(format!("unknown broker {id}")))?;
             b.down = down;
+            if !down {
+                b.draining = false;
+            }
             Ok(())
         })
     }

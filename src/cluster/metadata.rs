@@ -47,6 +47,10 @@ pub struct Broker {
     /// Marked down by an operator (`chute broker down`).
     #[serde(default)]
     pub down: bool,
+    /// Being emptied (`chute broker drain`): new topics and partitions are not placed here.
+    /// Cleared by `chute broker up`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub draining: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

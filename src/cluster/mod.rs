@@ -125,6 +125,7 @@ impl Cluster {
                     .find(|(i, _)| *i == id)
                     .map(|(_, p)| absolute(p)),
                 down: false,
+                draining: false,
             })
             .collect();
         let md = Metadata::new(cluster_id, list);
@@ -157,6 +158,7 @@ impl Cluster {
                 id,
                 path: dir.as_deref().map(absolute),
                 down: false,
+                draining: false,
             });
             self.prepare_broker_dir(md, id)?;
             if dir.is_some() {
@@ -173,7 +175,8 @@ impl Cluster {
         }
     }
 
-    fn prepare_broker_dir(&self, md: &Metadata, id: u32) -> Result<()> {
+    /// Create broker `id`'s directory if needed and tag it (a tag already there must be its own).
+    pub fn prepare_broker_dir(&self, md: &Metadata, id: u32) -> Result<()> {
         let dir = self.broker_dir(md, id);
         if md.broker(id).and_then(|b| b.path.as_ref()).is_some() {
             // A directory the operator named (another disk): theirs, links and all.

@@ -1,9 +1,16 @@
-//! `chute broker list|down|up`.
+//! `chute broker list|add|down|up|replace|drain`.
 
 use super::{print, print_json, table};
 use crate::cli::BrokerCmd;
 use chute::cluster::Cluster;
-use chute::error::Result;
+use chute::error::{Error, Result, exit};
+use chute::replica::{Syncer, drain, rebuild};
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+/// A move or rebuild that makes no progress for this long stops with exit 75 (the work is
+/// recorded; a controller or the command run again finishes it).
+const STALL: Duration = Duration::from_secs(30);
 
 pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
     match cmd {
@@ -20,10 +27,13 @@ pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
                 let rows = list
                     .iter()
                     .map(|b| {
-                        let state = match b.state {
+                        let mut state = match b.state {
                             chute::cluster::brokers::State::Up => "up".to_string(),
                             chute::cluster::brokers::State::Down => format!("down: {}", b.reason),
                         };
+                        if b.draining {
+                            state += " (draining)";
+                        }
                         vec![b.id.to_string(), state, b.path.display().to_string()]
                     })
                     .collect();
@@ -51,5 +61,244 @@ pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
             super::note(format_args!("broker {id} marked up"));
             Ok(0)
         }
+        BrokerCmd::Replace { id, dir } => replace(cluster, id, dir.as_deref()),
+        BrokerCmd::Drain { id, no_wait } => drain(cluster, id, no_wait),
     }
+}
+
+/// One progress line on a terminal (rewritten in place), nothing otherwise.
+struct Status {
+    tty: bool,
+    shown: bool,
+}
+
+impl Status {
+    fn new() -> Status {
+        Status {
+            tty: std::io::stderr().is_terminal(),
+            shown: false,
+        }
+    }
+
+    fn show(&mut self, line: &str) {
+        if self.tty && !super::quiet() {
+            eprint!("\r\x1b[Kchute: {line}");
+            self.shown = true;
+        }
+    }
+
+    /// A line of its own (a log line, the outcome), below any progress line.
+    fn say(&mut self, line: &str) {
+        if std::mem::take(&mut self.shown) {
+            eprintln!();
+        }
+        super::note(format_args!("{line}"));
+    }
+}
+
+fn replace(cluster: &Cluster, id: u32, dir: Option<&std::path::Path>) -> Result<i32> {
+    let mut st = Status::new();
+    let prepared = rebuild::prepare(cluster, id, dir)?;
+    if prepared.resumed {
+        st.say(&format!(
+            "broker {id}: {} already carries its tag; resuming the rebuild",
+            prepared.dir.display()
+        ));
+    } else {
+        for (name, old, new) in &prepared.changes {
+            st.say(&chute::replica::leadership::describe_change(
+                name,
+                old,
+                new,
+                &format!("broker {id} is replaced"),
+            ));
+        }
+        st.say(&format!(
+            "broker {id}: tagged {}; rebuilding its replicas from the leaders",
+            prepared.dir.display()
+        ));
+    }
+    chute::signals::install()?;
+    let mut syncer = Syncer::new();
+    let mut last = None;
+    let mut stalled = Instant::now();
+    loop {
+        if chute::signals::stop_requested() {
+            st.say(&format!(
+                "broker {id}: stopped; run `chute broker replace {id}` again (or let a running controller) finish the copy"
+            ));
+            return Ok(exit::TEMPFAIL);
+        }
+        let p = rebuild::step(cluster, &mut syncer, id)?;
+        if p.settled() {
+            return Ok(replace_outcome(&mut st, id, &p));
+        }
+        let (copied, of) = p
+            .copying
+            .iter()
+            .fold((0, 0), |(c, o), x| (c + x.2, o + x.3));
+        st.show(&format!(
+            "broker {id}: {}/{} replicas in sync; copying {} ({copied}/{of} records)",
+            p.in_sync,
+            p.total,
+            p.copying.len()
+        ));
+        let now = (p.in_sync, copied);
+        if last == Some(now) {
+            if stalled.elapsed() > STALL {
+                st.say(&format!(
+                    "broker {id}: no progress for {}s; {}",
+                    STALL.as_secs(),
+                    p.copying
+                        .iter()
+                        .map(|(t, q, c, o)| format!("{t}-{q} at {c} of {o}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                return Ok(exit::TEMPFAIL);
+            }
+            // Waiting to join the ISR, or a replica whose lock is held: a little later.
+            std::thread::sleep(Duration::from_millis(20));
+        } else {
+            stalled = Instant::now();
+        }
+        last = Some(now);
+    }
+}
+
+fn replace_outcome(st: &mut Status, id: u32, p: &rebuild::Progress) -> i32 {
+    for (t, q, why) in &p.waiting {
+        st.say(&format!("partition {t}-{q}: not rebuilt yet: {why}"));
+    }
+    for (t, q) in &p.lost {
+        st.say(&format!(
+            "partition {t}-{q}: every in-sync copy was on broker {id}'s lost disk; its records are gone and it stays offline (to serve it again without them: `chute topic alter {t} --config unclean.leader.election=true`)"
+        ));
+    }
+    if p.complete() {
+        st.say(&format!(
+            "broker {id}: rebuilt; {} replica(s) in sync",
+            p.total
+        ));
+        return exit::OK;
+    }
+    st.say(&format!(
+        "broker {id}: {}/{} replicas in sync; {} waiting, {} lost",
+        p.in_sync,
+        p.total,
+        p.waiting.len(),
+        p.lost.len()
+    ));
+    if p.lost.is_empty() {
+        exit::TEMPFAIL
+    } else {
+        exit::IO
+    }
+}
+
+fn drain(cluster: &Cluster, id: u32, no_wait: bool) -> Result<i32> {
+    let mut st = Status::new();
+    let recorded = drain::start(cluster, id)?;
+    for m in &recorded {
+        st.say(&format!(
+            "partition {}-{}: moving to {:?}",
+            m.topic, m.partition, m.to
+        ));
+    }
+    let md = cluster.metadata()?;
+    let todo = drain::remaining(&md, id);
+    if todo.is_empty() {
+        st.say(&format!("broker {id} holds no replica"));
+        return Ok(exit::OK);
+    }
+    if no_wait {
+        st.say(&format!(
+            "broker {id}: {} move(s) recorded; a running controller carries them out",
+            todo.len()
+        ));
+        return Ok(exit::OK);
+    }
+    chute::signals::install()?;
+    let mut syncer = Syncer::new();
+    let total = todo.len();
+    let mut last = None;
+    let mut stalled = Instant::now();
+    loop {
+        if chute::signals::stop_requested() {
+            st.say(&format!(
+                "broker {id}: stopped; the moves are recorded and `chute broker drain {id}` again (or a running controller) finishes them"
+            ));
+            return Ok(exit::TEMPFAIL);
+        }
+        let md = cluster.metadata()?;
+        let left = drain::remaining(&md, id);
+        if left.is_empty() {
+            break;
+        }
+        let mut copied = 0;
+        for (t, q) in &left {
+            let r = chute::replica::reassign::step(cluster, &mut syncer, t, *q, None, &mut |l| {
+                st.say(l)
+            });
+            match r {
+                Ok(chute::replica::reassign::Progress::Copying(v)) => {
+                    copied += v.iter().map(|x| x.1).sum::<u64>();
+                }
+                Ok(chute::replica::reassign::Progress::Done) => {}
+                // One partition's trouble (no leader now, a lock held) must not stop the rest.
+                Err(e @ (Error::Temporary(_) | Error::NoLeader(_) | Error::LockTimeout { .. })) => {
+                    if last.is_some() && stalled.elapsed() > STALL {
+                        st.say(&format!("partition {t}-{q}: {e}"));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            chute::pause_point!("drain-step");
+        }
+        st.show(&format!(
+            "draining broker {id}: {}/{total} partitions moved",
+            total - left.len()
+        ));
+        let now = (left.len(), copied);
+        if last == Some(now) {
+            if stalled.elapsed() > STALL {
+                st.say(&format!(
+                    "broker {id}: no progress for {}s; {} move(s) left (see `chute topic describe`); they are recorded, and a running controller finishes them",
+                    STALL.as_secs(),
+                    left.len()
+                ));
+                return Ok(exit::TEMPFAIL);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        } else {
+            stalled = Instant::now();
+        }
+        last = Some(now);
+    }
+    for (name, old, new) in drain::prefer_leaders(cluster, &todo)? {
+        st.say(&chute::replica::leadership::describe_change(
+            &name,
+            &old,
+            &new,
+            "preferred leader",
+        ));
+    }
+    // An old replica whose removal met a held lock (said above) is still on disk.
+    let md = cluster.metadata()?;
+    let left: Vec<String> = todo
+        .iter()
+        .filter(|(t, q)| cluster.replica_dir(&md, id, t, *q).exists())
+        .map(|(t, q)| format!("{t}-{q}"))
+        .collect();
+    if !left.is_empty() {
+        st.say(&format!(
+            "broker {id}: moved, but the old replica(s) of {} are not removed yet; a running controller (or `controller --once`) removes them",
+            left.join(", ")
+        ));
+        return Ok(exit::TEMPFAIL);
+    }
+    st.say(&format!(
+        "broker {id} drained: {total} replica(s) moved off it"
+    ));
+    Ok(exit::OK)
 }

@@ -207,6 +207,20 @@ fn examples(page: &str) -> Option<&'static [(&'static str, &'static str)]> {
             ("The live view.", "chute top"),
             ("One snapshot, for a script.", "chute top --once --json"),
         ],
+        "chute-broker-replace" => &[
+            (
+                "Broker 2's disk failed; the new one is mounted where the old one was.",
+                "chute broker replace 2",
+            ),
+            (
+                "The new disk is mounted elsewhere.",
+                "chute broker replace 2 --dir /mnt/disk5/chute",
+            ),
+        ],
+        "chute-broker-drain" => &[(
+            "Empty broker 1 before its disk is retired; the cluster keeps going.",
+            "chute broker drain 1",
+        )],
         "chute-verify" => &[(
             "Check every partition; restore damaged batches from an in-sync replica.",
             "chute verify --repair",

@@ -39,6 +39,11 @@ pub fn set_quiet(q: bool) {
 
 /// A note on stderr ("chute: created topic t ..."): what happened, for a person watching;
 /// `-q` silences it. Warnings and errors are never notes.
+/// `-q`: notes and progress lines are not shown.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn note(msg: impl std::fmt::Display) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!("chute: {msg}");

@@ -4,10 +4,12 @@
 
 pub mod compare;
 pub mod dir;
+pub mod drain;
 pub mod hw;
 pub mod isr;
 pub mod leadership;
 pub mod reassign;
+pub mod rebuild;
 pub mod sync;
 
 pub use hw::HwView;
@@ -56,21 +58,31 @@ pub fn replicate(
         Some(t) => cluster.metadata_with_topic(t)?,
         None => cluster.metadata()?,
     };
+    replicate_where(cluster, &md, syncer, u64::MAX, &|name, _| {
+        topic.is_none_or(|x| x == name)
+    })
+}
+
+/// [`replicate`] for the partitions `which` picks, copying up to `budget` bytes per follower.
+pub fn replicate_where(
+    cluster: &Cluster,
+    md: &crate::cluster::metadata::Metadata,
+    syncer: &mut Syncer,
+    budget: u64,
+    which: &dyn Fn(&str, &crate::cluster::metadata::PartitionMeta) -> bool,
+) -> Result<Vec<ReplicaReport>> {
     let mut out = Vec::new();
     let mut rejoin: HashMap<(String, u32, u32), Vec<u32>> = HashMap::new();
     for (name, t) in &md.topics {
-        if topic.is_some_and(|x| x != name) {
-            continue;
-        }
         for p in &t.partitions {
-            if p.replicas.len() < 2 || p.leader.is_none() {
+            if p.replicas.len() < 2 || p.leader.is_none() || !which(name, p) {
                 continue;
             }
-            for r in syncer.sync_partition(cluster, &md, name, p, u64::MAX) {
+            for r in syncer.sync_partition(cluster, md, name, p, budget) {
                 if let Ok(f) = &r.result
                     && f.caught_up()
                     && !p.isr.contains(&r.broker)
-                    && hw::catch_up_to_join(cluster, &md, syncer, name, p, r.broker)
+                    && hw::catch_up_to_join(cluster, md, syncer, name, p, r.broker)
                 {
                     rejoin
                         .entry((name.clone(), p.partition, p.leader_epoch))

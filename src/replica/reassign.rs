@@ -44,37 +44,58 @@ pub fn start(
     }
     let up = cluster.live_brokers(&md, false);
     cluster.update(|md| {
-        let t = md.topics.get_mut(topic).ok_or_else(|| Error::NotFound(format!("unknown topic {topic:?}")))?;
-        let p = t
-            .partitions
-            .get_mut(partition as usize)
-            .ok_or_else(|| Error::NotFound(format!("topic {topic:?} has no partition {partition}")))?;
-        if !p.adding.is_empty() || !p.removing.is_empty() {
-            let target_now = p.target_replicas();
-            if target_now == target {
-                return Ok(p.clone());
-            }
-            return Err(Error::Temporary(format!(
-                "partition {topic}-{partition}: a reassignment to {target_now:?} is in progress; wait for it to finish"
-            )));
-        }
-        if p.replicas == target {
-            return Ok(p.clone());
-        }
-        let adding: Vec<u32> = target.iter().copied().filter(|b| !p.replicas.contains(b)).collect();
-        if adding.is_empty() && !target.iter().any(|b| p.isr.contains(b) && up.contains(b)) {
-            return Err(Error::Temporary(format!(
-                "partition {topic}-{partition}: none of {target:?} is a live in-sync replica (ISR {:?}); removing the others would lose records",
-                p.isr
-            )));
-        }
-        p.adding = target.iter().copied().filter(|b| !p.replicas.contains(b)).collect();
-        p.removing = p.replicas.iter().copied().filter(|b| !target.contains(b)).collect();
-        let mut replicas = target.to_vec();
-        replicas.extend(p.removing.iter().copied());
-        p.replicas = replicas;
+        let t = md
+            .topics
+            .get_mut(topic)
+            .ok_or_else(|| Error::NotFound(format!("unknown topic {topic:?}")))?;
+        let p = t.partitions.get_mut(partition as usize).ok_or_else(|| {
+            Error::NotFound(format!("topic {topic:?} has no partition {partition}"))
+        })?;
+        record(topic, p, target, &up)?;
         Ok(p.clone())
     })
+}
+
+/// Record in `p` (under the metadata lock) the intent to move to `target`: `adding` and
+/// `removing`, with `replicas` the union. Idempotent for the move already recorded; refused
+/// when another is in progress, or when no replica that stays is a live in-sync one and none
+/// is added (nothing could catch up, and the others' data would go).
+pub fn record(topic: &str, p: &mut PartitionMeta, target: &[u32], up: &[u32]) -> Result<()> {
+    let partition = p.partition;
+    if !p.adding.is_empty() || !p.removing.is_empty() {
+        let target_now = p.target_replicas();
+        if target_now == target {
+            return Ok(());
+        }
+        return Err(Error::Temporary(format!(
+            "partition {topic}-{partition}: a reassignment to {target_now:?} is in progress; wait for it to finish"
+        )));
+    }
+    if p.replicas == target {
+        return Ok(());
+    }
+    let adding: Vec<u32> = target
+        .iter()
+        .copied()
+        .filter(|b| !p.replicas.contains(b))
+        .collect();
+    if adding.is_empty() && !target.iter().any(|b| p.isr.contains(b) && up.contains(b)) {
+        return Err(Error::Temporary(format!(
+            "partition {topic}-{partition}: none of {target:?} is a live in-sync replica (ISR {:?}); removing the others would lose records",
+            p.isr
+        )));
+    }
+    p.adding = adding;
+    p.removing = p
+        .replicas
+        .iter()
+        .copied()
+        .filter(|b| !target.contains(b))
+        .collect();
+    let mut replicas = target.to_vec();
+    replicas.extend(p.removing.iter().copied());
+    p.replicas = replicas;
+    Ok(())
 }
 
 /// How a reassignment stands.

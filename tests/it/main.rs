@@ -3,6 +3,8 @@
 mod util;
 
 mod args;
+#[cfg(feature = "failpoints")]
+mod brokerops;
 mod compaction;
 mod completions;
 mod crash;

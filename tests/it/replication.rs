@@ -11,19 +11,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Stdio};
 use std::time::Duration;
 
-const LONG: Duration = Duration::from_secs(15);
+pub(crate) const LONG: Duration = Duration::from_secs(15);
 
 /// A cluster of three brokers, broker `i` in `<tmp>/b<i>` (outside the root, so it can be moved
 /// away like an unmounted disk).
-fn cluster3() -> Env {
+pub(crate) fn cluster3() -> Env {
+    cluster(3)
+}
+
+/// A cluster of `n` brokers, broker `i` in `<tmp>/b<i>`.
+pub(crate) fn cluster(n: u64) -> Env {
     let env = Env::new();
     let mut args = vec![
         "cluster".to_string(),
         "init".into(),
         "--brokers".into(),
-        "3".into(),
+        n.to_string(),
     ];
-    for b in 0..3 {
+    for b in 0..n {
         args.push("--broker-dir".into());
         args.push(format!("{b}={}", broker_dir(&env, b).display()));
     }
@@ -31,16 +36,16 @@ fn cluster3() -> Env {
     env
 }
 
-fn broker_dir(env: &Env, b: u64) -> PathBuf {
+pub(crate) fn broker_dir(env: &Env, b: u64) -> PathBuf {
     env.dir.path().join(format!("b{b}"))
 }
 
-fn away_dir(env: &Env, b: u64) -> PathBuf {
+pub(crate) fn away_dir(env: &Env, b: u64) -> PathBuf {
     env.dir.path().join(format!("away{b}"))
 }
 
 /// The broker's disk disappears.
-fn move_away(env: &Env, b: u64) {
+pub(crate) fn move_away(env: &Env, b: u64) {
     std::fs::rename(broker_dir(env, b), away_dir(env, b)).unwrap();
 }
 
@@ -62,22 +67,22 @@ fn move_back(env: &Env, b: u64) {
     std::fs::rename(away_dir(env, b), to).unwrap();
 }
 
-fn replica_dir(env: &Env, b: u64, topic: &str, p: u64) -> PathBuf {
+pub(crate) fn replica_dir(env: &Env, b: u64, topic: &str, p: u64) -> PathBuf {
     broker_dir(env, b).join(format!("{topic}-{p}"))
 }
 
-fn describe(env: &Env, topic: &str) -> Vec<Value> {
+pub(crate) fn describe(env: &Env, topic: &str) -> Vec<Value> {
     env.json(&["topic", "describe", topic, "--json"])["partitions"]
         .as_array()
         .unwrap()
         .clone()
 }
 
-fn leader(p: &Value) -> Option<u64> {
+pub(crate) fn leader(p: &Value) -> Option<u64> {
     p["leader"].as_u64()
 }
 
-fn isr(p: &Value) -> Vec<u64> {
+pub(crate) fn isr(p: &Value) -> Vec<u64> {
     p["isr"]
         .as_array()
         .unwrap()
@@ -86,7 +91,7 @@ fn isr(p: &Value) -> Vec<u64> {
         .collect()
 }
 
-fn replicas(p: &Value) -> Vec<u64> {
+pub(crate) fn replicas(p: &Value) -> Vec<u64> {
     p["replicas"]
         .as_array()
         .unwrap()
@@ -96,14 +101,14 @@ fn replicas(p: &Value) -> Vec<u64> {
 }
 
 /// Sum of the partitions' high watermarks (an unreadable leader counts 0).
-fn hw_sum(env: &Env, topic: &str) -> u64 {
+pub(crate) fn hw_sum(env: &Env, topic: &str) -> u64 {
     describe(env, topic)
         .iter()
         .map(|p| p["high_watermark"].as_u64().unwrap_or(0))
         .sum()
 }
 
-fn metadata(env: &Env) -> Value {
+pub(crate) fn metadata(env: &Env) -> Value {
     serde_json::from_slice(&std::fs::read(env.root().join("metadata.json")).unwrap()).unwrap()
 }
 
@@ -113,18 +118,30 @@ fn controller_epoch(env: &Env) -> u64 {
 
 /// A background chute process; stdout and stderr go to files in the tempdir, so no pipe is
 /// left behind. Killed (SIGKILL) when dropped, whatever happened to the test.
-struct Bg {
-    child: Child,
+pub(crate) struct Bg {
+    pub(crate) child: Child,
     out: PathBuf,
     err: PathBuf,
 }
 
 impl Bg {
-    fn start(env: &Env, name: &str, args: &[&str], stdin: Stdio) -> Bg {
+    pub(crate) fn start(env: &Env, name: &str, args: &[&str], stdin: Stdio) -> Bg {
+        Bg::start_with(env, name, args, stdin, &[])
+    }
+
+    /// [`Bg::start`] with extra environment variables.
+    pub(crate) fn start_with(
+        env: &Env,
+        name: &str,
+        args: &[&str],
+        stdin: Stdio,
+        vars: &[(&str, &str)],
+    ) -> Bg {
         let out = env.dir.path().join(format!("{name}.out"));
         let err = env.dir.path().join(format!("{name}.err"));
         let child = env
             .spawn(args)
+            .envs(vars.iter().copied())
             .stdin(stdin)
             .stdout(File::create(&out).unwrap())
             .stderr(File::create(&err).unwrap())
@@ -133,20 +150,20 @@ impl Bg {
         Bg { child, out, err }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    fn stdout(&self) -> Vec<u8> {
+    pub(crate) fn stdout(&self) -> Vec<u8> {
         std::fs::read(&self.out).unwrap_or_default()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(&self.err).unwrap_or_default()).into_owned()
     }
 
     /// Wait (with a deadline) for `what` in its stderr; fails at once if it exits first.
-    fn wait_log(&mut self, what: &str) {
+    pub(crate) fn wait_log(&mut self, what: &str) {
         let start = std::time::Instant::now();
         loop {
             let last = self.stderr();
@@ -164,7 +181,7 @@ impl Bg {
     }
 
     /// Wait (with a deadline) for the process to exit; returns its exit code.
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+    pub(crate) fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let mut code = None;
         wait_for("process exit", timeout, || match self.child.try_wait() {
             Ok(Some(st)) => {
@@ -176,7 +193,7 @@ impl Bg {
         code.unwrap()
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let st = std::process::Command::new("kill")
             .args([sig, &self.pid().to_string()])
             .status()
@@ -194,19 +211,19 @@ impl Drop for Bg {
     }
 }
 
-fn controller(env: &Env, name: &str, extra: &[&str]) -> Bg {
+pub(crate) fn controller(env: &Env, name: &str, extra: &[&str]) -> Bg {
     let mut args = vec!["controller"];
     args.extend_from_slice(extra);
     Bg::start(env, name, &args, Stdio::null())
 }
 
 /// `k<i>,<i>` lines for `-K ,`: keyed records spread over the partitions.
-fn keyed(from: u64, to: u64) -> String {
+pub(crate) fn keyed(from: u64, to: u64) -> String {
     (from..to).map(|i| format!("k{i},{i}\n")).collect()
 }
 
 /// Parse `%p %s` lines: values per partition, in the order they were read.
-fn by_partition(out: &[u8]) -> BTreeMap<u64, Vec<u64>> {
+pub(crate) fn by_partition(out: &[u8]) -> BTreeMap<u64, Vec<u64>> {
     let mut m: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     for l in lines(out) {
         let s = std::str::from_utf8(l).unwrap();
@@ -220,7 +237,7 @@ fn by_partition(out: &[u8]) -> BTreeMap<u64, Vec<u64>> {
 
 /// Every value of 0..n exactly once, increasing within each partition; `ctx` (the logs of the
 /// processes involved) is shown when it is not.
-fn assert_exactly_once_in_order(m: &BTreeMap<u64, Vec<u64>>, n: u64, ctx: &str) {
+pub(crate) fn assert_exactly_once_in_order(m: &BTreeMap<u64, Vec<u64>>, n: u64, ctx: &str) {
     let mut all = BTreeSet::new();
     for (p, vs) in m {
         for w in vs.windows(2) {
@@ -244,13 +261,13 @@ fn assert_exactly_once_in_order(m: &BTreeMap<u64, Vec<u64>>, n: u64, ctx: &str) 
     assert_eq!(all.len() as u64, n, "unexpected records: {all:?}\n{ctx}");
 }
 
-fn write_chunk(stdin: &mut ChildStdin, from: u64, to: u64) {
+pub(crate) fn write_chunk(stdin: &mut ChildStdin, from: u64, to: u64) {
     stdin.write_all(keyed(from, to).as_bytes()).unwrap();
     stdin.flush().unwrap();
 }
 
 /// Wait until every partition has a live leader other than `old`.
-fn wait_new_leaders(env: &Env, topic: &str, old: u64) {
+pub(crate) fn wait_new_leaders(env: &Env, topic: &str, old: u64) {
     wait_for("new leaders in metadata", LONG, || {
         describe(env, topic)
             .iter()
@@ -259,7 +276,7 @@ fn wait_new_leaders(env: &Env, topic: &str, old: u64) {
 }
 
 /// Wait until every partition has all its replicas in sync.
-fn wait_full_isr(env: &Env, topic: &str) {
+pub(crate) fn wait_full_isr(env: &Env, topic: &str) {
     wait_for("full ISRs", LONG, || {
         describe(env, topic).iter().all(|p| {
             isr(p).len() == replicas(p).len()
@@ -271,7 +288,7 @@ fn wait_full_isr(env: &Env, topic: &str) {
 
 /// The segment files of a replica: name -> contents after the 32-byte file header (the header
 /// holds the segment's own creation time, which differs between replicas).
-fn segments(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn segments(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut m = BTreeMap::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
