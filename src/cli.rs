@@ -206,7 +206,7 @@ to the controller (or to `chute controller --once`).")]
         #[arg(add = crate::complete::topic())]
         topic: String,
         /// The partition to move
-        #[arg(long, short = 'p', value_name = "P")]
+        #[arg(long, short = 'p', value_name = "P", add = crate::complete::partition())]
         partition: u32,
         /// The new replica list, preferred leader first, e.g. 3,1,2
         #[arg(long, value_name = "ID,ID,...", value_delimiter = ',', required = true)]
@@ -439,7 +439,7 @@ pub struct ProduceArgs {
     #[command(flatten)]
     pub delimiter: DelimiterArgs,
     /// Write every record to this partition
-    #[arg(long, short = 'p', value_name = "P")]
+    #[arg(long, short = 'p', value_name = "P", add = crate::complete::partition())]
     pub partition: Option<u32>,
     /// Header added to every record (repeatable)
     #[arg(long = "header", short = 'H', value_name = "K=V")]
@@ -501,7 +501,8 @@ pub struct ConsumeArgs {
         long = "partition",
         short = 'p',
         value_name = "P",
-        value_delimiter = ','
+        value_delimiter = ',',
+        add = crate::complete::partition()
     )]
     pub partition: Vec<u32>,
     /// Where to start
@@ -635,7 +636,8 @@ pub struct ResetArgs {
         long = "partition",
         short = 'p',
         value_name = "P",
-        value_delimiter = ','
+        value_delimiter = ',',
+        add = crate::complete::partition()
     )]
     pub partition: Vec<u32>,
     /// To the log start

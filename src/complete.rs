@@ -1,5 +1,6 @@
 //! Completions that know the data: after `-t` the topics of the root, after `-g` its groups,
-//! after `--format` the format names. The shell asks the binary itself (clap_complete's
+//! after `-p` the partitions of the topics named on the command line, after `--format` the
+//! format names. The shell asks the binary itself (clap_complete's
 //! dynamic completion: the script `chute completions SHELL` prints calls
 //! `COMPLETE=SHELL chute -- <words>`), so what it offers is what exists now.
 //!
@@ -46,6 +47,35 @@ fn groups(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(current, names)
 }
 
+/// The partitions of every topic named on the command line being completed (the shell passes
+/// its words after `--`): `consume -t orders -p <Tab>` offers orders' partitions, and so does
+/// `topic reassign orders -p <Tab>`.
+fn partitions(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Ok(md) = backend().cluster.metadata() else {
+        return Vec::new();
+    };
+    let words: Vec<String> = std::env::args()
+        .skip_while(|a| a != "--")
+        .flat_map(|w| {
+            // `--topic=orders` and `-torders` name it too.
+            let v = w
+                .strip_prefix("--topic=")
+                .or_else(|| w.strip_prefix("-t").filter(|v| !v.is_empty()))
+                .map(str::to_string);
+            [Some(w), v]
+        })
+        .flatten()
+        .collect();
+    let most = md
+        .topics
+        .iter()
+        .filter(|(name, _)| words.iter().any(|w| w == *name))
+        .map(|(_, t)| t.partitions.len())
+        .max()
+        .unwrap_or(0);
+    matching(current, (0..most).map(|p| p.to_string()).collect())
+}
+
 fn formats(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(current, ["raw", "json", "csv"].map(String::from).to_vec())
 }
@@ -56,6 +86,10 @@ pub fn topic() -> ArgValueCompleter {
 
 pub fn group() -> ArgValueCompleter {
     ArgValueCompleter::new(groups)
+}
+
+pub fn partition() -> ArgValueCompleter {
+    ArgValueCompleter::new(partitions)
 }
 
 pub fn format() -> ArgValueCompleter {

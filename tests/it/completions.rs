@@ -1,6 +1,6 @@
 //! Completions that know the data, in real shells: bash, zsh and fish run in tmux, load the
 //! script `chute completions SHELL` prints, and Tab after `chute consume -t ` lists the topics
-//! of the current root (`CHUTE_ROOT`), after `-g ` its groups.
+//! of the current root (`CHUTE_ROOT`), after `-g ` its groups, after `-p ` the topic's partitions.
 
 use crate::util::*;
 use std::process::Command;
@@ -14,9 +14,10 @@ fn have(tool: &str) -> bool {
 
 fn data() -> Env {
     let env = Env::new();
-    for t in ["orders", "ordinals", "events"] {
+    for t in ["orders", "ordinals"] {
         env.create_topic(t, 1, &[]);
     }
+    env.create_topic("events", 12, &[]);
     env.produce("orders", "x\n", &[]);
     env.consume("orders", &["-g", "billing"]);
     env
@@ -52,6 +53,16 @@ fn check(shell: &str, setup: &[&str], list: &[&str]) {
         &format!("{shell}: the group after -g"),
         "chute consume",
         &["-g billing"],
+    );
+    // After -p, the partitions of the topic named before it: 1, 10 and 11 of events' 12.
+    t.keys(&["C-c"]);
+    t.keys(&["clear", "Enter"]);
+    t.keys(&["chute consume -t events -p 1"]);
+    t.keys(list);
+    t.wait_screen(
+        &format!("{shell}: partitions after -p"),
+        "-p 1",
+        &["10", "11"],
     );
 }
 
