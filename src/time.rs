@@ -155,6 +155,16 @@ pub fn format_ms(ms: i64, pattern: &str, tz: &TimeZone) -> std::result::Result<S
 
 /// A span of milliseconds as a table shows an age: the two largest units, `45s`, `3m12s`,
 /// `2h5m`, `3d4h`.
+/// When `at_ms` (epoch milliseconds) was, relative to `now_ms`, for tables: "3m ago" ("just
+/// now" under a second; a clock step that puts it ahead reads "now" rather than a negative age).
+pub fn format_ago(at_ms: i64, now_ms: i64) -> String {
+    let age = now_ms.saturating_sub(at_ms);
+    if age < 1000 {
+        return "just now".into();
+    }
+    format!("{} ago", format_age(age as u64))
+}
+
 pub fn format_age(ms: u64) -> String {
     let s = ms / 1000;
     let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
@@ -172,6 +182,16 @@ pub fn format_age(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn relative_times_read_as_ages() {
+        use super::format_ago;
+        let now = 1_800_000_000_000;
+        assert_eq!(format_ago(now - 200, now), "just now");
+        assert_eq!(format_ago(now + 5000, now), "just now");
+        assert_eq!(format_ago(now - 185_000, now), "3m5s ago");
+        assert_eq!(format_ago(now - 2 * 86_400_000, now), "2d ago");
+    }
+
     #[test]
     fn ages_show_the_two_largest_units() {
         use super::format_age;

@@ -26,16 +26,7 @@ pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
             } else {
                 let rows = list
                     .iter()
-                    .map(|b| {
-                        let mut state = match b.state {
-                            chute::cluster::brokers::State::Up => "up".to_string(),
-                            chute::cluster::brokers::State::Down => format!("down: {}", b.reason),
-                        };
-                        if b.draining {
-                            state += " (draining)";
-                        }
-                        vec![b.id.to_string(), state, b.path.display().to_string()]
-                    })
+                    .map(|b| vec![b.id.to_string(), state(b), b.path.display().to_string()])
                     .collect();
                 print(&table::render(&["BROKER", "STATE", "PATH"], rows))?;
             }
@@ -64,6 +55,18 @@ pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
         BrokerCmd::Replace { id, dir } => replace(cluster, id, dir.as_deref()),
         BrokerCmd::Drain { id, no_wait } => drain(cluster, id, no_wait),
     }
+}
+
+/// A broker's STATE cell: "up", "down: <why>", with "(draining)" during a drain.
+pub fn state(b: &chute::cluster::brokers::BrokerStatus) -> String {
+    let mut s = match b.state {
+        chute::cluster::brokers::State::Up => "up".to_string(),
+        chute::cluster::brokers::State::Down => format!("down: {}", b.reason),
+    };
+    if b.draining {
+        s += " (draining)";
+    }
+    s
 }
 
 /// One progress line on a terminal (rewritten in place), nothing otherwise.

@@ -136,15 +136,23 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                 let rows = brokers
                     .iter()
                     .map(|b| {
-                        let state = match b.state {
-                            State::Up => "up".to_string(),
-                            State::Down => format!("down: {}", b.reason),
-                        };
-                        vec![b.id.to_string(), state, b.path.display().to_string()]
+                        vec![
+                            b.id.to_string(),
+                            super::broker::state(b),
+                            b.path.display().to_string(),
+                        ]
                     })
                     .collect();
+                let now = chute::fsutil::now_ms();
                 let ctl = match &controller {
-                    Some(c) => format!("pid {} on {} (epoch {})", c.pid, c.host, c.epoch),
+                    Some(c) => format!(
+                        "pid {} on {} (epoch {}, active for {}, heartbeat {})",
+                        c.pid,
+                        c.host,
+                        c.epoch,
+                        chute::time::format_age(now.saturating_sub(c.since_ms).max(0) as u64),
+                        chute::time::format_ago(c.heartbeat_ms, now)
+                    ),
                     None => "none".to_string(),
                 };
                 let mut s = format!("cluster {}  controller: {ctl}\n", md.cluster_id);

@@ -47,6 +47,7 @@ pub fn run(cluster: &Cluster, c: GroupCmd) -> Result<i32> {
                 print_json(&json!({"group": d.group, "members": live, "partitions": rows}))?;
             } else {
                 let mut s = format!("group {}: {} live member(s)\n", d.group, live.len());
+                let now = chute::fsutil::now_ms();
                 if !live.is_empty() {
                     let mrows = live
                         .iter()
@@ -55,11 +56,7 @@ pub fn run(cluster: &Cluster, c: GroupCmd) -> Result<i32> {
                                 m.id.clone(),
                                 m.pid.to_string(),
                                 m.host.clone(),
-                                humantime::format_rfc3339_seconds(
-                                    std::time::UNIX_EPOCH
-                                        + std::time::Duration::from_millis(m.started_ms as u64),
-                                )
-                                .to_string(),
+                                chute::time::format_ago(m.started_ms, now),
                                 m.topics.join(","),
                                 m.assignor.name().to_string(),
                             ]

@@ -105,9 +105,8 @@ pub fn status_table(rows: &[PartitionStatus]) -> String {
                 } else {
                     chute::time::format_age(r.lag_ms)
                 },
-                r.committed_ms.map_or("-".into(), |t| {
-                    format!("{} ago", chute::time::format_age((now - t).max(0) as u64))
-                }),
+                r.committed_ms
+                    .map_or("-".into(), |t| chute::time::format_ago(t, now)),
                 r.owner
                     .as_ref()
                     .map_or("-".into(), |o| format!("pid {} on {}", o.pid, o.host)),

@@ -296,3 +296,74 @@ fn quiet_silences_notes_on_every_command() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+/// Tables show when things happened as ages ("3s ago"), not timestamps to subtract in one's
+/// head: a member's start in `group describe`, the last commit in `offsets -g`, the
+/// controller's term and heartbeat in `cluster status`. JSON keeps epoch milliseconds.
+#[test]
+fn tables_show_relative_ages() {
+    let env = Env::new();
+    env.create_topic("t", 1, &[]);
+    env.produce("t", "a\nb\n", &[]);
+    let mut member = env
+        .spawn(&["consume", "-t", "t", "-g", "g", "--follow"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ctl = env
+        .spawn(&["controller"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the member to commit", Duration::from_secs(15), || {
+        let o = env
+            .chute()
+            .args(["offsets", "-g", "g", "--json"])
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .is_ok_and(|v| v["partitions"][0]["committed"] == 2)
+    });
+    let d = env.json(&["group", "describe", "g", "--json"]);
+    assert!(
+        d["members"][0]["started_ms"].as_i64().unwrap() > 1_700_000_000_000,
+        "{d}"
+    );
+    let age = has_age;
+    let text =
+        |args: &[&str]| String::from_utf8(env.chute().args(args).output().unwrap().stdout).unwrap();
+    let desc = text(&["group", "describe", "g"]);
+    let row = desc
+        .lines()
+        .find(|l| l.contains(" t ") || l.ends_with("range"))
+        .unwrap();
+    assert!(age(row), "STARTED is not an age: {desc}");
+    let offs = text(&["offsets", "-g", "g"]);
+    let row = offs.lines().find(|l| l.starts_with("t ")).unwrap();
+    assert!(age(row), "LAST COMMIT is not an age: {offs}");
+    wait_for(
+        "the controller to be active",
+        Duration::from_secs(15),
+        || text(&["cluster", "status"]).contains("active for"),
+    );
+    let st = text(&["cluster", "status"]);
+    let line = st.lines().next().unwrap();
+    assert!(line.contains("heartbeat") && age(line), "{st}");
+    kill9(&mut member);
+    kill9(&mut ctl);
+}
+
+/// Does `line` hold an age: "just now", or a word like "850ms", "3s" or "2m5s" before "ago"?
+fn has_age(line: &str) -> bool {
+    if line.contains("just now") {
+        return true;
+    }
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words.windows(2).any(|w| {
+        w[1].trim_end_matches([')', ',']) == "ago"
+            && w[0].starts_with(|c: char| c.is_ascii_digit())
+            && w[0].ends_with(|c: char| c.is_ascii_alphabetic())
+    })
+}
