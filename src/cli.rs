@@ -459,6 +459,19 @@ pub struct ProduceArgs {
     /// Largest batch in bytes (capped at the topic's max.message.bytes)
     #[arg(long, default_value = "1MiB", value_name = "SIZE", value_parser = parse_size)]
     pub batch_size: u64,
+    /// Compress each batch: none, gzip, snappy, lz4 or zstd (kcat's -z; a topic whose
+    /// compression.type names a codec uses that one)
+    #[arg(
+        long,
+        short = 'z',
+        value_enum,
+        default_value = "none",
+        value_name = "CODEC"
+    )]
+    pub compression: chute::log::codec::Codec,
+    /// The codec's level: gzip 1-9 (default 6), zstd 1-22 (default 3); lz4 and snappy have none
+    #[arg(long, value_name = "N", requires = "compression")]
+    pub compression_level: Option<i32>,
     /// Read from this file instead of stdin
     #[arg(long, value_name = "F")]
     pub file: Option<PathBuf>,

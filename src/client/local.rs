@@ -186,6 +186,8 @@ impl Local {
                     truncate_oversized: false,
                     // The user named it in --on-failure dead-letter=TOPIC.
                     create: true,
+                    compression: Default::default(),
+                    compression_level: None,
                 },
             )?;
             Ok(Box::new(p) as Box<dyn RecordProducer>)

@@ -26,6 +26,8 @@ enum Kind {
     },
     Bool,
     Policy,
+    /// One of these words.
+    Choice(&'static [&'static str]),
 }
 
 struct Key {
@@ -119,6 +121,21 @@ const KEYS: &[Key] = &[
         },
         default: || json!(1_048_588),
         help: "largest record (and batch) accepted",
+    },
+    Key {
+        name: "compression.type",
+        aliases: &[],
+        kind: Kind::Choice(&[
+            "producer",
+            "uncompressed",
+            "none",
+            "gzip",
+            "snappy",
+            "lz4",
+            "zstd",
+        ]),
+        default: || json!("producer"),
+        help: "codec batches are stored with: producer (what the producer chose), uncompressed, gzip, snappy, lz4 or zstd",
     },
     Key {
         name: "unclean.leader.election",
@@ -267,6 +284,18 @@ pub fn parse_assignment(arg: &str) -> Result<(String, Value)> {
             "false" | "no" | "0" => json!(false),
             _ => return Err(bad(format!("{} takes true or false", key.name))),
         },
+        Kind::Choice(words) => {
+            let w = v.trim().to_ascii_lowercase();
+            if !words.contains(&w.as_str()) {
+                return Err(bad(format!("{} takes {}", key.name, words.join(", "))));
+            }
+            // `none` is the producer's word for Kafka's topic-level `uncompressed`.
+            json!(if w == "none" {
+                "uncompressed".to_string()
+            } else {
+                w
+            })
+        }
         Kind::Policy => {
             let mut parts: Vec<&str> = v.split(',').map(str::trim).collect();
             parts.sort_unstable();
@@ -295,6 +324,9 @@ pub struct TopicConfig {
     pub max_message_bytes: u64,
     pub unclean_leader_election: bool,
     pub replica_lag_time_ms: u64,
+    /// `compression.type`: the codec every batch is stored with, or None (`producer`: the
+    /// producer's choice).
+    pub compression: Option<crate::log::codec::Codec>,
 }
 
 impl TopicConfig {
@@ -319,6 +351,9 @@ impl TopicConfig {
             max_message_bytes: get("max.message.bytes").as_u64().unwrap_or(1_048_588),
             unclean_leader_election: get("unclean.leader.election").as_bool().unwrap_or(false),
             replica_lag_time_ms: get("replica.lag.time").as_u64().unwrap_or(10_000),
+            compression: crate::log::codec::Codec::from_topic_config(
+                get("compression.type").as_str().unwrap_or("producer"),
+            ),
         }
     }
 

@@ -76,8 +76,19 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
                 header: h, bytes, ..
             } => {
                 let crc_ok = chute::log::batch::compute_crc(bytes) == h.crc;
+                // A compressed batch: its size as stored and inflated (Kafka's
+                // DumpLogSegments names the codec the same way).
+                let mut codec = format!("compresscodec: {}", h.codec());
+                if h.codec() != chute::log::codec::Codec::None && crc_ok {
+                    let mut inflated = 0u64;
+                    let mut recs = Records::new(bytes, h);
+                    while let Some(Ok(r)) = recs.next_record() {
+                        inflated += r.raw.len() as u64;
+                    }
+                    codec += &format!(" uncompressedSize: {inflated}");
+                }
                 w(format!(
-                    "baseOffset: {} lastOffset: {} count: {} position: {pos} size: {} leaderEpoch: {} baseTimestamp: {} maxTimestamp: {} crc: {:#010x} isValid: {crc_ok}\n",
+                    "baseOffset: {} lastOffset: {} count: {} position: {pos} size: {} {codec} leaderEpoch: {} baseTimestamp: {} maxTimestamp: {} crc: {:#010x} isValid: {crc_ok}\n",
                     h.base_offset,
                     h.last_offset(),
                     h.record_count,
@@ -88,7 +99,8 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
                     h.crc
                 ))?;
                 if records && crc_ok {
-                    for r in Records::new(bytes, h) {
+                    let mut recs = Records::new(bytes, h);
+                    while let Some(r) = recs.next_record() {
                         match r {
                             Ok(r) => {
                                 let hs = r.headers().unwrap_or_default();

@@ -93,6 +93,25 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         csv_header: a.csv_header,
         skip_bad: a.on_error != OnError::Stop,
     });
+    if let Some(l) = a.compression_level {
+        match a.compression.levels() {
+            Some(r) if r.contains(&l) => {}
+            Some(r) => {
+                return Err(Error::Usage(format!(
+                    "--compression-level {l}: {} takes {} to {}",
+                    a.compression,
+                    r.start(),
+                    r.end()
+                )));
+            }
+            None => {
+                return Err(Error::Usage(format!(
+                    "--compression-level: {} has no levels",
+                    a.compression
+                )));
+            }
+        }
+    }
     let (mut producer, created) = super::backend(cluster).producer(
         &a.topic,
         ProducerOptions {
@@ -102,6 +121,8 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             lock_timeout: a.timeout,
             truncate_oversized: a.on_error == OnError::Truncate,
             create: a.create,
+            compression: a.compression,
+            compression_level: a.compression_level,
         },
     )?;
     if created {

@@ -402,7 +402,8 @@ impl Consumer {
                     break;
                 };
                 let name_p = c.partition;
-                for r in b.records() {
+                let mut recs = b.records();
+                while let Some(r) = recs.next_record() {
                     let r = r.map_err(|d| Error::Corrupt {
                         partition: format!("{topic}-{name_p}"),
                         offset: b.header.base_offset,

@@ -113,7 +113,8 @@ fn first_timestamp_from(
     let name = r.name().to_string();
     r.seek(offset, t)?;
     while let Some(b) = r.next_batch(t)? {
-        for rec in b.records() {
+        let mut recs = b.records();
+        while let Some(rec) = recs.next_record() {
             let rec = rec.map_err(|d| crate::error::Error::Corrupt {
                 partition: name.clone(),
                 offset: b.header.base_offset,

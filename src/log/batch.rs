@@ -8,12 +8,13 @@
 //!  12     4   leader_epoch       epoch of the leader that appended it (assigned under the lock)
 //!  16     4   crc                CRC-32 (IEEE) of bytes [0,16) followed by [20,batch_length)
 //!  20     1   magic              batch format version, 1
-//!  21     1   attributes         0 = uncompressed; any other bit is refused
+//!  21     1   attributes         bits 0-2: codec of the records section (0 none, 1 gzip,
+//!                                  2 snappy, 3 lz4, 4 zstd: Kafka's codes); others must be 0
 //!  22     4   record_count       >= 1
 //!  26     4   last_offset_delta  offset of the last record minus base_offset
 //!  30     8   base_timestamp     ms since the epoch of the first record
 //!  38     8   max_timestamp      largest record timestamp in the batch
-//!  46     ..  records
+//!  46     ..  records            as below; with a codec, compressed as one stream
 //! ```
 //! Record (varints are LEB128; "zz" ones zigzag-encoded signed):
 //! ```text
@@ -30,8 +31,11 @@
 //! ```
 //! The CRC covers the offset and epoch too, so a flipped offset is caught; because those two are
 //! only known under the lock, the body's CRC is computed before locking and combined after.
+//! With a codec it covers the stored (compressed) bytes: damage is found before inflating.
 
+use super::codec::{Codec, MAX_INFLATED};
 use crate::record::Header;
+use std::io::Read;
 
 pub const HEADER_LEN: usize = 46;
 pub const MAGIC: u8 = 1;
@@ -79,6 +83,11 @@ pub struct BatchBuilder {
     count: u32,
     base_timestamp: i64,
     max_timestamp: i64,
+    codec: Codec,
+    level: Option<i32>,
+    /// The compressed batch, when there is a codec (`buf` keeps the records as they are, so a
+    /// batch sealed again, for another leader, is compressed afresh from them).
+    zbuf: Vec<u8>,
 }
 
 impl Default for BatchBuilder {
@@ -96,7 +105,17 @@ impl BatchBuilder {
             count: 0,
             base_timestamp: 0,
             max_timestamp: i64::MIN,
+            codec: Codec::None,
+            level: None,
+            zbuf: Vec::new(),
         }
+    }
+
+    /// Store the records section of the batches built from now on with `codec`.
+    pub fn with_compression(mut self, codec: Codec, level: Option<i32>) -> Self {
+        self.codec = codec;
+        self.level = level;
+        self
     }
 
     pub fn clear(&mut self) {
@@ -195,8 +214,9 @@ impl BatchBuilder {
         self.count += 1;
     }
 
-    /// Fill in the header fields known before locking and checksum the body.
-    /// The batch is then ready for [`stamp`] under the partition lock.
+    /// Fill in the header fields known before locking, compress the records with the codec
+    /// (a batch that would not shrink is stored as it is: the header says so), and checksum
+    /// the body. The batch is then ready for [`stamp`] under the partition lock.
     pub fn seal(&mut self) -> SealedBatch<'_> {
         let len = self.buf.len();
         let h = &mut self.buf[..HEADER_LEN];
@@ -207,10 +227,23 @@ impl BatchBuilder {
         h[26..30].copy_from_slice(&(self.count.saturating_sub(1)).to_le_bytes());
         h[30..38].copy_from_slice(&self.base_timestamp.to_le_bytes());
         h[38..46].copy_from_slice(&self.max_timestamp.to_le_bytes());
+        let mut bytes = &mut self.buf;
+        if self.codec != Codec::None {
+            self.zbuf.clear();
+            self.zbuf.extend_from_slice(&bytes[..HEADER_LEN]);
+            self.codec
+                .compress(self.level, &bytes[HEADER_LEN..], &mut self.zbuf);
+            if self.zbuf.len() < len {
+                let zlen = self.zbuf.len() as u32;
+                self.zbuf[8..12].copy_from_slice(&zlen.to_le_bytes());
+                self.zbuf[21] = self.codec as u8;
+                bytes = &mut self.zbuf;
+            }
+        }
         let mut body = crc32fast::Hasher::new();
-        body.update(&self.buf[20..]);
+        body.update(&bytes[20..]);
         SealedBatch {
-            bytes: &mut self.buf,
+            bytes,
             body_crc: body,
         }
     }
@@ -337,13 +370,19 @@ impl BatchHeader {
                 h.record_count, h.last_offset_delta
             )));
         }
-        if h.attributes != 0 {
+        if h.attributes & !super::codec::MASK != 0 || Codec::from_attributes(h.attributes).is_none()
+        {
             return Err(BatchError::Invalid(format!(
                 "unsupported batch attributes {:#x}",
                 h.attributes
             )));
         }
         Ok(h)
+    }
+
+    /// The codec of the records section.
+    pub fn codec(&self) -> Codec {
+        Codec::from_attributes(self.attributes).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -480,83 +519,211 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Iterates over the records of one batch (its CRC already verified by the caller).
+/// The records of one batch (its CRC already verified by the caller), one at a time. A lending
+/// iterator: each record borrows it until the next call, so a compressed batch is inflated a
+/// piece at a time into one window and never held whole.
 pub struct Records<'a> {
     header: BatchHeader,
-    c: Cursor<'a>,
     seen: u32,
+    src: Source<'a>,
+}
+
+enum Source<'a> {
+    Plain(Cursor<'a>),
+    Inflate(Box<Inflate<'a>>),
+    /// The decoder could not start (a damaged frame header): said on the first call.
+    Broken(String),
+}
+
+/// How much a compressed batch is inflated at a time (the window grows only for a record
+/// larger than this).
+const CHUNK: usize = 64 << 10;
+
+struct Inflate<'a> {
+    codec: Codec,
+    dec: Box<dyn Read + 'a>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    /// Bytes of records inflated so far (bounded by MAX_INFLATED).
+    total: u64,
+}
+
+impl Inflate<'_> {
+    /// Read more, so that the window holds at least `need` bytes from `start` (or the end).
+    fn fill(&mut self, need: usize) -> Result<(), String> {
+        if self.start > 0 && self.start + need > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let want = need.max(CHUNK);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        while self.end - self.start < need && !self.eof {
+            match self.dec.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("{} data does not inflate: {e}", self.codec)),
+            }
+        }
+        Ok(())
+    }
+
+    /// The next record as stored (length prefix included), from the window.
+    fn next_raw(&mut self) -> Result<&[u8], String> {
+        let (len, prefix) = loop {
+            let mut c = Cursor {
+                b: &self.buf[self.start..self.end],
+                pos: 0,
+            };
+            match c.uvarint() {
+                Ok(v) => break (v, c.pos),
+                Err(_) if !self.eof && self.end - self.start < 10 => {
+                    self.fill(self.end - self.start + 1)?
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let need = (prefix as u64).saturating_add(len);
+        if self.total.saturating_add(need) > MAX_INFLATED {
+            return Err(format!(
+                "the records inflate past {} MiB: not a batch chute wrote",
+                MAX_INFLATED >> 20
+            ));
+        }
+        let need = need as usize;
+        self.fill(need)?;
+        if self.end - self.start < need {
+            return Err(format!("field of {len} bytes runs past the record"));
+        }
+        let raw = &self.buf[self.start..self.start + need];
+        self.start += need;
+        self.total += need as u64;
+        Ok(raw)
+    }
+
+    /// Anything after the last record?
+    fn leftover(&mut self) -> Result<bool, String> {
+        if self.start < self.end {
+            return Ok(true);
+        }
+        self.start = 0;
+        self.end = 0;
+        self.fill(1)?;
+        Ok(self.end > 0)
+    }
 }
 
 impl<'a> Records<'a> {
     pub fn new(batch: &'a [u8], header: BatchHeader) -> Self {
+        let body = &batch[HEADER_LEN..header.len()];
+        let src = match header.codec() {
+            Codec::None => Source::Plain(Cursor { b: body, pos: 0 }),
+            codec => match codec.decoder(body) {
+                Ok(dec) => Source::Inflate(Box::new(Inflate {
+                    codec,
+                    dec,
+                    buf: Vec::new(),
+                    start: 0,
+                    end: 0,
+                    eof: false,
+                    total: 0,
+                })),
+                Err(e) => Source::Broken(format!("{codec} data does not inflate: {e}")),
+            },
+        };
         Records {
             header,
-            c: Cursor {
-                b: &batch[HEADER_LEN..header.len()],
-                pos: 0,
-            },
             seen: 0,
+            src,
         }
     }
 
-    fn decode(&mut self) -> Result<RecordView<'a>, String> {
-        let start = self.c.pos;
-        let len = self.c.uvarint()? as usize;
-        let body = self.c.bytes(len)?;
-        let mut r = Cursor { b: body, pos: 0 };
-        let _attrs = r.bytes(1)?;
-        let ts = self.header.base_timestamp.wrapping_add(unzz(r.uvarint()?));
-        let od = r.uvarint()?;
-        if od > self.header.last_offset_delta as u64 {
-            return Err(format!(
-                "offset delta {od} beyond the batch's last delta {}",
-                self.header.last_offset_delta
-            ));
+    /// The next record, or None after the last. After an error, None.
+    #[inline]
+    pub fn next_record(&mut self) -> Option<Result<RecordView<'_>, String>> {
+        if self.seen >= self.header.record_count {
+            if self.seen == u32::MAX {
+                return None;
+            }
+            self.seen = u32::MAX;
+            let left = match &mut self.src {
+                Source::Plain(c) => Ok(c.pos != c.b.len()),
+                Source::Inflate(i) => i.leftover(),
+                Source::Broken(e) => Err(e.clone()),
+            };
+            return match left {
+                Ok(false) => None,
+                Ok(true) => Some(Err("bytes left over after the last record".into())),
+                Err(e) => Some(Err(e)),
+            };
         }
-        let key = r.nullable()?;
-        let value = r.nullable()?;
-        let header_count = r.uvarint()?;
-        let hstart = r.pos;
-        r.skip_headers(header_count)?;
-        if r.pos != body.len() {
-            return Err(format!(
-                "record at offset delta {od} has {} bytes left over after its headers",
-                body.len() - r.pos
-            ));
+        // Set before decoding: an error ends the iteration (restored below on success).
+        let seen = self.seen;
+        self.seen = u32::MAX;
+        let header = self.header;
+        let r = match &mut self.src {
+            Source::Plain(c) => next_plain(c).and_then(|(body, raw)| decode(&header, body, raw)),
+            Source::Inflate(i) => i.next_raw().and_then(|raw| {
+                let mut c = Cursor { b: raw, pos: 0 };
+                let len = c.uvarint()? as usize;
+                let body = c.bytes(len)?;
+                decode(&header, body, raw)
+            }),
+            Source::Broken(e) => Err(e.clone()),
+        };
+        if r.is_ok() {
+            self.seen = seen + 1;
         }
-        Ok(RecordView {
-            offset: self.header.base_offset + od,
-            timestamp: ts,
-            key,
-            value,
-            headers_raw: &body[hstart..r.pos],
-            header_count,
-            raw: &self.c.b[start..self.c.pos],
-        })
+        Some(r)
     }
 }
 
-impl<'a> Iterator for Records<'a> {
-    type Item = Result<RecordView<'a>, String>;
+/// The next record of an uncompressed section: (body, as stored).
+#[inline]
+fn next_plain<'a>(c: &mut Cursor<'a>) -> Result<(&'a [u8], &'a [u8]), String> {
+    let start = c.pos;
+    let len = c.uvarint()? as usize;
+    let body = c.bytes(len)?;
+    Ok((body, &c.b[start..c.pos]))
+}
 
-    #[inline]
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.seen >= self.header.record_count {
-            if self.c.pos != self.c.b.len() {
-                self.seen = u32::MAX;
-                return Some(Err("bytes left over after the last record".into()));
-            }
-            return None;
-        }
-        self.seen += 1;
-        match self.decode() {
-            Ok(r) => Some(Ok(r)),
-            Err(e) => {
-                self.seen = u32::MAX;
-                Some(Err(e))
-            }
-        }
+#[inline]
+fn decode<'r>(h: &BatchHeader, body: &'r [u8], raw: &'r [u8]) -> Result<RecordView<'r>, String> {
+    let mut r = Cursor { b: body, pos: 0 };
+    let _attrs = r.bytes(1)?;
+    let ts = h.base_timestamp.wrapping_add(unzz(r.uvarint()?));
+    let od = r.uvarint()?;
+    if od > h.last_offset_delta as u64 {
+        return Err(format!(
+            "offset delta {od} beyond the batch's last delta {}",
+            h.last_offset_delta
+        ));
     }
+    let key = r.nullable()?;
+    let value = r.nullable()?;
+    let header_count = r.uvarint()?;
+    let hstart = r.pos;
+    r.skip_headers(header_count)?;
+    if r.pos != body.len() {
+        return Err(format!(
+            "record at offset delta {od} has {} bytes left over after its headers",
+            body.len() - r.pos
+        ));
+    }
+    Ok(RecordView {
+        offset: h.base_offset + od,
+        timestamp: ts,
+        key,
+        value,
+        headers_raw: &body[hstart..r.pos],
+        header_count,
+        raw,
+    })
 }
 
 #[cfg(test)]
@@ -601,17 +768,37 @@ mod tests {
         assert_eq!(h.record_count, 3);
         assert_eq!(h.last_offset(), 44);
         assert_eq!(h.max_timestamp, 5000);
-        let recs: Vec<_> = Records::new(&bytes, h).map(|r| r.unwrap()).collect();
+        let mut it = Records::new(&bytes, h);
+        let mut recs = Vec::new();
+        while let Some(r) = it.next_record() {
+            let r = r.unwrap();
+            recs.push((
+                r.offset,
+                r.timestamp,
+                r.key.map(<[u8]>::to_vec),
+                r.value.map(<[u8]>::to_vec),
+                r.headers()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.map(<[u8]>::to_vec)))
+                    .collect::<Vec<_>>(),
+            ));
+        }
         assert_eq!(recs.len(), 3);
-        assert_eq!(recs[0].key, Some(&b"k"[..]));
-        assert_eq!(recs[0].value, Some(&b"hello"[..]));
-        assert_eq!(recs[1].timestamp, 900);
-        assert_eq!(recs[1].key, None);
-        assert_eq!(recs[1].value, None);
-        assert_eq!(recs[2].offset, 44);
-        assert_eq!(recs[2].key, Some(&b""[..]));
-        let hv = recs[0].headers().unwrap();
-        assert_eq!(hv, vec![("h1", Some(&b"v\xff"[..])), ("n", None)]);
+        assert_eq!(recs[0].2.as_deref(), Some(&b"k"[..]));
+        assert_eq!(recs[0].3.as_deref(), Some(&b"hello"[..]));
+        assert_eq!(recs[1].1, 900);
+        assert_eq!(recs[1].2, None);
+        assert_eq!(recs[1].3, None);
+        assert_eq!(recs[2].0, 44);
+        assert_eq!(recs[2].2.as_deref(), Some(&b""[..]));
+        assert_eq!(
+            recs[0].4,
+            vec![
+                ("h1".to_string(), Some(b"v\xff".to_vec())),
+                ("n".to_string(), None)
+            ]
+        );
     }
 
     #[test]
@@ -667,8 +854,11 @@ mod tests {
             if let Ok(h) = BatchHeader::parse(&g)
                 && g.len() >= h.len()
             {
-                for r in Records::new(&g, h).flatten() {
-                    let _ = r.headers();
+                let mut it = Records::new(&g, h);
+                while let Some(r) = it.next_record() {
+                    if let Ok(r) = r {
+                        let _ = r.headers();
+                    }
                 }
             }
         }

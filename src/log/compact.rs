@@ -19,6 +19,7 @@
 //! has the old segment open reads it to its end (the same offsets, more records).
 
 use super::batch::{BatchHeader, HEADER_LEN, compute_crc};
+use super::codec::Codec;
 use super::file_header;
 use super::index;
 use super::reader::PartitionReader;
@@ -75,7 +76,8 @@ impl KeyMap {
                 break;
             }
             let before = latest.len();
-            for rec in b.records() {
+            let mut recs = b.records();
+            while let Some(rec) = recs.next_record() {
                 let rec = rec.map_err(|d| Error::Corrupt {
                     partition: name.to_string(),
                     offset: b.header.base_offset,
@@ -128,7 +130,8 @@ fn keep(
     }
 }
 
-/// The batch rewritten with only its kept records (None: nothing kept), and how many went.
+/// The batch rewritten with only its kept records (None: nothing kept), and how many went. A
+/// compressed batch is inflated, and its kept records compressed again with its codec.
 fn rewrite(
     bytes: &[u8],
     h: &BatchHeader,
@@ -141,10 +144,14 @@ fn rewrite(
         out.extend_from_slice(bytes);
         return Ok((true, 0));
     }
+    let codec = h.codec();
     let start = out.len();
     out.extend_from_slice(&bytes[..HEADER_LEN]);
+    // Kept records as stored: straight into `out`, or gathered to be compressed.
+    let mut plain = Vec::new();
     let (mut kept, mut removed, mut max_ts) = (0u32, 0u64, i64::MIN);
-    for rec in super::batch::Records::new(bytes, *h) {
+    let mut recs = super::batch::Records::new(bytes, *h);
+    while let Some(rec) = recs.next_record() {
         let rec = rec?;
         if keep(
             map,
@@ -155,7 +162,11 @@ fn rewrite(
             now,
             delete_retention_ms,
         ) {
-            out.extend_from_slice(rec.raw);
+            if codec == Codec::None {
+                out.extend_from_slice(rec.raw);
+            } else {
+                plain.extend_from_slice(rec.raw);
+            }
             kept += 1;
             max_ts = max_ts.max(rec.timestamp);
         } else {
@@ -170,6 +181,9 @@ fn rewrite(
         out.truncate(start);
         out.extend_from_slice(bytes);
         return Ok((true, 0));
+    }
+    if codec != Codec::None {
+        codec.compress(None, &plain, out);
     }
     let len = (out.len() - start) as u32;
     let b = &mut out[start..];
@@ -434,7 +448,8 @@ mod tests {
         r.seek(0, &t).unwrap();
         let mut out = Vec::new();
         while let Some(b) = r.next_batch(&t).unwrap() {
-            for rec in b.records() {
+            let mut recs = b.records();
+            while let Some(rec) = recs.next_record() {
                 let rec = rec.unwrap();
                 out.push((
                     rec.offset,

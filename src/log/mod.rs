@@ -1,6 +1,7 @@
 //! The log: batches in segments with sparse indexes, one directory per partition replica.
 
 pub mod batch;
+pub mod codec;
 pub mod compact;
 pub mod epochs;
 pub mod file_header;

@@ -352,7 +352,8 @@ impl PartitionReader {
                 if b.header.max_timestamp < ts {
                     continue;
                 }
-                for r in b.records() {
+                let mut recs = b.records();
+                while let Some(r) = recs.next_record() {
                     let r = r.map_err(|d| Error::Corrupt {
                         partition: name.clone(),
                         offset: b.header.base_offset,

@@ -17,7 +17,8 @@ fn read_all(dir: &Path, from: u64) -> Vec<(u64, Vec<u8>)> {
     let start = r.seek(from, &t).unwrap();
     let mut out = Vec::new();
     while let Some(b) = r.next_batch(&t).unwrap() {
-        for rec in b.records() {
+        let mut recs = b.records();
+        while let Some(rec) = recs.next_record() {
             let rec = rec.unwrap();
             if rec.offset >= start {
                 out.push((rec.offset, rec.value.unwrap().to_vec()));

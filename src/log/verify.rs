@@ -239,7 +239,8 @@ fn check(dir: &Path, name: &str, t: &Tail, repair: bool) -> Result<Report> {
                         broken = true;
                         break;
                     }
-                    for r in Records::new(bytes, header) {
+                    let mut recs = Records::new(bytes, header);
+                    while let Some(r) = recs.next_record() {
                         if let Err(d) = r.and_then(|r| r.headers().map(|_| ())) {
                             problem(
                                 &mut rep,

@@ -7,6 +7,7 @@ use crate::cluster::metadata::PartitionMeta;
 use crate::cluster::topic_watch::{TopicChange, TopicWatch};
 use crate::error::{Error, Result};
 use crate::log::batch::{BatchBuilder, HEADER_LEN};
+use crate::log::codec::Codec;
 use crate::log::{PartitionWriter, WriterOptions};
 use crate::partitioner::partition_for_key;
 use crate::record::RecordRef;
@@ -46,6 +47,10 @@ pub struct ProducerOptions {
     /// Create a missing topic even when a similar one exists (a typo?) or the cluster's
     /// `auto.create.topics` is off (`--create`).
     pub create: bool,
+    /// The codec batches are stored with, unless the topic's `compression.type` names one.
+    pub compression: Codec,
+    /// The codec's level (its default when None).
+    pub compression_level: Option<i32>,
 }
 
 /// Errors that mean "leadership moved, or is moving": reload metadata and retry. `Fenced`
@@ -185,13 +190,19 @@ impl Producer {
                 checked.push(b);
             }
         }
+        // A topic that names a codec has every batch stored with it (the producer's level
+        // only when it chose the same codec); `producer` keeps the producer's choice.
+        let (codec, level) = match cfg.compression {
+            Some(c) if c != opts.compression => (c, None),
+            _ => (opts.compression, opts.compression_level),
+        };
         let mut lanes = Vec::new();
         for p in &t.partitions {
             let mut o = crate::replica::dir::writer_options(&cfg, p);
             o.lock_timeout = opts.lock_timeout;
             lanes.push(Lane {
                 writer: None,
-                builder: BatchBuilder::new(),
+                builder: BatchBuilder::new().with_compression(codec, level),
                 opts: o,
                 dir: cluster.leader_dir(&md, topic, p.partition).ok(),
                 meta: p.clone(),

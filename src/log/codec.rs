@@ -1,0 +1,159 @@
+//! Batch compression: which codec a batch's records section is stored with, compressing it,
+//! and a bounded streaming decoder for it.
+//!
+//! The codec is in the low three bits of the batch's `attributes` byte, with Kafka's codes
+//! (docs/format.md), so a reader of the format who knows Kafka knows them. Each codec's own
+//! streaming format is used, so a batch can be inflated a piece at a time: zstd frames, LZ4
+//! frames, gzip members, and Snappy's framing format.
+
+use std::io::Read;
+
+/// Kafka's compression codes (attributes bits 0-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    #[default]
+    #[value(name = "none", alias = "uncompressed")]
+    None = 0,
+    Gzip = 1,
+    Snappy = 2,
+    Lz4 = 3,
+    Zstd = 4,
+}
+
+/// Bits of `attributes` that hold the codec; any other bit set is refused.
+pub const MASK: u8 = 0x07;
+
+/// No batch inflates to more than this: checked while inflating, so a batch crafted to expand
+/// without end is refused as corrupt before it costs memory.
+pub const MAX_INFLATED: u64 = 64 << 20;
+
+impl Codec {
+    pub fn from_attributes(a: u8) -> Option<Codec> {
+        Some(match a & MASK {
+            0 => Codec::None,
+            1 => Codec::Gzip,
+            2 => Codec::Snappy,
+            3 => Codec::Lz4,
+            4 => Codec::Zstd,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::None => "none",
+            Codec::Gzip => "gzip",
+            Codec::Snappy => "snappy",
+            Codec::Lz4 => "lz4",
+            Codec::Zstd => "zstd",
+        }
+    }
+
+    /// A topic's `compression.type`: a codec, or `producer` (None: the producer chooses).
+    pub fn from_topic_config(v: &str) -> Option<Codec> {
+        match v {
+            "producer" => None,
+            "uncompressed" | "none" => Some(Codec::None),
+            "gzip" => Some(Codec::Gzip),
+            "snappy" => Some(Codec::Snappy),
+            "lz4" => Some(Codec::Lz4),
+            "zstd" => Some(Codec::Zstd),
+            _ => None,
+        }
+    }
+
+    /// Levels each codec accepts (`--compression-level`); snappy has none.
+    pub fn levels(self) -> Option<std::ops::RangeInclusive<i32>> {
+        match self {
+            Codec::Gzip => Some(1..=9),
+            Codec::Zstd => Some(1..=22),
+            Codec::Lz4 | Codec::Snappy | Codec::None => None,
+        }
+    }
+
+    /// Compress `input` into `out` (appended). `level`: the codec's default when None.
+    pub fn compress(self, level: Option<i32>, input: &[u8], out: &mut Vec<u8>) {
+        use std::io::Write;
+        // Writing into a Vec cannot fail; the codecs' own errors are for bad parameters, which
+        // `levels` rules out.
+        let r: std::io::Result<()> = match self {
+            Codec::None => {
+                out.extend_from_slice(input);
+                Ok(())
+            }
+            Codec::Gzip => {
+                let lvl = flate2::Compression::new(level.unwrap_or(6).clamp(1, 9) as u32);
+                let mut e = flate2::write::GzEncoder::new(out, lvl);
+                e.write_all(input).and_then(|()| e.finish().map(drop))
+            }
+            Codec::Snappy => {
+                let mut e = snap::write::FrameEncoder::new(out);
+                e.write_all(input)
+                    .and_then(|()| e.flush())
+                    .and_then(|()| e.into_inner().map(drop).map_err(|e| e.into_error()))
+            }
+            Codec::Lz4 => {
+                let mut e = lz4_flex::frame::FrameEncoder::new(out);
+                e.write_all(input)
+                    .and_then(|()| e.finish().map(drop).map_err(std::io::Error::other))
+            }
+            Codec::Zstd => {
+                let lvl = level.unwrap_or(3).clamp(1, 22);
+                zstd::stream::copy_encode(input, &mut *out, lvl)
+            }
+        };
+        r.expect("compressing into memory");
+    }
+
+    /// A streaming decoder of a records section stored with this codec. Each decoder's own
+    /// memory is bounded (zstd's window is capped: a frame that asks for more is an error).
+    pub fn decoder<'a>(self, stored: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
+        Ok(match self {
+            Codec::None => Box::new(stored),
+            Codec::Gzip => Box::new(flate2::read::GzDecoder::new(stored)),
+            Codec::Snappy => Box::new(snap::read::FrameDecoder::new(stored)),
+            Codec::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(stored)),
+            Codec::Zstd => {
+                let mut d = zstd::stream::read::Decoder::with_buffer(stored)?;
+                d.window_log_max(23)?; // 8 MiB, what zstd's levels up to 19 use
+                Box::new(d)
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_codec_round_trips_and_names_itself() {
+        let input: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        for c in [
+            Codec::None,
+            Codec::Gzip,
+            Codec::Snappy,
+            Codec::Lz4,
+            Codec::Zstd,
+        ] {
+            let mut out = Vec::new();
+            c.compress(None, &input, &mut out);
+            let mut back = Vec::new();
+            c.decoder(&out).unwrap().read_to_end(&mut back).unwrap();
+            assert_eq!(back, input, "{c}");
+            assert_eq!(Codec::from_attributes(c as u8), Some(c));
+            assert_eq!(Codec::from_topic_config(c.name()), Some(c));
+        }
+        assert_eq!(Codec::from_attributes(5), None);
+        assert_eq!(Codec::from_topic_config("producer"), None);
+    }
+}
