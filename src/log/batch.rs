@@ -214,9 +214,8 @@ impl BatchBuilder {
         self.count += 1;
     }
 
-    /// Fill in the header fields known before locking, compress the records with the codec
-    /// (a batch that would not shrink is stored as it is: the header says so), and checksum
-    /// the body. The batch is then ready for [`stamp`] under the partition lock.
+    /// Fill in the header fields known before locking, compress the records with the codec,
+    /// and checksum the body. The batch is then ready for [`stamp`] under the partition lock.
     pub fn seal(&mut self) -> SealedBatch<'_> {
         let len = self.buf.len();
         let h = &mut self.buf[..HEADER_LEN];
@@ -229,16 +228,16 @@ impl BatchBuilder {
         h[38..46].copy_from_slice(&self.max_timestamp.to_le_bytes());
         let mut bytes = &mut self.buf;
         if self.codec != Codec::None {
+            // Always the codec asked for, as Kafka does (a topic's compression.type promises
+            // it), even for a batch too small to shrink.
             self.zbuf.clear();
             self.zbuf.extend_from_slice(&bytes[..HEADER_LEN]);
             self.codec
                 .compress(self.level, &bytes[HEADER_LEN..], &mut self.zbuf);
-            if self.zbuf.len() < len {
-                let zlen = self.zbuf.len() as u32;
-                self.zbuf[8..12].copy_from_slice(&zlen.to_le_bytes());
-                self.zbuf[21] = self.codec as u8;
-                bytes = &mut self.zbuf;
-            }
+            let zlen = self.zbuf.len() as u32;
+            self.zbuf[8..12].copy_from_slice(&zlen.to_le_bytes());
+            self.zbuf[21] = self.codec as u8;
+            bytes = &mut self.zbuf;
         }
         let mut body = crc32fast::Hasher::new();
         body.update(&bytes[20..]);

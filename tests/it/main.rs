@@ -7,6 +7,7 @@ mod args;
 mod brokerops;
 mod compaction;
 mod completions;
+mod compression;
 mod crash;
 #[cfg(feature = "failpoints")]
 mod crashpoints;
