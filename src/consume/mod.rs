@@ -10,6 +10,9 @@ use crate::record::{ConsumedRecord, RecordSink};
 use crate::replica::HwView;
 
 mod merge;
+pub mod subscription;
+
+pub use subscription::Subscription;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartFrom {

@@ -20,6 +20,7 @@ pub mod deliver;
 mod handler;
 pub mod member;
 pub mod run;
+pub mod share;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, IoContext, Result};
