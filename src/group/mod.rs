@@ -138,6 +138,19 @@ impl Group {
         Ok(v)
     }
 
+    /// [`topics`](Self::topics) and those the `live` members read (a topic a pattern matched
+    /// a moment ago may have neither positions nor owners yet).
+    pub fn topics_with(&self, live: &[MemberInfo]) -> Result<Vec<String>> {
+        let mut v = self.topics()?;
+        for t in live.iter().flat_map(|m| &m.topics) {
+            if !v.contains(t) {
+                v.push(t.clone());
+            }
+        }
+        v.sort();
+        Ok(v)
+    }
+
     /// Hold `group.lock` shared for a member's lifetime. Waits out a reset or delete in
     /// progress; if the group was deleted meanwhile (the path now names another inode, or
     /// nothing), recreate it and try again.

@@ -5,6 +5,7 @@ mod util;
 mod args;
 mod compaction;
 mod completions;
+mod consume_topics;
 mod crash;
 #[cfg(feature = "failpoints")]
 mod crashpoints;
