@@ -540,3 +540,47 @@ fn roundrobin_spreads_one_partition_topics_over_the_members() {
     let (c2, e2, _) = m2.stop();
     assert_eq!((c1, c2), (Some(0), Some(0)), "{e1}\n{e2}");
 }
+
+#[test]
+fn exec_batches_hold_one_topic_each_and_say_which() {
+    let env = Env::new();
+    env.create_topic("a", 2, &[]);
+    env.create_topic("b", 1, &[]);
+    env.produce("a", keyed("a", 300), &["-K", ","]);
+    env.produce("b", keyed("b", 200), &["-K", ","]);
+    let out = env.dir.path().join("handled");
+    let o = env
+        .chute()
+        .args([
+            "consume",
+            "-t",
+            "^[ab]$",
+            "-g",
+            "x",
+            "--exec-batch",
+            "64",
+            "--exec",
+            "sed \"s/^/$CHUTE_TOPIC $CHUTE_PARTITION /\" >> \"$OUT\"",
+        ])
+        .env("OUT", &out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut lines = text(&std::fs::read(&out).unwrap());
+    assert_eq!(lines.len(), 500);
+    for l in &lines {
+        let f: Vec<&str> = l.split(' ').collect();
+        assert!(f[2].starts_with(&format!("{}-", f[0])), "{l}");
+    }
+    lines.sort();
+    lines.dedup();
+    assert_eq!(lines.len(), 500, "each record once");
+    let o = env.json(&["offsets", "-g", "x", "--json"]);
+    let committed: u64 = o["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["committed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(committed, 500);
+}
