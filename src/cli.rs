@@ -60,7 +60,7 @@ pub enum Command {
     Controller(ControllerArgs),
     /// Append records read from stdin (or --file) to a topic
     Produce(ProduceArgs),
-    /// Print records of a topic to stdout
+    /// Print records of one or more topics to stdout
     Consume(ConsumeArgs),
     /// Partition, group, broker and controller figures in Prometheus' text format (0.0.4)
     Metrics(MetricsArgs),
@@ -494,22 +494,31 @@ beginning, or stored (the group's committed offset) with -g.
 TZ), today, yesterday, 09:00, now, a duration ago such as 2h, or epoch milliseconds.
 Without --follow, consume stops at the end as it was when it started.
 
+-t is repeatable; a value starting with ^ is a regular expression (-t '^orders\\..*': every
+topic whose name it matches; ^ anchors the start, no $ is implied; `.` is legal in names, so
+anything else is a literal name). A topic matched by a name and a pattern is read once. With
+--follow, topics created later that a pattern matches are read too, from their beginning (in
+a group: by the group, after a rebalance). -p needs exactly one topic.
+
 --format: raw (value + newline), json (one envelope per line; non-UTF-8 bytes as base64 with
 key_encoding/value_encoding), csv (topic,partition,offset,timestamp,key,value,headers), or a
 kcat template: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp (epoch ms),
 %T{%F %T} the timestamp with a strftime pattern in the local zone (TZ), %h headers,
 %K key length, %S value length, %% percent; escapes \\n \\t \\r \\\\ \\0.
 
-With -g GROUP, members of the group share the topic's partitions (one owner per partition) and
+With -g GROUP, members of the group share the topics' partitions (one owner per partition) and
 commit what they delivered: only records fully written to stdout, or accepted by --exec CMD
 (exit 0). Without --follow a member reads its share to the end, commits and exits (cron);
 with --follow it keeps going and rebalances as members join and leave. See docs/groups.md."
 )]
 pub struct ConsumeArgs {
-    /// The topic
-    #[arg(long, short = 't', add = crate::complete::topic())]
-    pub topic: String,
-    /// Only these partitions (repeatable or comma-separated)
+    /// The topic; repeatable (-t a -t b). A value starting with ^ is a regular expression
+    /// for every topic it matches, searched in the name as written: ^ anchors the start, no $
+    /// is implied (-t '^orders\..*'). Anything else is a literal name
+    #[arg(long, short = 't', required = true, value_name = "TOPIC|^REGEX", add = crate::complete::topic())]
+    pub topic: Vec<String>,
+    /// Only these partitions (repeatable or comma-separated); of one topic, so -t must name or
+    /// match exactly one
     #[arg(
         long = "partition",
         short = 'p',
@@ -533,18 +542,20 @@ pub struct ConsumeArgs {
     /// Print KEY SEP VALUE (kcat's -K; raw format only; a null key prints as empty)
     #[arg(long = "key-delimiter", short = 'K', value_name = "SEP", value_parser = escapes)]
     pub key_delimiter: Option<Bytes>,
-    /// Keep waiting for new records (and, for a topic that does not exist yet, for the topic)
+    /// Keep waiting for new records (and for a topic that does not exist yet, or one a pattern
+    /// matches; topics a pattern matches later are read too)
     #[arg(long, short = 'F')]
     pub follow: bool,
-    /// Records of all partitions in timestamp order (ties by partition, then offset), up to
-    /// the end as it was at the start
+    /// Records of all partitions (of every topic) in timestamp order (ties by topic, partition,
+    /// then offset), up to the end as it was at the start
     #[arg(long, conflicts_with_all = ["follow", "group"])]
     pub merge: bool,
-    /// The last N records of the topic in timestamp order (like tail -n N); with --follow,
+    /// The last N records of the topics in timestamp order (like tail -n N); with --follow,
     /// then new records as they arrive. --from -N is per partition (kcat's -o -N)
     #[arg(long, value_name = "N", conflicts_with_all = ["from", "since", "group", "merge"])]
     pub tail: Option<u64>,
-    /// With --follow: wait at most this long for a missing topic to appear, then exit 75
+    /// With --follow: wait at most this long for a missing topic (or one a pattern matches) to
+    /// appear, then exit 75
     #[arg(long, value_name = "DUR", value_parser = parse_duration, requires = "follow")]
     pub wait_for_topic: Option<Duration>,
     /// raw | json | csv | TEMPLATE

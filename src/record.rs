@@ -42,8 +42,8 @@ pub struct ConsumedRecord<'a> {
 /// marks it (the end of a batch, offsets compaction removed). A group commits by the latter.
 pub trait RecordSink {
     fn record(&mut self, r: &ConsumedRecord<'_>) -> crate::error::Result<()>;
-    /// Partition `p` has been delivered up to (not including) `next`.
-    fn reached(&mut self, _p: u32, _next: u64) -> crate::error::Result<()> {
+    /// Partition `p` of `topic` has been delivered up to (not including) `next`.
+    fn reached(&mut self, _topic: &str, _p: u32, _next: u64) -> crate::error::Result<()> {
         Ok(())
     }
 }

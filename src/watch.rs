@@ -7,20 +7,18 @@ use std::time::Duration;
 /// Wakes a waiter (a following consumer, the controller) when a watched directory changes. File events only hint;
 /// the caller rereads the tails, and a timeout makes it rescan anyway (events can be dropped).
 pub struct Waker {
-    _watcher: Option<notify::RecommendedWatcher>,
+    watcher: Option<notify::RecommendedWatcher>,
     rx: mpsc::Receiver<()>,
     pub warning: Option<String>,
 }
 
 impl Waker {
     pub fn new(dirs: &[std::path::PathBuf]) -> Waker {
-        use notify::Watcher;
         let (tx, rx) = mpsc::channel();
         let stop = tx.clone();
         crate::signals::on_stop(move || {
             let _ = stop.send(());
         });
-        let mut warning = None;
         let watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             // Opens and reads (our own, or other readers') change nothing. Everything else,
             // errors and overflow (rescan) included, wakes us: the caller rereads the tails.
@@ -31,25 +29,33 @@ impl Waker {
             }
             let _ = tx.send(());
         });
-        let watcher = match watcher {
-            Ok(mut w) => {
-                for d in dirs {
-                    if let Err(e) = w.watch(d, notify::RecursiveMode::NonRecursive) {
-                        warning = Some(watch_error(&e));
-                    }
-                }
-                Some(w)
-            }
-            Err(e) => {
-                warning = Some(watch_error(&e));
-                None
-            }
-        };
-        Waker {
-            _watcher: watcher,
+        let mut waker = Waker {
+            watcher: None,
             rx,
-            warning,
+            warning: None,
+        };
+        match watcher {
+            Ok(w) => {
+                waker.watcher = Some(w);
+                waker.warning = waker.watch(dirs);
+            }
+            Err(e) => waker.warning = Some(watch_error(&e)),
         }
+        waker
+    }
+
+    /// Watch more directories (a consumer's topics grew). Returns a warning when one cannot
+    /// be watched: then only the caller's timer notices its changes.
+    pub fn watch(&mut self, dirs: &[std::path::PathBuf]) -> Option<String> {
+        use notify::Watcher;
+        let w = self.watcher.as_mut()?;
+        let mut warning = None;
+        for d in dirs {
+            if let Err(e) = w.watch(d, notify::RecursiveMode::NonRecursive) {
+                warning = Some(watch_error(&e));
+            }
+        }
+        warning
     }
 
     /// Block until a change is signalled or `timeout` passes; swallow queued duplicates.

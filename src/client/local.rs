@@ -5,8 +5,10 @@ use super::{
     RecordProducer, TopicSummary,
 };
 use crate::cluster::Cluster;
-use crate::consume::{ConsumeOptions, Consumer};
+use crate::cluster::topic_watch::TopicWatch;
+use crate::consume::{ConsumeOptions, Consumer, StartFrom, Subscription};
 use crate::error::{Error, Result};
+use crate::fsutil::FileStamp;
 use crate::group::admin::{PartitionStatus, ResetPlan, ResetTo};
 use crate::group::deliver::{Committer, Delivery, OpenProducer};
 use crate::group::member::live_members;
@@ -65,9 +67,16 @@ impl Backend for Local {
         Ok((Box::new(p), created))
     }
 
-    fn consumer(&self, topic: &str, o: &ConsumeOptions) -> Result<Box<dyn RecordConsumer>> {
-        let consumer = Consumer::open(&self.cluster, topic, o, &|_| None)?;
-        let mut warnings = consumer.warnings.clone();
+    fn consumer(
+        &self,
+        topics: &Subscription,
+        o: &ConsumeOptions,
+    ) -> Result<Box<dyn RecordConsumer>> {
+        // Stamped before the metadata is read: a topic created after is picked up.
+        let stamp = TopicWatch::stamp_now(&self.cluster);
+        let (md, names) = topics.resolve_in(&self.cluster, true)?;
+        let mut consumer = Consumer::open(&self.cluster, &md, &names, o, &|_, _| None)?;
+        let mut warnings = std::mem::take(&mut consumer.warnings);
         // Following: wake on file events in the replica directories, not on a timer alone.
         let waker = o.follow.then(|| {
             let dirs: Vec<_> = consumer
@@ -80,10 +89,18 @@ impl Backend for Local {
         if let Some(w) = waker.as_ref().and_then(|w| w.warning.clone()) {
             warnings.push(w);
         }
+        // -p chose partitions of the one topic there was: the subscription stays that.
+        let grow = (o.follow && topics.has_patterns() && o.partitions.is_none()).then(|| Grow {
+            cluster: self.cluster.clone(),
+            topics: topics.clone(),
+            opts: o.clone(),
+            stamp,
+        });
         Ok(Box::new(LocalConsumer {
             consumer,
             waker,
             warnings,
+            grow,
         }))
     }
 
@@ -91,9 +108,10 @@ impl Backend for Local {
         group::list(&self.cluster)?
             .into_iter()
             .map(|g| {
+                let live = live_members(&g, None)?;
                 Ok(GroupSummary {
-                    members: live_members(&g, None)?.len(),
-                    topics: g.topics()?,
+                    members: live.len(),
+                    topics: g.topics_with(&live)?,
                     group: g.name,
                 })
             })
@@ -133,15 +151,7 @@ impl Backend for Local {
 
     fn run_group_member(&self, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<u64> {
         let g = Group::at(&self.cluster, &o.group)?;
-        let md = self.cluster.metadata_with_topic(&o.topic)?;
-        let topic_id = md.topic(&o.topic)?.id.clone();
-        let committer = Committer::new(
-            Box::new(g.clone()),
-            &o.topic,
-            &topic_id,
-            "",
-            o.commit_interval,
-        );
+        let committer = Committer::new(Box::new(g.clone()), "", o.commit_interval);
         let mut out = match o.output {
             MemberOutput::Exec {
                 cmd,
@@ -161,7 +171,7 @@ impl Backend for Local {
         };
         let gopts = GroupOptions {
             group: g,
-            topic: o.topic,
+            topics: o.topics,
             assignor: o.assignor,
             reset: o.reset,
             consume: o.consume,
@@ -199,13 +209,61 @@ struct LocalConsumer {
     consumer: Consumer,
     waker: Option<Waker>,
     warnings: Vec<String>,
+    grow: Option<Grow>,
+}
+
+/// A following consumer's patterns, matched again whenever the metadata changes.
+struct Grow {
+    cluster: Cluster,
+    topics: Subscription,
+    opts: ConsumeOptions,
+    /// The metadata file as last matched.
+    stamp: Option<FileStamp>,
+}
+
+impl LocalConsumer {
+    /// Open the topics created since the last look that a pattern matches. They did not exist
+    /// when reading began, so all of their records are new: they are read from the beginning
+    /// (`--since` and `--until` still apply).
+    fn pick_up_topics(&mut self) -> Result<()> {
+        let Some(g) = &mut self.grow else {
+            return Ok(());
+        };
+        let now = TopicWatch::stamp_now(&g.cluster);
+        if now == g.stamp {
+            return Ok(());
+        }
+        g.stamp = now;
+        let md = g.cluster.metadata()?;
+        let known: Vec<String> = self.consumer.topics().map(str::to_string).collect();
+        let mut o = g.opts.clone();
+        o.from = StartFrom::Beginning;
+        for t in g.topics.resolve(md.topics.keys().map(String::as_str)) {
+            if known.contains(&t) {
+                continue;
+            }
+            let before = self.consumer.cursors.len();
+            self.consumer
+                .open_topic(&g.cluster, &md, &t, &o, &|_, _| None)?;
+            let dirs: Vec<_> = self.consumer.cursors[before..]
+                .iter()
+                .flat_map(|c| c.watch.iter().cloned())
+                .collect();
+            if let Some(w) = self.waker.as_mut().and_then(|w| w.watch(&dirs)) {
+                self.warnings.push(w);
+            }
+        }
+        self.warnings.append(&mut self.consumer.warnings);
+        Ok(())
+    }
 }
 
 impl RecordConsumer for LocalConsumer {
-    fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
+    fn warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
+        self.pick_up_topics()?;
         self.consumer.poll(sink)
     }
     fn poll_merged(&mut self, sink: &mut dyn RecordSink, keep_last: Option<usize>) -> Result<u64> {

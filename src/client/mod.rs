@@ -9,7 +9,7 @@ pub mod local;
 pub use crate::consume::RecordConsumer;
 pub use crate::produce::RecordProducer;
 
-use crate::consume::ConsumeOptions;
+use crate::consume::{ConsumeOptions, Subscription};
 use crate::error::Result;
 use crate::group::admin::{PartitionStatus, ResetPlan, ResetTo};
 use crate::group::assign::Assignor;
@@ -62,7 +62,9 @@ pub enum MemberOutput {
 #[derive(Clone)]
 pub struct MemberOptions {
     pub group: String,
-    pub topic: String,
+    /// Topic names and patterns; with `--follow`, topics created later that a pattern matches
+    /// are read too.
+    pub topics: Subscription,
     pub assignor: Assignor,
     /// Where a partition without a committed offset starts.
     pub reset: Reset,
@@ -84,8 +86,15 @@ pub trait Backend {
     fn topic_offsets(&self, name: &str, at: Option<i64>) -> Result<Vec<PartitionOffsets>>;
     /// A producer, and whether the topic was created for it.
     fn producer(&self, topic: &str, o: ProducerOptions) -> Result<(Box<dyn RecordProducer>, bool)>;
-    /// A consumer of the partitions `o` names (all by default), outside any group.
-    fn consumer(&self, topic: &str, o: &ConsumeOptions) -> Result<Box<dyn RecordConsumer>>;
+    /// A consumer of the topics `topics` resolves to (a pattern that matches none is an
+    /// error), all their partitions or those `o` names of the one topic, outside any group.
+    /// Following, it also reads topics created later that a pattern matches, from their
+    /// beginning.
+    fn consumer(
+        &self,
+        topics: &Subscription,
+        o: &ConsumeOptions,
+    ) -> Result<Box<dyn RecordConsumer>>;
 
     /// Every consumer group; none when there is no cluster yet.
     fn list_groups(&self) -> Result<Vec<GroupSummary>>;

@@ -58,18 +58,48 @@ impl TopicWatch {
     }
 
     pub fn poll(&mut self, cluster: &Cluster) -> Result<TopicChange> {
-        let now = file_stamp(&cluster.metadata_path());
-        if now == self.stamp {
+        self.poll_with(&mut MetadataLook::new(cluster))
+    }
+
+    /// [`poll`](Self::poll) through a look shared by the watches of several topics (a
+    /// consumer of many topics): one `stat` and at most one read of the file for all.
+    pub fn poll_with(&mut self, look: &mut MetadataLook<'_>) -> Result<TopicChange> {
+        if look.stamp == self.stamp {
             return Ok(TopicChange::Unchanged);
         }
-        self.stamp = now;
-        let md = cluster.metadata()?;
+        self.stamp = look.stamp;
+        let md = look.metadata()?;
         let Ok(t) = md.topic(&self.topic) else {
             return Ok(TopicChange::Deleted { recreated: false });
         };
         if self.id.as_ref().is_some_and(|id| *id != t.id) {
             return Ok(TopicChange::Deleted { recreated: true });
         }
-        Ok(TopicChange::Changed(md))
+        Ok(TopicChange::Changed(md.clone()))
+    }
+}
+
+/// The metadata file as stamped once, read at most once (after the stamp, so a change after
+/// it is seen by the next look).
+pub struct MetadataLook<'a> {
+    cluster: &'a Cluster,
+    stamp: Option<FileStamp>,
+    md: Option<Metadata>,
+}
+
+impl<'a> MetadataLook<'a> {
+    pub fn new(cluster: &'a Cluster) -> MetadataLook<'a> {
+        MetadataLook {
+            cluster,
+            stamp: file_stamp(&cluster.metadata_path()),
+            md: None,
+        }
+    }
+
+    fn metadata(&mut self) -> Result<&Metadata> {
+        if self.md.is_none() {
+            self.md = Some(self.cluster.metadata()?);
+        }
+        Ok(self.md.as_ref().expect("read above"))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::cli::ConsumeArgs;
 use chute::cluster::Cluster;
-use chute::consume::{ConsumeOptions, StartFrom};
+use chute::consume::{ConsumeOptions, StartFrom, Subscription};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
 use chute::output::stdout::{FormattedStdout, Stdout};
@@ -13,6 +13,7 @@ use std::time::Duration;
 const RESCAN: Duration = Duration::from_millis(250);
 
 pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
+    let topics = Subscription::parse(&a.topic)?;
     let mut format = a.format.clone().with_delimiter(a.delimiter.bytes());
     if let Some(sep) = &a.key_delimiter {
         format = format.with_key_separator(sep.0.clone()).ok_or_else(|| {
@@ -48,16 +49,14 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     if a.exec.is_none() {
         chute::signals::stop_when_stdout_closes();
     }
-    if a.follow && !wait_for_topic(cluster, &a.topic, a.wait_for_topic)? {
+    if a.follow && !wait_for_topics(cluster, &topics, a.wait_for_topic)? {
         return Ok(0); // stopped by a signal while waiting
     }
     if let Some(g) = &a.group {
-        return run_group(cluster, &a, g, format, opts);
+        return run_group(cluster, &a, g, topics, format, opts);
     }
-    let mut consumer = super::backend(cluster).consumer(&a.topic, &opts)?;
-    for w in consumer.warnings() {
-        eprintln!("chute: warning: {w}");
-    }
+    let mut consumer = super::backend(cluster).consumer(&topics, &opts)?;
+    print_warnings(consumer.as_mut());
     let mut sink = FormattedStdout {
         format,
         out: Stdout::open()?,
@@ -67,6 +66,7 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         let polled = consumer.poll_merged(&mut sink, keep);
         sink.out.flush()?;
         polled?;
+        print_warnings(consumer.as_mut());
         if !a.follow || consumer.finished() {
             return Ok(0);
         }
@@ -77,6 +77,8 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
         // Records before a failure (corruption further on) are still delivered.
         sink.out.flush()?;
         polled?;
+        // Topics a pattern matched since may bring some (a start offset clamped).
+        print_warnings(consumer.as_mut());
         if consumer.finished() || !a.follow {
             break;
         }
@@ -85,22 +87,38 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `--follow` of a topic that does not exist yet waits for it (a consumer started before its
-/// producer), saying so once; `limit` bounds the wait (then exit 75). False: a signal stopped
-/// the wait. Without --follow a missing topic is an error at once, as in a snapshot read.
-fn wait_for_topic(cluster: &Cluster, topic: &str, limit: Option<Duration>) -> Result<bool> {
+fn print_warnings(consumer: &mut dyn chute::client::RecordConsumer) {
+    for w in consumer.warnings() {
+        eprintln!("chute: warning: {w}");
+    }
+}
+
+/// `--follow` of a topic that does not exist yet (or a pattern no topic matches yet) waits
+/// for it (a consumer started before its producer), saying so once; `limit` bounds the wait
+/// (then exit 75). False: a signal stopped the wait. Without --follow a missing topic is an
+/// error at once, as in a snapshot read.
+fn wait_for_topics(
+    cluster: &Cluster,
+    topics: &Subscription,
+    limit: Option<Duration>,
+) -> Result<bool> {
     let backend = super::backend(cluster);
-    let exists = || -> Result<bool> { Ok(backend.list_topics()?.iter().any(|t| t.name == topic)) };
-    if exists()? {
+    let unmet = || -> Result<Vec<String>> {
+        let names: Vec<String> = backend.list_topics()?.into_iter().map(|t| t.name).collect();
+        Ok(topics.unmet(&names.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    let missing = unmet()?;
+    if missing.is_empty() {
         return Ok(true);
     }
-    chute::names::topic(topic)?;
     let bound = limit.map_or(String::new(), |d| {
         format!(" (at most {})", humantime::format_duration(d))
     });
-    super::note(format_args!(
-        "topic {topic:?} does not exist yet; waiting for it{bound}"
-    ));
+    let (what, them) = match missing.len() {
+        1 => (missing[0].clone(), "does not exist yet; waiting for it"),
+        _ => (missing.join(" and "), "do not exist yet; waiting for them"),
+    };
+    super::note(format_args!("{what} {them}{bound}"));
     let start = std::time::Instant::now();
     loop {
         if chute::signals::stop_requested() {
@@ -110,13 +128,14 @@ fn wait_for_topic(cluster: &Cluster, topic: &str, limit: Option<Duration>) -> Re
             && start.elapsed() >= d
         {
             return Err(Error::Temporary(format!(
-                "topic {topic:?} did not appear within {}",
+                "{} did not appear within {}",
+                unmet()?.join(" and "),
                 humantime::format_duration(d)
             )));
         }
         // Metadata is read every tick: topics appear rarely, and a timer is enough for that.
         std::thread::sleep(RESCAN.min(limit.map_or(RESCAN, |d| d.saturating_sub(start.elapsed()))));
-        if exists()? {
+        if unmet()?.is_empty() {
             return Ok(true);
         }
     }
@@ -127,6 +146,7 @@ fn run_group(
     cluster: &Cluster,
     a: &ConsumeArgs,
     group: &str,
+    topics: Subscription,
     format: OutputFormat,
     opts: ConsumeOptions,
 ) -> Result<i32> {
@@ -139,10 +159,10 @@ fn run_group(
         ));
     }
     if let OnFailure::DeadLetter { topic: t } = &a.on_failure
-        && *t == a.topic
+        && topics.matches(t)
     {
         return Err(Error::Usage(format!(
-            "--on-failure dead-letter={t}: the dead-letter topic must not be the topic being consumed"
+            "--on-failure dead-letter={t}: the dead-letter topic must not be a topic being consumed (-t names or matches it)"
         )));
     }
     let output = match &a.exec {
@@ -156,7 +176,7 @@ fn run_group(
     };
     let o = MemberOptions {
         group: group.to_string(),
-        topic: a.topic.clone(),
+        topics,
         assignor: a.assignor,
         reset: a.reset,
         consume: opts,

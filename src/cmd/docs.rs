@@ -149,6 +149,10 @@ fn examples(page: &str) -> Option<&'static [(&'static str, &'static str)]> {
                 "Key and value, as kcat -K.",
                 "chute consume -t users -K '='",
             ),
+            (
+                "audit and every topic named orders.* (a value starting with ^ is a regular expression), each record with its topic; --follow also reads matching topics created later.",
+                "chute consume -t audit -t '^orders\\..*' --follow --format '%t %s\\n'",
+            ),
         ],
         "chute-offsets" => &[
             (

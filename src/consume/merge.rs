@@ -1,7 +1,8 @@
-//! Reading a topic in time order across partitions (`consume --merge`, `--tail N`): a k-way
-//! merge of the partitions' records by timestamp, ties by partition, then offset. Each
-//! partition contributes at most a few hundred records at a time, so memory is bounded by the
-//! number of partitions, not by the topic's size; `--tail N` keeps only the last N.
+//! Reading topics in time order across partitions (`consume --merge`, `--tail N`): a k-way
+//! merge of the partitions' records (of every topic read) by timestamp, ties by topic,
+//! partition, then offset. Each partition contributes at most a few hundred records at a
+//! time, so memory is bounded by the number of partitions, not by the topics' size; `--tail N`
+//! keeps only the last N.
 
 use super::Consumer;
 use crate::error::Result;
@@ -13,6 +14,8 @@ use std::collections::{BinaryHeap, VecDeque};
 const REFILL: u64 = 256;
 
 struct Owned {
+    /// The consumer's cursor it came from (its topic and partition).
+    cursor: usize,
     partition: u32,
     offset: u64,
     timestamp: i64,
@@ -21,12 +24,13 @@ struct Owned {
     headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
-/// Copies what a partition delivers into its queue.
-struct Collect<'a>(&'a mut VecDeque<Owned>);
+/// Copies what cursor `.1` delivers into its queue.
+struct Collect<'a>(&'a mut VecDeque<Owned>, usize);
 
 impl RecordSink for Collect<'_> {
     fn record(&mut self, r: &ConsumedRecord<'_>) -> Result<()> {
         self.0.push_back(Owned {
+            cursor: self.1,
             partition: r.partition,
             offset: r.offset,
             timestamp: r.timestamp,
@@ -64,7 +68,7 @@ impl Consumer {
     fn refill(&mut self, i: usize, q: &mut VecDeque<Owned>) -> Result<()> {
         let (delivered, max) = (self.delivered, self.max);
         self.max = Some(delivered + REFILL);
-        let r = self.poll_cursor(i, &mut Collect(q));
+        let r = self.poll_cursor(i, &mut Collect(q, i));
         let capped = self.delivered == delivered + REFILL;
         self.delivered = delivered;
         self.max = max;
@@ -82,8 +86,8 @@ impl Consumer {
     }
 
     /// Deliver every partition's records up to its snapshot end in timestamp order (ties by
-    /// partition, then offset); with `keep_last`, only the last that many. Returns records
-    /// delivered. For a snapshot read (each cursor has a stop offset).
+    /// topic, partition, then offset); with `keep_last`, only the last that many. Returns
+    /// records delivered. For a snapshot read (each cursor has a stop offset).
     pub fn poll_merged(
         &mut self,
         sink: &mut dyn RecordSink,
@@ -92,13 +96,23 @@ impl Consumer {
         let before = self.delivered;
         self.follow_leaders()?;
         let n = self.cursors.len();
+        // Ties between cursors go by (topic, partition): each cursor's place in that order.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.cursors[a], &self.cursors[b]);
+            (&a.topic, a.partition).cmp(&(&b.topic, b.partition))
+        });
+        let mut rank = vec![0; n];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i] = r;
+        }
         let mut queues: Vec<VecDeque<Owned>> = (0..n).map(|_| VecDeque::new()).collect();
         let mut heap = BinaryHeap::new();
         let mut last: VecDeque<Owned> = VecDeque::new();
         for (i, q) in queues.iter_mut().enumerate() {
             self.refill(i, q)?;
             if let Some(o) = q.front() {
-                heap.push(Reverse((o.timestamp, o.partition, o.offset, i)));
+                heap.push(Reverse((o.timestamp, rank[i], o.offset, i)));
             }
         }
         while let Some(Reverse((_, _, _, i))) = heap.pop() {
@@ -118,8 +132,9 @@ impl Consumer {
                     }
                 }
                 None => {
-                    deliver(&self.topic, &o, sink)?;
-                    sink.reached(o.partition, o.offset + 1)?;
+                    let topic = &self.cursors[i].topic;
+                    deliver(topic, &o, sink)?;
+                    sink.reached(topic, o.partition, o.offset + 1)?;
                     self.delivered += 1;
                 }
             }
@@ -129,15 +144,16 @@ impl Consumer {
                 queues[i] = q;
             }
             if let Some(o) = queues[i].front() {
-                heap.push(Reverse((o.timestamp, o.partition, o.offset, i)));
+                heap.push(Reverse((o.timestamp, rank[i], o.offset, i)));
             }
         }
         for o in &last {
             if self.max.is_some_and(|m| self.delivered >= m) {
                 break;
             }
-            deliver(&self.topic, o, sink)?;
-            sink.reached(o.partition, o.offset + 1)?;
+            let topic = &self.cursors[o.cursor].topic;
+            deliver(topic, o, sink)?;
+            sink.reached(topic, o.partition, o.offset + 1)?;
             self.delivered += 1;
         }
         Ok(self.delivered - before)

@@ -1,15 +1,19 @@
-//! Consuming: start positions, snapshot ends, reading partitions, waiting for more.
-//! Reads metadata, tails and segments; takes no locks.
+//! Consuming: start positions, snapshot ends, reading partitions (of one topic or several),
+//! waiting for more. Reads metadata, tails and segments; takes no locks.
 
 use crate::cluster::Cluster;
 use crate::cluster::metadata::{Metadata, PartitionMeta};
-use crate::cluster::topic_watch::{TopicChange, TopicWatch};
+use crate::cluster::topic_watch::{MetadataLook, TopicChange, TopicWatch};
 use crate::error::{Error, Result};
 use crate::log::{PartitionReader, Tail};
 use crate::record::{ConsumedRecord, RecordSink};
 use crate::replica::HwView;
+use std::collections::BTreeMap;
 
 mod merge;
+pub mod subscription;
+
+pub use subscription::Subscription;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartFrom {
@@ -48,6 +52,7 @@ pub use crate::time::parse_time;
 
 #[derive(Clone)]
 pub struct ConsumeOptions {
+    /// Only these partitions (of the one topic read; partitions are per topic).
     pub partitions: Option<Vec<u32>>,
     pub from: StartFrom,
     pub since: Option<i64>,
@@ -70,6 +75,7 @@ pub enum Stop {
 /// What [`Consumer::open_cursor`] was asked for.
 #[derive(Clone, Copy)]
 struct Want<'a> {
+    topic: &'a str,
     p: u32,
     opts: &'a ConsumeOptions,
     stored: Option<u64>,
@@ -77,6 +83,7 @@ struct Want<'a> {
 }
 
 pub struct Cursor {
+    pub topic: String,
     pub partition: u32,
     reader: PartitionReader,
     /// The partition as metadata said when the reader was opened (leader, epoch, ISR).
@@ -101,11 +108,10 @@ impl Cursor {
 }
 
 pub struct Consumer {
-    topic: String,
     cluster: Option<Cluster>,
-    /// Pinned to the id of the topic as first opened: another id under the same name is a
-    /// new topic.
-    watch: TopicWatch,
+    /// One per topic read, each pinned to the id of the topic as first opened: another id
+    /// under the same name is a new topic.
+    watches: BTreeMap<String, TopicWatch>,
     pub cursors: Vec<Cursor>,
     pub max: Option<u64>,
     until: Option<i64>,
@@ -115,14 +121,39 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    /// `stored` gives the committed offset of a partition when `--from stored` is used.
+    /// Every partition of `topics` as `md` has them (or those `opts.partitions` names, of
+    /// the one topic). `stored` gives the committed offset of a partition when `--from
+    /// stored` is used.
     pub fn open(
         cluster: &Cluster,
+        md: &Metadata,
+        topics: &[String],
+        opts: &ConsumeOptions,
+        stored: &dyn Fn(&str, u32) -> Option<u64>,
+    ) -> Result<Consumer> {
+        if opts.partitions.is_some() && topics.len() != 1 {
+            return Err(Error::Usage(format!(
+                "-p picks partitions of one topic, but -t gives {} topics ({}): partitions are numbered per topic",
+                topics.len(),
+                topics.join(", ")
+            )));
+        }
+        let mut c = Consumer::empty(opts);
+        for t in topics {
+            c.open_topic(cluster, md, t, opts, stored)?;
+        }
+        Ok(c)
+    }
+
+    /// Open `topic`'s partitions (those `opts.partitions` names, else all) as `md` has them.
+    pub fn open_topic(
+        &mut self,
+        cluster: &Cluster,
+        md: &Metadata,
         topic: &str,
         opts: &ConsumeOptions,
-        stored: &dyn Fn(u32) -> Option<u64>,
-    ) -> Result<Consumer> {
-        let md = cluster.metadata_with_topic(topic)?;
+        stored: &dyn Fn(&str, u32) -> Option<u64>,
+    ) -> Result<()> {
         let t = md.topic(topic)?;
         let parts: Vec<u32> = match &opts.partitions {
             Some(ps) => {
@@ -133,24 +164,27 @@ impl Consumer {
             }
             None => (0..t.partitions.len() as u32).collect(),
         };
-        let mut c = Consumer::empty(topic, opts);
+        let stop = if opts.follow {
+            Stop::Never
+        } else {
+            Stop::AtEnd
+        };
         for p in parts {
-            let stop = if opts.follow {
-                Stop::Never
-            } else {
-                Stop::AtEnd
-            };
-            c.open_cursor(cluster, &md, p, opts, stored(p), stop)?;
+            self.open_cursor(cluster, md, topic, p, opts, stored(topic, p), stop)?;
         }
-        Ok(c)
+        Ok(())
+    }
+
+    /// The topics this consumer has opened partitions of, sorted.
+    pub fn topics(&self) -> impl Iterator<Item = &str> {
+        self.watches.keys().map(String::as_str)
     }
 
     /// A consumer with no partitions yet; add them with [`open_cursor`](Self::open_cursor).
-    pub fn empty(topic: &str, opts: &ConsumeOptions) -> Consumer {
+    pub fn empty(opts: &ConsumeOptions) -> Consumer {
         Consumer {
-            topic: topic.to_string(),
             cluster: None,
-            watch: TopicWatch::new(topic, None, None),
+            watches: BTreeMap::new(),
             cursors: Vec::new(),
             max: opts.max,
             until: opts.until,
@@ -168,10 +202,12 @@ impl Consumer {
     /// but not for the start: a committed offset beyond that replica's end would be clamped
     /// down to it, and records the group already committed delivered again. So an offset
     /// beyond the end is believed only once fresh metadata names the same leader and epoch.
+    #[allow(clippy::too_many_arguments)] // one call per partition: what, where, from, to
     pub fn open_cursor(
         &mut self,
         cluster: &Cluster,
         md: &Metadata,
+        topic: &str,
         p: u32,
         opts: &ConsumeOptions,
         stored: Option<u64>,
@@ -181,12 +217,16 @@ impl Consumer {
             self.cluster = Some(cluster.clone());
         }
         // The next poll reloads metadata and moves any cursor whose view is older.
-        self.watch.invalidate();
+        self.watches
+            .entry(topic.to_string())
+            .or_insert_with(|| TopicWatch::new(topic, None, None))
+            .invalidate();
         let mut fresh: Option<Metadata> = None;
         let mut believe_end = false;
         for attempt in 0.. {
             let md = fresh.as_ref().unwrap_or(md);
             let want = Want {
+                topic,
                 p,
                 opts,
                 stored,
@@ -198,8 +238,8 @@ impl Consumer {
                     break;
                 }
                 Err(seen) => {
-                    let now = cluster.metadata_with_topic(&self.topic)?;
-                    let same = now.topic(&self.topic)?.partition(&self.topic, p)? == &seen;
+                    let now = cluster.metadata_with_topic(topic)?;
+                    let same = now.topic(topic)?.partition(topic, p)? == &seen;
                     believe_end = same || attempt >= 2;
                     fresh = Some(now);
                 }
@@ -218,17 +258,21 @@ impl Consumer {
         believe_end: bool,
     ) -> Result<std::result::Result<Cursor, PartitionMeta>> {
         let Want {
+            topic,
             p,
             opts,
             stored,
             stop,
         } = want;
-        let topic = &self.topic;
         let id = &md.topic(topic)?.id;
-        if self.watch.topic_id().is_some_and(|mine| mine != id) {
+        let watch = self
+            .watches
+            .get_mut(topic)
+            .expect("open_cursor adds the topic's watch");
+        if watch.topic_id().is_some_and(|mine| mine != id) {
             return Err(deleted_while_reading(topic, true));
         }
-        self.watch.pin(id);
+        watch.pin(id);
         let dir = cluster.leader_dir(md, topic, p)?;
         let meta = md.topic(topic)?.partition(topic, p)?.clone();
         let mut hw = HwView::new(cluster, md, topic, &meta);
@@ -285,6 +329,7 @@ impl Consumer {
         };
         reader.seek(start, &seek_tail)?;
         Ok(Ok(Cursor {
+            topic: topic.to_string(),
             partition: p,
             reader,
             meta,
@@ -297,9 +342,12 @@ impl Consumer {
         }))
     }
 
-    /// Stop reading partition `p`; returns the next offset it would have delivered.
-    pub fn remove_cursor(&mut self, p: u32) -> Option<u64> {
-        let i = self.cursors.iter().position(|c| c.partition == p)?;
+    /// Stop reading partition `p` of `topic`; returns the next offset it would have delivered.
+    pub fn remove_cursor(&mut self, topic: &str, p: u32) -> Option<u64> {
+        let i = self
+            .cursors
+            .iter()
+            .position(|c| c.topic == topic && c.partition == p)?;
         Some(self.cursors.remove(i).next)
     }
 
@@ -317,34 +365,38 @@ impl Consumer {
         let Some(cluster) = &self.cluster else {
             return Ok(());
         };
-        let md = match self.watch.poll(cluster)? {
-            TopicChange::Unchanged => return Ok(()),
-            TopicChange::Changed(md) => md,
-            // Deleted (perhaps created again): our readers are on files nobody writes any more.
-            TopicChange::Deleted { recreated } => {
-                return Err(deleted_while_reading(&self.topic, recreated));
-            }
-        };
-        let t = md.topic(&self.topic)?;
-        for c in &mut self.cursors {
-            let Some(p) = t.partitions.get(c.partition as usize) else {
-                continue;
+        let mut look = MetadataLook::new(cluster);
+        for (topic, watch) in &mut self.watches {
+            let md = match watch.poll_with(&mut look)? {
+                TopicChange::Unchanged => continue,
+                TopicChange::Changed(md) => md,
+                // Deleted (perhaps created again): our readers are on files nobody writes any
+                // more.
+                TopicChange::Deleted { recreated } => {
+                    return Err(deleted_while_reading(topic, recreated));
+                }
             };
-            if p == &c.meta {
-                continue;
+            let t = md.topic(topic)?;
+            for c in self.cursors.iter_mut().filter(|c| c.topic == *topic) {
+                let Some(p) = t.partitions.get(c.partition as usize) else {
+                    continue;
+                };
+                if p == &c.meta {
+                    continue;
+                }
+                if (p.leader != c.meta.leader || p.leader_epoch != c.meta.leader_epoch)
+                    && let Ok(dir) = cluster.leader_dir(&md, topic, c.partition)
+                {
+                    let name = format!("{topic}-{}", c.partition);
+                    let mut reader = PartitionReader::open(&dir, &name)?;
+                    let t = reader.tail()?;
+                    reader.seek(c.next, &t)?;
+                    c.reader = reader;
+                    c.dir = dir;
+                }
+                c.hw = HwView::new(cluster, &md, topic, p);
+                c.meta = p.clone();
             }
-            if (p.leader != c.meta.leader || p.leader_epoch != c.meta.leader_epoch)
-                && let Ok(dir) = cluster.leader_dir(&md, &self.topic, c.partition)
-            {
-                let name = format!("{}-{}", self.topic, c.partition);
-                let mut reader = PartitionReader::open(&dir, &name)?;
-                let t = reader.tail()?;
-                reader.seek(c.next, &t)?;
-                c.reader = reader;
-                c.dir = dir;
-            }
-            c.hw = HwView::new(cluster, &md, &self.topic, p);
-            c.meta = p.clone();
         }
         Ok(())
     }
@@ -363,16 +415,16 @@ impl Consumer {
     /// [`poll`](Self::poll) for one partition (cursor `i`).
     fn poll_cursor(&mut self, i: usize, sink: &mut dyn RecordSink) -> Result<()> {
         let Consumer {
-            topic,
             cursors,
             max,
             until,
             delivered,
             ..
         } = self;
-        let topic = topic.as_str();
         let (max, until) = (*max, *until);
         let c = &mut cursors[i];
+        let topic = c.topic.clone();
+        let topic = topic.as_str();
         {
             if c.done || max.is_some_and(|m| *delivered >= m) || c.meta.leader.is_none() {
                 return Ok(());
@@ -452,7 +504,7 @@ impl Consumer {
                 if !c.done && !stopping && max.is_none_or(|m| *delivered < m) {
                     c.next = c.next.max(b.header.next_offset().min(stop));
                 }
-                sink.reached(name_p, c.next)?;
+                sink.reached(topic, name_p, c.next)?;
                 if c.done || stopping || max.is_some_and(|m| *delivered >= m) {
                     break;
                 }
@@ -478,12 +530,14 @@ fn deleted_while_reading(topic: &str, recreated: bool) -> Error {
 
 /// What the commands consume through outside a group (the client layer's `Backend::consumer`).
 pub trait RecordConsumer {
-    /// Things the user should hear about (clamped start offsets and the like).
-    fn warnings(&self) -> Vec<String>;
+    /// Things the user should hear about (clamped start offsets and the like) that were not
+    /// asked for before.
+    fn warnings(&mut self) -> Vec<String>;
     /// Deliver what is available now; returns records delivered.
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64>;
     /// Deliver every partition up to where it stood when opened, in timestamp order across
-    /// partitions; with `keep_last`, only the last that many (`--merge`, `--tail N`).
+    /// partitions and topics; with `keep_last`, only the last that many (`--merge`, `--tail
+    /// N`).
     fn poll_merged(&mut self, sink: &mut dyn RecordSink, keep_last: Option<usize>) -> Result<u64>;
     /// Every partition reached its end, `--until` or `-n`, or a stop was asked for.
     fn finished(&self) -> bool;

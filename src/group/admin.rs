@@ -42,7 +42,7 @@ pub fn status(
     let live = live_members(group, None)?;
     let topics = match topic {
         Some(t) => vec![t.to_string()],
-        None => group.topics()?,
+        None => group.topics_with(&live)?,
     };
     let md = if topics.is_empty() {
         None

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 /// or another backend's group coordinator.
 pub trait OffsetStore {
     fn group_name(&self) -> &str;
-    /// Commit `offset` (the next record to deliver) for partition `p`, durably.
+    /// Commit `offset` (the next record to deliver) for partition `p` of `topic`, durably.
     fn commit(
         &self,
         topic: &str,
@@ -21,32 +21,33 @@ pub trait OffsetStore {
     ) -> Result<()>;
 }
 
-/// Commits accepted positions of one topic, at most every `interval` unless forced.
+/// A partition as the committer keys it: the topic's index in [`Committer::topic`]'s table
+/// (records are matched to it once each, by name, without allocating), and the partition.
+pub type Slot = (usize, u32);
+
+/// Commits accepted positions of a member's topics, at most every `interval` unless forced.
 pub struct Committer {
     pub store: Box<dyn OffsetStore>,
-    pub topic: String,
-    pub topic_id: String,
     pub member: String,
+    /// (name, id) of each topic a partition was started of: an offset is committed with the
+    /// id of the topic incarnation it was read from.
+    topics: Vec<(String, String)>,
+    /// Index of the topic [`slot`](Self::slot) matched last.
+    recent: usize,
     /// Next offset per partition whose records before it were all accepted.
-    accepted: BTreeMap<u32, u64>,
-    committed: BTreeMap<u32, u64>,
+    accepted: BTreeMap<Slot, u64>,
+    committed: BTreeMap<Slot, u64>,
     last: Instant,
     pub interval: Duration,
 }
 
 impl Committer {
-    pub fn new(
-        store: Box<dyn OffsetStore>,
-        topic: &str,
-        topic_id: &str,
-        member: &str,
-        interval: Duration,
-    ) -> Self {
+    pub fn new(store: Box<dyn OffsetStore>, member: &str, interval: Duration) -> Self {
         Committer {
             store,
-            topic: topic.into(),
-            topic_id: topic_id.into(),
             member: member.into(),
+            topics: Vec::new(),
+            recent: 0,
             accepted: BTreeMap::new(),
             committed: BTreeMap::new(),
             last: Instant::now(),
@@ -54,18 +55,52 @@ impl Committer {
         }
     }
 
-    /// The position we start a partition from counts as committed already.
-    pub fn started(&mut self, p: u32, at: u64, committed: Option<u64>) {
-        self.accepted.insert(p, at);
-        if committed == Some(at) {
-            self.committed.insert(p, at);
+    /// The slot of partition `p` of `topic` (a topic not started yet is added without an id,
+    /// which a reader takes as any incarnation).
+    pub fn slot(&mut self, topic: &str, p: u32) -> Slot {
+        // Records come in runs of one partition: the topic matched last is the likely one.
+        let i = if self
+            .topics
+            .get(self.recent)
+            .is_some_and(|(n, _)| n == topic)
+        {
+            self.recent
+        } else if let Some(i) = self.topics.iter().position(|(n, _)| n == topic) {
+            i
         } else {
-            self.committed.remove(&p);
+            self.topics.push((topic.to_string(), String::new()));
+            self.topics.len() - 1
+        };
+        self.recent = i;
+        (i, p)
+    }
+
+    /// The name of a slot's topic.
+    pub fn topic(&self, slot: Slot) -> &str {
+        &self.topics[slot.0].0
+    }
+
+    /// The position we start a partition from counts as committed already.
+    pub fn started(
+        &mut self,
+        topic: &str,
+        topic_id: &str,
+        p: u32,
+        at: u64,
+        committed: Option<u64>,
+    ) {
+        let slot = self.slot(topic, p);
+        self.topics[slot.0].1 = topic_id.to_string();
+        self.accepted.insert(slot, at);
+        if committed == Some(at) {
+            self.committed.insert(slot, at);
+        } else {
+            self.committed.remove(&slot);
         }
     }
 
-    pub(super) fn accept(&mut self, p: u32, next: u64) {
-        let e = self.accepted.entry(p).or_insert(next);
+    pub(super) fn accept(&mut self, slot: Slot, next: u64) {
+        let e = self.accepted.entry(slot).or_insert(next);
         *e = (*e).max(next);
     }
 
@@ -87,24 +122,26 @@ impl Committer {
         if !force && self.last.elapsed() < self.interval {
             return Ok(());
         }
-        let changed: Vec<(u32, u64)> = self
+        let changed: Vec<(Slot, u64)> = self
             .accepted
             .iter()
-            .filter(|(p, o)| self.committed.get(p) != Some(o))
-            .map(|(p, o)| (*p, *o))
+            .filter(|(s, o)| self.committed.get(s) != Some(o))
+            .map(|(s, o)| (*s, *o))
             .collect();
-        for (p, o) in changed {
+        for (slot, o) in changed {
+            let (topic, id) = &self.topics[slot.0];
             self.store
-                .commit(&self.topic, &self.topic_id, p, o, Some(&self.member))?;
-            self.committed.insert(p, o);
+                .commit(topic, id, slot.1, o, Some(&self.member))?;
+            self.committed.insert(slot, o);
         }
         self.last = Instant::now();
         Ok(())
     }
 
     /// Forget a partition after it was committed and released.
-    pub fn forget(&mut self, p: u32) {
-        self.accepted.remove(&p);
-        self.committed.remove(&p);
+    pub fn forget(&mut self, topic: &str, p: u32) {
+        let slot = self.slot(topic, p);
+        self.accepted.remove(&slot);
+        self.committed.remove(&slot);
     }
 }

@@ -2,6 +2,7 @@
 //! only offsets of records fully written to stdout or accepted by the command (exit 0).
 
 pub use super::committer::Committer;
+use super::committer::Slot;
 pub use super::handler::OpenProducer;
 use super::handler::{Handled, OwnedRecord, dead_letter, run_handler};
 use crate::error::{Error, Result};
@@ -17,9 +18,9 @@ enum Sink {
         out: Stdout,
         /// (end of the record counted from the first byte ever written, partition, next
         /// offset) in write order, for records not yet known to be taken by the reader.
-        marks: std::collections::VecDeque<(u64, u32, u64)>,
+        marks: std::collections::VecDeque<(u64, Slot, u64)>,
     },
-    /// Records are gathered per batch (one partition, at most `batch` records and
+    /// Records are gathered per batch (one partition of one topic, at most `batch` records and
     /// `EXEC_BATCH_BYTES`), then the handler is started with the batch's coordinates in its
     /// environment and the records on its stdin.
     Exec {
@@ -29,10 +30,10 @@ enum Sink {
         timeout: Option<Duration>,
         buf: Vec<u8>,
         n: usize,
-        partition: u32,
+        partition: Slot,
         first: u64,
         last: u64,
-        pending: BTreeMap<u32, u64>,
+        pending: BTreeMap<Slot, u64>,
         scratch: Vec<u8>,
         on_failure: OnFailure,
         /// Opens the dead-letter topic's producer.
@@ -91,8 +92,9 @@ impl RecordSink for Delivery {
         Delivery::record(self, r)
     }
 
-    fn reached(&mut self, p: u32, next: u64) -> Result<()> {
-        self.mark(p, next);
+    fn reached(&mut self, topic: &str, p: u32, next: u64) -> Result<()> {
+        let slot = self.committer.slot(topic, p);
+        self.mark(slot, next);
         Ok(())
     }
 }
@@ -126,13 +128,10 @@ impl Delivery {
         on_failure: OnFailure,
         open_producer: OpenProducer,
     ) -> Delivery {
-        let env = vec![
-            (
-                "CHUTE_GROUP".to_string(),
-                committer.store.group_name().to_string(),
-            ),
-            ("CHUTE_TOPIC".to_string(), committer.topic.clone()),
-        ];
+        let env = vec![(
+            "CHUTE_GROUP".to_string(),
+            committer.store.group_name().to_string(),
+        )];
         Delivery {
             format,
             sink: Sink::Exec {
@@ -142,7 +141,7 @@ impl Delivery {
                 timeout,
                 buf: Vec::new(),
                 n: 0,
-                partition: 0,
+                partition: (0, 0),
                 first: 0,
                 last: 0,
                 pending: BTreeMap::new(),
@@ -159,10 +158,11 @@ impl Delivery {
     /// Deliver one record (buffered for stdout; streamed into the command for --exec).
     pub fn record(&mut self, r: &ConsumedRecord<'_>) -> Result<()> {
         self.records += 1;
+        let slot = self.committer.slot(r.topic, r.partition);
         match &mut self.sink {
             Sink::Stdout { out, marks } => {
                 let (end, flush) = out.push(&self.format, r);
-                marks.push_back((end, r.partition, r.offset + 1));
+                marks.push_back((end, slot, r.offset + 1));
                 if flush {
                     self.flush_stdout()?;
                 }
@@ -189,20 +189,20 @@ impl Delivery {
                             })
                             .collect(),
                     });
-                self.exec_add(r.partition, r.offset, keep)
+                self.exec_add(slot, r.offset, keep)
             }
         }
     }
 
     /// A partition's position moved past offsets without records (batch end, compaction).
-    pub fn mark(&mut self, p: u32, next: u64) {
+    pub fn mark(&mut self, slot: Slot, next: u64) {
         match &mut self.sink {
-            Sink::Stdout { out, marks } => marks.push_back((out.end(), p, next)),
+            Sink::Stdout { out, marks } => marks.push_back((out.end(), slot, next)),
             Sink::Exec { pending, n, .. } => {
                 if *n == 0 {
-                    self.committer.accept(p, next);
+                    self.committer.accept(slot, next);
                 } else {
-                    let e = pending.entry(p).or_insert(next);
+                    let e = pending.entry(slot).or_insert(next);
                     *e = (*e).max(next);
                 }
             }
@@ -246,11 +246,11 @@ impl Delivery {
             0
         };
         let taken = out.written().saturating_sub(unread);
-        while let Some(&(end, p, next)) = marks.front() {
+        while let Some(&(end, slot, next)) = marks.front() {
             if end > taken {
                 break;
             }
-            self.committer.accept(p, next);
+            self.committer.accept(slot, next);
             marks.pop_front();
         }
     }
@@ -285,9 +285,9 @@ impl Delivery {
         res
     }
 
-    /// Add the formatted record in `scratch` to the batch; a batch holds one partition only
-    /// (a handler can de-duplicate by partition and offset range).
-    fn exec_add(&mut self, p: u32, offset: u64, record: Option<OwnedRecord>) -> Result<()> {
+    /// Add the formatted record in `scratch` to the batch; a batch holds one partition of one
+    /// topic only (a handler can de-duplicate by topic, partition and offset range).
+    fn exec_add(&mut self, p: Slot, offset: u64, record: Option<OwnedRecord>) -> Result<()> {
         let Sink::Exec {
             n,
             partition,
@@ -379,7 +379,7 @@ impl Delivery {
         &mut self,
         buf: &[u8],
         held: &[Held],
-        p: u32,
+        slot: Slot,
         lo: usize,
         hi: usize,
     ) -> Result<()> {
@@ -398,7 +398,8 @@ impl Delivery {
             (cmd.clone(), on_failure.clone(), open_producer.clone());
         let start = if lo == 0 { 0 } else { held[lo - 1].end };
         let (first, last, count) = (held[lo].offset, held[hi - 1].offset, hi - lo);
-        let topic = self.committer.topic.clone();
+        let topic = self.committer.topic(slot).to_string();
+        let p = slot.1;
         let what = format!(
             "{topic}-{p} offsets {first} to {last} ({count} record{})",
             if count == 1 { "" } else { "s" }
@@ -407,6 +408,7 @@ impl Delivery {
             &cmd,
             env,
             &[
+                ("CHUTE_TOPIC", topic.clone()),
                 ("CHUTE_PARTITION", p.to_string()),
                 ("CHUTE_FIRST_OFFSET", first.to_string()),
                 ("CHUTE_LAST_OFFSET", last.to_string()),
@@ -417,7 +419,7 @@ impl Delivery {
         )?;
         let how = match outcome {
             Handled::Ok => {
-                self.committer.accept(p, last + 1);
+                self.committer.accept(slot, last + 1);
                 return Ok(());
             }
             Handled::Failed(how) => how,
@@ -437,9 +439,9 @@ impl Delivery {
         if count > 1 {
             // Halves in order, committing each good part, so the position only moves forward.
             let mid = lo + count / 2;
-            self.handle_range(buf, held, p, lo, mid)?;
+            self.handle_range(buf, held, slot, lo, mid)?;
             self.committer.commit(true)?;
-            self.handle_range(buf, held, p, mid, hi)?;
+            self.handle_range(buf, held, slot, mid, hi)?;
             return self.committer.commit(true);
         }
         // One record the handler fails on: set it aside, then move past it.
@@ -458,7 +460,7 @@ impl Delivery {
                 h.offset
             ),
         }
-        self.committer.accept(p, h.offset + 1);
+        self.committer.accept(slot, h.offset + 1);
         self.committer.commit(true)
     }
 }

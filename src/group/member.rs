@@ -7,6 +7,8 @@
 //! The file is created under a dot-prefixed temporary name, locked, written, then renamed into
 //! place: a file under its real name is always locked by a live member or left by a dead one,
 //! never a half-written newcomer. It is not fsynced: after a crash no member is live anyway.
+//! A member whose topics change (a pattern matched a new topic) renames a new file over it
+//! the same way.
 
 use super::{Assignor, Group};
 use crate::error::{Error, IoContext, Result};
@@ -50,6 +52,10 @@ pub struct Member {
     pub info: MemberInfo,
     path: PathBuf,
     file: File,
+    /// Files this member's name stood for before a topic change, still locked: a scanner that
+    /// opened one before the rename must find it held, or it would take the member for dead
+    /// and remove the file by name, which is the new one by then.
+    replaced: Vec<File>,
 }
 
 /// This process's registration: the group lock (shared) and the member file.
@@ -91,27 +97,25 @@ impl Member {
             topics: topics.to_vec(),
             assignor,
         };
-        let tmp = dir.join(format!(".{id}.tmp"));
         let path = dir.join(format!("{id}.json"));
-        let mut file = fsutil::create_new(&tmp)?;
-        file.try_lock().map_err(|e| match e {
-            TryLockError::Error(e) => Error::io(&tmp, e),
-            TryLockError::WouldBlock => Error::Temporary(format!(
-                "{}: locked by another process while being created",
-                tmp.display()
-            )),
-        })?;
-        let body = write_versioned(&info, &KIND, false);
-        if let Err(e) = file.write_all(&body) {
-            // A full disk: a scanner would only remove the temp file after a grace period.
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&tmp, e));
-        }
-        // A scanner may have taken our fresh temp file for a dead member's leftover and
-        // removed it; then the rename fails and the caller sees an error rather than a member
-        // nobody can see. Scanners leave young temp files alone to make that rare.
-        std::fs::rename(&tmp, &path).at(&path)?;
-        Ok(Member { info, path, file })
+        let file = publish(&path, &info)?;
+        Ok(Member {
+            info,
+            path,
+            file,
+            replaced: Vec::new(),
+        })
+    }
+
+    /// This member reads `topics` now: the other members see it at their next scan and
+    /// rebalance. The id (and so the member's place in the assignment) stays.
+    pub fn set_topics(&mut self, topics: &[String]) -> Result<()> {
+        let mut info = self.info.clone();
+        info.topics = topics.to_vec();
+        let file = publish(&self.path, &info)?;
+        self.replaced.push(std::mem::replace(&mut self.file, file));
+        self.info = info;
+        Ok(())
     }
 
     pub fn id(&self) -> &str {
@@ -124,7 +128,35 @@ impl Drop for Member {
         // Unlink while still holding the lock, so nobody probes a file we are leaving.
         let _ = std::fs::remove_file(&self.path);
         let _ = self.file.unlock();
+        for f in &self.replaced {
+            let _ = f.unlock();
+        }
     }
+}
+
+/// Create `info`'s file under a temporary name next to `path`, lock it, write it and rename it
+/// to `path`. Returns the locked file.
+fn publish(path: &std::path::Path, info: &MemberInfo) -> Result<File> {
+    let tmp = path.with_file_name(format!(".{}.tmp", info.id));
+    let mut file = fsutil::create_new(&tmp)?;
+    file.try_lock().map_err(|e| match e {
+        TryLockError::Error(e) => Error::io(&tmp, e),
+        TryLockError::WouldBlock => Error::Temporary(format!(
+            "{}: locked by another process while being created",
+            tmp.display()
+        )),
+    })?;
+    let body = write_versioned(info, &KIND, false);
+    if let Err(e) = file.write_all(&body) {
+        // A full disk: a scanner would only remove the temp file after a grace period.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    // A scanner may have taken our fresh temp file for a dead member's leftover and
+    // removed it; then the rename fails and the caller sees an error rather than a member
+    // nobody can see. Scanners leave young temp files alone to make that rare.
+    std::fs::rename(&tmp, path).at(path)?;
+    Ok(file)
 }
 
 /// How old a temporary member file must be before a scanner treats it as a dead creator's.

@@ -20,6 +20,7 @@ pub mod deliver;
 mod handler;
 pub mod member;
 pub mod run;
+pub mod share;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, IoContext, Result};
@@ -131,6 +132,19 @@ impl Group {
                 {
                     v.push(n.to_string());
                 }
+            }
+        }
+        v.sort();
+        Ok(v)
+    }
+
+    /// [`topics`](Self::topics) and those the `live` members read (a topic a pattern matched
+    /// a moment ago may have neither positions nor owners yet).
+    pub fn topics_with(&self, live: &[MemberInfo]) -> Result<Vec<String>> {
+        let mut v = self.topics()?;
+        for t in live.iter().flat_map(|m| &m.topics) {
+            if !v.contains(t) {
+                v.push(t.clone());
             }
         }
         v.sort();

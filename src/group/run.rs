@@ -1,13 +1,14 @@
 //! A group member's life: join, take the partitions the assignment gives it (one owner lock
 //! each), deliver, commit, release; in cron mode until its share is read, with `--follow`
-//! forever, rebalancing as members come and go.
+//! forever, rebalancing as members come and go and as topics its patterns match appear.
 
 use super::deliver::Delivery;
 use super::member::live_members;
+use super::share::{TopicPartition, my_share};
 use super::{Assignor, Group, MemberInfo, Registration};
 use crate::cluster::Cluster;
 use crate::cluster::metadata::Metadata;
-use crate::consume::{ConsumeOptions, Consumer, StartFrom, Stop};
+use crate::consume::{ConsumeOptions, Consumer, StartFrom, Stop, Subscription};
 use crate::error::Result;
 use crate::watch::Waker;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,26 +28,18 @@ pub enum Reset {
 
 pub struct GroupOptions {
     pub group: Group,
-    pub topic: String,
+    /// What the member reads: topic names, and patterns matched again while following.
+    pub topics: Subscription,
     pub assignor: Assignor,
     pub reset: Reset,
     pub consume: ConsumeOptions,
 }
 
-/// The assignment `me` computes for `topic` from the live members. Members subscribed to
-/// other topics do not count. Everybody uses the assignor of the first (oldest) member, so a
-/// member started with another `--assignor` cannot make two members claim one partition
-/// (the owner locks would stop that anyway, but partitions would sit idle).
-pub fn my_partitions(live: &[MemberInfo], me: &MemberInfo, topic: &str, parts: u32) -> Vec<u32> {
-    let subs: Vec<&MemberInfo> = live
-        .iter()
-        .filter(|m| m.topics.iter().any(|t| t == topic))
-        .collect();
-    let Some(idx) = subs.iter().position(|m| m.id == me.id) else {
-        return Vec::new();
-    };
-    let assignor = subs[0].assignor;
-    assignor.assign(parts, subs.len(), idx)
+/// Partitions of `topic` as `md` has them (none for a topic it does not have).
+fn partition_count(md: &Metadata, topic: &str) -> u32 {
+    md.topics
+        .get(topic)
+        .map_or(0, |t| t.partitions.len() as u32)
 }
 
 struct State<'a> {
@@ -54,15 +47,21 @@ struct State<'a> {
     opts: &'a GroupOptions,
     me: MemberInfo,
     consumer: Consumer,
-    owned: BTreeMap<u32, super::commit::Owned>,
+    owned: BTreeMap<TopicPartition, super::commit::Owned>,
     warn: &'a mut dyn FnMut(String),
 }
 
 impl State<'_> {
-    /// Take partition `p` if its owner lock is free; opens its cursor at the committed offset.
-    fn take(&mut self, md: &Metadata, p: u32, stop: Stop, out: &mut Delivery) -> Result<bool> {
+    /// Take a partition if its owner lock is free; opens its cursor at the committed offset.
+    fn take(
+        &mut self,
+        md: &Metadata,
+        tp: &TopicPartition,
+        stop: Stop,
+        out: &mut Delivery,
+    ) -> Result<bool> {
         let g = &self.opts.group;
-        let topic = &self.opts.topic;
+        let (topic, p) = (tp.0.as_str(), tp.1);
         let Some(owned) = g.try_own(topic, p, &self.me)? else {
             return Ok(false);
         };
@@ -75,7 +74,7 @@ impl State<'_> {
             o.from = StartFrom::End;
         }
         self.consumer
-            .open_cursor(self.cluster, md, p, &o, committed, stop)?;
+            .open_cursor(self.cluster, md, topic, p, &o, committed, stop)?;
         for w in self.consumer.warnings.drain(..) {
             (self.warn)(w);
         }
@@ -85,23 +84,29 @@ impl State<'_> {
             .last()
             .map(|c| c.next)
             .unwrap_or_default();
-        out.committer.started(p, at, committed);
-        self.owned.insert(p, owned);
+        out.committer.started(topic, topic_id, p, at, committed);
+        self.owned.insert(tp.clone(), owned);
         Ok(true)
     }
 
-    /// Commit what was delivered of `ps`, then release them (never the other way round).
-    fn release(&mut self, ps: &[u32], out: &mut Delivery) -> Result<()> {
-        if ps.is_empty() {
+    /// Commit what was delivered of `tps`, then release them (never the other way round).
+    fn release(&mut self, tps: &[TopicPartition], out: &mut Delivery) -> Result<()> {
+        if tps.is_empty() {
             return Ok(());
         }
         out.settle(true)?;
-        for &p in ps {
-            self.consumer.remove_cursor(p);
-            out.committer.forget(p);
-            self.owned.remove(&p);
+        for tp in tps {
+            self.consumer.remove_cursor(&tp.0, tp.1);
+            out.committer.forget(&tp.0, tp.1);
+            self.owned.remove(tp);
         }
         Ok(())
+    }
+
+    /// What this member should own now, by the live members' view of the group.
+    fn share(&self, md: &Metadata) -> Result<BTreeSet<TopicPartition>> {
+        let live = live_members(&self.opts.group, Some(&self.me))?;
+        Ok(my_share(&live, &self.me, &|t| partition_count(md, t)))
     }
 
     fn poll(&mut self, out: &mut Delivery) -> Result<u64> {
@@ -122,26 +127,22 @@ pub fn run(
     out: &mut Delivery,
     warn: &mut dyn FnMut(String),
 ) -> Result<u64> {
-    let md = cluster.metadata_with_topic(&opts.topic)?;
+    let (md, topics) = opts.topics.resolve_in(cluster, true)?;
     // A test stops here to change leaders under a member whose metadata is now old.
     crate::pause_point!("group-metadata-read");
-    let reg = Registration::join(
-        &opts.group,
-        std::slice::from_ref(&opts.topic),
-        opts.assignor,
-    )?;
+    let mut reg = Registration::join(&opts.group, &topics, opts.assignor)?;
     let me = reg.member.info.clone();
     out.committer.member = me.id.clone();
     let mut st = State {
         cluster,
         opts,
         me,
-        consumer: Consumer::empty(&opts.topic, &opts.consume),
+        consumer: Consumer::empty(&opts.consume),
         owned: BTreeMap::new(),
         warn,
     };
     let res = if opts.consume.follow {
-        follow(&mut st, md, out)
+        follow(&mut st, &mut reg, md, out)
     } else {
         cron(&mut st, &md, out)
     };
@@ -153,7 +154,12 @@ pub fn run(
 }
 
 fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
-    let parts = md.topic(&st.opts.topic)?.partitions.len() as u32;
+    let all: Vec<TopicPartition> = st
+        .me
+        .topics
+        .iter()
+        .flat_map(|t| (0..partition_count(md, t)).map(move |p| (t.clone(), p)))
+        .collect();
     let mut done = BTreeSet::new();
     // Ours, but held by a member still reading it (or stuck): tried again in the sweep.
     let mut busy = BTreeSet::new();
@@ -161,19 +167,19 @@ fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
     // Our share, recomputed until it is all done: members that started together may have seen
     // different member lists at first, and converge as they look again.
     loop {
-        let live = live_members(&st.opts.group, Some(&st.me))?;
-        let mine: Vec<u32> = my_partitions(&live, &st.me, &st.opts.topic, parts)
+        let mine: Vec<TopicPartition> = st
+            .share(md)?
             .into_iter()
-            .filter(|p| !done.contains(p))
+            .filter(|tp| !done.contains(tp))
             .collect();
         if mine.is_empty() || max_reached(st) {
             break;
         }
-        for p in mine {
-            if !drain(st, md, p, out)? {
-                busy.insert(p);
+        for tp in mine {
+            if !drain(st, md, &tp, out)? {
+                busy.insert(tp.clone());
             }
-            done.insert(p);
+            done.insert(tp);
             if max_reached(st) || crate::signals::stop_requested() {
                 return Ok(());
             }
@@ -182,26 +188,27 @@ fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
     // Sweep: a partition whose assigned member left, or that nobody's view gave to anybody,
     // is taken by whoever finds its lock free. A busy lock means its owner is reading it and
     // commits before releasing, so skipping it loses nothing.
-    for p in 0..parts {
-        if (done.contains(&p) && !busy.contains(&p))
+    for tp in &all {
+        if (done.contains(tp) && !busy.contains(tp))
             || max_reached(st)
             || crate::signals::stop_requested()
         {
             continue;
         }
-        if !drain(st, md, p, out)? {
+        if !drain(st, md, tp, out)? {
             // Say so: a member that hangs (a stuck --exec handler) would otherwise make every
             // later cron run end at once, doing nothing, with nothing said.
+            let (t, p) = (&tp.0, tp.1);
             let who = st
                 .opts
                 .group
-                .owner_line(&st.opts.topic, p)
+                .owner_line(t, p)
                 .map_or("another member".to_string(), |(id, pid, host)| {
                     format!("member {id} (pid {pid} on {host})")
                 });
             (st.warn)(format!(
-                "partition {}-{p} is being read by {who}; left to it (see `chute group describe {}`)",
-                st.opts.topic, st.opts.group.name
+                "partition {t}-{p} is being read by {who}; left to it (see `chute group describe {}`)",
+                st.opts.group.name
             ));
         }
     }
@@ -210,8 +217,8 @@ fn cron(st: &mut State, md: &Metadata, out: &mut Delivery) -> Result<()> {
 
 /// Cron mode, one partition: own it, read it to its end as of now, commit, release. False if
 /// another member holds it.
-fn drain(st: &mut State, md: &Metadata, p: u32, out: &mut Delivery) -> Result<bool> {
-    if !st.take(md, p, Stop::AtEnd, out)? {
+fn drain(st: &mut State, md: &Metadata, tp: &TopicPartition, out: &mut Delivery) -> Result<bool> {
+    if !st.take(md, tp, Stop::AtEnd, out)? {
         return Ok(false);
     }
     loop {
@@ -221,58 +228,47 @@ fn drain(st: &mut State, md: &Metadata, p: u32, out: &mut Delivery) -> Result<bo
             break;
         }
     }
-    st.release(&[p], out)?;
+    st.release(std::slice::from_ref(tp), out)?;
     Ok(true)
 }
 
-fn follow(st: &mut State, mut md: Metadata, out: &mut Delivery) -> Result<()> {
-    let g = st.opts.group.clone();
-    let topic = st.opts.topic.clone();
-    // The owners directory of a topic the group never read is made on first ownership; watch
-    // it from the start (a watch on a missing directory fails: polling only).
-    crate::fsutil::create_own_dirs(g.root(), &g.owners_dir(&topic))?;
-    let mut dirs = vec![g.members_dir(), g.owners_dir(&topic)];
-    let parts_dirs = |md: &Metadata| -> Vec<std::path::PathBuf> {
-        let n = md.topic(&topic).map(|t| t.partitions.len()).unwrap_or(0) as u32;
-        // Every replica: a follower catching up raises the high watermark.
-        let t = md.topic(&topic).ok();
-        (0..n)
-            .flat_map(|p| {
-                t.and_then(|t| t.partitions.get(p as usize))
-                    .map(|pm| pm.replicas.clone())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(move |b| (p, b))
-            })
-            .map(|(p, b)| st.cluster.replica_dir(md, b, &topic, p))
-            .collect()
-    };
-    dirs.extend(parts_dirs(&md));
-    let waker = Waker::new(&dirs);
-    if let Some(w) = &waker.warning {
-        (st.warn)(w.clone());
+fn follow(
+    st: &mut State,
+    reg: &mut Registration,
+    mut md: Metadata,
+    out: &mut Delivery,
+) -> Result<()> {
+    let mut waker = Waker::new(&[st.opts.group.members_dir()]);
+    if let Some(w) = waker.warning.take() {
+        (st.warn)(w);
     }
+    let mut watched = BTreeSet::new();
+    watch_topics(st, &md, &mut waker, &mut watched)?;
     let mut last_md = Instant::now();
     loop {
         if last_md.elapsed() >= RESCAN {
-            md = st.cluster.metadata_with_topic(&topic)?;
+            let (now, topics) = st.opts.topics.resolve_in(st.cluster, false)?;
+            md = now;
             last_md = Instant::now();
+            if topics != st.me.topics {
+                // A pattern matches a topic created since: the member file says so, and every
+                // member (this one too) divides the partitions again over the new lists.
+                reg.member.set_topics(&topics)?;
+                st.me = reg.member.info.clone();
+                watch_topics(st, &md, &mut waker, &mut watched)?;
+            }
         }
-        let parts = md.topic(&topic)?.partitions.len() as u32;
-        let live = live_members(&g, Some(&st.me))?;
-        let target: BTreeSet<u32> = my_partitions(&live, &st.me, &topic, parts)
-            .into_iter()
-            .collect();
-        let shrink: Vec<u32> = st
+        let target = st.share(&md)?;
+        let shrink: Vec<TopicPartition> = st
             .owned
             .keys()
-            .filter(|p| !target.contains(p))
-            .copied()
+            .filter(|tp| !target.contains(tp))
+            .cloned()
             .collect();
         st.release(&shrink, out)?;
         let mut waiting = false;
-        for &p in &target {
-            if !st.owned.contains_key(&p) && !st.take(&md, p, Stop::Never, out)? {
+        for tp in &target {
+            if !st.owned.contains_key(tp) && !st.take(&md, tp, Stop::Never, out)? {
                 waiting = true;
             }
         }
@@ -293,4 +289,35 @@ fn follow(st: &mut State, mut md: Metadata, out: &mut Delivery) -> Result<()> {
         }
     }
     out.settle(true)
+}
+
+/// Watch the owner locks and the replica directories of the member's topics not watched yet.
+fn watch_topics(
+    st: &mut State,
+    md: &Metadata,
+    waker: &mut Waker,
+    watched: &mut BTreeSet<String>,
+) -> Result<()> {
+    let g = &st.opts.group;
+    let mut dirs = Vec::new();
+    for t in &st.me.topics {
+        let Ok(tm) = md.topic(t) else { continue };
+        if !watched.insert(t.clone()) {
+            continue;
+        }
+        // The owners directory of a topic the group never read is made on first ownership;
+        // make it now to watch it from the start (a watch on a missing directory fails).
+        crate::fsutil::create_own_dirs(g.root(), &g.owners_dir(t))?;
+        dirs.push(g.owners_dir(t));
+        // Every replica: a follower catching up raises the high watermark.
+        for pm in &tm.partitions {
+            for &b in &pm.replicas {
+                dirs.push(st.cluster.replica_dir(md, b, t, pm.partition));
+            }
+        }
+    }
+    if let Some(w) = waker.watch(&dirs) {
+        (st.warn)(w);
+    }
+    Ok(())
 }

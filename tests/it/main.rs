@@ -8,6 +8,7 @@ mod brokerops;
 mod compaction;
 mod completions;
 mod compression;
+mod consume_topics;
 mod crash;
 #[cfg(feature = "failpoints")]
 mod crashpoints;
