@@ -129,6 +129,61 @@ impl BatchBuilder {
         self.count == 0
     }
 
+    pub fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    pub fn level(&self) -> Option<i32> {
+        self.level
+    }
+
+    /// Keep the first half of the records (at least one) and return a builder with the rest,
+    /// for a compressed batch that came out larger than a topic accepts.
+    pub fn split_half(&mut self) -> BatchBuilder {
+        let mut rest = BatchBuilder::new().with_compression(self.codec, self.level);
+        let keep = self.count.div_ceil(2);
+        let header = BatchHeader {
+            base_offset: 0,
+            batch_length: self.buf.len() as u32,
+            leader_epoch: 0,
+            crc: 0,
+            magic: MAGIC,
+            attributes: 0,
+            record_count: self.count,
+            last_offset_delta: self.count.saturating_sub(1),
+            base_timestamp: self.base_timestamp,
+            max_timestamp: self.max_timestamp,
+        };
+        let (mut cut, mut max_ts, mut i) = (self.buf.len(), i64::MIN, 0);
+        let mut pos = HEADER_LEN;
+        let mut recs = Records::new(&self.buf, header);
+        while let Some(Ok(r)) = recs.next_record() {
+            if i < keep {
+                max_ts = max_ts.max(r.timestamp);
+                pos += r.raw.len();
+                cut = pos;
+            } else {
+                // Our own encoding: headers decode.
+                let hs: Vec<Header> = r
+                    .headers()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| Header {
+                        key: k.to_string(),
+                        value: v.map(<[u8]>::to_vec),
+                    })
+                    .collect();
+                rest.push(r.key, r.value, r.timestamp, &hs);
+            }
+            i += 1;
+        }
+        drop(recs);
+        self.buf.truncate(cut);
+        self.count = keep;
+        self.max_timestamp = max_ts;
+        rest
+    }
+
     pub fn count(&self) -> u32 {
         self.count
     }

@@ -410,3 +410,77 @@ fn a_batch_crafted_to_inflate_past_the_limit_is_exit_74_with_flat_memory() {
     let (code, err, _) = run_measured(&env, &["verify", "-t", "bomb"]);
     assert_eq!(code, Some(74), "{err}");
 }
+
+/// Hex of a deterministic pseudo-random stream: text that does not compress.
+fn noise(seed: u64, len: usize) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from_digit(((x >> 60) & 0xf) as u32, 16).unwrap()
+        })
+        .collect()
+}
+
+/// As in Kafka, --batch-size and max.message.bytes count the stored (compressed) batch: a
+/// compressed batch holds more records than the size, a batch that compressed worse than
+/// estimated is split, and a record too large as it is fits when it compresses below the limit.
+#[test]
+fn batch_limits_count_the_stored_compressed_bytes() {
+    let env = Env::new();
+    env.create_topic("s", 1, &["-c", "max.message.bytes=8KiB"]);
+    let mut input = String::new();
+    for i in 0..3000 {
+        input += &format!(
+            "GET /api/v1/items/{} HTTP/1.1 200 Mozilla/5.0 (X11; Linux)\n",
+            i % 13
+        );
+    }
+    // Then text that does not compress: the estimate from the lines above is far too low.
+    for i in 0..300 {
+        input += &noise(i, 100);
+        input.push('\n');
+    }
+    env.produce("s", input.clone(), &["-z", "zstd", "--batch-size", "8KiB"]);
+    assert_eq!(String::from_utf8(env.consume("s", &[])).unwrap(), input);
+    let d = dump(&env, &env.partition_dir("s", 0));
+    let batches: Vec<&str> = d.lines().filter(|l| l.starts_with("baseOffset:")).collect();
+    for b in &batches {
+        assert!(field(b, " size: ") <= 8 << 10, "{b}");
+    }
+    assert!(
+        batches
+            .iter()
+            .any(|b| field(b, "uncompressedSize: ") > 32 << 10),
+        "compressed batches hold more than --batch-size of records:\n{d}"
+    );
+    // One record of 20 KiB: too large as it is (exit 65 naming the line), fine compressed.
+    let big = format!("{}\n", "a".repeat(20 << 10));
+    let o = env
+        .chute()
+        .args(["produce", "-t", "s"])
+        .write_stdin(big.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("input line 1"));
+    env.produce("s", big.clone(), &["-z", "lz4"]);
+    let o = env.consume("s", &["--from", "-1"]);
+    assert_eq!(String::from_utf8(o).unwrap(), big);
+    let o = env
+        .chute()
+        .args(["produce", "-t", "s", "-z", "lz4"])
+        .write_stdin(format!("x\n{}\n", noise(7, 20 << 10)))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(65));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("input line 2") && e.contains("even compressed with lz4"),
+        "{e}"
+    );
+}
