@@ -91,7 +91,10 @@ fn offsets_check_exits_3_when_a_partition_lags_in_records_or_in_time() {
     let (_, table, _) = run(&env, &["offsets", "-g", "g"]);
     assert!(table.contains("LAG-TIME"), "{table}");
     assert!(table.contains(" 2h"), "lag in time shown: {table}");
-    assert!(table.contains(" ago"), "commit age shown: {table}");
+    assert!(
+        table.contains(" ago") || table.contains("just now"),
+        "commit age shown: {table}"
+    );
 
     for (bound, want, says) in [
         ("10", 0, ""),
