@@ -85,9 +85,11 @@ pub struct BatchBuilder {
     max_timestamp: i64,
     codec: Codec,
     level: Option<i32>,
-    /// The compressed batch, when there is a codec (`buf` keeps the records as they are, so a
-    /// batch sealed again, for another leader, is compressed afresh from them).
+    /// The compressed batch, when there is a codec (`buf` keeps the records as they are).
     zbuf: Vec<u8>,
+    /// `zbuf` holds the records as they are now: a batch sealed again (to look at its size
+    /// first, or for another leader) is not compressed twice.
+    compressed: bool,
 }
 
 impl Default for BatchBuilder {
@@ -108,6 +110,7 @@ impl BatchBuilder {
             codec: Codec::None,
             level: None,
             zbuf: Vec::new(),
+            compressed: false,
         }
     }
 
@@ -119,6 +122,7 @@ impl BatchBuilder {
     }
 
     pub fn clear(&mut self) {
+        self.compressed = false;
         self.buf.truncate(HEADER_LEN);
         self.buf[..HEADER_LEN].fill(0);
         self.count = 0;
@@ -178,6 +182,7 @@ impl BatchBuilder {
             i += 1;
         }
         drop(recs);
+        self.compressed = false;
         self.buf.truncate(cut);
         self.count = keep;
         self.max_timestamp = max_ts;
@@ -229,6 +234,7 @@ impl BatchBuilder {
         timestamp: i64,
         headers: &[Header],
     ) {
+        self.compressed = false;
         if self.count == 0 {
             self.base_timestamp = timestamp;
         }
@@ -285,10 +291,15 @@ impl BatchBuilder {
         if self.codec != Codec::None {
             // Always the codec asked for, as Kafka does (a topic's compression.type promises
             // it), even for a batch too small to shrink.
-            self.zbuf.clear();
-            self.zbuf.extend_from_slice(&bytes[..HEADER_LEN]);
-            self.codec
-                .compress(self.level, &bytes[HEADER_LEN..], &mut self.zbuf);
+            if !self.compressed {
+                self.zbuf.clear();
+                self.zbuf.extend_from_slice(&bytes[..HEADER_LEN]);
+                self.codec
+                    .compress(self.level, &bytes[HEADER_LEN..], &mut self.zbuf);
+                self.compressed = true;
+            }
+            // The header again: stamping an earlier seal wrote offset, epoch and CRC into it.
+            self.zbuf[..HEADER_LEN].copy_from_slice(&bytes[..HEADER_LEN]);
             let zlen = self.zbuf.len() as u32;
             self.zbuf[8..12].copy_from_slice(&zlen.to_le_bytes());
             self.zbuf[21] = self.codec as u8;

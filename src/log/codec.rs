@@ -24,6 +24,9 @@ pub enum Codec {
 /// Bits of `attributes` that hold the codec; any other bit set is refused.
 pub const MASK: u8 = 0x07;
 
+/// Records sections this large are compressed as two streams in parallel.
+const PARALLEL_FROM: usize = 1 << 20;
+
 /// No batch inflates to more than this: checked while inflating, so a batch crafted to expand
 /// without end is refused as corrupt before it costs memory.
 pub const MAX_INFLATED: u64 = 64 << 20;
@@ -72,8 +75,23 @@ impl Codec {
         }
     }
 
-    /// Compress `input` into `out` (appended). `level`: the codec's default when None.
+    /// Compress `input` into `out` (appended). `level`: the codec's default when None. A large
+    /// input is compressed as two streams, one on another thread, back to back: every codec's
+    /// streaming format reads concatenated streams as one, and a producer uses both cores.
     pub fn compress(self, level: Option<i32>, input: &[u8], out: &mut Vec<u8>) {
+        if self == Codec::None || input.len() < PARALLEL_FROM {
+            return self.compress_one(level, input, out);
+        }
+        let (a, b) = input.split_at(input.len() / 2);
+        let mut second = Vec::with_capacity(b.len() / 2);
+        std::thread::scope(|s| {
+            s.spawn(|| self.compress_one(level, b, &mut second));
+            self.compress_one(level, a, out);
+        });
+        out.extend_from_slice(&second);
+    }
+
+    fn compress_one(self, level: Option<i32>, input: &[u8], out: &mut Vec<u8>) {
         use std::io::Write;
         // Writing into a Vec cannot fail; the codecs' own errors are for bad parameters, which
         // `levels` rules out.
@@ -111,15 +129,34 @@ impl Codec {
     pub fn decoder<'a>(self, stored: &'a [u8]) -> std::io::Result<Box<dyn Read + 'a>> {
         Ok(match self {
             Codec::None => Box::new(stored),
-            Codec::Gzip => Box::new(flate2::read::GzDecoder::new(stored)),
+            // Every member: a large section is compressed as two.
+            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(stored)),
             Codec::Snappy => Box::new(snap::read::FrameDecoder::new(stored)),
-            Codec::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(stored)),
+            Codec::Lz4 => Box::new(Lz4Frames(lz4_flex::frame::FrameDecoder::new(stored))),
             Codec::Zstd => {
                 let mut d = zstd::stream::read::Decoder::with_buffer(stored)?;
                 d.window_log_max(23)?; // 8 MiB, what zstd's levels up to 19 use
                 Box::new(d)
             }
         })
+    }
+}
+
+/// LZ4 frames back to back as one stream: lz4_flex's decoder reports the end of each frame as
+/// the end of input (a read of 0); the next read starts the next frame.
+struct Lz4Frames<'a>(lz4_flex::frame::FrameDecoder<&'a [u8]>);
+
+impl Read for Lz4Frames<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let left = self.0.get_ref().len();
+            let n = self.0.read(buf)?;
+            let rest = self.0.get_ref().len();
+            // More frames follow only if input is left; stop if a read consumed none of it.
+            if n > 0 || buf.is_empty() || rest == 0 || rest == left {
+                return Ok(n);
+            }
+        }
     }
 }
 
@@ -135,9 +172,11 @@ mod tests {
 
     #[test]
     fn every_codec_round_trips_and_names_itself() {
-        let input: Vec<u8> = (0..200_000u32)
+        // Large enough to be compressed as two streams.
+        let input: Vec<u8> = (0..700_000u32)
             .flat_map(|i| (i % 251).to_le_bytes())
             .collect();
+        assert!(input.len() >= PARALLEL_FROM);
         for c in [
             Codec::None,
             Codec::Gzip,
@@ -147,8 +186,17 @@ mod tests {
         ] {
             let mut out = Vec::new();
             c.compress(None, &input, &mut out);
+            // Read as the batch reader does: a window at a time, until a read returns 0.
             let mut back = Vec::new();
-            c.decoder(&out).unwrap().read_to_end(&mut back).unwrap();
+            let mut d = c.decoder(&out).unwrap();
+            let mut window = vec![0u8; 64 << 10];
+            loop {
+                let n = d.read(&mut window).unwrap();
+                if n == 0 {
+                    break;
+                }
+                back.extend_from_slice(&window[..n]);
+            }
             assert_eq!(back, input, "{c}");
             assert_eq!(Codec::from_attributes(c as u8), Some(c));
             assert_eq!(Codec::from_topic_config(c.name()), Some(c));

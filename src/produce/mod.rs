@@ -100,8 +100,10 @@ fn next_ratio(estimate: f64, observed: f64) -> f64 {
     }
 }
 
-/// Uncompressed records of one batch stay below this: what a reader inflates at most.
-const MAX_RAW_BATCH: usize = crate::log::codec::MAX_INFLATED as usize - (1 << 20);
+/// Uncompressed records of one batch stay below this, however well they compress: the batch
+/// is built in memory (and a reader inflates it a window at a time), and peak memory stays
+/// within 32 MiB. Twice zstd's window at its default level, and 64 times lz4's.
+const MAX_RAW_BATCH: usize = 4 << 20;
 
 pub struct Producer {
     cluster: Cluster,
@@ -442,7 +444,7 @@ impl Producer {
     /// of its own, compressed with the lane's codec). Rare: only oversized records pay for it.
     fn fits_compressed(&self, p: u32, r: &RecordRef<'_>, size: usize) -> bool {
         let codec = self.lanes[p as usize].builder.codec();
-        if codec == Codec::None || size + HEADER_LEN > MAX_RAW_BATCH {
+        if codec == Codec::None || (size + HEADER_LEN) as u64 > crate::log::codec::MAX_INFLATED {
             return false;
         }
         let mut b =
