@@ -433,9 +433,38 @@ pub struct ProduceArgs {
     /// Key separator: split each line into KEY SEP VALUE at the first SEP
     #[arg(long = "key-delimiter", short = 'K', value_name = "SEP", value_parser = escapes)]
     pub key_delimiter: Option<Bytes>,
-    /// With -K, lines without the separator get a null key instead of an error
+    /// With -K, --key-field or --key-regex: a record without a key gets a null key instead
+    /// of an error
     #[arg(long)]
     pub key_optional: bool,
+    /// The key is this field of each value, read as JSON (dotted for nested: user.id); a
+    /// string gives its text, anything else its compact JSON
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["key_delimiter", "key_regex"])]
+    pub key_field: Option<String>,
+    /// The key is the first capture group of RE in each value (the whole match without one)
+    #[arg(long, value_name = "RE", conflicts_with = "key_delimiter")]
+    pub key_regex: Option<String>,
+    /// Where records go: murmur2 (keys hashed as the Java producer does), crc32 (as
+    /// librdkafka's consistent), round-robin, sticky or random; default: the topic's
+    /// partitioner config (murmur2)
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub partitioner: Option<chute::partitioner::Partitioner>,
+    /// Ask CMD (sh -c, long-lived) for each record's partition: one key per line on its stdin
+    /// (\\ \n \r escaped, \N for no key), one partition number per line back
+    #[arg(long, value_name = "CMD", conflicts_with = "partitioner")]
+    pub partitioner_exec: Option<String>,
+    /// How long --partitioner-exec may take to answer (then exit 75)
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration, requires = "partitioner_exec")]
+    pub partitioner_timeout: Duration,
+    /// The partition is this field of each value, read as JSON (a number)
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["partition", "partition_regex"])]
+    pub partition_field: Option<String>,
+    /// The partition is the first capture group of RE in each value
+    #[arg(long, value_name = "RE", conflicts_with = "partition")]
+    pub partition_regex: Option<String>,
+    /// Close a batch at N records too (with --batch-size and --linger: the first bound reached)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_records: Option<u32>,
     #[command(flatten)]
     pub delimiter: DelimiterArgs,
     /// Write every record to this partition

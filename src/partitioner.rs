@@ -1,5 +1,16 @@
-//! Kafka's default partitioner for keyed records: `toPositive(murmur2(key)) % partitions`,
-//! so keys land where a Java Kafka producer would put them.
+//! Partitioners: which partition a record goes to, by the producers chute matches.
+//!
+//! - `murmur2`: the Java producer's default for keyed records, `toPositive(murmur2(key)) % n`,
+//!   so keys land where a Java Kafka producer puts them.
+//! - `crc32`: librdkafka's `consistent` partitioner, `crc32(key) % n` (the zlib CRC-32), so keys
+//!   land where kcat and other librdkafka clients put them with `partitioner=consistent`.
+//! - `round-robin`: record by record over the partitions, keys ignored (Kafka's
+//!   RoundRobinPartitioner).
+//! - `sticky`: every record to the current sticky partition, keys ignored (Kafka's
+//!   UniformStickyPartitioner).
+//! - `random`: a random partition per record, keys ignored (librdkafka's `random`).
+//!
+//! Records without a key under a hashing partitioner follow Kafka's rule: sticky.
 
 /// Kafka's `Utils.murmur2` (seed 0x9747b28c), bit for bit.
 pub fn murmur2(data: &[u8]) -> i32 {
@@ -43,6 +54,46 @@ pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
     (to_positive(murmur2(key)) as u32) % partitions
 }
 
+/// librdkafka's `rd_kafka_msg_partitioner_consistent`: `rd_crc32(key) % partition_cnt`.
+pub fn crc32_partition(key: &[u8], partitions: u32) -> u32 {
+    crc32fast::hash(key) % partitions
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Partitioner {
+    #[default]
+    Murmur2,
+    Crc32,
+    RoundRobin,
+    Sticky,
+    Random,
+}
+
+impl Partitioner {
+    pub fn name(self) -> &'static str {
+        match self {
+            Partitioner::Murmur2 => "murmur2",
+            Partitioner::Crc32 => "crc32",
+            Partitioner::RoundRobin => "round-robin",
+            Partitioner::Sticky => "sticky",
+            Partitioner::Random => "random",
+        }
+    }
+
+    pub const NAMES: [&'static str; 5] = ["murmur2", "crc32", "round-robin", "sticky", "random"];
+
+    pub fn from_name(s: &str) -> Option<Partitioner> {
+        Some(match s {
+            "murmur2" => Partitioner::Murmur2,
+            "crc32" => Partitioner::Crc32,
+            "round-robin" => Partitioner::RoundRobin,
+            "sticky" => Partitioner::Sticky,
+            "random" => Partitioner::Random,
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,6 +109,14 @@ mod tests {
             -58897971
         );
         assert_eq!(murmur2(b"abc"), 479470107);
+    }
+
+    #[test]
+    fn crc32_is_librdkafkas_consistent_partitioner() {
+        // rd_crc32 is zlib's CRC-32: the check value of "123456789" is 0xcbf43926.
+        assert_eq!(crc32fast::hash(b"123456789"), 0xcbf4_3926);
+        assert_eq!(crc32_partition(b"123456789", 7), 0xcbf4_3926 % 7);
+        assert_eq!(crc32_partition(b"", 5), 0);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::group::deliver::{Committer, Delivery, OpenProducer};
 use crate::group::member::live_members;
 use crate::group::run::GroupOptions;
 use crate::group::{self, Group};
-use crate::produce::{Acks, Producer, ProducerOptions};
+use crate::produce::{Producer, ProducerOptions};
 use crate::record::RecordSink;
 use crate::topics::{self, AlterOptions, CreateOptions, Created, Description, PartitionOffsets};
 use crate::watch::Waker;
@@ -188,17 +188,8 @@ impl Local {
             let (p, _) = Producer::open(
                 &cluster,
                 topic,
-                ProducerOptions {
-                    partition: None,
-                    acks: Acks::Leader,
-                    batch_size: 1 << 20,
-                    lock_timeout: Duration::from_secs(30),
-                    truncate_oversized: false,
-                    // The user named it in --on-failure dead-letter=TOPIC.
-                    create: true,
-                    compression: Default::default(),
-                    compression_level: None,
-                },
+                // The user named it in --on-failure dead-letter=TOPIC: created if missing.
+                ProducerOptions::new(true),
             )?;
             Ok(Box::new(p) as Box<dyn RecordProducer>)
         })

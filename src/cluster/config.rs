@@ -138,6 +138,13 @@ const KEYS: &[Key] = &[
         help: "codec batches are stored with: producer (what the producer chose), uncompressed, gzip, snappy, lz4 or zstd",
     },
     Key {
+        name: "partitioner",
+        aliases: &[],
+        kind: Kind::Choice(&crate::partitioner::Partitioner::NAMES),
+        default: || json!("murmur2"),
+        help: "where records go: murmur2 (keys hashed as the Java producer does), crc32 (as librdkafka's consistent), round-robin, sticky or random; records without a key spread in runs",
+    },
+    Key {
         name: "unclean.leader.election",
         aliases: &["unclean.leader.election.enable"],
         kind: Kind::Bool,
@@ -327,6 +334,8 @@ pub struct TopicConfig {
     /// `compression.type`: the codec every batch is stored with, or None (`producer`: the
     /// producer's choice).
     pub compression: Option<crate::log::codec::Codec>,
+    /// `partitioner`: the default of producers that do not name one.
+    pub partitioner: crate::partitioner::Partitioner,
 }
 
 impl TopicConfig {
@@ -354,6 +363,10 @@ impl TopicConfig {
             compression: crate::log::codec::Codec::from_topic_config(
                 get("compression.type").as_str().unwrap_or("producer"),
             ),
+            partitioner: crate::partitioner::Partitioner::from_name(
+                get("partitioner").as_str().unwrap_or("murmur2"),
+            )
+            .unwrap_or_default(),
         }
     }
 

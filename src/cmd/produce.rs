@@ -4,8 +4,10 @@
 use crate::cli::ProduceArgs;
 use chute::cluster::Cluster;
 use chute::error::{Error, IoContext, Result};
+use chute::input::derive::{Derive, Source};
 use chute::input::{self, InputOptions, OnError};
-use chute::produce::ProducerOptions;
+use chute::produce::{ProducerOptions, RecordProducer};
+use chute::record::RecordRef;
 use std::io::Read;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -68,6 +70,16 @@ fn spawn_reader(
     (rx, pool_tx)
 }
 
+/// One parsed record to the producer, its key and partition taken from its value first when
+/// asked (`--key-field`, `--partition-regex`, ...).
+fn send(producer: &mut dyn RecordProducer, derive: &Derive, r: RecordRef<'_>) -> Result<()> {
+    if derive.is_empty() {
+        return producer.send(r);
+    }
+    let mut key = Vec::new();
+    producer.send(derive.apply(r, &mut key)?)
+}
+
 pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
     let headers = a
         .header
@@ -93,6 +105,19 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
         csv_header: a.csv_header,
         skip_bad: a.on_error != OnError::Stop,
     });
+    let derive = Derive {
+        key: match (&a.key_field, &a.key_regex) {
+            (Some(f), _) => Some(Source::field(f)?),
+            (_, Some(r)) => Some(Source::regex(r)?),
+            _ => None,
+        },
+        partition: match (&a.partition_field, &a.partition_regex) {
+            (Some(f), _) => Some(Source::field(f)?),
+            (_, Some(r)) => Some(Source::regex(r)?),
+            _ => None,
+        },
+        key_optional: a.key_optional,
+    };
     if let Some(l) = a.compression_level {
         match a.compression.levels() {
             Some(r) if r.contains(&l) => {}
@@ -123,6 +148,10 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             create: a.create,
             compression: a.compression,
             compression_level: a.compression_level,
+            partitioner: a.partitioner,
+            partitioner_exec: a.partitioner_exec.clone(),
+            partitioner_timeout: a.partitioner_timeout,
+            batch_records: a.batch_records,
         },
     )?;
     if created {
@@ -145,7 +174,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             match msg {
                 Ok(Msg::Data(chunk)) => {
                     producer.tick();
-                    parser.feed(&chunk, &mut |r| producer.send(r))?;
+                    parser.feed(&chunk, &mut |r| send(producer.as_mut(), &derive, r))?;
                     let _ = pool.try_send(chunk);
                     if producer.has_pending() {
                         pending_since.get_or_insert_with(Instant::now);
@@ -158,7 +187,9 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
                             match rx.try_recv() {
                                 Ok(Msg::Data(chunk)) => {
                                     producer.tick();
-                                    parser.feed(&chunk, &mut |r| producer.send(r))?;
+                                    parser.feed(&chunk, &mut |r| {
+                                        send(producer.as_mut(), &derive, r)
+                                    })?;
                                     let _ = pool.try_send(chunk);
                                     producer.sync_if_due()?;
                                 }
@@ -191,7 +222,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
                 while let Ok(m) = rx.recv_timeout(Duration::from_millis(20)) {
                     match m {
                         Msg::Data(chunk) => {
-                            parser.feed(&chunk, &mut |r| producer.send(r))?;
+                            parser.feed(&chunk, &mut |r| send(producer.as_mut(), &derive, r))?;
                         }
                         Msg::Error(e) => return Err(e),
                         Msg::Stop => {}
@@ -208,7 +239,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             }
             producer.sync_if_due()?;
         }
-        parser.finish(&mut |r| producer.send(r))
+        parser.finish(&mut |r| send(producer.as_mut(), &derive, r))
     })();
     // Everything before a bad line is kept and made durable; nothing after it was sent.
     let closed = producer.close();

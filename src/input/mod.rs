@@ -2,6 +2,7 @@
 //! split anywhere and calls a sink once per complete record, in order.
 
 mod csv;
+pub mod derive;
 mod json;
 mod lines;
 

@@ -9,12 +9,13 @@ use crate::error::{Error, Result};
 use crate::log::batch::{BatchBuilder, HEADER_LEN};
 use crate::log::codec::Codec;
 use crate::log::{PartitionWriter, WriterOptions};
-use crate::partitioner::partition_for_key;
+use crate::partitioner::Partitioner;
 use crate::record::RecordRef;
 use crate::replica::{HwView, Syncer};
 use crate::topics;
 
 mod acks_all;
+pub mod placement;
 mod unacked;
 
 use std::path::PathBuf;
@@ -51,6 +52,33 @@ pub struct ProducerOptions {
     pub compression: Codec,
     /// The codec's level (its default when None).
     pub compression_level: Option<i32>,
+    /// `--partitioner` (None: the topic's `partitioner` config).
+    pub partitioner: Option<Partitioner>,
+    /// `--partitioner-exec CMD` and how long one answer may take.
+    pub partitioner_exec: Option<String>,
+    pub partitioner_timeout: Duration,
+    /// `--batch-records N`: a batch closes at N records too.
+    pub batch_records: Option<u32>,
+}
+
+impl ProducerOptions {
+    /// The defaults of `chute produce` (for producers the CLI does not configure).
+    pub fn new(create: bool) -> ProducerOptions {
+        ProducerOptions {
+            partition: None,
+            acks: Acks::Leader,
+            batch_size: 1 << 20,
+            lock_timeout: Duration::from_secs(30),
+            truncate_oversized: false,
+            create,
+            compression: Codec::None,
+            compression_level: None,
+            partitioner: None,
+            partitioner_exec: None,
+            partitioner_timeout: Duration::from_secs(5),
+            batch_records: None,
+        }
+    }
 }
 
 /// Errors that mean "leadership moved, or is moving": reload metadata and retry. `Fenced`
@@ -100,6 +128,10 @@ fn next_ratio(estimate: f64, observed: f64) -> f64 {
     }
 }
 
+/// Records waiting in batches, over all partitions, stay below this (Kafka's buffer.memory,
+/// halved: peak memory stays within 32 MiB).
+const BUFFER_CAP: usize = 16 << 20;
+
 /// Uncompressed records of one batch stay below this, however well they compress: the batch
 /// is built in memory (and a reader inflates it a window at a time), and peak memory stays
 /// within 32 MiB. Twice zstd's window at its default level, and 64 times lz4's.
@@ -113,7 +145,10 @@ pub struct Producer {
     cfg: TopicConfig,
     max_message: usize,
     batch_cap: usize,
-    sticky: u32,
+    placement: placement::Placement,
+    /// Bytes of records in every lane's builder: bounded by [`BUFFER_CAP`] whatever the number
+    /// of partitions and the batch bounds.
+    buffered: usize,
     last_sync: Instant,
     now_ms: i64,
     pub records: u64,
@@ -238,6 +273,15 @@ impl Producer {
         let max_message = cfg.max_message_bytes as usize;
         let batch_cap = opts.batch_size.clamp(HEADER_LEN + 1, max_message);
         let n = lanes.len() as u32;
+        let exec = match &opts.partitioner_exec {
+            Some(cmd) => Some(placement::ExecPartitioner::spawn(
+                cmd,
+                opts.partitioner_timeout,
+            )?),
+            None => None,
+        };
+        let placement =
+            placement::Placement::new(opts.partitioner.unwrap_or(cfg.partitioner), n, exec);
         Ok((
             Producer {
                 cluster: cluster.clone(),
@@ -247,7 +291,8 @@ impl Producer {
                 cfg,
                 max_message,
                 batch_cap,
-                sticky: (crate::fsutil::random_u64() % n as u64) as u32,
+                placement,
+                buffered: 0,
                 last_sync: Instant::now(),
                 now_ms: crate::fsutil::now_ms(),
                 records: 0,
@@ -370,8 +415,10 @@ impl Producer {
                 }
                 p
             }
-            (None, Some(k)) => partition_for_key(k, n),
-            (None, None) => self.sticky,
+            (None, key) => {
+                let size = r.value.map_or(0, <[u8]>::len) + key.map_or(0, <[u8]>::len);
+                self.placement.choose(key, size, r.line)?
+            }
         };
         let mut size = BatchBuilder::record_size(r.key, r.value, r.headers);
         let mut r = r;
@@ -433,9 +480,26 @@ impl Producer {
             r.headers,
         );
         self.records += 1;
+        self.buffered += size;
         let full = HEADER_LEN + ((lane.builder.len() - HEADER_LEN) as f64 * lane.ratio) as usize;
-        if full >= self.batch_cap {
+        if full >= self.batch_cap
+            || self
+                .opts
+                .batch_records
+                .is_some_and(|n| lane.builder.count() >= n)
+        {
             self.flush_lane(p)?;
+        }
+        if self.buffered > BUFFER_CAP {
+            // Many partitions each filling a batch: write the fullest.
+            let fullest = self
+                .pending
+                .iter()
+                .copied()
+                .max_by_key(|&q| self.lanes[q as usize].builder.len());
+            if let Some(q) = fullest {
+                self.flush_lane(q)?;
+            }
         }
         Ok(())
     }
@@ -482,10 +546,11 @@ impl Producer {
         }
         self.lanes[p as usize].builder.clear();
         self.pending.retain(|&x| x != p);
-        // Null-key records stick to one partition per batch, then move on.
-        if p == self.sticky && self.opts.partition.is_none() {
-            self.sticky = (self.sticky + 1) % self.lanes.len() as u32;
-        }
+        self.buffered = self
+            .pending
+            .iter()
+            .map(|&q| self.lanes[q as usize].builder.len() - HEADER_LEN)
+            .sum();
         if self.unacked.full() {
             self.sync()?;
         }

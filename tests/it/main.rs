@@ -24,6 +24,7 @@ mod health;
 mod layers;
 mod logs;
 mod metrics;
+mod partitioning;
 mod produce_consume;
 mod replication;
 mod replication_crash;
