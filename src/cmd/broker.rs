@@ -211,6 +211,20 @@ fn drain(cluster: &Cluster, id: u32, no_wait: bool) -> Result<i32> {
     let md = cluster.metadata()?;
     let todo = drain::remaining(&md, id);
     if todo.is_empty() {
+        // A drain killed after its last move still owes the leader balance.
+        let all: Vec<(String, u32)> = md
+            .topics
+            .iter()
+            .flat_map(|(n, t)| t.partitions.iter().map(move |p| (n.clone(), p.partition)))
+            .collect();
+        for (name, old, new) in drain::prefer_leaders(cluster, &all)? {
+            st.say(&chute::replica::leadership::describe_change(
+                &name,
+                &old,
+                &new,
+                "preferred leader",
+            ));
+        }
         st.say(&format!("broker {id} holds no replica"));
         return Ok(exit::OK);
     }
@@ -248,6 +262,8 @@ fn drain(cluster: &Cluster, id: u32, no_wait: bool) -> Result<i32> {
                     copied += v.iter().map(|x| x.1).sum::<u64>();
                 }
                 Ok(chute::replica::reassign::Progress::Done) => {}
+                // The topic was deleted meanwhile: nothing of it is left to move.
+                Err(Error::NotFound(_)) => {}
                 // One partition's trouble (no leader now, a lock held) must not stop the rest.
                 Err(e @ (Error::Temporary(_) | Error::NoLeader(_) | Error::LockTimeout { .. })) => {
                     if last.is_some() && stalled.elapsed() > STALL {

@@ -137,6 +137,19 @@ impl BatchBuilder {
         self.codec
     }
 
+    /// Memory held (records and compressed copy), whatever is in use.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity() + self.zbuf.capacity()
+    }
+
+    /// Give back memory beyond a small batch (an empty builder only).
+    pub fn shrink(&mut self) {
+        debug_assert!(self.is_empty());
+        self.buf.shrink_to(64 * 1024);
+        self.zbuf = Vec::new();
+        self.compressed = false;
+    }
+
     pub fn level(&self) -> Option<i32> {
         self.level
     }
@@ -623,11 +636,15 @@ impl Inflate<'_> {
             self.end -= self.start;
             self.start = 0;
         }
-        let want = need.max(CHUNK);
-        if self.buf.len() < want {
-            self.buf.resize(want, 0);
+        if self.buf.len() < CHUNK {
+            self.buf.resize(CHUNK, 0);
         }
         while self.end - self.start < need && !self.eof {
+            if self.end == self.buf.len() {
+                // Grow only as inflated bytes arrive: a length field alone allocates nothing.
+                let to = (self.buf.len() * 2).min(self.start + need);
+                self.buf.resize(to.max(self.end + 1), 0);
+            }
             match self.dec.read(&mut self.buf[self.end..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,

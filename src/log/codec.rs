@@ -70,7 +70,8 @@ impl Codec {
     pub fn levels(self) -> Option<std::ops::RangeInclusive<i32>> {
         match self {
             Codec::Gzip => Some(1..=9),
-            Codec::Zstd => Some(1..=22),
+            // Not 20-22: their window passes what a reader accepts (8 MiB, below).
+            Codec::Zstd => Some(1..=19),
             Codec::Lz4 | Codec::Snappy | Codec::None => None,
         }
     }
@@ -117,8 +118,15 @@ impl Codec {
                     .and_then(|()| e.finish().map(drop).map_err(std::io::Error::other))
             }
             Codec::Zstd => {
-                let lvl = level.unwrap_or(3).clamp(1, 22);
-                zstd::stream::copy_encode(input, &mut *out, lvl)
+                let lvl = level.unwrap_or(3).clamp(1, 19);
+                // The size up front: zstd then sizes its window and tables for this input, not
+                // for an unbounded stream (at level 19, 100 MB of tables per thread).
+                zstd::stream::Encoder::new(&mut *out, lvl).and_then(|mut e| {
+                    e.set_pledged_src_size(Some(input.len() as u64))?;
+                    e.include_contentsize(true)?;
+                    e.write_all(input)?;
+                    e.finish().map(drop)
+                })
             }
         };
         r.expect("compressing into memory");

@@ -271,7 +271,10 @@ impl Producer {
             });
         }
         let max_message = cfg.max_message_bytes as usize;
-        let batch_cap = opts.batch_size.clamp(HEADER_LEN + 1, max_message);
+        // (A max.message.bytes below one batch header admits no record; each says so.)
+        let batch_cap = opts
+            .batch_size
+            .clamp(HEADER_LEN + 1, max_message.max(HEADER_LEN + 1));
         let n = lanes.len() as u32;
         let exec = match &opts.partitioner_exec {
             Some(cmd) => Some(placement::ExecPartitioner::spawn(
@@ -447,7 +450,15 @@ impl Producer {
                 }
             }
         }
-        if size + HEADER_LEN > self.max_message && !self.fits_compressed(p, &r, size) {
+        // Near the limit, a codec's own framing can take a record over it (an incompressible
+        // one grows): such records are compressed alone to know, before they join a batch.
+        let codec = self.lanes[p as usize].builder.codec();
+        let margin = if codec == Codec::None {
+            0
+        } else {
+            size / 256 + 512
+        };
+        if size + HEADER_LEN + margin > self.max_message && !self.fits_compressed(p, &r, size) {
             return Err(Error::BadInput(format!(
                 "input line {}: record of {} bytes is larger than max.message.bytes ({}) of topic {:?}{}",
                 r.line,
@@ -508,7 +519,10 @@ impl Producer {
     /// of its own, compressed with the lane's codec). Rare: only oversized records pay for it.
     fn fits_compressed(&self, p: u32, r: &RecordRef<'_>, size: usize) -> bool {
         let codec = self.lanes[p as usize].builder.codec();
-        if codec == Codec::None || (size + HEADER_LEN) as u64 > crate::log::codec::MAX_INFLATED {
+        if codec == Codec::None {
+            return size + HEADER_LEN <= self.max_message;
+        }
+        if (size + HEADER_LEN) as u64 > crate::log::codec::MAX_INFLATED {
             return false;
         }
         let mut b =
@@ -545,6 +559,19 @@ impl Producer {
             }
         }
         self.lanes[p as usize].builder.clear();
+        // Buffers keep their size between batches (no regrowth per batch); when all lanes'
+        // together pass the bound (many partitions, each grown to a full batch once), the
+        // flushed one gives its memory back.
+        if self.lanes.len() > 1
+            && self
+                .lanes
+                .iter()
+                .map(|l| l.builder.capacity())
+                .sum::<usize>()
+                > BUFFER_CAP
+        {
+            self.lanes[p as usize].builder.shrink();
+        }
         self.pending.retain(|&x| x != p);
         self.buffered = self
             .pending
@@ -599,9 +626,12 @@ impl Producer {
         let compressed = lane.builder.codec() != Codec::None;
         let mut sealed = lane.builder.seal();
         if sealed.bytes.len() > max_message {
+            // Checked when the record came in (`fits_compressed`); should it still not fit, it
+            // is dropped here, so the partition's later records are not held behind it.
+            let stored = sealed.bytes.len();
+            lane.builder.clear();
             return Err(Error::BadInput(format!(
-                "a record of {raw} bytes compresses to {} bytes, larger than max.message.bytes ({max_message}) of topic {:?}",
-                sealed.bytes.len(),
+                "a record of {raw} bytes compresses to {stored} bytes, larger than max.message.bytes ({max_message}) of topic {:?}",
                 self.topic
             )));
         }

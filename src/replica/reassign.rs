@@ -36,6 +36,17 @@ pub fn start(
                 "--replicas: broker {b} does not exist (see `chute broker list`)"
             )));
         }
+        if md.broker(*b).is_some_and(|x| x.draining)
+            && !md
+                .topic(topic)?
+                .partition(topic, partition)?
+                .replicas
+                .contains(b)
+        {
+            return Err(Error::Usage(format!(
+                "--replicas: broker {b} is being drained (`chute broker up {b}` ends the drain)"
+            )));
+        }
         if target[..i].contains(b) {
             return Err(Error::Usage(format!(
                 "--replicas: broker {b} is named twice"

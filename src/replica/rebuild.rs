@@ -222,6 +222,7 @@ fn fence(md: &mut Metadata, id: u32, up: &[u32]) -> Vec<Change> {
 /// Step 3, once: copy up to a budget into every replica of `id` outside the ISR, let the ones
 /// that caught up rejoin, and say how the rebuild stands.
 pub fn step(cluster: &Cluster, syncer: &mut Syncer, id: u32) -> Result<Progress> {
+    elect_returned(cluster, id)?;
     let md = cluster.metadata()?;
     let reports = super::replicate_where(cluster, &md, syncer, DEFAULT_BUDGET, &|_, p| {
         p.target_replicas().contains(&id) && !p.isr.contains(&id)
@@ -257,6 +258,8 @@ pub fn step(cluster: &Cluster, syncer: &mut Syncer, id: u32) -> Result<Progress>
                 .find(|r| r.topic == *name && r.partition == p.partition && r.broker == id);
             match r.map(|r| &r.result) {
                 Some(Ok(f)) => out.copying.push((pid.0, pid.1, f.end_offset, f.leader_end)),
+                // Someone else (a controller) is copying into it right now: still under way.
+                Some(Err(Error::LockTimeout { .. })) => out.copying.push((pid.0, pid.1, 0, 0)),
                 Some(Err(e)) => out.waiting.push((pid.0, pid.1, e.to_string())),
                 // Its leader changed between the two reads: next step.
                 None => out.copying.push((pid.0, pid.1, 0, 0)),
@@ -264,4 +267,34 @@ pub fn step(cluster: &Cluster, syncer: &mut Syncer, id: u32) -> Result<Progress>
         }
     }
     Ok(out)
+}
+
+/// A partition of `id` that the fence left without a leader (its other in-sync replicas were
+/// down) gets one once such a replica is back, as the controller would elect it: so running
+/// `broker replace` again finishes without a controller.
+fn elect_returned(cluster: &Cluster, id: u32) -> Result<()> {
+    let md = cluster.metadata()?;
+    let waiting = |p: &crate::cluster::metadata::PartitionMeta| {
+        p.replicas.contains(&id) && p.leader.is_none() && !p.isr.is_empty()
+    };
+    if !md.topics.values().flat_map(|t| &t.partitions).any(waiting) {
+        return Ok(());
+    }
+    let up = cluster.live_brokers(&md, false);
+    let changes = cluster.update(|md| {
+        let mut changes = Vec::new();
+        for (name, t) in md.topics.iter_mut() {
+            for p in t.partitions.iter_mut().filter(|p| waiting(p)) {
+                let n = super::isr::on_liveness(p, &|b| up.contains(&b), false);
+                if n != *p {
+                    changes.push((name.clone(), p.clone(), n.clone()));
+                    *p = n;
+                }
+            }
+        }
+        Ok(changes)
+    })?;
+    let md = cluster.metadata()?;
+    claim_epochs(cluster, &md, &changes);
+    Ok(())
 }

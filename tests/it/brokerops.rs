@@ -302,7 +302,15 @@ fn broker_drain_moves_every_replica_off_while_acks_all_streams() {
     env.chute().args(["replicate"]).assert().success();
     wait_full_isr(&env, "t");
     env.chute().args(["verify"]).assert().success();
-    // A draining broker takes no new replicas; `broker up` ends the drain.
+    // A draining broker takes no new replicas, not even by `topic reassign`; `broker up`
+    // ends the drain.
+    let o = env
+        .chute()
+        .args(["topic", "reassign", "t", "-p", "0", "--replicas", "3,0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("broker 3 is being drained"));
     env.create_topic("u", 3, &["-r", "3"]);
     assert!(
         describe(&env, "u")
@@ -372,5 +380,47 @@ fn broker_replace_killed_between_fence_and_tag_is_finished_by_running_it_again()
     for p in describe(&env, "t") {
         assert_eq!(isr(&p).len(), 2, "{p}");
     }
+    env.chute().args(["verify"]).assert().success();
+}
+
+/// The fence left a partition without a leader (its other in-sync replicas were down): once
+/// they are back, `broker replace` run again elects one and finishes, with no controller.
+#[test]
+fn broker_replace_run_again_elects_a_leader_once_the_others_are_back() {
+    let env = cluster(3);
+    env.create_topic("t", 1, &["-r", "3"]);
+    env.produce(
+        "t",
+        (0..2000).map(|i| format!("{i}\n")).collect::<String>(),
+        &["--acks", "all"],
+    );
+    let victim = leader(&describe(&env, "t")[0]).unwrap();
+    let others: Vec<u64> = (0..3).filter(|&b| b != victim).collect();
+    for &b in &others {
+        env.mark("down", b);
+    }
+    empty_disk(&env, victim);
+    let run = || {
+        env.chute()
+            .args(["broker", "replace", &victim.to_string()])
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(75), "{e}");
+    assert!(e.contains("not rebuilt yet: no leader"), "{e}");
+    assert_eq!(leader(&describe(&env, "t")[0]), None);
+    for &b in &others {
+        env.mark("up", b);
+    }
+    let o = run();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    let p = &describe(&env, "t")[0];
+    assert!(others.contains(&leader(p).unwrap()), "{p}");
+    assert!(isr(p).contains(&victim), "{p}");
+    let got = String::from_utf8(env.consume("t", &[])).unwrap();
+    assert_eq!(got.lines().count(), 2000);
     env.chute().args(["verify"]).assert().success();
 }

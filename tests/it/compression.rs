@@ -173,7 +173,7 @@ fn codecs_mix_in_one_partition_and_a_topic_codec_overrides_the_producer() {
         (&["-z", "brotli"][..], "brotli"),
         (
             &["-z", "zstd", "--compression-level", "30"][..],
-            "zstd takes 1 to 22",
+            "zstd takes 1 to 19",
         ),
         (
             &["-z", "lz4", "--compression-level", "3"][..],
@@ -483,4 +483,108 @@ fn batch_limits_count_the_stored_compressed_bytes() {
         e.contains("input line 2") && e.contains("even compressed with lz4"),
         "{e}"
     );
+}
+
+/// Bytes that do not compress (no newline among them, so one line is one record).
+fn random_line(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut v: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match (x >> 24) as u8 {
+                b'\n' => b'.',
+                b => b,
+            }
+        })
+        .collect();
+    v.push(b'\n');
+    v
+}
+
+/// A record that fits max.message.bytes as it is but not once a codec frames it stops the
+/// input at its own line (exit 65): records before it are written, none after, and nothing is
+/// left stuck in the partition's batch.
+#[test]
+fn a_record_that_grows_past_the_limit_when_compressed_is_refused_at_its_line() {
+    let env = Env::new();
+    env.create_topic("g", 1, &["-c", "max.message.bytes=8KiB"]);
+    let mut input = b"a\n".to_vec();
+    input.extend(random_line(3, 8118));
+    input.extend(b"c\n");
+    let o = env
+        .chute()
+        .args(["produce", "-t", "g", "-z", "gzip"])
+        .write_stdin(input.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(65));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("input line 2:") && e.contains("even compressed with gzip"),
+        "{e}"
+    );
+    assert_eq!(String::from_utf8(env.consume("g", &[])).unwrap(), "a\n");
+    // Uncompressed, it fits.
+    env.produce("g", input, &[]);
+    assert_eq!(
+        env.consume("g", &["--format", "%S\\n"]).len(),
+        "1\n1\n8130\n1\n".len()
+    );
+    // A limit below one batch header admits nothing, and says so (no panic).
+    env.create_topic("tiny", 1, &["-c", "max.message.bytes=10"]);
+    let o = env
+        .chute()
+        .args(["produce", "-t", "tiny"])
+        .write_stdin("x\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("larger than max.message.bytes (10)"));
+    // zstd's highest level that readers accept round-trips.
+    env.produce(
+        "g",
+        "z1\nz2\n",
+        &["-z", "zstd", "--compression-level", "19"],
+    );
+    assert!(env.consume("g", &[]).ends_with(b"z1\nz2\n"));
+}
+
+/// A compressed batch whose one record claims 60 MiB but holds a few bytes: refused (exit 74)
+/// without allocating what the length field claims.
+#[test]
+fn a_length_field_alone_allocates_nothing() {
+    let env = Env::new();
+    env.create_topic("claim", 1, &[]);
+    // One record: length varint 60 MiB, then a few bytes and the end of the section.
+    let mut plain = Vec::new();
+    let mut v: u64 = 60 << 20;
+    while v >= 0x80 {
+        plain.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    plain.push(v as u8);
+    plain.extend_from_slice(b"\0\0\0\x01\x02ab\0");
+    let mut b = chute::log::batch::BatchBuilder::new().with_compression(Codec::Zstd, None);
+    b.push(None, Some(b"x"), 1_700_000_000_000, &[]);
+    let mut bytes = b.seal().bytes.clone();
+    bytes.truncate(chute::log::batch::HEADER_LEN);
+    Codec::Zstd.compress(None, &plain, &mut bytes);
+    let len = bytes.len() as u32;
+    bytes[8..12].copy_from_slice(&len.to_le_bytes());
+    let mut sealed = chute::log::batch::SealedBatch::restamp(&mut bytes);
+    let mut w = chute::log::PartitionWriter::open(
+        &env.partition_dir("claim", 0),
+        "claim-0",
+        chute::log::WriterOptions::default(),
+    )
+    .unwrap();
+    w.append(&mut sealed).unwrap();
+    w.sync().unwrap();
+    drop(w);
+    let (code, err, rss) = run_measured(&env, &["consume", "-t", "claim"]);
+    assert_eq!(code, Some(74), "{err}");
+    assert!(err.contains("claim-0"), "{err}");
+    assert!(rss < 32 << 10, "peak RSS {rss} KiB");
 }
