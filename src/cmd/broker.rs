@@ -102,6 +102,10 @@ impl Status {
 fn replace(cluster: &Cluster, id: u32, dir: Option<&std::path::Path>) -> Result<i32> {
     let mut st = Status::new();
     let prepared = rebuild::prepare(cluster, id, dir)?;
+    if let Some(w) = &prepared.warning {
+        // A warning, not a note: -q does not hide it.
+        eprintln!("chute: warning: {w}");
+    }
     if prepared.resumed {
         st.say(&format!(
             "broker {id}: {} already carries its tag; resuming the rebuild",

@@ -427,6 +427,7 @@ impl Producer {
         let mut r = r;
         if size + HEADER_LEN > self.max_message
             && self.opts.truncate_oversized
+            && !self.fits_compressed(p, &r, size)
             && let Some(v) = r.value
         {
             // Cut the value until the record fits (the length prefixes shrink with it).

@@ -33,6 +33,8 @@ pub struct Prepared {
     pub resumed: bool,
     /// Leadership and ISR changes the fence made.
     pub changes: Vec<Change>,
+    /// Something the operator should look at (a new disk that seems not to be mounted).
+    pub warning: Option<String>,
 }
 
 /// How the rebuild of one broker stands.
@@ -93,11 +95,15 @@ pub fn prepare(cluster: &Cluster, id: u32, dir: Option<&Path>) -> Result<Prepare
         )));
     }
     let named = dir.is_some() || md.broker(id).is_some_and(|b| b.path.is_some());
+    let mut warning = None;
     let mut at = md.clone();
     set_path(&mut at, id, dir.map(|_| target.clone()));
     let resumed = match inspect(cluster, &at, id, &target)? {
         Found::Ours => true,
-        Found::Empty => false,
+        Found::Empty => {
+            warning = not_a_mount(&target);
+            false
+        }
         Found::Missing if dir.is_some() => {
             fsutil::create_dir_all_durable(&target)?;
             false
@@ -135,6 +141,7 @@ pub fn prepare(cluster: &Cluster, id: u32, dir: Option<&Path>) -> Result<Prepare
         dir: target,
         resumed,
         changes,
+        warning,
     })
 }
 
@@ -297,4 +304,20 @@ fn elect_returned(cluster: &Cluster, id: u32) -> Result<()> {
     let md = cluster.metadata()?;
     claim_epochs(cluster, &md, &changes);
     Ok(())
+}
+
+/// An empty directory on the same file system as its parent is not a disk of its own: if a new
+/// disk should be mounted there, it is not, and the rebuild would fill the parent's file
+/// system. Said, not refused: a broker in a plain directory is a legitimate layout.
+fn not_a_mount(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    let parent = dir.parent().unwrap_or(dir);
+    (dev(dir).is_some() && dev(dir) == dev(parent)).then(|| {
+        format!(
+            "{} is on the same file system as {}: if the new disk should be mounted there, it is not (the rebuild goes on in this directory)",
+            dir.display(),
+            parent.display()
+        )
+    })
 }

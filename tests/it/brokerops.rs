@@ -193,6 +193,8 @@ fn broker_replace_without_a_controller_fences_rebuilds_and_reports_what_is_lost(
         elsewhere.to_str().unwrap(),
     ]);
     let e = String::from_utf8_lossy(&o.stderr);
+    // A plain directory is not a disk of its own: said, in case a mount is missing.
+    assert!(e.contains("is on the same file system as"), "{e}");
     // solo's only copy was on the lost disk: exit 74, naming it; t is rebuilt.
     assert_eq!(o.status.code(), Some(74), "{e}");
     assert!(

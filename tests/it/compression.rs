@@ -532,6 +532,10 @@ fn a_record_that_grows_past_the_limit_when_compressed_is_refused_at_its_line() {
         env.consume("g", &["--format", "%S\\n"]).len(),
         "1\n1\n8130\n1\n".len()
     );
+    // --on-error truncate cuts only what does not fit even compressed.
+    let big = format!("{}\n", "b".repeat(20 << 10));
+    env.produce("g", big.clone(), &["-z", "zstd", "--on-error", "truncate"]);
+    assert!(env.consume("g", &[]).ends_with(big.as_bytes()));
     // A limit below one batch header admits nothing, and says so (no panic).
     env.create_topic("tiny", 1, &["-c", "max.message.bytes=10"]);
     let o = env
