@@ -57,7 +57,8 @@ fn completions_command_prints_a_script() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("chute"));
 }
 
-/// The runnable examples of replication, retention and compaction run and say what they show.
+/// The runnable examples (replication, retention and compaction, compression and partitioning,
+/// disk operations) run and say what they show.
 #[test]
 fn replication_and_retention_examples_run() {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -69,6 +70,25 @@ fn replication_and_retention_examples_run() {
         (
             "examples/retention-compaction.sh",
             &["below the log start", "records after: 19"][..],
+        ),
+        (
+            "examples/compress-partition.sh",
+            &[
+                "compresscodec: zstd",
+                "consumed: byte for byte the input",
+                "5          0         1000",
+                "same placement as -K",
+                "partition 1: job 9",
+            ][..],
+        ),
+        (
+            "examples/disk-ops.sh",
+            &[
+                "broker 1: rebuilt; 2 replica(s) in sync",
+                "verify: clean",
+                "replicas left on broker 1: 0",
+                "records: 3000",
+            ][..],
         ),
     ] {
         let out = std::process::Command::new("bash")
