@@ -72,6 +72,12 @@ impl Cluster {
             )));
         }
         std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        if std::fs::symlink_metadata(dir.join("broker.json")).is_err() {
+            return Err(Error::NotFound(format!(
+                "{} has no broker tag (an empty or new disk? `chute broker replace {id}` rebuilds it)",
+                dir.display()
+            )));
+        }
         self.check_broker_tag(md, id)?;
         if write_probe {
             let p = dir.join(format!(".probe.{}", std::process::id()));

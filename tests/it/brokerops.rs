@@ -60,8 +60,23 @@ fn broker_replace_rebuilds_an_empty_disk_while_acks_all_streams() {
     let victim = leader(&describe(&env, "t")[0]).unwrap();
     write_chunk(&mut stdin, 20_000, 21_000);
     empty_disk(&env, victim);
-    // An empty disk is not the broker: it is down, and leadership moves away from it.
+    // An empty disk is not the broker: it is down (saying what to do), and leadership moves
+    // away from it.
     wait_new_leaders(&env, "t", victim);
+    let list = String::from_utf8(
+        env.chute()
+            .args(["broker", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        list.contains(&format!(
+            "has no broker tag (an empty or new disk? `chute broker replace {victim}`"
+        )),
+        "{list}"
+    );
     write_chunk(&mut stdin, 21_000, 30_000);
 
     // The first replace is killed after its first copy step (mid-rebuild).
