@@ -625,7 +625,7 @@ fn fixture_records(start_ms: i64) -> Vec<Value> {
         .collect()
 }
 
-fn produce_stage(env: &Env, records: &[Value], acks: &str) {
+fn produce_stage(env: &Env, records: &[Value], acks: &str, codec: &str) {
     let file = env.dir.path().join("input.jsonl");
     let mut text = String::new();
     for r in records {
@@ -639,7 +639,16 @@ fn produce_stage(env: &Env, records: &[Value], acks: &str) {
         .args([
             "produce", "-t", TOPIC, "--format", "json", "--file", &f, "-q",
         ])
-        .args(["--batch-size", "700", "--linger", "30s", "--acks", acks])
+        .args([
+            "--batch-size",
+            "700",
+            "--linger",
+            "30s",
+            "--acks",
+            acks,
+            "-z",
+            codec,
+        ])
         .assert()
         .success();
 }
@@ -726,7 +735,7 @@ impl Fixture {
 
         // Stage 1, then a group that committed part of it, then a member that read the rest
         // and was killed: its member file stays behind.
-        produce_stage(&env, &recs[..STAGE1_END], "1");
+        produce_stage(&env, &recs[..STAGE1_END], "1", "none");
         env.chute()
             .args(["consume", "-t", TOPIC, "-g", GROUP, "-n", "100"])
             .assert()
@@ -745,8 +754,9 @@ impl Fixture {
         crate::util::kill9(&mut member);
 
         // Stage 2 (fsynced), stage 3 published but never fsynced on the leaders.
-        produce_stage(&env, &recs[STAGE1_END..STAGE2_END], "1");
-        produce_stage(&env, &recs[STAGE2_END..], "0");
+        // Compressed batches beside plain ones: damage to them is found by the same checks.
+        produce_stage(&env, &recs[STAGE1_END..STAGE2_END], "1", "lz4");
+        produce_stage(&env, &recs[STAGE2_END..], "0", "zstd");
 
         let mut all = Vec::new();
         walk(&root, Path::new(""), &mut all);
