@@ -39,6 +39,12 @@ fn paused_at(env: &Env, point: &str, args: &[&str]) -> Bg {
     bg
 }
 
+/// `chute broker list`, as printed.
+fn broker_list(env: &Env) -> String {
+    let o = env.chute().args(["broker", "list"]).output().unwrap();
+    String::from_utf8(o.stdout).unwrap()
+}
+
 /// The disk of broker `b` is lost and an empty one is mounted in its place.
 fn empty_disk(env: &Env, b: u64) {
     move_away(env, b);
@@ -63,14 +69,7 @@ fn broker_replace_rebuilds_an_empty_disk_while_acks_all_streams() {
     // An empty disk is not the broker: it is down (saying what to do), and leadership moves
     // away from it.
     wait_new_leaders(&env, "t", victim);
-    let list = String::from_utf8(
-        env.chute()
-            .args(["broker", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let list = broker_list(&env);
     assert!(
         list.contains(&format!(
             "has no broker tag (an empty or new disk? `chute broker replace {victim}`"
@@ -164,15 +163,11 @@ fn broker_replace_without_a_controller_fences_rebuilds_and_reports_what_is_lost(
     // Refusals first: nothing is fenced or written by any of them.
     let before = metadata(&env);
     let run = |args: &[&str]| env.chute().args(args).output().unwrap();
+    let replace_at =
+        |dir: &std::path::Path| run(&["broker", "replace", "1", "--dir", dir.to_str().unwrap()]);
     // A broker that is up with its data is not replaced from another directory.
     let elsewhere = env.dir.path().join("new-disk");
-    let o = run(&[
-        "broker",
-        "replace",
-        "1",
-        "--dir",
-        elsewhere.to_str().unwrap(),
-    ]);
+    let o = replace_at(&elsewhere);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is up at"));
     empty_disk(&env, victim);
@@ -183,13 +178,7 @@ fn broker_replace_without_a_controller_fences_rebuilds_and_reports_what_is_lost(
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("is not empty (it holds notes.txt)"), "{e}");
     // Another broker's directory is a wrong disk.
-    let o = run(&[
-        "broker",
-        "replace",
-        "1",
-        "--dir",
-        broker_dir(&env, 0).to_str().unwrap(),
-    ]);
+    let o = replace_at(&broker_dir(&env, 0));
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("broker 0 lives there"));
     let o = run(&["broker", "replace", "7"]);
@@ -200,13 +189,7 @@ fn broker_replace_without_a_controller_fences_rebuilds_and_reports_what_is_lost(
     // The new disk is mounted elsewhere: --dir moves the broker there.
     std::fs::remove_file(broker_dir(&env, victim).join("notes.txt")).unwrap();
     std::fs::create_dir(&elsewhere).unwrap();
-    let o = run(&[
-        "broker",
-        "replace",
-        "1",
-        "--dir",
-        elsewhere.to_str().unwrap(),
-    ]);
+    let o = replace_at(&elsewhere);
     let e = String::from_utf8_lossy(&o.stderr);
     // A plain directory is not a disk of its own: said, in case a mount is missing.
     assert!(e.contains("is on the same file system as"), "{e}");
@@ -241,13 +224,7 @@ fn broker_replace_without_a_controller_fences_rebuilds_and_reports_what_is_lost(
     env.chute().args(["verify", "-t", "t"]).assert().success();
     // Run again: the same report, nothing else changes.
     let before = metadata(&env);
-    let o = run(&[
-        "broker",
-        "replace",
-        "1",
-        "--dir",
-        elsewhere.to_str().unwrap(),
-    ]);
+    let o = replace_at(&elsewhere);
     assert_eq!(o.status.code(), Some(74));
     assert!(String::from_utf8_lossy(&o.stderr).contains("resuming"));
     assert_eq!(metadata(&env)["topics"], before["topics"]);
@@ -280,14 +257,7 @@ fn broker_drain_moves_every_replica_off_while_acks_all_streams() {
     );
     kill9(&mut first.child);
     write_chunk(&mut stdin, 20_000, 25_000);
-    let list = String::from_utf8(
-        env.chute()
-            .args(["broker", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let list = broker_list(&env);
     assert!(list.contains("up (draining)"), "{list}");
     let out = env.chute().args(["broker", "drain", "3"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -338,14 +308,7 @@ fn broker_drain_moves_every_replica_off_while_acks_all_streams() {
     assert_eq!(again.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&again.stderr).contains("holds no replica"));
     env.mark("up", drained);
-    let list = String::from_utf8(
-        env.chute()
-            .args(["broker", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let list = broker_list(&env);
     assert!(!list.contains("draining"), "{list}");
     // Too few brokers left to keep the replication factor (3 is down now): refused before
     // anything moves.

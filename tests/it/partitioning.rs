@@ -42,6 +42,15 @@ fn zlib_crc32(data: &[u8]) -> u32 {
     !crc
 }
 
+/// `chute ARGS` with `stdin` on its input, to its end.
+fn run(env: &Env, args: &[&str], stdin: impl Into<Vec<u8>>) -> std::process::Output {
+    env.chute()
+        .args(args)
+        .write_stdin(stdin.into())
+        .output()
+        .unwrap()
+}
+
 fn keyed(n: u32) -> String {
     (0..n).map(|i| format!("key-{i},v{i}\n")).collect()
 }
@@ -180,12 +189,11 @@ fn keys_and_partitions_come_from_the_data() {
         "{\"value\":{\"n\":1}}\n",
         &["-f", "json", "--key-field", "user.id", "--key-optional"],
     );
-    let o = env
-        .chute()
-        .args(["produce", "-t", "bypart", "--partition-regex", r"p=(\d+)"])
-        .write_stdin("a p=1\nb p=9\nc p=2\n")
-        .output()
-        .unwrap();
+    let o = run(
+        &env,
+        &["produce", "-t", "bypart", "--partition-regex", r"p=(\d+)"],
+        "a p=1\nb p=9\nc p=2\n",
+    );
     assert_eq!(o.status.code(), Some(65));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("input line 2: partition 9 does not exist")
@@ -282,11 +290,6 @@ fn batch_records_bounds_every_batch() {
         });
     assert!(sizes.keys().all(|&c| c <= 10), "{sizes:?}");
     assert_eq!(sizes.iter().map(|(c, n)| c * n).sum::<usize>(), 1005);
-    let o = env
-        .chute()
-        .args(["produce", "-t", "b", "--batch-records", "0"])
-        .write_stdin("x\n")
-        .output()
-        .unwrap();
+    let o = run(&env, &["produce", "-t", "b", "--batch-records", "0"], "x\n");
     assert_eq!(o.status.code(), Some(2));
 }
