@@ -76,6 +76,9 @@ impl Backend for Local {
         let stamp = TopicWatch::stamp_now(&self.cluster);
         let (md, names) = topics.resolve_in(&self.cluster, true)?;
         let mut consumer = Consumer::open(&self.cluster, &md, &names, o, &|_, _| None)?;
+        if topics.has_patterns() {
+            consumer.patterns = Some(topics.clone());
+        }
         let mut warnings = std::mem::take(&mut consumer.warnings);
         // Following: wake on file events in the replica directories, not on a timer alone.
         let waker = o.follow.then(|| {

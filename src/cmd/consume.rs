@@ -14,6 +14,14 @@ const RESCAN: Duration = Duration::from_millis(250);
 
 pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     let topics = Subscription::parse(&a.topic)?;
+    // Said at once, not after waiting for or resolving topics: partitions are per topic.
+    if !a.partition.is_empty() && a.topic.len() > 1 {
+        return Err(Error::Usage(format!(
+            "-p picks partitions of one topic, but -t gives {} topics ({}): partitions are numbered per topic",
+            a.topic.len(),
+            a.topic.join(", ")
+        )));
+    }
     let mut format = a.format.clone().with_delimiter(a.delimiter.bytes());
     if let Some(sep) = &a.key_delimiter {
         format = format.with_key_separator(sep.0.clone()).ok_or_else(|| {

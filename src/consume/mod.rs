@@ -118,6 +118,9 @@ pub struct Consumer {
     pub delivered: u64,
     /// Things the user should hear about on stderr (clamped offsets and the like).
     pub warnings: Vec<String>,
+    /// A subscription with patterns: a topic only a pattern matched that is deleted is no
+    /// longer read (as Kafka drops it from a pattern subscription), rather than an error.
+    pub patterns: Option<Subscription>,
 }
 
 impl Consumer {
@@ -190,6 +193,7 @@ impl Consumer {
             until: opts.until,
             delivered: 0,
             warnings: Vec::new(),
+            patterns: None,
         }
     }
 
@@ -348,7 +352,12 @@ impl Consumer {
             .cursors
             .iter()
             .position(|c| c.topic == topic && c.partition == p)?;
-        Some(self.cursors.remove(i).next)
+        let next = self.cursors.remove(i).next;
+        // No partition of it left here: its deletion is no longer our business.
+        if !self.cursors.iter().any(|c| c.topic == topic) {
+            self.watches.remove(topic);
+        }
+        Some(next)
     }
 
     /// True when every partition reached its snapshot end, `--until`, or `-n`, or a stop
@@ -366,10 +375,18 @@ impl Consumer {
             return Ok(());
         };
         let mut look = MetadataLook::new(cluster);
+        let mut dropped = Vec::new();
         for (topic, watch) in &mut self.watches {
             let md = match watch.poll_with(&mut look)? {
                 TopicChange::Unchanged => continue,
                 TopicChange::Changed(md) => md,
+                // Only a pattern matched it: it leaves the subscription.
+                TopicChange::Deleted { .. }
+                    if self.patterns.as_ref().is_some_and(|s| !s.names(topic)) =>
+                {
+                    dropped.push(topic.clone());
+                    continue;
+                }
                 // Deleted (perhaps created again): our readers are on files nobody writes any
                 // more.
                 TopicChange::Deleted { recreated } => {
@@ -397,6 +414,12 @@ impl Consumer {
                 c.hw = HwView::new(cluster, &md, topic, p);
                 c.meta = p.clone();
             }
+        }
+        for t in dropped {
+            self.cursors.retain(|c| c.topic != t);
+            self.watches.remove(&t);
+            self.warnings
+                .push(format!("topic {t:?} was deleted: no longer read"));
         }
         Ok(())
     }

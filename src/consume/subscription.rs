@@ -53,6 +53,13 @@ impl Subscription {
         self.specs.iter().any(|s| matches!(s, Spec::Pattern(_)))
     }
 
+    /// Whether `topic` is named as it is (not only matched by a pattern).
+    pub fn names(&self, topic: &str) -> bool {
+        self.specs
+            .iter()
+            .any(|s| matches!(s, Spec::Name(n) if n == topic))
+    }
+
     /// Whether `topic` is one of the names or matches one of the patterns.
     pub fn matches(&self, topic: &str) -> bool {
         self.specs.iter().any(|s| match s {

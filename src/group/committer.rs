@@ -100,8 +100,11 @@ impl Committer {
     }
 
     pub(super) fn accept(&mut self, slot: Slot, next: u64) {
-        let e = self.accepted.entry(slot).or_insert(next);
-        *e = (*e).max(next);
+        // Only a partition still read here (`started`, not `forget`): what a slow reader
+        // takes of a partition released since must not be committed over its new owner's.
+        if let Some(e) = self.accepted.get_mut(&slot) {
+            *e = (*e).max(next);
+        }
     }
 
     /// True when something accepted is not committed yet.

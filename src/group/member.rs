@@ -147,6 +147,15 @@ fn publish(path: &std::path::Path, info: &MemberInfo) -> Result<File> {
         )),
     })?;
     let body = write_versioned(info, &KIND, false);
+    if body.len() > MAX_MEMBER_FILE {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::Usage(format!(
+            "the subscription names {} topics ({} bytes as a member file, more than the {} KiB a member of a group may take): name fewer topics, or a narrower ^pattern",
+            info.topics.len(),
+            body.len(),
+            MAX_MEMBER_FILE >> 10
+        )));
+    }
     if let Err(e) = file.write_all(&body) {
         // A full disk: a scanner would only remove the temp file after a grace period.
         let _ = std::fs::remove_file(&tmp);
@@ -158,6 +167,10 @@ fn publish(path: &std::path::Path, info: &MemberInfo) -> Result<File> {
     std::fs::rename(&tmp, path).at(path)?;
     Ok(file)
 }
+
+/// A member file is read whole by every member on every scan: bounded, and a subscription that
+/// would pass it is refused when the member joins (never written, so others never fail on it).
+const MAX_MEMBER_FILE: usize = 1 << 16;
 
 /// How old a temporary member file must be before a scanner treats it as a dead creator's.
 const TMP_GRACE_MS: i64 = 60_000;
@@ -223,7 +236,9 @@ pub fn live_members(group: &Group, me: Option<&MemberInfo>) -> Result<Vec<Member
         let mut bytes = Vec::new();
         {
             use std::io::Read;
-            (&f).take(1 << 16).read_to_end(&mut bytes).at(&path)?;
+            (&f).take(MAX_MEMBER_FILE as u64)
+                .read_to_end(&mut bytes)
+                .at(&path)?;
         }
         let info = parse(&path, &bytes)?;
         out.push(info);

@@ -137,7 +137,13 @@ pub fn run(
         cluster,
         opts,
         me,
-        consumer: Consumer::empty(&opts.consume),
+        consumer: {
+            let mut c = Consumer::empty(&opts.consume);
+            if opts.topics.has_patterns() {
+                c.patterns = Some(opts.topics.clone());
+            }
+            c
+        },
         owned: BTreeMap::new(),
         warn,
     };

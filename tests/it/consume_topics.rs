@@ -584,3 +584,51 @@ fn exec_batches_hold_one_topic_each_and_say_which() {
         .sum();
     assert_eq!(committed, 500);
 }
+
+/// A topic only a pattern matched that is deleted leaves the subscription, as in Kafka: plain
+/// followers and group members go on with the others (a topic named with -t is still an error).
+#[test]
+fn a_deleted_topic_leaves_a_pattern_subscription_and_reading_goes_on() {
+    for group in [false, true] {
+        let env = Env::new();
+        env.produce("logs.web", "w0\n", &[]);
+        env.produce("logs.db", "d0\n", &[]);
+        let mut args = vec!["-t", "^logs\\.", "--follow", "-f", "%t %s\\n"];
+        if group {
+            args.extend(["-g", "g"]);
+        }
+        let r = Running::start(&env, &args);
+        wait_for("both topics' records", LONG, || {
+            r.has("logs.web w0") && r.has("logs.db d0")
+        });
+        env.chute()
+            .args(["topic", "delete", "logs.web"])
+            .assert()
+            .success();
+        env.produce("logs.db", "d1\n", &[]);
+        wait_for("logs.db's new record after the deletion", LONG, || {
+            r.has("logs.db d1")
+        });
+        let (code, err, _) = r.stop();
+        assert_eq!(code, Some(0), "group {group}: {err}");
+    }
+    // -p with several -t values: a usage error at once, before any topic is looked for.
+    let env = Env::new();
+    let (code, _, err) = consume(&env, &["-t", "a", "-t", "missing", "-p", "0", "-F"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("-p picks partitions of one topic"), "{err}");
+}
+
+/// A subscription too large for a member file is refused when the member joins (exit 2),
+/// so the group's other members never meet a file they cannot read.
+#[test]
+fn a_subscription_too_large_for_a_member_file_is_refused() {
+    let env = Env::new();
+    let long = "x".repeat(240);
+    for i in 0..300 {
+        env.create_topic(&format!("big.{i:03}.{long}"), 1, &[]);
+    }
+    let (code, _, err) = consume(&env, &["-t", "^big\\.", "-g", "g"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("the subscription names 300 topics"), "{err}");
+}
