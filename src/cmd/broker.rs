@@ -298,7 +298,20 @@ fn drain(cluster: &Cluster, id: u32, no_wait: bool) -> Result<i32> {
         }
         last = Some(now);
     }
-    for (name, old, new) in drain::prefer_leaders(cluster, &todo)? {
+    // The moved partitions, and those whose preferred replica the plan changed to keep the
+    // balance.
+    let mut prefer = todo.clone();
+    prefer.extend(recorded.iter().map(|m| (m.topic.clone(), m.partition)));
+    if recorded.is_empty() {
+        // Resumed: the reorders an earlier run recorded are not in `recorded`.
+        let md = cluster.metadata()?;
+        for (n, t) in &md.topics {
+            prefer.extend(t.partitions.iter().map(|p| (n.clone(), p.partition)));
+        }
+    }
+    prefer.sort();
+    prefer.dedup();
+    for (name, old, new) in drain::prefer_leaders(cluster, &prefer)? {
         st.say(&chute::replica::leadership::describe_change(
             &name,
             &old,

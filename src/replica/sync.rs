@@ -168,7 +168,10 @@ impl Syncer {
             crate::fsutil::remove_tree(&dir)?;
         }
         if !dir.exists() {
-            // A replica that was never created here, or a disk replaced by an empty one.
+            // A replica that was never created here, or a disk replaced by an empty one. The
+            // probe above may be a few milliseconds old: a disk swapped since is not this
+            // broker, and nothing is created on it until it is tagged (`broker replace`).
+            cluster.check_broker_tag(md, b)?;
             dir::create_replica(&dir, &name, opts.clone(), topic_id)?;
         }
         if !self.writers.contains_key(&dir) {
