@@ -1,16 +1,11 @@
 //! `chute broker list|add|down|up|replace|drain`.
 
+use super::progress::{STALL, Stall, Status};
 use super::{print, print_json, table};
 use crate::cli::BrokerCmd;
 use chute::cluster::Cluster;
 use chute::error::{Error, Result, exit};
 use chute::replica::{Syncer, drain, rebuild};
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
-
-/// A move or rebuild that makes no progress for this long stops with exit 75 (the work is
-/// recorded; a controller or the command run again finishes it).
-const STALL: Duration = Duration::from_secs(30);
 
 pub fn run(cluster: &Cluster, cmd: BrokerCmd) -> Result<i32> {
     match cmd {
@@ -69,36 +64,6 @@ pub fn state(b: &chute::cluster::brokers::BrokerStatus) -> String {
     s
 }
 
-/// One progress line on a terminal (rewritten in place), nothing otherwise.
-struct Status {
-    tty: bool,
-    shown: bool,
-}
-
-impl Status {
-    fn new() -> Status {
-        Status {
-            tty: std::io::stderr().is_terminal(),
-            shown: false,
-        }
-    }
-
-    fn show(&mut self, line: &str) {
-        if self.tty && !super::quiet() {
-            eprint!("\r\x1b[Kchute: {line}");
-            self.shown = true;
-        }
-    }
-
-    /// A line of its own (a log line, the outcome), below any progress line.
-    fn say(&mut self, line: &str) {
-        if std::mem::take(&mut self.shown) {
-            eprintln!();
-        }
-        super::note(format_args!("{line}"));
-    }
-}
-
 fn replace(cluster: &Cluster, id: u32, dir: Option<&std::path::Path>) -> Result<i32> {
     let mut st = Status::new();
     let prepared = rebuild::prepare(cluster, id, dir)?;
@@ -127,8 +92,7 @@ fn replace(cluster: &Cluster, id: u32, dir: Option<&std::path::Path>) -> Result<
     }
     chute::signals::install()?;
     let mut syncer = Syncer::new();
-    let mut last = None;
-    let mut stalled = Instant::now();
+    let mut stall = Stall::new();
     loop {
         if chute::signals::stop_requested() {
             st.say(&format!(
@@ -150,26 +114,18 @@ fn replace(cluster: &Cluster, id: u32, dir: Option<&std::path::Path>) -> Result<
             p.total,
             p.copying.len()
         ));
-        let now = (p.in_sync, copied);
-        if last == Some(now) {
-            if stalled.elapsed() > STALL {
-                st.say(&format!(
-                    "broker {id}: no progress for {}s; {}",
-                    STALL.as_secs(),
-                    p.copying
-                        .iter()
-                        .map(|(t, q, c, o)| format!("{t}-{q} at {c} of {o}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                return Ok(exit::TEMPFAIL);
-            }
-            // Waiting to join the ISR, or a replica whose lock is held: a little later.
-            std::thread::sleep(Duration::from_millis(20));
-        } else {
-            stalled = Instant::now();
+        if stall.stalled((p.in_sync, copied)) {
+            st.say(&format!(
+                "broker {id}: no progress for {}s; {}",
+                STALL.as_secs(),
+                p.copying
+                    .iter()
+                    .map(|(t, q, c, o)| format!("{t}-{q} at {c} of {o}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return Ok(exit::TEMPFAIL);
         }
-        last = Some(now);
     }
 }
 
@@ -242,8 +198,7 @@ fn drain(cluster: &Cluster, id: u32, no_wait: bool) -> Result<i32> {
     chute::signals::install()?;
     let mut syncer = Syncer::new();
     let total = todo.len();
-    let mut last = None;
-    let mut stalled = Instant::now();
+    let mut stall = Stall::new();
     loop {
         if chute::signals::stop_requested() {
             st.say(&format!(
@@ -270,7 +225,7 @@ fn drain(cluster: &Cluster, id: u32, no_wait: bool) -> Result<i32> {
                 Err(Error::NotFound(_)) => {}
                 // One partition's trouble (no leader now, a lock held) must not stop the rest.
                 Err(e @ (Error::Temporary(_) | Error::NoLeader(_) | Error::LockTimeout { .. })) => {
-                    if last.is_some() && stalled.elapsed() > STALL {
+                    if stall.quiet_for_long() {
                         st.say(&format!("partition {t}-{q}: {e}"));
                     }
                 }
@@ -282,21 +237,14 @@ fn drain(cluster: &Cluster, id: u32, no_wait: bool) -> Result<i32> {
             "draining broker {id}: {}/{total} partitions moved",
             total - left.len()
         ));
-        let now = (left.len(), copied);
-        if last == Some(now) {
-            if stalled.elapsed() > STALL {
-                st.say(&format!(
-                    "broker {id}: no progress for {}s; {} move(s) left (see `chute topic describe`); they are recorded, and a running controller finishes them",
-                    STALL.as_secs(),
-                    left.len()
-                ));
-                return Ok(exit::TEMPFAIL);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        } else {
-            stalled = Instant::now();
+        if stall.stalled((left.len(), copied)) {
+            st.say(&format!(
+                "broker {id}: no progress for {}s; {} move(s) left (see `chute topic describe`); they are recorded, and a running controller finishes them",
+                STALL.as_secs(),
+                left.len()
+            ));
+            return Ok(exit::TEMPFAIL);
         }
-        last = Some(now);
     }
     // The moved partitions, and those whose preferred replica the plan changed to keep the
     // balance.

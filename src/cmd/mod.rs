@@ -10,6 +10,7 @@ pub mod group;
 pub mod metrics;
 pub mod offsets;
 pub mod produce;
+pub mod progress;
 pub mod replicate;
 pub mod table;
 pub mod top;

@@ -192,46 +192,40 @@ fn reassign(
     replicas: &[u32],
     no_wait: bool,
 ) -> Result<i32> {
+    use super::progress::{Stall, Status};
     use chute::replica::reassign::{self, Progress};
-    use std::io::IsTerminal;
+    let mut st = Status::new();
     let p = reassign::start(cluster, topic, partition, replicas)?;
     if p.adding.is_empty() && p.removing.is_empty() {
-        eprintln!("chute: {topic}-{partition} already has replicas {replicas:?}");
+        st.say(&format!(
+            "{topic}-{partition} already has replicas {replicas:?}"
+        ));
         return Ok(0);
     }
-    eprintln!(
-        "chute: {topic}-{partition}: moving to {replicas:?} (adding {:?}, removing {:?})",
+    st.say(&format!(
+        "{topic}-{partition}: moving to {replicas:?} (adding {:?}, removing {:?})",
         p.adding, p.removing
-    );
+    ));
     if no_wait {
         return Ok(0);
     }
-    let tty = std::io::stderr().is_terminal();
     let mut syncer = chute::replica::Syncer::new();
-    let mut shown = false;
-    let mut last = None;
-    let mut stalled = std::time::Instant::now();
+    let mut stall = Stall::new();
     // A signal stops the command between copy steps: the move is recorded in metadata, and a
     // controller (or this command run again) finishes it.
     chute::signals::install()?;
     loop {
         if chute::signals::stop_requested() {
-            if tty && shown {
-                eprintln!();
-            }
-            eprintln!(
-                "chute: {topic}-{partition}: stopped; the move is recorded and a running controller (or this command again) finishes it"
-            );
+            st.say(&format!(
+                "{topic}-{partition}: stopped; the move is recorded and a running controller (or this command again) finishes it"
+            ));
             return Ok(0);
         }
         match reassign::step(cluster, &mut syncer, topic, partition, None, &mut |l| {
-            eprintln!("{}chute: {l}", if shown { "\n" } else { "" })
+            st.say(l)
         })? {
             Progress::Done => {
-                if tty && shown {
-                    eprintln!();
-                }
-                eprintln!("chute: {topic}-{partition}: now on {replicas:?}");
+                st.say(&format!("{topic}-{partition}: now on {replicas:?}"));
                 // An old replica whose removal met a held lock (said above, naming the holder)
                 // is still there: the move is done, the clean-up is not (retry later: 75).
                 let md = cluster.metadata()?;
@@ -242,44 +236,31 @@ fn reassign(
                     .filter(|&b| cluster.replica_dir(&md, b, topic, partition).exists())
                     .collect();
                 if !left.is_empty() {
-                    eprintln!(
-                        "chute: {topic}-{partition}: the old replica on broker(s) {left:?} is not removed yet; a running controller (or `controller --once`) removes it"
-                    );
+                    st.say(&format!(
+                        "{topic}-{partition}: the old replica on broker(s) {left:?} is not removed yet; a running controller (or `controller --once`) removes it"
+                    ));
                     return Ok(chute::error::exit::TEMPFAIL);
                 }
                 return Ok(0);
             }
             Progress::Copying(v) => {
-                if tty {
-                    let parts: Vec<String> = v
-                        .iter()
-                        .map(|(b, end, of)| {
-                            let pct = if *of == 0 { 100 } else { end * 100 / of };
-                            format!("broker {b}: {end}/{of} ({pct}%)")
-                        })
-                        .collect();
-                    eprint!(
-                        "\r\x1b[Kchute: copying {topic}-{partition}: {}",
-                        parts.join(", ")
-                    );
-                    shown = true;
+                let parts: Vec<String> = v
+                    .iter()
+                    .map(|(b, end, of)| {
+                        let pct = if *of == 0 { 100 } else { end * 100 / of };
+                        format!("broker {b}: {end}/{of} ({pct}%)")
+                    })
+                    .collect();
+                st.show(&format!(
+                    "copying {topic}-{partition}: {}",
+                    parts.join(", ")
+                ));
+                if stall.stalled(v) {
+                    st.finish();
+                    return Err(chute::Error::Temporary(format!(
+                        "{topic}-{partition}: the move is recorded but made no progress for 30s (a new replica's broker down?); the controller finishes it when it can, see `chute topic describe {topic}`"
+                    )));
                 }
-                // Copying goes on at once while it makes progress; wait a little only when it
-                // does not (a replica that is down, or waiting to join the ISR).
-                if last.as_ref() == Some(&v) {
-                    if stalled.elapsed() > std::time::Duration::from_secs(30) {
-                        if tty && shown {
-                            eprintln!();
-                        }
-                        return Err(chute::Error::Temporary(format!(
-                            "{topic}-{partition}: the move is recorded but made no progress for 30s (a new replica's broker down?); the controller finishes it when it can, see `chute topic describe {topic}`"
-                        )));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                } else {
-                    stalled = std::time::Instant::now();
-                }
-                last = Some(v);
             }
         }
     }

@@ -408,6 +408,7 @@ impl Producer {
 
     pub fn send(&mut self, r: RecordRef<'_>) -> Result<()> {
         let n = self.lanes.len() as u32;
+        let mut size = BatchBuilder::record_size(r.key, r.value, r.headers);
         let p = match (r.partition.or(self.opts.partition), r.key) {
             (Some(p), _) => {
                 if p >= n {
@@ -418,12 +419,8 @@ impl Producer {
                 }
                 p
             }
-            (None, key) => {
-                let size = r.value.map_or(0, <[u8]>::len) + key.map_or(0, <[u8]>::len);
-                self.placement.choose(key, size, r.line)?
-            }
+            (None, key) => self.placement.choose(key, size, r.line)?,
         };
-        let mut size = BatchBuilder::record_size(r.key, r.value, r.headers);
         let mut r = r;
         if size + HEADER_LEN > self.max_message
             && self.opts.truncate_oversized

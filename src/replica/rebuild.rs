@@ -229,8 +229,7 @@ fn fence(md: &mut Metadata, id: u32, up: &[u32]) -> Vec<Change> {
 /// Step 3, once: copy up to a budget into every replica of `id` outside the ISR, let the ones
 /// that caught up rejoin, and say how the rebuild stands.
 pub fn step(cluster: &Cluster, syncer: &mut Syncer, id: u32) -> Result<Progress> {
-    elect_returned(cluster, id)?;
-    let md = cluster.metadata()?;
+    let md = elect_returned(cluster, cluster.metadata()?, id)?;
     let reports = super::replicate_where(cluster, &md, syncer, DEFAULT_BUDGET, &|_, p| {
         p.target_replicas().contains(&id) && !p.isr.contains(&id)
     })?;
@@ -278,14 +277,13 @@ pub fn step(cluster: &Cluster, syncer: &mut Syncer, id: u32) -> Result<Progress>
 
 /// A partition of `id` that the fence left without a leader (its other in-sync replicas were
 /// down) gets one once such a replica is back, as the controller would elect it: so running
-/// `broker replace` again finishes without a controller.
-fn elect_returned(cluster: &Cluster, id: u32) -> Result<()> {
-    let md = cluster.metadata()?;
+/// `broker replace` again finishes without a controller. Returns the metadata to go on with.
+fn elect_returned(cluster: &Cluster, md: Metadata, id: u32) -> Result<Metadata> {
     let waiting = |p: &crate::cluster::metadata::PartitionMeta| {
         p.replicas.contains(&id) && p.leader.is_none() && !p.isr.is_empty()
     };
     if !md.topics.values().flat_map(|t| &t.partitions).any(waiting) {
-        return Ok(());
+        return Ok(md);
     }
     let up = cluster.live_brokers(&md, false);
     let changes = cluster.update(|md| {
@@ -303,7 +301,7 @@ fn elect_returned(cluster: &Cluster, id: u32) -> Result<()> {
     })?;
     let md = cluster.metadata()?;
     claim_epochs(cluster, &md, &changes);
-    Ok(())
+    Ok(md)
 }
 
 /// An empty directory on the same file system as its parent is not a disk of its own: if a new

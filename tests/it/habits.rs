@@ -256,14 +256,9 @@ fn topic_describe_marks_configs_that_differ_from_defaults() {
 fn quiet_silences_notes_on_every_command() {
     let env = Env::new();
     let quiet = |args: &[&str], stdin: &str| {
-        let out = env
-            .chute()
-            .args(args)
-            .write_stdin(stdin.to_string())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}");
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        let (code, err) = run(&env, args, stdin);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        err
     };
     // Loud first: each of these says something.
     assert!(quiet(&["topic", "create", "a"], "").contains("created topic a"));
