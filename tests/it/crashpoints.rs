@@ -46,13 +46,17 @@ fn want(parts: &[(&str, std::ops::Range<u32>)]) -> Vec<String> {
 
 #[test]
 fn append_windows_lose_nothing_acknowledged_and_never_adopt_unpublished_bytes() {
-    for point in [
+    // Plain and compressed batches: the same windows, the same guarantees.
+    for (point, codec) in [
         "append-before-publish",
         "append-after-publish",
         "sync-before-publish",
-    ] {
+    ]
+    .into_iter()
+    .flat_map(|p| [(p, "uncompressed"), (p, "zstd")])
+    {
         let env = Env::new();
-        env.create_topic("t", 1, &[]);
+        env.create_topic("t", 1, &["-c", &format!("compression.type={codec}")]);
         env.produce("t", lines_of(0..100, "a"), &[]);
         crash_at(
             &env,
@@ -149,11 +153,13 @@ fn a_follower_sync_killed_before_its_publish_catches_up_on_the_next_run() {
 
 const KEYS: u32 = 100;
 
-fn compacted(env: &Env) -> BTreeMap<String, String> {
+fn compacted(env: &Env, codec: &str) -> BTreeMap<String, String> {
     env.create_topic(
         "c",
         1,
         &[
+            "--config",
+            &format!("compression.type={codec}"),
             "--config",
             "cleanup.policy=compact",
             "--config",
@@ -194,14 +200,18 @@ fn check_latest(env: &Env, latest: &BTreeMap<String, String>) {
 
 #[test]
 fn compaction_killed_at_each_swap_step_keeps_every_latest_value() {
-    for point in [
+    // Compressed batches too: the cleaner inflates and compresses them again.
+    for (point, codec) in [
         "compact-after-cleaned",
         "compact-mid-swap",
         "compact-after-swap",
         "compact-mid-rename",
-    ] {
+    ]
+    .into_iter()
+    .flat_map(|p| [(p, "uncompressed"), (p, "lz4")])
+    {
         let env = Env::new();
-        let latest = compacted(&env);
+        let latest = compacted(&env, codec);
         crash_at(&env, point, &["controller", "--once"], "");
         check_latest(&env, &latest);
         env.controller_once();
