@@ -86,6 +86,9 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
                         inflated += r.raw.len() as u64;
                     }
                     codec += &format!(" uncompressedSize: {inflated}");
+                    if h.split() {
+                        codec += " layout: split";
+                    }
                 }
                 w(format!(
                     "baseOffset: {} lastOffset: {} count: {} position: {pos} size: {} {codec} leaderEpoch: {} baseTimestamp: {} maxTimestamp: {} crc: {:#010x} isValid: {crc_ok}\n",

@@ -9,7 +9,9 @@
 //!  16     4   crc                CRC-32 (IEEE) of bytes [0,16) followed by [20,batch_length)
 //!  20     1   magic              batch format version, 1
 //!  21     1   attributes         bits 0-2: codec of the records section (0 none, 1 gzip,
-//!                                  2 snappy, 3 lz4, 4 zstd: Kafka's codes); others must be 0
+//!                                  2 snappy, 3 lz4, 4 zstd: Kafka's codes); bit 7: with a
+//!                                  codec, the section is split (framing apart from payloads,
+//!                                  `split.rs`); others must be 0
 //!  22     4   record_count       >= 1
 //!  26     4   last_offset_delta  offset of the last record minus base_offset
 //!  30     8   base_timestamp     ms since the epoch of the first record
@@ -34,6 +36,7 @@
 //! With a codec it covers the stored (compressed) bytes: damage is found before inflating.
 
 use super::codec::{Codec, MAX_INFLATED};
+use super::split::SPLIT;
 use crate::record::Header;
 use std::io::Read;
 
@@ -90,6 +93,9 @@ pub struct BatchBuilder {
     /// `zbuf` holds the records as they are now: a batch sealed again (to look at its size
     /// first, or for another leader) is not compressed twice.
     compressed: bool,
+    /// `zbuf` holds the split layout (attributes bit 7).
+    split: bool,
+    scratch: super::split::Scratch,
 }
 
 impl Default for BatchBuilder {
@@ -111,6 +117,8 @@ impl BatchBuilder {
             level: None,
             zbuf: Vec::new(),
             compressed: false,
+            split: false,
+            scratch: Default::default(),
         }
     }
 
@@ -139,7 +147,7 @@ impl BatchBuilder {
 
     /// Memory held (records and compressed copy), whatever is in use.
     pub fn capacity(&self) -> usize {
-        self.buf.capacity() + self.zbuf.capacity()
+        self.buf.capacity() + self.zbuf.capacity() + self.scratch.capacity()
     }
 
     /// Give back memory beyond a small batch (an empty builder only).
@@ -147,6 +155,7 @@ impl BatchBuilder {
         debug_assert!(self.is_empty());
         self.buf.shrink_to(64 * 1024);
         self.zbuf = Vec::new();
+        self.scratch = Default::default();
         self.compressed = false;
     }
 
@@ -307,15 +316,24 @@ impl BatchBuilder {
             if !self.compressed {
                 self.zbuf.clear();
                 self.zbuf.extend_from_slice(&bytes[..HEADER_LEN]);
-                self.codec
-                    .compress(self.level, &bytes[HEADER_LEN..], &mut self.zbuf);
+                let records = &bytes[HEADER_LEN..];
+                self.split = super::split::compress(
+                    self.codec,
+                    self.level,
+                    records,
+                    &mut self.scratch,
+                    &mut self.zbuf,
+                );
+                if !self.split {
+                    self.codec.compress(self.level, records, &mut self.zbuf);
+                }
                 self.compressed = true;
             }
             // The header again: stamping an earlier seal wrote offset, epoch and CRC into it.
             self.zbuf[..HEADER_LEN].copy_from_slice(&bytes[..HEADER_LEN]);
             let zlen = self.zbuf.len() as u32;
             self.zbuf[8..12].copy_from_slice(&zlen.to_le_bytes());
-            self.zbuf[21] = self.codec as u8;
+            self.zbuf[21] = self.codec as u8 | if self.split { SPLIT } else { 0 };
             bytes = &mut self.zbuf;
         }
         let mut body = crc32fast::Hasher::new();
@@ -448,10 +466,13 @@ impl BatchHeader {
                 h.record_count, h.last_offset_delta
             )));
         }
-        if h.attributes & !super::codec::MASK != 0 || Codec::from_attributes(h.attributes).is_none()
+        let codec = Codec::from_attributes(h.attributes);
+        if h.attributes & !(super::codec::MASK | SPLIT) != 0
+            || codec.is_none()
+            || (h.attributes & SPLIT != 0 && codec == Some(Codec::None))
         {
             return Err(BatchError::Invalid(format!(
-                "unsupported batch attributes {:#x}",
+                "unsupported batch attributes {:#x} (a codec or layout this chute does not know: written by a newer chute? upgrade)",
                 h.attributes
             )));
         }
@@ -461,6 +482,11 @@ impl BatchHeader {
     /// The codec of the records section.
     pub fn codec(&self) -> Codec {
         Codec::from_attributes(self.attributes).unwrap_or_default()
+    }
+
+    /// Is the records section stored split (framing apart from payloads)?
+    pub fn split(&self) -> bool {
+        self.attributes & SPLIT != 0
     }
 
     pub fn len(&self) -> usize {
@@ -705,7 +731,11 @@ impl<'a> Records<'a> {
         let body = &batch[HEADER_LEN..header.len()];
         let src = match header.codec() {
             Codec::None => Source::Plain(Cursor { b: body, pos: 0 }),
-            codec => match codec.decoder(body) {
+            codec => match if header.split() {
+                Ok(super::split::decoder(codec, body))
+            } else {
+                codec.decoder(body)
+            } {
                 Ok(dec) => Source::Inflate(Box::new(Inflate {
                     codec,
                     dec,
@@ -919,6 +949,65 @@ mod tests {
         let v = vec![7u8; 300];
         b.push(Some(b"k"), Some(&v), 123, &[]);
         assert!(b.len() - before <= BatchBuilder::record_size(Some(b"k"), Some(&v), &[]));
+    }
+
+    /// Values of every record of a batch.
+    fn values(bytes: &[u8]) -> Vec<Vec<u8>> {
+        let h = check(bytes).unwrap();
+        let mut it = Records::new(bytes, h);
+        let mut out = Vec::new();
+        while let Some(r) = it.next_record() {
+            out.push(r.unwrap().value.unwrap().to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn compressed_batches_are_split_and_interleaved_ones_still_read() {
+        let lines: Vec<Vec<u8>> = (0..2000)
+            .map(|i| format!("GET /item/{} 200 {}", i % 40, i * 7).into_bytes())
+            .collect();
+        let mut b = BatchBuilder::new().with_compression(Codec::Zstd, None);
+        let mut plain = BatchBuilder::new();
+        for (i, l) in lines.iter().enumerate() {
+            b.push(None, Some(l), 1000 + i as i64, &[]);
+            plain.push(None, Some(l), 1000 + i as i64, &[]);
+        }
+        let mut s = b.seal();
+        s.stamp(5, 1);
+        let split = s.bytes.clone();
+        let h = check(&split).unwrap();
+        assert!(h.split());
+        assert_eq!(h.attributes, Codec::Zstd as u8 | SPLIT);
+        assert_eq!(values(&split), lines);
+
+        // As a chute before the split layout wrote it: the same records compressed interleaved.
+        let mut s = plain.seal();
+        s.stamp(5, 1);
+        let records = &s.bytes[HEADER_LEN..];
+        let mut old = s.bytes[..HEADER_LEN].to_vec();
+        Codec::Zstd.compress(None, records, &mut old);
+        let len = old.len() as u32;
+        old[8..12].copy_from_slice(&len.to_le_bytes());
+        old[21] = Codec::Zstd as u8;
+        let crc = compute_crc(&old);
+        old[16..20].copy_from_slice(&crc.to_le_bytes());
+        assert!(!check(&old).unwrap().split());
+        assert_eq!(values(&old), lines);
+        assert!(split.len() < old.len());
+
+        // The split bit means nothing without a codec, and other bits are unknown: refused.
+        for attributes in [SPLIT, 0x08, 0x40 | Codec::Zstd as u8] {
+            let mut bad = old.clone();
+            bad[21] = attributes;
+            let crc = compute_crc(&bad);
+            bad[16..20].copy_from_slice(&crc.to_le_bytes());
+            let e = check(&bad).unwrap_err();
+            assert!(
+                format!("{e:?}").contains("unsupported batch attributes"),
+                "{e:?}"
+            );
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub enum Codec {
 pub const MASK: u8 = 0x07;
 
 /// Records sections this large are compressed as two streams in parallel.
-const PARALLEL_FROM: usize = 1 << 20;
+pub(super) const PARALLEL_FROM: usize = 1 << 20;
 
 /// No batch inflates to more than this: checked while inflating, so a batch crafted to expand
 /// without end is refused as corrupt before it costs memory.
@@ -92,44 +92,51 @@ impl Codec {
         out.extend_from_slice(&second);
     }
 
-    fn compress_one(self, level: Option<i32>, input: &[u8], out: &mut Vec<u8>) {
+    pub(super) fn compress_one(self, level: Option<i32>, input: &[u8], out: &mut Vec<u8>) {
         use std::io::Write;
         // Writing into a Vec cannot fail; the codecs' own errors are for bad parameters, which
         // `levels` rules out.
-        let r: std::io::Result<()> = match self {
-            Codec::None => {
-                out.extend_from_slice(input);
-                Ok(())
-            }
+        let mut e = self.encoder(level, Size::Exact(input.len()), out);
+        e.write_all(input)
+            .and_then(|()| e.finish().map(drop))
+            .expect("compressing into memory");
+    }
+
+    /// A streaming encoder writing this codec's stream into `out`.
+    pub(super) fn encoder<W: std::io::Write>(
+        self,
+        level: Option<i32>,
+        size: Size,
+        out: W,
+    ) -> Encoder<W> {
+        match self {
+            Codec::None => Encoder::None(out),
             Codec::Gzip => {
                 let lvl = flate2::Compression::new(level.unwrap_or(6).clamp(1, 9) as u32);
-                let mut e = flate2::write::GzEncoder::new(out, lvl);
-                e.write_all(input).and_then(|()| e.finish().map(drop))
+                Encoder::Gzip(flate2::write::GzEncoder::new(out, lvl))
             }
-            Codec::Snappy => {
-                let mut e = snap::write::FrameEncoder::new(out);
-                e.write_all(input)
-                    .and_then(|()| e.flush())
-                    .and_then(|()| e.into_inner().map(drop).map_err(|e| e.into_error()))
-            }
-            Codec::Lz4 => {
-                let mut e = lz4_flex::frame::FrameEncoder::new(out);
-                e.write_all(input)
-                    .and_then(|()| e.finish().map(drop).map_err(std::io::Error::other))
-            }
+            Codec::Snappy => Encoder::Snappy(Box::new(snap::write::FrameEncoder::new(out))),
+            Codec::Lz4 => Encoder::Lz4(lz4_flex::frame::FrameEncoder::new(out)),
             Codec::Zstd => {
                 let lvl = level.unwrap_or(3).clamp(1, 19);
                 // The size up front: zstd then sizes its window and tables for this input, not
                 // for an unbounded stream (at level 19, 100 MB of tables per thread).
-                zstd::stream::Encoder::new(&mut *out, lvl).and_then(|mut e| {
-                    e.set_pledged_src_size(Some(input.len() as u64))?;
-                    e.include_contentsize(true)?;
-                    e.write_all(input)?;
-                    e.finish().map(drop)
-                })
+                let mut e = zstd::stream::write::Encoder::new(out, lvl).expect("zstd level");
+                match size {
+                    Size::Exact(n) => {
+                        e.set_pledged_src_size(Some(n as u64))
+                            .and_then(|()| e.include_contentsize(true))
+                            .expect("zstd parameters");
+                    }
+                    Size::AtMost(n) => {
+                        let hint = u32::try_from(n).unwrap_or(u32::MAX);
+                        e.set_parameter(zstd::zstd_safe::CParameter::SrcSizeHint(hint))
+                            .expect("zstd parameters");
+                    }
+                }
+                Encoder::Zstd(e)
             }
-        };
-        r.expect("compressing into memory");
+        }
     }
 
     /// A streaming decoder of a records section stored with this codec. Each decoder's own
@@ -147,6 +154,60 @@ impl Codec {
                 Box::new(d)
             }
         })
+    }
+}
+
+/// What an encoder is told of its input's size.
+#[derive(Clone, Copy)]
+pub(super) enum Size {
+    Exact(usize),
+    /// Unknown, at most this much (zstd sizes its tables for it).
+    AtMost(usize),
+}
+
+/// A codec's streaming encoder.
+pub(super) enum Encoder<W: std::io::Write> {
+    None(W),
+    Gzip(flate2::write::GzEncoder<W>),
+    // Boxed: its encoder holds a 2 KiB table inline.
+    Snappy(Box<snap::write::FrameEncoder<W>>),
+    Lz4(lz4_flex::frame::FrameEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+}
+
+impl<W: std::io::Write> Encoder<W> {
+    /// End the stream; the writer back.
+    pub(super) fn finish(self) -> std::io::Result<W> {
+        match self {
+            Encoder::None(w) => Ok(w),
+            Encoder::Gzip(e) => e.finish(),
+            Encoder::Snappy(e) => e.into_inner().map_err(|e| e.into_error()),
+            Encoder::Lz4(e) => e.finish().map_err(std::io::Error::other),
+            Encoder::Zstd(e) => e.finish(),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Encoder<W> {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Encoder::None(w) => w.write(buf),
+            Encoder::Gzip(e) => e.write(buf),
+            Encoder::Snappy(e) => e.write(buf),
+            Encoder::Lz4(e) => e.write(buf),
+            Encoder::Zstd(e) => e.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Encoder::None(w) => w.flush(),
+            Encoder::Gzip(e) => e.flush(),
+            Encoder::Snappy(e) => e.flush(),
+            Encoder::Lz4(e) => e.flush(),
+            Encoder::Zstd(e) => e.flush(),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod repair;
 pub mod retention;
 pub mod scan;
 pub mod segment;
+pub mod split;
 pub mod tail;
 pub mod verify;
 pub mod writer;

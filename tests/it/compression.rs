@@ -115,6 +115,8 @@ fn every_codec_round_trips_lines_and_json_byte_for_byte() {
             let stored: u64 = field(batch, " size: ");
             let inflated: u64 = field(batch, "uncompressedSize: ");
             assert!(stored < inflated, "{c}: {d}");
+            // chute's records are canonical: always stored split (framing apart from payloads).
+            assert!(batch.contains(" layout: split "), "{c}: {d}");
         }
         env.chute().args(["verify", "-t", &t]).assert().success();
     }
