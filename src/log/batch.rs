@@ -316,17 +316,13 @@ impl BatchBuilder {
             if !self.compressed {
                 self.zbuf.clear();
                 self.zbuf.extend_from_slice(&bytes[..HEADER_LEN]);
-                let records = &bytes[HEADER_LEN..];
-                self.split = super::split::compress(
+                self.split = super::split::store(
                     self.codec,
                     self.level,
-                    records,
+                    &bytes[HEADER_LEN..],
                     &mut self.scratch,
                     &mut self.zbuf,
                 );
-                if !self.split {
-                    self.codec.compress(self.level, records, &mut self.zbuf);
-                }
                 self.compressed = true;
             }
             // The header again: stamping an earlier seal wrote offset, epoch and CRC into it.

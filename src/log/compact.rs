@@ -182,12 +182,20 @@ fn rewrite(
         out.extend_from_slice(bytes);
         return Ok((true, 0));
     }
+    // The batch's codec, stored split as the producer stores it (its level is not recorded:
+    // the codec's default). Any producer stamp stays with the batch it was written on: the
+    // cleaned batch has none (the producer state was checkpointed before cleaning).
+    let mut attributes = codec as u8;
     if codec != Codec::None {
-        codec.compress(None, &plain, out);
+        let mut scratch = super::split::Scratch::default();
+        if super::split::store(codec, None, &plain, &mut scratch, out) {
+            attributes |= super::split::SPLIT;
+        }
     }
     let len = (out.len() - start) as u32;
     let b = &mut out[start..];
     b[8..12].copy_from_slice(&len.to_le_bytes());
+    b[21] = attributes;
     b[22..26].copy_from_slice(&kept.to_le_bytes());
     b[38..46].copy_from_slice(&max_ts.to_le_bytes());
     let crc = compute_crc(b);
@@ -532,6 +540,44 @@ mod tests {
                 .problems
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_compressed_batch_that_keeps_some_records_is_rewritten_readable() {
+        // Each batch: a key every batch repeats, and one of its own. Cleaning keeps half of
+        // each batch, so every one is inflated and compressed again (not dropped, not kept).
+        for codec in [Codec::Lz4, Codec::Zstd, Codec::Gzip, Codec::Snappy] {
+            let d = tempfile::tempdir().unwrap();
+            let opts = WriterOptions {
+                segment_bytes: 300,
+                ..Default::default()
+            };
+            let mut w = PartitionWriter::open(d.path(), "c-0", opts).unwrap();
+            let now = fsutil::now_ms();
+            for round in 0..6 {
+                let mut b = BatchBuilder::new().with_compression(codec, None);
+                let own = format!("u{round}");
+                b.push(Some(b"x"), Some(b"same key"), now, &[]);
+                b.push(Some(own.as_bytes()), Some(b"its own"), now, &[]);
+                w.append(&mut b.seal()).unwrap();
+            }
+            w.sync().unwrap();
+            let t = PartitionReader::open(d.path(), "c-0")
+                .unwrap()
+                .tail()
+                .unwrap();
+            let map = KeyMap::build(d.path(), "c-0", &t, t.segment_base).unwrap();
+            let c = w.compact(&map, now, 60_000, &mut |_, _| {}).unwrap();
+            assert!(c.records_removed > 0, "{codec}");
+            let got = records(d.path());
+            let own: Vec<_> = got
+                .iter()
+                .filter(|r| r.1.as_deref() != Some(b"x"))
+                .collect();
+            assert_eq!(own.len(), 6, "{codec}: {got:?}");
+            let v = crate::log::verify::verify_partition(d.path(), "c-0", None).unwrap();
+            assert!(v.problems.is_empty(), "{codec}: {:?}", v.problems);
+        }
     }
 
     #[test]

@@ -48,6 +48,33 @@ impl Scratch {
     }
 }
 
+/// Compress the records section `records` onto `out` in the layout that stores it smaller;
+/// true when that is the split one (attributes bit 7). Split is tried first: it wins for
+/// anything that compresses; a section that hardly shrinks (incompressible, or a record or
+/// two) may come out smaller interleaved, as the framing stream costs a few dozen bytes.
+pub fn store(
+    codec: Codec,
+    level: Option<i32>,
+    records: &[u8],
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> bool {
+    let start = out.len();
+    let split = compress(codec, level, records, scratch, out);
+    let stored = out.len() - start;
+    if split && stored * 32 <= records.len() * 31 {
+        return true;
+    }
+    let mut plain = Vec::with_capacity(records.len() + 64);
+    codec.compress(level, records, &mut plain);
+    if split && plain.len() >= stored {
+        return true;
+    }
+    out.truncate(start);
+    out.extend_from_slice(&plain);
+    false
+}
+
 /// Compress the records section `records` in the split layout, appending to `out`. False, with
 /// `out` unchanged, when a record is not in the canonical form (the caller then stores the
 /// section interleaved).
@@ -158,7 +185,7 @@ fn columns(records: &[u8], framing: &mut Vec<u8>, payload: &mut impl std::io::Wr
         put(framing, value);
         put(framing, headers);
         if headers > 0 {
-            put(framing, (end - c.pos) as u64);
+            put(framing, end.checked_sub(c.pos)? as u64);
             for _ in 0..headers {
                 let k = c.var()?;
                 put_payload(c.take(usize::try_from(k).ok()?)?)?;
@@ -191,6 +218,8 @@ pub fn decoder<'a>(codec: Codec, stored: &'a [u8]) -> Box<dyn Read + 'a> {
         small_end: 0,
         copy: 0,
         step: Step::Record,
+        part_records: false,
+        deferred: None,
     })
 }
 
@@ -237,6 +266,10 @@ struct Joiner<'a> {
     /// Payload bytes to hand out after `small`.
     copy: u64,
     step: Step,
+    /// The open part has yielded a record.
+    part_records: bool,
+    /// An error met after some bytes were handed out: returned by the next read.
+    deferred: Option<std::io::Error>,
 }
 
 fn bad(msg: impl Into<String>) -> std::io::Error {
@@ -301,6 +334,9 @@ impl Joiner<'_> {
                 .ok_or_else(|| bad("split part header cut short"))
         };
         let (f, p) = (len_at(0)?, len_at(4)?);
+        if f == 0 || p == 0 {
+            return Err(bad("split part with an empty stream"));
+        }
         let Some(body) = rest.get(8..8 + f + p) else {
             return Err(bad(format!(
                 "split part of {f} + {p} bytes runs past the batch"
@@ -329,6 +365,12 @@ impl Joiner<'_> {
                     match self.first()? {
                         Some(a) => break a,
                         None => {
+                            // Every part the producer writes holds a record: an empty one is
+                            // damage (and would cost a pair of decoders for no output).
+                            if !self.part_records {
+                                return Err(bad("split part without records"));
+                            }
+                            self.part_records = false;
                             let mut one = [0u8; 1];
                             let p = self.part.take().expect("a part is open");
                             let mut payload = p.payload;
@@ -338,6 +380,7 @@ impl Joiner<'_> {
                         }
                     }
                 };
+                self.part_records = true;
                 let ts = self.prev_ts.wrapping_add(unzz(self.need()?));
                 let off = self
                     .prev_off
@@ -431,24 +474,41 @@ impl Joiner<'_> {
 
 impl Read for Joiner<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
         let mut n = 0;
-        while n < buf.len() {
+        match self.fill(buf, &mut n) {
+            Ok(()) => Ok(n),
+            // What was handed out stays handed out; the error comes with the next read.
+            Err(e) if n > 0 => {
+                self.deferred = Some(e);
+                Ok(n)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Joiner<'_> {
+    fn fill(&mut self, buf: &mut [u8], n: &mut usize) -> std::io::Result<()> {
+        while *n < buf.len() {
             if self.small_at < self.small_end {
-                let k = (self.small_end - self.small_at).min(buf.len() - n);
-                buf[n..n + k].copy_from_slice(&self.small[self.small_at..self.small_at + k]);
+                let k = (self.small_end - self.small_at).min(buf.len() - *n);
+                buf[*n..*n + k].copy_from_slice(&self.small[self.small_at..self.small_at + k]);
                 self.small_at += k;
-                n += k;
+                *n += k;
                 continue;
             }
             if self.copy > 0 {
-                let want = (buf.len() - n).min(usize::try_from(self.copy).unwrap_or(usize::MAX));
+                let want = (buf.len() - *n).min(usize::try_from(self.copy).unwrap_or(usize::MAX));
                 let payload = &mut self.part.as_mut().expect("a part is open").payload;
-                let k = payload.read(&mut buf[n..n + want])?;
+                let k = payload.read(&mut buf[*n..*n + want])?;
                 if k == 0 {
                     return Err(bad("split payload ends inside a record"));
                 }
                 self.copy -= k as u64;
-                n += k;
+                *n += k;
                 continue;
             }
             self.small_at = 0;
@@ -457,7 +517,7 @@ impl Read for Joiner<'_> {
                 break;
             }
         }
-        Ok(n)
+        Ok(())
     }
 }
 
@@ -702,6 +762,68 @@ mod tests {
                 }
                 let _ = inflate(codec, &out[..at], 4096);
             }
+        }
+    }
+
+    #[test]
+    fn store_never_picks_the_larger_layout() {
+        // One incompressible record: interleaved is smaller (no framing stream).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<u8> = (0..1000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect();
+        let mut s = Vec::new();
+        record(&mut s, 0, 0, None, Some(&noise), &[]);
+        for codec in CODECS {
+            let mut plain = Vec::new();
+            codec.compress(None, &s, &mut plain);
+            let mut out = Vec::new();
+            let split = store(codec, None, &s, &mut Scratch::default(), &mut out);
+            assert!(out.len() <= plain.len(), "{codec}");
+            if !split {
+                assert_eq!(out, plain, "{codec}");
+            }
+        }
+        // Log lines compress: split, without a second try.
+        let mut out = Vec::new();
+        assert!(store(
+            Codec::Zstd,
+            None,
+            &section(20_000),
+            &mut Scratch::default(),
+            &mut out
+        ));
+    }
+
+    #[test]
+    fn empty_parts_are_refused_at_once() {
+        for codec in CODECS {
+            // Parts of two empty streams each, as many as fit in a large batch.
+            let mut empty = Vec::new();
+            codec.compress(None, &[], &mut empty);
+            let mut body = Vec::new();
+            for _ in 0..100_000 {
+                body.extend_from_slice(&(empty.len() as u32).to_le_bytes());
+                body.extend_from_slice(&(empty.len() as u32).to_le_bytes());
+                body.extend_from_slice(&empty);
+                body.extend_from_slice(&empty);
+            }
+            let t = std::time::Instant::now();
+            let e = inflate(codec, &body, 4096).unwrap_err().to_string();
+            // (Snappy's empty stream is no bytes at all.)
+            assert!(
+                e.contains("without records") || e.contains("empty stream"),
+                "{codec}: {e}"
+            );
+            assert!(t.elapsed() < std::time::Duration::from_secs(1), "{codec}");
+            // Zero lengths: refused before any decoder starts.
+            let e = inflate(codec, &[0; 8], 4096).unwrap_err();
+            assert!(e.to_string().contains("empty stream"), "{codec}: {e}");
         }
     }
 }

@@ -249,6 +249,12 @@ fn compaction_of_a_compressed_topic_keeps_exactly_the_latest_value_per_key() {
     for round in 0..5 {
         let mut chunk = String::new();
         for k in 0..200 {
+            // The last round writes every other key only: the batches before it keep half of
+            // their records, so the cleaner rewrites them (inflate, recompress) rather than
+            // dropping or keeping them whole.
+            if round == 4 && k % 2 == 1 {
+                continue;
+            }
             chunk.push_str(&format!("key{k},round {round} value for key {k}\n"));
             let v = format!("round {round} value for key {k}");
             written.push((format!("key{k}"), offset, v.clone()));
