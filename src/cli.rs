@@ -462,6 +462,11 @@ pub struct ProduceArgs {
     /// The partition is the first capture group of RE in each value
     #[arg(long, value_name = "RE", conflicts_with = "partition")]
     pub partition_regex: Option<String>,
+    /// Retry-safe producer: each record's input position is its sequence, the log remembers
+    /// the last one written per partition, and a re-run of the same command on the same input
+    /// appends only what is missing (placement then depends only on the key and position)
+    #[arg(long, value_name = "NAME")]
+    pub id: Option<String>,
     /// Close a batch at N records too (with --batch-size and --linger: the first bound reached)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_records: Option<u32>,

@@ -39,6 +39,11 @@ pub fn group(name: &str) -> Result<()> {
     check("group", name)
 }
 
+/// `produce --id NAME`: the same rule (it is stored in batches, at most 255 bytes).
+pub fn producer_id(name: &str) -> Result<()> {
+    check("producer id", name)
+}
+
 /// Kafka warns when two topic names differ only by '.' vs '_' (they collide in metric names).
 pub fn collides(a: &str, b: &str) -> bool {
     a != b && a.replace('.', "_") == b.replace('.', "_")

@@ -102,6 +102,16 @@ const KEYS: &[Key] = &[
         help: "how long compaction keeps tombstones",
     },
     Key {
+        name: "producer.id.expiration",
+        aliases: &["producer.id.expiration.ms"],
+        kind: Kind::Duration {
+            unlimited: false,
+            min: 0,
+        },
+        default: || json!(7 * DAY),
+        help: "how long a `produce --id` producer's position is kept after its last write",
+    },
+    Key {
         name: "min.insync.replicas",
         aliases: &[],
         kind: Kind::Int {
@@ -336,6 +346,8 @@ pub struct TopicConfig {
     pub compression: Option<crate::log::codec::Codec>,
     /// `partitioner`: the default of producers that do not name one.
     pub partitioner: crate::partitioner::Partitioner,
+    /// `producer.id.expiration`: a `produce --id` producer idle this long is forgotten.
+    pub producer_id_expiration_ms: u64,
 }
 
 impl TopicConfig {
@@ -367,6 +379,7 @@ impl TopicConfig {
                 get("partitioner").as_str().unwrap_or("murmur2"),
             )
             .unwrap_or_default(),
+            producer_id_expiration_ms: get("producer.id.expiration").as_u64().unwrap_or(7 * DAY),
         }
     }
 

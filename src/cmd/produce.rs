@@ -152,6 +152,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             partitioner_exec: a.partitioner_exec.clone(),
             partitioner_timeout: a.partitioner_timeout,
             batch_records: a.batch_records,
+            id: a.id.clone(),
         },
     )?;
     if created {
@@ -254,6 +255,14 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             parser.skipped(),
             producer.truncated()
         );
+    }
+    if let Some(id) = &a.id
+        && producer.deduplicated() > 0
+    {
+        super::note(format_args!(
+            "--id {id}: {} record(s) already written by an earlier run, skipped",
+            producer.deduplicated()
+        ));
     }
     result?;
     closed?;

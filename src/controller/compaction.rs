@@ -104,9 +104,13 @@ fn partition(
     let mut leader_result = Cleaned::default();
     for (b, dir) in members {
         let mut w = super::retention::writer(&dir, &name)?;
-        let c = w.compact(&map, now, cfg.delete_retention_ms, &mut |i, n| {
-            progress(&name, b, i, n)
-        })?;
+        let c = w.compact(
+            &map,
+            now,
+            cfg.delete_retention_ms,
+            cfg.producer_id_expiration_ms,
+            &mut |i, n| progress(&name, b, i, n),
+        )?;
         if b == leader {
             leader_result = c;
         }

@@ -98,7 +98,7 @@ fn partition(
         cfg.retention_ms,
         cfg.retention_bytes,
     );
-    let mut freed = w.advance_log_start(target.unwrap_or(0))?;
+    let mut freed = w.advance_log_start(target.unwrap_or(0), cfg.producer_id_expiration_ms)?;
     let log_start = w.published_tail()?.map_or(0, |t| t.log_start_offset);
     for &b in p.replicas.iter().filter(|&&b| b != leader) {
         let dir = cluster.replica_dir(md, b, topic, p.partition);
@@ -115,7 +115,9 @@ fn partition(
                 .flatten()
                 .is_some_and(|t| t.log_start_offset >= log_start.min(t.end_offset));
             if !level {
-                freed += f.advance_log_start(log_start).unwrap_or(0);
+                freed += f
+                    .advance_log_start(log_start, cfg.producer_id_expiration_ms)
+                    .unwrap_or(0);
             }
         }
     }

@@ -11,7 +11,8 @@
 //!  21     1   attributes         bits 0-2: codec of the records section (0 none, 1 gzip,
 //!                                  2 snappy, 3 lz4, 4 zstd: Kafka's codes); bit 7: with a
 //!                                  codec, the section is split (framing apart from payloads,
-//!                                  `split.rs`); others must be 0
+//!                                  `split.rs`); bit 4: a producer stamp follows the records
+//!                                  (`stamp.rs`); others must be 0
 //!  22     4   record_count       >= 1
 //!  26     4   last_offset_delta  offset of the last record minus base_offset
 //!  30     8   base_timestamp     ms since the epoch of the first record
@@ -37,6 +38,7 @@
 
 use super::codec::{Codec, MAX_INFLATED};
 use super::split::SPLIT;
+use super::stamp::{self, STAMPED, Stamp};
 use crate::record::Header;
 use std::io::Read;
 
@@ -96,6 +98,10 @@ pub struct BatchBuilder {
     /// `zbuf` holds the split layout (attributes bit 7).
     split: bool,
     scratch: super::split::Scratch,
+    /// `produce --id`: the producer's name and the partition count it places for; each
+    /// record's input position is in `seqs`. Stamped batches are built in `zbuf`.
+    producer: Option<(String, u32)>,
+    seqs: Vec<u64>,
 }
 
 impl Default for BatchBuilder {
@@ -119,6 +125,8 @@ impl BatchBuilder {
             compressed: false,
             split: false,
             scratch: Default::default(),
+            producer: None,
+            seqs: Vec::new(),
         }
     }
 
@@ -129,8 +137,27 @@ impl BatchBuilder {
         self
     }
 
+    /// Stamp every batch built from now on with `producer` (`produce --id`); each pushed
+    /// record must then be given its input position with [`sequence`](Self::sequence).
+    pub fn with_producer(mut self, producer: &str, partitions: u32) -> Self {
+        self.producer = Some((producer.to_string(), partitions));
+        self
+    }
+
+    /// The input position of the record just pushed (increasing within a builder).
+    pub fn sequence(&mut self, seq: u64) {
+        debug_assert!(self.seqs.last().is_none_or(|&l| l < seq));
+        self.seqs.push(seq);
+    }
+
+    /// Input positions of the first and last record in the batch (stamped builders).
+    pub fn sequences(&self) -> Option<(u64, u64)> {
+        Some((*self.seqs.first()?, *self.seqs.last()?))
+    }
+
     pub fn clear(&mut self) {
         self.compressed = false;
+        self.seqs.clear();
         self.buf.truncate(HEADER_LEN);
         self.buf[..HEADER_LEN].fill(0);
         self.count = 0;
@@ -147,7 +174,10 @@ impl BatchBuilder {
 
     /// Memory held (records and compressed copy), whatever is in use.
     pub fn capacity(&self) -> usize {
-        self.buf.capacity() + self.zbuf.capacity() + self.scratch.capacity()
+        self.buf.capacity()
+            + self.zbuf.capacity()
+            + self.scratch.capacity()
+            + self.seqs.capacity() * 8
     }
 
     /// Give back memory beyond a small batch (an empty builder only).
@@ -167,7 +197,11 @@ impl BatchBuilder {
     /// for a compressed batch that came out larger than a topic accepts.
     pub fn split_half(&mut self) -> BatchBuilder {
         let mut rest = BatchBuilder::new().with_compression(self.codec, self.level);
+        rest.producer = self.producer.clone();
         let keep = self.count.div_ceil(2);
+        if !self.seqs.is_empty() {
+            rest.seqs = self.seqs.split_off(keep as usize);
+        }
         let header = BatchHeader {
             base_offset: 0,
             batch_length: self.buf.len() as u32,
@@ -310,26 +344,42 @@ impl BatchBuilder {
         h[30..38].copy_from_slice(&self.base_timestamp.to_le_bytes());
         h[38..46].copy_from_slice(&self.max_timestamp.to_le_bytes());
         let mut bytes = &mut self.buf;
-        if self.codec != Codec::None {
+        if self.codec != Codec::None || self.producer.is_some() {
             // Always the codec asked for, as Kafka does (a topic's compression.type promises
             // it), even for a batch too small to shrink.
             if !self.compressed {
                 self.zbuf.clear();
                 self.zbuf.extend_from_slice(&bytes[..HEADER_LEN]);
-                self.split = super::split::store(
-                    self.codec,
-                    self.level,
-                    &bytes[HEADER_LEN..],
-                    &mut self.scratch,
-                    &mut self.zbuf,
-                );
+                let records = &bytes[HEADER_LEN..];
+                self.split = self.codec != Codec::None
+                    && super::split::store(
+                        self.codec,
+                        self.level,
+                        records,
+                        &mut self.scratch,
+                        &mut self.zbuf,
+                    );
+                if self.codec == Codec::None {
+                    self.zbuf.extend_from_slice(records);
+                }
+                if let Some((producer, partitions)) = &self.producer {
+                    let s = Stamp {
+                        producer,
+                        last_sequence: *self.seqs.last().expect("a stamped record's sequence"),
+                        partitions: *partitions,
+                        written_ms: crate::fsutil::now_ms(),
+                    };
+                    stamp::encode(&mut self.zbuf, &s);
+                }
                 self.compressed = true;
             }
             // The header again: stamping an earlier seal wrote offset, epoch and CRC into it.
             self.zbuf[..HEADER_LEN].copy_from_slice(&bytes[..HEADER_LEN]);
             let zlen = self.zbuf.len() as u32;
             self.zbuf[8..12].copy_from_slice(&zlen.to_le_bytes());
-            self.zbuf[21] = self.codec as u8 | if self.split { SPLIT } else { 0 };
+            self.zbuf[21] = self.codec as u8
+                | if self.split { SPLIT } else { 0 }
+                | if self.producer.is_some() { STAMPED } else { 0 };
             bytes = &mut self.zbuf;
         }
         let mut body = crc32fast::Hasher::new();
@@ -463,7 +513,7 @@ impl BatchHeader {
             )));
         }
         let codec = Codec::from_attributes(h.attributes);
-        if h.attributes & !(super::codec::MASK | SPLIT) != 0
+        if h.attributes & !(super::codec::MASK | SPLIT | STAMPED) != 0
             || codec.is_none()
             || (h.attributes & SPLIT != 0 && codec == Some(Codec::None))
         {
@@ -523,6 +573,7 @@ pub fn check(b: &[u8]) -> Result<BatchHeader, BatchError> {
             h.crc
         )));
     }
+    stamp::trailer_len(b, &h).map_err(BatchError::Invalid)?;
     Ok(h)
 }
 
@@ -724,8 +775,23 @@ impl Inflate<'_> {
 
 impl<'a> Records<'a> {
     pub fn new(batch: &'a [u8], header: BatchHeader) -> Self {
-        let body = &batch[HEADER_LEN..header.len()];
-        let src = match header.codec() {
+        let (body, src) = match stamp::trailer_len(batch, &header) {
+            Ok(t) => (&batch[HEADER_LEN..header.len() - t], None),
+            Err(e) => (&batch[HEADER_LEN..HEADER_LEN], Some(Source::Broken(e))),
+        };
+        let src = match src {
+            Some(broken) => broken,
+            None => Self::source(header, body),
+        };
+        Records {
+            header,
+            seen: 0,
+            src,
+        }
+    }
+
+    fn source(header: BatchHeader, body: &'a [u8]) -> Source<'a> {
+        match header.codec() {
             Codec::None => Source::Plain(Cursor { b: body, pos: 0 }),
             codec => match if header.split() {
                 Ok(super::split::decoder(codec, body))
@@ -743,11 +809,6 @@ impl<'a> Records<'a> {
                 })),
                 Err(e) => Source::Broken(format!("{codec} data does not inflate: {e}")),
             },
-        };
-        Records {
-            header,
-            seen: 0,
-            src,
         }
     }
 

@@ -247,13 +247,18 @@ impl PartitionWriter {
         map: &KeyMap,
         now: i64,
         delete_retention_ms: u64,
+        producer_expiry_ms: u64,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Cleaned> {
         let t = {
             let _guard = self.guard()?;
             let (cx, o) = self.refresh()?;
             recover(&cx.dir)?;
-            o.active.tail
+            let t = o.active.tail;
+            // Cleaning drops batches, and their stamps with them: what they say is written
+            // down first (the checkpoint covers every sealed segment).
+            super::producers::checkpoint(&cx.dir, &cx.name, &t, producer_expiry_ms)?;
+            t
         };
         if t.deleted() {
             return Err(deleted_error(&self.cx.name));
@@ -507,7 +512,9 @@ mod tests {
             .tail()
             .unwrap();
         let map = KeyMap::build(d.path(), "c-0", &t, t.segment_base).unwrap();
-        let c = w.compact(&map, now, 60_000, &mut |_, _| {}).unwrap();
+        let c = w
+            .compact(&map, now, 60_000, u64::MAX, &mut |_, _| {})
+            .unwrap();
         assert!(c.records_removed > 0);
         let got = records(d.path());
         // Strictly increasing offsets; every key's latest record below the cleaning point kept.
@@ -527,7 +534,7 @@ mod tests {
         }
         // The tombstone goes once it is older than delete.retention.
         let c = w
-            .compact(&map, now + 120_000, 60_000, &mut |_, _| {})
+            .compact(&map, now + 120_000, 60_000, u64::MAX, &mut |_, _| {})
             .unwrap();
         let got = records(d.path());
         if latest["k3"].0 < map.clean_end {
@@ -567,7 +574,9 @@ mod tests {
                 .tail()
                 .unwrap();
             let map = KeyMap::build(d.path(), "c-0", &t, t.segment_base).unwrap();
-            let c = w.compact(&map, now, 60_000, &mut |_, _| {}).unwrap();
+            let c = w
+                .compact(&map, now, 60_000, u64::MAX, &mut |_, _| {})
+                .unwrap();
             assert!(c.records_removed > 0, "{codec}");
             let got = records(d.path());
             let own: Vec<_> = got

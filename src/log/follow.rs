@@ -280,6 +280,10 @@ impl Ctx {
                     });
                     epochs_changed = true;
                 }
+                if h.attributes & super::stamp::STAMPED != 0 {
+                    // Retention and compaction here must know to keep what the stamps say.
+                    super::producers::ensure(&self.dir, &t)?;
+                }
                 t.end_offset = h.next_offset();
                 t.end_position += len;
                 off += len as usize;

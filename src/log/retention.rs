@@ -165,8 +165,10 @@ impl PartitionWriter {
     }
 
     /// Move the log start forward to `new_start` (clamped to the log end) and delete every
-    /// sealed segment wholly below it. Returns the bytes of `.log` files removed.
-    pub fn advance_log_start(&mut self, new_start: u64) -> Result<u64> {
+    /// sealed segment wholly below it. Returns the bytes of `.log` files removed. Producer
+    /// state is checkpointed first (without producers idle over `producer_expiry_ms`), so no
+    /// stamp goes before what it says is written down.
+    pub fn advance_log_start(&mut self, new_start: u64, producer_expiry_ms: u64) -> Result<u64> {
         let _guard = self.guard()?;
         let (cx, o) = self.refresh()?;
         let t = o.active.tail;
@@ -175,6 +177,7 @@ impl PartitionWriter {
         }
         let new_start = new_start.min(t.end_offset);
         if new_start > t.log_start_offset {
+            super::producers::checkpoint(&cx.dir, &cx.name, &t, producer_expiry_ms)?;
             cx.publish_with(o, |t| t.log_start_offset = new_start)?;
             // The log start is a checkpoint: it must not go back after a power loss.
             cx.sync_tail(&o.tail_file)?;

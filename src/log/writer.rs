@@ -321,7 +321,11 @@ impl Ctx {
         Ok(a.tail.durable_offset)
     }
 
-    fn append_locked(&mut self, o: &mut Open, batch: &mut SealedBatch<'_>) -> Result<Appended> {
+    pub(super) fn append_locked(
+        &mut self,
+        o: &mut Open,
+        batch: &mut SealedBatch<'_>,
+    ) -> Result<Appended> {
         let len = batch.bytes.len() as u64;
         let count = batch.record_count() as u64;
         let epoch = self.opts.leader_epoch;

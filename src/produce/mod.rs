@@ -59,6 +59,10 @@ pub struct ProducerOptions {
     pub partitioner_timeout: Duration,
     /// `--batch-records N`: a batch closes at N records too.
     pub batch_records: Option<u32>,
+    /// `--id NAME`: a retry-safe producer (docs/producing.md): each record's input position
+    /// is its sequence, placement is a function of it, and positions the log already holds
+    /// are skipped.
+    pub id: Option<String>,
 }
 
 impl ProducerOptions {
@@ -77,6 +81,7 @@ impl ProducerOptions {
             partitioner_exec: None,
             partitioner_timeout: Duration::from_secs(5),
             batch_records: None,
+            id: None,
         }
     }
 }
@@ -115,6 +120,11 @@ struct Lane {
     /// The rest of a batch that compressed larger than max.message.bytes and was split, in
     /// reverse order (appended after the builder).
     later: Vec<BatchBuilder>,
+    /// `--id`: the last input position the log holds from us here (None: none), and the log
+    /// end as we last saw it (what another writer appended since is checked for our id).
+    /// `seen_end` is None until the state is read from the current leader.
+    last_seq: Option<u64>,
+    seen_end: Option<u64>,
 }
 
 /// Like Kafka's CompressionRatioEstimator, up at once when a batch compresses worse than
@@ -173,6 +183,9 @@ pub struct Producer {
     /// Records appended so far, and where the last batch went (partition, last offset).
     appended: u64,
     last_append: Option<(u32, u64)>,
+    /// `--id`: input position of the next record, and records skipped as already written.
+    next_seq: u64,
+    pub deduplicated: u64,
 }
 
 /// A missing topic is created for a producer unless its name looks like a typo of one that
@@ -259,7 +272,12 @@ impl Producer {
             o.lock_timeout = opts.lock_timeout;
             lanes.push(Lane {
                 writer: None,
-                builder: BatchBuilder::new().with_compression(codec, level),
+                builder: match &opts.id {
+                    Some(id) => BatchBuilder::new()
+                        .with_compression(codec, level)
+                        .with_producer(id, t.partitions.len() as u32),
+                    None => BatchBuilder::new().with_compression(codec, level),
+                },
                 opts: o,
                 dir: cluster.leader_dir(&md, topic, p.partition).ok(),
                 meta: p.clone(),
@@ -268,6 +286,8 @@ impl Producer {
                 unreplicated: false,
                 ratio: 1.0,
                 later: Vec::new(),
+                last_seq: None,
+                seen_end: None,
             });
         }
         let max_message = cfg.max_message_bytes as usize;
@@ -283,38 +303,87 @@ impl Producer {
             )?),
             None => None,
         };
-        let placement =
-            placement::Placement::new(opts.partitioner.unwrap_or(cfg.partitioner), n, exec);
-        Ok((
-            Producer {
-                cluster: cluster.clone(),
-                topic: topic.to_string(),
-                lanes,
-                opts,
-                cfg,
-                max_message,
-                batch_cap,
-                placement,
-                buffered: 0,
-                last_sync: Instant::now(),
-                now_ms: crate::fsutil::now_ms(),
-                records: 0,
-                truncated: 0,
-                pending: Vec::new(),
-                watch: TopicWatch::new(topic, Some(t.id.clone()), md_stamp),
-                md: md.clone(),
-                unacked: Unacked::default(),
-                // Short: a follower whose lock is busy is tried again on the next round, and
-                // --timeout stays the bound on the whole wait.
-                syncer: Syncer::with_lock_timeout(Duration::from_millis(200)),
-                gave_up: false,
-                moved: Vec::new(),
-                deleted: false,
-                appended: 0,
-                last_append: None,
-            },
-            created,
-        ))
+        let kind = opts.partitioner.unwrap_or(cfg.partitioner);
+        if let Some(id) = &opts.id {
+            crate::names::producer_id(id)?;
+            if exec.is_some() || kind == Partitioner::Random {
+                return Err(Error::Usage(format!(
+                    "--id {id}: a re-run must place every record where the first run did; {} does not (use a hash, round-robin or sticky partitioner, or take the partition from the data)",
+                    if exec.is_some() {
+                        "--partitioner-exec".to_string()
+                    } else {
+                        "--partitioner random".to_string()
+                    }
+                )));
+            }
+        }
+        let placement = placement::Placement::new(kind, n, exec);
+        let mut producer = Producer {
+            cluster: cluster.clone(),
+            topic: topic.to_string(),
+            lanes,
+            opts,
+            cfg,
+            max_message,
+            batch_cap,
+            placement,
+            buffered: 0,
+            last_sync: Instant::now(),
+            now_ms: crate::fsutil::now_ms(),
+            records: 0,
+            truncated: 0,
+            pending: Vec::new(),
+            watch: TopicWatch::new(topic, Some(t.id.clone()), md_stamp),
+            md: md.clone(),
+            unacked: Unacked::default(),
+            // Short: a follower whose lock is busy is tried again on the next round, and
+            // --timeout stays the bound on the whole wait.
+            syncer: Syncer::with_lock_timeout(Duration::from_millis(200)),
+            gave_up: false,
+            moved: Vec::new(),
+            deleted: false,
+            appended: 0,
+            last_append: None,
+            next_seq: 0,
+            deduplicated: 0,
+        };
+        if producer.opts.id.is_some() {
+            // Every partition's state before the first record: a count changed since the last
+            // run is refused before anything is written. (An offline partition is read when
+            // its first record comes.)
+            for p in 0..n {
+                match producer.load_producer_state(p) {
+                    Ok(()) => {}
+                    Err(e) if leadership_error(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok((producer, created))
+    }
+
+    /// `--id`: read what the log of partition `p`'s leader holds from us (under its lock).
+    fn load_producer_state(&mut self, p: u32) -> Result<()> {
+        let id = self.opts.id.clone().expect("--id");
+        let n = self.lanes.len() as u32;
+        let expiry = self.cfg.producer_id_expiration_ms;
+        let topic = self.topic.clone();
+        let w = self.open_writer(p)?;
+        let (state, t) = w.producer_state(false)?;
+        let entry = state.and_then(|s| s.get(&id, crate::fsutil::now_ms(), expiry));
+        if let Some(e) = entry
+            && e.partitions != n
+        {
+            return Err(Error::Usage(format!(
+                "--id {id}: topic {topic:?} had {} partitions when this producer last wrote it (partition {p}, offset {}) and has {n} now: a re-run would place records elsewhere; use a new --id",
+                e.partitions, e.offset
+            )));
+        }
+        let lane = &mut self.lanes[p as usize];
+        // Positions we appended ourselves since (our own batches) are known better here.
+        lane.last_seq = lane.last_seq.max(entry.map(|e| e.last_sequence));
+        lane.seen_end = Some(t.end_offset);
+        Ok(())
     }
 
     /// Reload metadata if it changed (one `stat` when it did not). Lanes whose leader or leader
@@ -346,6 +415,8 @@ impl Producer {
                 }
                 lane.writer = None;
                 lane.dirty = false;
+                // --id: the new leader's log end is another's; read it there before appending.
+                lane.seen_end = None;
                 lane.dir = self.cluster.leader_dir(&md, &self.topic, p.partition).ok();
                 lane.opts.leader_epoch = p.leader_epoch;
                 moved.push(i as u32);
@@ -419,8 +490,22 @@ impl Producer {
                 }
                 p
             }
+            (None, key) if self.opts.id.is_some() => self.placement.choose_at(key, self.next_seq),
             (None, key) => self.placement.choose(key, size, r.line)?,
         };
+        let seq = self.next_seq;
+        if self.opts.id.is_some() {
+            self.next_seq += 1;
+            let lane = &self.lanes[p as usize];
+            if lane.seen_end.is_none() {
+                self.load_producer_state(p)?;
+            }
+            if self.lanes[p as usize].last_seq.is_some_and(|l| seq <= l) {
+                // Written by an earlier run with this id.
+                self.deduplicated += 1;
+                return Ok(());
+            }
+        }
         let mut r = r;
         if size + HEADER_LEN > self.max_message
             && self.opts.truncate_oversized
@@ -488,6 +573,9 @@ impl Producer {
             r.timestamp.unwrap_or(self.now_ms),
             r.headers,
         );
+        if self.opts.id.is_some() {
+            lane.builder.sequence(seq);
+        }
         self.records += 1;
         self.buffered += size;
         let full = HEADER_LEN + ((lane.builder.len() - HEADER_LEN) as f64 * lane.ratio) as usize;
@@ -622,6 +710,7 @@ impl Producer {
         }
         let raw = lane.builder.len();
         let compressed = lane.builder.codec() != Codec::None;
+        let seqs = lane.builder.sequences();
         let mut sealed = lane.builder.seal();
         if sealed.bytes.len() > max_message {
             // Checked when the record came in (`fits_compressed`); should it still not fit, it
@@ -634,7 +723,14 @@ impl Producer {
             )));
         }
         let observed = (sealed.bytes.len() - HEADER_LEN) as f64 / (raw - HEADER_LEN).max(1) as f64;
-        let r = lane.writer.as_mut().unwrap().append(&mut sealed);
+        let w = lane.writer.as_mut().unwrap();
+        let r = match (&self.opts.id, lane.seen_end.as_mut()) {
+            (Some(id), Some(seen)) => {
+                let (first, _) = seqs.expect("a stamped batch has sequences");
+                w.append_stamped(&mut sealed, id, first, seen)
+            }
+            _ => w.append(&mut sealed),
+        };
         let a = match r {
             Ok(a) => a,
             Err(e) => {
@@ -644,6 +740,9 @@ impl Producer {
         };
         lane.dirty = true;
         lane.unreplicated = lane.meta.replicas.len() > 1;
+        if let Some((_, last)) = seqs {
+            lane.last_seq = Some(last);
+        }
         if compressed {
             lane.ratio = next_ratio(lane.ratio, observed);
         }
@@ -810,6 +909,10 @@ pub trait RecordProducer {
     fn close(&mut self) -> Result<()>;
     /// Records cut to fit the topic's largest message (`--on-error truncate`).
     fn truncated(&self) -> u64;
+    /// `--id`: records skipped because the log already held their input position.
+    fn deduplicated(&self) -> u64 {
+        0
+    }
 }
 
 impl RecordProducer for Producer {
@@ -836,5 +939,8 @@ impl RecordProducer for Producer {
     }
     fn truncated(&self) -> u64 {
         self.truncated
+    }
+    fn deduplicated(&self) -> u64 {
+        self.deduplicated
     }
 }

@@ -75,6 +75,23 @@ impl Placement {
     }
 }
 
+impl Placement {
+    /// `produce --id`: the partition of the record at input position `seq`, a function of
+    /// (sequence, key, partition count) alone, so a re-run places every record where the first
+    /// run did. Keys are hashed as by `choose`; records without a key (or under sticky) take
+    /// runs of [`STICKY_RECORDS`] positions per partition, round-robin one position each.
+    /// (`random` and `--partitioner-exec` are refused with `--id`.)
+    pub fn choose_at(&self, key: Option<&[u8]>, seq: u64) -> u32 {
+        let n = self.n as u64;
+        match (self.kind, key) {
+            (Partitioner::Murmur2, Some(k)) => partition_for_key(k, self.n),
+            (Partitioner::Crc32, Some(k)) => crc32_partition(k, self.n),
+            (Partitioner::RoundRobin | Partitioner::Random, _) => (seq % n) as u32,
+            _ => ((seq / STICKY_RECORDS as u64) % n) as u32,
+        }
+    }
+}
+
 /// `--partitioner-exec CMD`: a long-lived `sh -c CMD` reads one key per line on its stdin and
 /// answers one partition number per line on its stdout, in order.
 pub struct ExecPartitioner {
