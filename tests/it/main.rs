@@ -21,6 +21,7 @@ mod groups;
 mod habits;
 mod hardening;
 mod health;
+mod idempotent;
 mod layers;
 mod logs;
 mod metrics;
