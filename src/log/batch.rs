@@ -530,6 +530,16 @@ impl BatchHeader {
         Codec::from_attributes(self.attributes).unwrap_or_default()
     }
 
+    /// Bytes of the producer stamp at the end of `batch` (0: none).
+    pub fn trailer_len(&self, batch: &[u8]) -> Result<usize, String> {
+        stamp::trailer_len(batch, self.attributes, self.len(), HEADER_LEN)
+    }
+
+    /// The producer stamp of a whole (CRC-checked) batch, if it has one.
+    pub fn stamp<'a>(&self, batch: &'a [u8]) -> Result<Option<Stamp<'a>>, String> {
+        stamp::read(batch, self.attributes, self.len(), HEADER_LEN)
+    }
+
     /// Is the records section stored split (framing apart from payloads)?
     pub fn split(&self) -> bool {
         self.attributes & SPLIT != 0
@@ -573,7 +583,7 @@ pub fn check(b: &[u8]) -> Result<BatchHeader, BatchError> {
             h.crc
         )));
     }
-    stamp::trailer_len(b, &h).map_err(BatchError::Invalid)?;
+    h.trailer_len(b).map_err(BatchError::Invalid)?;
     Ok(h)
 }
 
@@ -775,7 +785,7 @@ impl Inflate<'_> {
 
 impl<'a> Records<'a> {
     pub fn new(batch: &'a [u8], header: BatchHeader) -> Self {
-        let (body, src) = match stamp::trailer_len(batch, &header) {
+        let (body, src) = match header.trailer_len(batch) {
             Ok(t) => (&batch[HEADER_LEN..header.len() - t], None),
             Err(e) => (&batch[HEADER_LEN..HEADER_LEN], Some(Source::Broken(e))),
         };

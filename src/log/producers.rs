@@ -88,13 +88,11 @@ impl ProducerState {
             r.seek(from, t)?;
             while let Some(b) = r.next_batch(t)? {
                 let last = b.header.last_offset();
-                if let Some(s) =
-                    stamp::read(b.bytes, &b.header).map_err(|detail| Error::Corrupt {
-                        partition: name.to_string(),
-                        offset: b.header.base_offset,
-                        detail,
-                    })?
-                {
+                if let Some(s) = b.header.stamp(b.bytes).map_err(|detail| Error::Corrupt {
+                    partition: name.to_string(),
+                    offset: b.header.base_offset,
+                    detail,
+                })? {
                     self.apply(&s, last);
                 }
             }

@@ -15,8 +15,6 @@
 //!   id_len          u8       1..=249
 //! ```
 
-use super::batch::{BatchHeader, HEADER_LEN};
-
 /// The attributes bit of a stamped batch.
 pub const STAMPED: u8 = 0x10;
 
@@ -41,19 +39,26 @@ pub fn encode(out: &mut Vec<u8>, s: &Stamp<'_>) {
     out.push(s.producer.len() as u8);
 }
 
-/// Bytes the trailer of `batch` takes (0 when it has none). Err when it cannot be one: the
-/// batch is damaged.
-pub fn trailer_len(batch: &[u8], h: &BatchHeader) -> Result<usize, String> {
-    if h.attributes & STAMPED == 0 {
+/// Bytes the trailer of a batch takes (0 when it has none), given its `attributes`, its
+/// length and where its records start. Err when it cannot be one: the batch is damaged.
+pub fn trailer_len(
+    batch: &[u8],
+    attributes: u8,
+    len: usize,
+    records_start: usize,
+) -> Result<usize, String> {
+    if attributes & STAMPED == 0 {
         return Ok(0);
     }
-    let len = h.len();
-    let Some(&id_len) = batch.get(len.wrapping_sub(1)).filter(|_| len > HEADER_LEN) else {
+    let Some(&id_len) = batch
+        .get(len.wrapping_sub(1))
+        .filter(|_| len > records_start)
+    else {
         return Err("stamped batch without a stamp".into());
     };
     let t = FIXED + id_len as usize;
     // At least one byte of records before it (a batch holds a record).
-    if id_len == 0 || t >= len - HEADER_LEN {
+    if id_len == 0 || t >= len - records_start {
         return Err(format!(
             "producer stamp of {t} bytes does not fit the batch of {len}"
         ));
@@ -61,13 +66,18 @@ pub fn trailer_len(batch: &[u8], h: &BatchHeader) -> Result<usize, String> {
     Ok(t)
 }
 
-/// The stamp of a whole (CRC-checked) batch, if it has one.
-pub fn read<'a>(batch: &'a [u8], h: &BatchHeader) -> Result<Option<Stamp<'a>>, String> {
-    let t = trailer_len(batch, h)?;
+/// The stamp of a whole (CRC-checked) batch, if it has one (arguments as for `trailer_len`).
+pub fn read(
+    batch: &[u8],
+    attributes: u8,
+    len: usize,
+    records_start: usize,
+) -> Result<Option<Stamp<'_>>, String> {
+    let t = trailer_len(batch, attributes, len, records_start)?;
     if t == 0 {
         return Ok(None);
     }
-    let b = &batch[h.len() - t..h.len()];
+    let b = &batch[len - t..len];
     let id_len = t - FIXED;
     let producer = std::str::from_utf8(&b[..id_len])
         .map_err(|_| "producer stamp: the id is not UTF-8".to_string())?;

@@ -230,7 +230,7 @@ fn a_second_producer_with_the_same_id_stops_the_first_without_duplicates() {
     );
     let mut stdin = first.child.stdin.take().unwrap();
     stdin
-        .write_all(all[..all.find("1000\n").unwrap()].as_bytes())
+        .write_all(&all.as_bytes()[..all.find("1000\n").unwrap()])
         .unwrap();
     stdin.flush().unwrap();
     wait_for("the first 1000 records", LONG, || hw_sum(&env, "o") >= 1000);
@@ -239,7 +239,7 @@ fn a_second_producer_with_the_same_id_stops_the_first_without_duplicates() {
     assert_eq!((code, skipped(&err)), (0, 1000), "{err}");
     // The first goes on: its next batch would repeat positions the second wrote.
     stdin
-        .write_all(all[all.find("1000\n").unwrap()..].as_bytes())
+        .write_all(&all.as_bytes()[all.find("1000\n").unwrap()..])
         .unwrap();
     drop(stdin);
     assert_eq!(first.wait_exit(LONG), Some(75), "{}", first.stderr());
