@@ -90,6 +90,14 @@ fn dump_file(path: &Path, records: bool, w: &mut dyn FnMut(String) -> Result<()>
                         codec += " layout: split";
                     }
                 }
+                // `produce --id`: who wrote it, and the input position of its last record
+                // (Kafka's DumpLogSegments prints producerId and sequence the same way).
+                if crc_ok && let Ok(Some(s)) = h.stamp(bytes) {
+                    codec += &format!(
+                        " producerId: {} sequence: {} partitions: {}",
+                        s.producer, s.last_sequence, s.partitions
+                    );
+                }
                 w(format!(
                     "baseOffset: {} lastOffset: {} count: {} position: {pos} size: {} {codec} leaderEpoch: {} baseTimestamp: {} maxTimestamp: {} crc: {:#010x} isValid: {crc_ok}\n",
                     h.base_offset,

@@ -125,6 +125,25 @@ fn two_ids_on_one_partition_do_not_interfere() {
     assert_eq!((code, skipped(&err)), (0, 1000), "{err}");
     let got = String::from_utf8(env.consume("o", &[])).unwrap();
     assert_eq!(got, format!("{a}{b}"));
+    // Each batch names its producer and last input position.
+    let d = env
+        .chute()
+        .args(["dump", env.partition_dir("o", 0).to_str().unwrap()])
+        .output()
+        .unwrap();
+    let d = String::from_utf8_lossy(&d.stdout);
+    assert!(
+        d.contains("producerId: a sequence: 999 partitions: 1"),
+        "{d}"
+    );
+    assert!(
+        d.contains("producerId: b sequence: 499 partitions: 1"),
+        "{d}"
+    );
+    assert!(
+        d.contains("producerId: b sequence: 999 partitions: 1"),
+        "{d}"
+    );
     // Without --id nothing is skipped: the same lines again.
     env.produce("o", a.clone(), &[]);
     assert_eq!(end_offsets(&env, "o"), vec![3000]);
