@@ -62,6 +62,9 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Print records of one or more topics to stdout
     Consume(ConsumeArgs),
+    /// Transform topics into another with any command, exactly once (a consumer group whose
+    /// --exec output is produced to --to, committed with its input)
+    Stream(StreamArgs),
     /// Partition, group, broker and controller figures in Prometheus' text format (0.0.4)
     Metrics(MetricsArgs),
     /// The cluster at a glance, live: partitions, groups and their lag, brokers, the controller
@@ -635,6 +638,82 @@ pub struct ConsumeArgs {
         value_parser = parse_duration
     )]
     pub commit_interval: Duration,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Each batch of input records (one partition, at most --exec-batch) goes to CMD on stdin; CMD's
+stdout is parsed as records (--out-format) and produced to --to. A batch's output and the
+group's committed position become visible together or not at all, whatever is killed when:
+a re-run redoes exactly what is missing. CMD's output need not be deterministic. The group is
+an ordinary consumer group (offsets -g, consume -g, group describe see it). docs/streams.md.
+
+Exit codes: 0 done (cron mode: the group's share read to the end as of the start); 65 output
+CMD wrote that does not parse; 75 CMD failed (--on-failure stop) or a wait timed out.")]
+pub struct StreamArgs {
+    /// Input topic; repeatable. A value starting with ^ is a regular expression (as consume -t)
+    #[arg(long, short = 't', required = true, value_name = "TOPIC|^REGEX", add = crate::complete::topic())]
+    pub topic: Vec<String>,
+    /// The consumer group (members share the input partitions)
+    #[arg(long, short = 'g', value_name = "GROUP", add = crate::complete::group())]
+    pub group: String,
+    /// The output topic (created with defaults if missing, as produce does)
+    #[arg(long, value_name = "TOPIC", add = crate::complete::topic())]
+    pub to: String,
+    /// The transform (sh -c): input records on stdin, output records on stdout; exit 0 accepts
+    #[arg(long, value_name = "CMD")]
+    pub exec: String,
+    /// Most input records per batch (a batch never spans two partitions)
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub exec_batch: usize,
+    /// Kill CMD (its process group) when a batch runs longer than this; the batch counts for
+    /// nothing
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub exec_timeout: Option<Duration>,
+    /// A failed batch: stop (exit 75), or bisect it to the record CMD fails on and skip it, or
+    /// send that record to a dead-letter topic
+    #[arg(
+        long,
+        default_value = "stop",
+        value_name = "stop|skip|dead-letter=TOPIC"
+    )]
+    pub on_failure: OnFailure,
+    /// How input records are written to CMD: raw | json | csv | TEMPLATE (as consume)
+    #[arg(long, short = 'f', default_value = "raw", value_name = "FORMAT", add = crate::complete::format())]
+    pub format: OutputFormat,
+    /// How CMD's output is read: lines, json (value, key, headers, timestamp, partition) or csv
+    #[arg(long, value_enum, default_value = "lines", value_name = "FORMAT")]
+    pub out_format: InputFormat,
+    /// Split each line of CMD's output into KEY SEP VALUE at the first SEP
+    #[arg(long = "key-delimiter", short = 'K', value_name = "SEP", value_parser = escapes)]
+    pub key_delimiter: Option<Bytes>,
+    /// With -K: an output line without SEP gets a null key instead of an error
+    #[arg(long)]
+    pub key_optional: bool,
+    /// Keep running: process new input as it arrives, rebalancing as members come and go
+    #[arg(long, short = 'F')]
+    pub follow: bool,
+    /// How the group divides partitions
+    #[arg(long, value_enum, default_value = "range")]
+    pub assignor: chute::group::Assignor,
+    /// Where the group starts on a partition without a committed offset
+    #[arg(long, value_enum, default_value = "earliest")]
+    pub reset: Reset,
+    /// The output's durability: 1 (fsync on the leader) or all (every in-sync replica)
+    #[arg(long, value_enum, default_value = "1")]
+    pub acks: Acks,
+    /// Compress the output's batches (as produce -z)
+    #[arg(
+        long,
+        short = 'z',
+        value_enum,
+        default_value = "none",
+        value_name = "CODEC"
+    )]
+    pub compression: chute::log::codec::Codec,
+    /// Give up waiting for a partition lock, a leader or --acks all after this long (exit 75)
+    #[arg(long, default_value = "30s", value_name = "DUR", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Args, Debug)]

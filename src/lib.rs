@@ -51,6 +51,7 @@ pub mod produce;
 pub mod replica;
 pub mod signals;
 pub mod snapshot;
+pub mod stream;
 pub mod time;
 pub mod topics;
 pub mod versioned;

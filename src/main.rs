@@ -43,6 +43,7 @@ fn main() {
         Command::Controller(a) => cmd::controller::run(&cluster, a),
         Command::Produce(a) => cmd::produce::run(&cluster, a),
         Command::Consume(a) => cmd::consume::run(&cluster, a),
+        Command::Stream(a) => cmd::stream::run(&cluster, a),
         Command::Metrics(a) => cmd::metrics::run(&cluster, a),
         Command::Top(a) => cmd::top::run(&cluster, a),
         Command::Offsets(a) => cmd::offsets::run(&cluster, a),

@@ -171,6 +171,39 @@ impl Backend for Local {
                 self.dead_letter_producer(),
             ),
             MemberOutput::Stdout => Delivery::stdout(o.format, committer)?,
+            MemberOutput::Stream {
+                cmd,
+                batch,
+                timeout,
+                on_failure,
+                to,
+                parse,
+                acks,
+                compression,
+                lock_timeout,
+            } => {
+                let output = crate::stream::StreamOutput::new(
+                    &self.cluster,
+                    &g,
+                    crate::stream::StreamOptions {
+                        to,
+                        parse,
+                        acks,
+                        compression,
+                        lock_timeout,
+                    },
+                )?;
+                Delivery::exec(
+                    o.format,
+                    committer,
+                    &cmd,
+                    batch,
+                    timeout,
+                    on_failure,
+                    self.dead_letter_producer(),
+                )
+                .with_output(Box::new(output))
+            }
         };
         let gopts = GroupOptions {
             group: g,

@@ -56,6 +56,19 @@ pub enum MemberOutput {
         timeout: Option<Duration>,
         on_failure: OnFailure,
     },
+    /// `chute stream`: as `Exec`, and each batch's handler output goes to `to`, committed with
+    /// the batch exactly once (src/stream).
+    Stream {
+        cmd: String,
+        batch: usize,
+        timeout: Option<Duration>,
+        on_failure: OnFailure,
+        to: String,
+        parse: crate::input::InputOptions,
+        acks: crate::produce::Acks,
+        compression: crate::log::codec::Codec,
+        lock_timeout: Duration,
+    },
 }
 
 /// One member of a consumer group (`consume -g`).

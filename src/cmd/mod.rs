@@ -12,6 +12,7 @@ pub mod offsets;
 pub mod produce;
 pub mod progress;
 pub mod replicate;
+pub mod stream;
 pub mod table;
 pub mod top;
 pub mod topic;

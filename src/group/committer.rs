@@ -99,7 +99,7 @@ impl Committer {
         }
     }
 
-    pub(super) fn accept(&mut self, slot: Slot, next: u64) {
+    pub fn accept(&mut self, slot: Slot, next: u64) {
         // Only a partition still read here (`started`, not `forget`): what a slow reader
         // takes of a partition released since must not be committed over its new owner's.
         if let Some(e) = self.accepted.get_mut(&slot) {

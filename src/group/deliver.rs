@@ -41,7 +41,37 @@ enum Sink {
         /// Per record of the batch: where it ends in `buf`, its offset, and (for a dead-letter
         /// topic) the record itself.
         held: Vec<Held>,
+        /// `chute stream`: the handler's stdout is the batch's output, committed with it.
+        output: Option<Box<dyn BatchOutput>>,
     },
+}
+
+/// `chute stream`: what a handler writes to stdout is its batch's output, made visible
+/// together with the batch's input position (src/stream, docs/streams.md).
+pub trait BatchOutput {
+    /// A fresh file for the handler's stdout, for a batch of `topic`-`p`.
+    fn stdout(&mut self, topic: &str, p: u32) -> Result<std::fs::File>;
+    /// The handler took records `first..=last` of `slot` (exit 0): make its output and the
+    /// input position `last + 1` visible together, committing that position through
+    /// `committer` (forced, now) as the protocol's last step.
+    fn commit(
+        &mut self,
+        committer: &mut Committer,
+        slot: Slot,
+        first: u64,
+        last: u64,
+    ) -> Result<()>;
+    /// The handler failed: its output goes.
+    fn discard(&mut self);
+    /// A partition was just taken, its committed offset not read yet: finish what a member
+    /// that died mid-commit left for it.
+    fn recover(
+        &mut self,
+        committer: &mut Committer,
+        topic: &str,
+        topic_id: &str,
+        p: u32,
+    ) -> Result<()>;
 }
 
 /// What a failed `--exec` batch leads to.
@@ -149,9 +179,29 @@ impl Delivery {
                 on_failure,
                 open_producer,
                 held: Vec::new(),
+                output: None,
             },
             committer,
             records: 0,
+        }
+    }
+
+    /// `chute stream`: each batch's handler output goes to `output` (an `exec` delivery).
+    pub fn with_output(mut self, o: Box<dyn BatchOutput>) -> Delivery {
+        if let Sink::Exec { output, .. } = &mut self.sink {
+            *output = Some(o);
+        }
+        self
+    }
+
+    /// A partition was just taken (before its committed offset is read): let the batch output
+    /// finish what a member that died mid-commit left.
+    pub fn recover(&mut self, topic: &str, topic_id: &str, p: u32) -> Result<()> {
+        match &mut self.sink {
+            Sink::Exec {
+                output: Some(o), ..
+            } => o.recover(&mut self.committer, topic, topic_id, p),
+            _ => Ok(()),
         }
     }
 
@@ -404,9 +454,16 @@ impl Delivery {
             "{topic}-{p} offsets {first} to {last} ({count} record{})",
             if count == 1 { "" } else { "s" }
         );
+        let (env, timeout) = (env.clone(), *timeout);
+        let stdout = match &mut self.sink {
+            Sink::Exec {
+                output: Some(o), ..
+            } => Some(o.stdout(&topic, p)?),
+            _ => None,
+        };
         let outcome = run_handler(
             &cmd,
-            env,
+            &env,
             &[
                 ("CHUTE_TOPIC", topic.clone()),
                 ("CHUTE_PARTITION", p.to_string()),
@@ -415,13 +472,29 @@ impl Delivery {
                 ("CHUTE_RECORD_COUNT", count.to_string()),
             ],
             &buf[start..held[hi - 1].end],
-            *timeout,
+            timeout,
+            stdout,
         )?;
-        let how = match outcome {
-            Handled::Ok => {
+        let output = match &mut self.sink {
+            Sink::Exec { output, .. } => output.as_mut(),
+            _ => None,
+        };
+        let how = match (outcome, output) {
+            (Handled::Ok, Some(o)) => {
+                return o.commit(&mut self.committer, slot, first, last);
+            }
+            (Handled::Ok, None) => {
                 self.committer.accept(slot, last + 1);
                 return Ok(());
             }
+            (failed, Some(o)) => {
+                o.discard();
+                failed
+            }
+            (failed, None) => failed,
+        };
+        let how = match how {
+            Handled::Ok => unreachable!(),
             Handled::Failed(how) => how,
             Handled::TimedOut(d) => format!(
                 "ran longer than --exec-timeout {} and was killed with its process group",

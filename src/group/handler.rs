@@ -62,6 +62,7 @@ pub(super) enum Handled {
 }
 
 /// Start `sh -c cmd` in a process group of its own, feed it `input`, wait (at most `timeout`).
+/// Its stdout is ours, or `stdout` (`chute stream`: the batch's output).
 /// Signals chute gets are forwarded to the group (src/signals.rs); if chute dies, even by
 /// SIGKILL, the kernel kills the handler (PR_SET_PDEATHSIG). The handler's own children are
 /// in its group and get forwarded signals, but not the death signal: a handler that starts
@@ -72,6 +73,7 @@ pub(super) fn run_handler(
     batch_env: &[(&str, String)],
     input: &[u8],
     timeout: Option<Duration>,
+    stdout: Option<std::fs::File>,
 ) -> Result<Handled> {
     use std::os::unix::process::{CommandExt, ExitStatusExt};
     let parent = std::process::id() as i32;
@@ -82,6 +84,9 @@ pub(super) fn run_handler(
         .envs(batch_env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .process_group(0);
+    if let Some(f) = stdout {
+        c.stdout(Stdio::from(f));
+    }
     // SAFETY: runs in the child between fork and exec, where only async-signal-safe calls are
     // allowed: prctl(2), getppid(2) and _exit(2) are; nothing here allocates or takes a lock.
     // The death signal is tied to the thread that forks: the main thread, which lives as long

@@ -66,8 +66,9 @@ impl State<'_> {
             return Ok(false);
         };
         // Read the committed offset only now, under the owner lock: the previous owner
-        // committed before releasing.
+        // committed before releasing (or died mid-commit: `chute stream` finishes that first).
         let topic_id = &md.topic(topic)?.id;
+        out.recover(topic, topic_id, p)?;
         let committed = g.resume_offset(topic, topic_id, p, &mut *self.warn)?;
         let mut o = self.opts.consume.clone();
         if o.from == StartFrom::Stored && committed.is_none() && self.opts.reset == Reset::Latest {

@@ -467,6 +467,12 @@ impl Producer {
             backoff = (backoff * 2).min(Duration::from_millis(20));
         }
     }
+    /// `--id`: the input position of the next record sent (`chute stream` numbers its
+    /// outputs by their input batch rather than by count).
+    pub fn set_next_sequence(&mut self, seq: u64) {
+        self.next_seq = seq;
+    }
+
     pub fn partitions(&self) -> u32 {
         self.lanes.len() as u32
     }
