@@ -202,7 +202,9 @@ impl StreamOutput {
         self.producers
             .insert((it.topic.clone(), it.partition), prod);
         done?;
+        crate::crash_point!("stream-after-publish");
         commit()?;
+        crate::crash_point!("stream-after-commit");
         remove_if_there(&self.intent_path(&it.topic, it.partition))?;
         remove_if_there(&staging)?;
         Ok(())

@@ -31,4 +31,5 @@ mod replication;
 mod replication_crash;
 mod retention;
 mod stopping;
+mod streams;
 mod topics;
