@@ -72,9 +72,10 @@ impl ProducerState {
         let mut s: ProducerState = read_versioned(&p, &bytes, &KIND)?;
         if s.as_of > t.end_offset {
             // The log was cut below the checkpoint (a replica made a prefix of a new leader's
-            // log): what the cut batches said is gone with them.
+            // log, or a power loss took an unsynced end): what the cut batches said is gone
+            // with them, and the stamps below the cut that they had superseded count again.
             s.producers.retain(|_, e| e.offset < t.end_offset);
-            s.as_of = t.end_offset;
+            s.as_of = t.log_start_offset;
         }
         let from = s.as_of.max(t.log_start_offset);
         s.scan(dir, name, t, from)?;
@@ -102,6 +103,14 @@ impl ProducerState {
     }
 
     pub fn apply(&mut self, s: &stamp::Stamp<'_>, last_offset: u64) {
+        // A rescan from below an entry (after a cut) never takes it back.
+        if self
+            .producers
+            .get(s.producer)
+            .is_some_and(|e| e.offset > last_offset)
+        {
+            return;
+        }
         self.producers.insert(
             s.producer.to_string(),
             Entry {

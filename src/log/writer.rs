@@ -356,6 +356,11 @@ impl Ctx {
                 self.roll(o)?;
             }
         }
+        if batch.bytes[21] & super::stamp::STAMPED != 0 {
+            // However it got here (a producer, a re-send to a new leader): retention and
+            // compaction of this replica must know to keep what the stamps say.
+            super::producers::ensure(&self.dir, &o.active.tail)?;
+        }
         let a = &mut o.active;
         let base_offset = a.tail.end_offset;
         let pos = a.tail.end_position;

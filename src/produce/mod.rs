@@ -153,7 +153,9 @@ pub struct Producer {
     lanes: Vec<Lane>,
     opts: ProducerOptions,
     cfg: TopicConfig,
+    /// max.message.bytes less the stamp of `--id` batches.
     max_message: usize,
+    stamp_len: usize,
     batch_cap: usize,
     placement: placement::Placement,
     /// Bytes of records in every lane's builder: bounded by [`BUFFER_CAP`] whatever the number
@@ -290,7 +292,10 @@ impl Producer {
                 seen_end: None,
             });
         }
-        let max_message = cfg.max_message_bytes as usize;
+        // `--id`: each batch carries a stamp (docs/format.md), so records and batches have that
+        // much less room under max.message.bytes.
+        let stamp_len = opts.id.as_ref().map_or(0, |id| id.len() + 21);
+        let max_message = (cfg.max_message_bytes as usize).saturating_sub(stamp_len);
         // (A max.message.bytes below one batch header admits no record; each says so.)
         let batch_cap = opts
             .batch_size
@@ -325,6 +330,7 @@ impl Producer {
             opts,
             cfg,
             max_message,
+            stamp_len,
             batch_cap,
             placement,
             buffered: 0,
@@ -360,6 +366,21 @@ impl Producer {
             }
         }
         Ok((producer, created))
+    }
+
+    /// [`load_producer_state`](Self::load_producer_state), waiting for a leader (up to the
+    /// timeout) as an append does.
+    fn await_producer_state(&mut self, p: u32) -> Result<()> {
+        let deadline = Instant::now() + self.opts.lock_timeout;
+        loop {
+            match self.load_producer_state(p) {
+                Err(e) if leadership_error(&e) && !self.gave_up => {
+                    self.watch.invalidate();
+                    self.wait_for_metadata(deadline, &e)?;
+                }
+                r => return r,
+            }
+        }
     }
 
     /// `--id`: read what the log of partition `p`'s leader holds from us (under its lock).
@@ -502,9 +523,8 @@ impl Producer {
         let seq = self.next_seq;
         if self.opts.id.is_some() {
             self.next_seq += 1;
-            let lane = &self.lanes[p as usize];
-            if lane.seen_end.is_none() {
-                self.load_producer_state(p)?;
+            if self.lanes[p as usize].seen_end.is_none() {
+                self.await_producer_state(p)?;
             }
             if self.lanes[p as usize].last_seq.is_some_and(|l| seq <= l) {
                 // Written by an earlier run with this id.
@@ -704,9 +724,13 @@ impl Producer {
     }
 
     fn append_builder(&mut self, p: u32) -> Result<()> {
+        if self.opts.id.is_some() && self.lanes[p as usize].seen_end.is_none() {
+            // A new leader: its log end is another's (what others appended is checked from it).
+            self.load_producer_state(p)?;
+        }
         self.open_writer(p)?;
         let acks_all = self.opts.acks == Acks::All;
-        let max_message = self.max_message;
+        let max_message = self.max_message + self.stamp_len;
         let lane = &mut self.lanes[p as usize];
         // A compressed batch that came out larger than the topic accepts (the ratio estimate
         // was optimistic) is split in halves, as Kafka's producer does.

@@ -315,5 +315,12 @@ fn acks_all_through_a_leader_failover_then_a_rerun_adds_nothing() {
     assert_eq!((code, skipped(&err)), (0, 5000), "{err}");
     let again = env.consume("t", &["--format", "%p %s\\n"]);
     assert_eq!(by_partition(&again), by_partition(&got));
+    // Every replica holding stamped batches knows to keep their state through retention and
+    // compaction: the leaders that were followers, whatever path the batches came by.
+    for p in describe(&env, "t") {
+        let l = leader(&p).unwrap();
+        let dir = crate::replication::replica_dir(&env, l, "t", p["partition"].as_u64().unwrap());
+        assert!(dir.join("producers").is_file(), "{}", dir.display());
+    }
     drop(ctl);
 }

@@ -246,7 +246,8 @@ fn kill_run(replicated: bool) {
     } else {
         (Env::new(), vec![])
     };
-    env.create_topic("in", 2, &[]);
+    // Replicated, the input too: the broker that goes may lead an input partition.
+    env.create_topic("in", 2, &topic_args);
     env.create_topic("out", 4, &topic_args);
     let ctl = replicated.then(|| {
         let mut c = controller(&env, "ctl", &["--interval", "20ms"]);
