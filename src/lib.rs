@@ -10,6 +10,8 @@
 //!  client/  snapshot          the seam the commands call for topics, produce, consume, groups
 //!     │                       (client::Backend; local: this directory tree); one look at the
 //!     │                       whole cluster for `top` and `metrics`
+//!  stream/                    `chute stream`: a group's --exec output produced to a topic,
+//!     │                       exactly once with its input position (intent, retry-safe output)
 //!  group/  controller/        consumer groups (membership, assignment, commits, delivery);
 //!     │        │              the controller's passes (liveness, ISR, retention, compaction)
 //!  produce/  consume          records -> partitions -> batches; cursors below the watermark

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # tests/run.sh - the test suite, as CI runs it (README.md, Quick start):
 #   1. the tools the tests drive besides chute: tmux, bash, zsh and fish (completions are
-#      tested in real shells) and GNU time (a child's peak memory), installed from Debian's
-#      packages when missing and we may;
+#      tested in real shells), GNU time (a child's peak memory) and jq (the stream example's
+#      transform), installed from Debian's packages when missing and we may;
 #   2. cargo test --locked --release --features failpoints (extra arguments are passed on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in tmux zsh fish; do
+for tool in tmux zsh fish jq; do
     command -v "$tool" >/dev/null || missing+=("$tool")
 done
 # `time` is also a shell keyword: look for the program.

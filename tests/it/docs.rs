@@ -82,6 +82,15 @@ fn replication_and_retention_examples_run() {
             ][..],
         ),
         (
+            "examples/stream-enrich.sh",
+            &[
+                "enriched: 300",
+                "already written by an earlier run, skipped",
+                "exit status: 75",
+                "exactly once: 600 ids, 0 duplicates",
+            ][..],
+        ),
+        (
             "examples/disk-ops.sh",
             &[
                 "broker 1: rebuilt; 2 replica(s) in sync",

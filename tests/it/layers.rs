@@ -27,8 +27,9 @@ const LAYERS: &[(&str, u32)] = &[
     ("consume", 8),
     ("group", 9),
     ("controller", 9),
-    ("client", 10),
-    ("snapshot", 10),
+    ("stream", 10),
+    ("client", 11),
+    ("snapshot", 11),
 ];
 
 fn rs_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
