@@ -153,6 +153,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             partitioner_timeout: a.partitioner_timeout,
             batch_records: a.batch_records,
             id: a.id.clone(),
+            id_fixed_partitions: true,
         },
     )?;
     if created {

@@ -80,6 +80,11 @@ impl Committer {
         &self.topics[slot.0].0
     }
 
+    /// The id of the topic incarnation a slot's partition was started from ("" if unknown).
+    pub fn topic_id(&self, slot: Slot) -> &str {
+        &self.topics[slot.0].1
+    }
+
     /// The position we start a partition from counts as committed already.
     pub fn started(
         &mut self,

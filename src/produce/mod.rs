@@ -63,6 +63,10 @@ pub struct ProducerOptions {
     /// is its sequence, placement is a function of it, and positions the log already holds
     /// are skipped.
     pub id: Option<String>,
+    /// With `id`: refuse a partition count other than the one the id last wrote with (a
+    /// re-run would place records elsewhere). `chute stream` allows it: its ids outlive any
+    /// one input, and only a batch pending across the change could be placed twice.
+    pub id_fixed_partitions: bool,
 }
 
 impl ProducerOptions {
@@ -82,6 +86,7 @@ impl ProducerOptions {
             partitioner_timeout: Duration::from_secs(5),
             batch_records: None,
             id: None,
+            id_fixed_partitions: true,
         }
     }
 }
@@ -394,6 +399,7 @@ impl Producer {
         let entry = state.and_then(|s| s.get(&id, crate::fsutil::now_ms(), expiry));
         if let Some(e) = entry
             && e.partitions != n
+            && self.opts.id_fixed_partitions
         {
             return Err(Error::Usage(format!(
                 "--id {id}: topic {topic:?} had {} partitions when this producer last wrote it (partition {p}, offset {}) and has {n} now: a re-run would place records elsewhere; use a new --id",
@@ -488,6 +494,31 @@ impl Producer {
             backoff = (backoff * 2).min(Duration::from_millis(20));
         }
     }
+    /// Whether `send` would take `r` (its partition exists, it fits max.message.bytes), without
+    /// sending it: `chute stream` checks a batch's output before committing to it.
+    pub fn admits(&self, r: &RecordRef<'_>) -> Result<()> {
+        let n = self.lanes.len() as u32;
+        if let Some(p) = r.partition.or(self.opts.partition)
+            && p >= n
+        {
+            return Err(Error::BadInput(format!(
+                "input line {}: partition {p} does not exist (topic {:?} has {n})",
+                r.line, self.topic
+            )));
+        }
+        let size = BatchBuilder::record_size(r.key, r.value, r.headers);
+        if size + HEADER_LEN > self.max_message {
+            let p = r.partition.unwrap_or(0).min(n.saturating_sub(1));
+            if !self.fits_compressed(p, r, size) {
+                return Err(Error::BadInput(format!(
+                    "input line {}: record of {size} bytes is larger than max.message.bytes ({}) of topic {:?}",
+                    r.line, self.max_message, self.topic
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// `--id`: the input position of the next record sent (`chute stream` numbers its
     /// outputs by their input batch rather than by count).
     pub fn set_next_sequence(&mut self, seq: u64) {

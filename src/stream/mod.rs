@@ -57,6 +57,7 @@ impl StreamOptions {
         o.compression = self.compression;
         o.lock_timeout = self.lock_timeout;
         o.id = Some(id);
+        o.id_fixed_partitions = false;
         o
     }
 }
@@ -65,6 +66,8 @@ impl StreamOptions {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Intent {
     topic: String,
+    /// The input topic's incarnation: an intent of a deleted topic's namesake commits nothing.
+    topic_id: String,
     partition: u32,
     first: u64,
     last: u64,
@@ -81,9 +84,10 @@ pub struct StreamOutput {
     group: Group,
     opts: StreamOptions,
     dir: PathBuf,
-    /// The output topic's producer of each input partition taken (opened again at each take:
-    /// another member may have written with its id since).
-    producers: BTreeMap<(String, u32), Producer>,
+    /// The output producer of input partitions taken, by (input topic, partition, output
+    /// topic); opened again at each take (another member may have written with its id since),
+    /// and a few at most (each holds a writer per output partition).
+    producers: BTreeMap<(String, u32, String), Producer>,
     /// The member's id, for committed offsets written in recovery.
     member: String,
     /// The staging file of the batch whose handler runs.
@@ -113,25 +117,48 @@ impl StreamOutput {
         self.dir.join(format!("{topic}-{p}.intent"))
     }
 
-    /// The retry-safe producer id of input partition `topic`-`p` in this group (a name: long
-    /// ones are shortened to a digest).
-    fn producer_id(&self, topic: &str, p: u32) -> String {
-        let id = format!("stream.{}.{topic}.{p}", self.group.name);
-        if id.len() <= crate::names::MAX_LEN {
-            return id;
+    /// The retry-safe producer id of input partition `topic`-`p` (incarnation `topic_id`) in
+    /// this group: a digest, so that no two (group, topic) pairs share one however their names
+    /// split at dots, and a topic created again under the same name starts afresh.
+    fn producer_id(&self, topic: &str, topic_id: &str, p: u32) -> String {
+        // FNV-1a, 64 bits: stable across releases (the id is stored in the log).
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in [
+            self.group.name.as_bytes(),
+            topic.as_bytes(),
+            topic_id.as_bytes(),
+        ]
+        .join(&0u8)
+        {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        let h = crc32fast::hash(format!("{}\0{topic}", self.group.name).as_bytes());
-        format!("stream.{h:08x}.{p}")
+        format!("stream.{h:016x}.{p}")
     }
 
-    fn producer(&mut self, topic: &str, p: u32) -> Result<&mut Producer> {
-        let key = (topic.to_string(), p);
-        if !self.producers.contains_key(&key) {
-            let o = self.opts.producer(self.producer_id(topic, p));
-            let (prod, _) = Producer::open(&self.cluster, &self.opts.to, o)?;
-            self.producers.insert(key.clone(), prod);
+    fn key(&self, topic: &str, p: u32, to: &str) -> (String, u32, String) {
+        (topic.to_string(), p, to.to_string())
+    }
+
+    /// The output producer of a batch of `topic`-`p`, out of the cache (put it back after).
+    fn take_producer(&mut self, topic: &str, topic_id: &str, p: u32, to: &str) -> Result<Producer> {
+        if let Some(prod) = self.producers.remove(&self.key(topic, p, to)) {
+            return Ok(prod);
         }
-        Ok(self.producers.get_mut(&key).expect("inserted"))
+        let o = self.opts.producer(self.producer_id(topic, topic_id, p));
+        Producer::open(&self.cluster, to, o).map(|(prod, _)| prod)
+    }
+
+    fn put_producer(&mut self, topic: &str, p: u32, to: &str, prod: Producer) {
+        // Only the current output's, and a few: a member of many input partitions would hold a
+        // writer per output partition for each.
+        if to != self.opts.to {
+            return;
+        }
+        if self.producers.len() >= 8 {
+            self.producers.clear();
+        }
+        self.producers.insert(self.key(topic, p, to), prod);
     }
 
     /// Parse the staged output, calling `each` per record; the record count. Errors name the
@@ -187,11 +214,13 @@ impl StreamOutput {
                 ),
             });
         }
-        // Parsed once to send: a producer borrowed mutably while parsing.
-        let mut prod = self
+        let mut prod = match self
             .producers
-            .remove(&(it.topic.clone(), it.partition))
-            .map_or_else(|| self.open_producer(it), Ok)?;
+            .remove(&self.key(&it.topic, it.partition, &it.to))
+        {
+            Some(prod) => prod,
+            None => self.open_producer(it)?,
+        };
         prod.set_next_sequence(it.base_sequence);
         prod.tick();
         let sent = self.parse(it, &mut |r| prod.send(r));
@@ -199,15 +228,18 @@ impl StreamOutput {
             prod.flush()?;
             prod.sync()
         });
-        self.producers
-            .insert((it.topic.clone(), it.partition), prod);
+        if done.is_ok() {
+            self.put_producer(&it.topic, it.partition, &it.to, prod);
+        }
         done?;
         crate::crash_point!("stream-after-publish");
         commit()?;
         crate::crash_point!("stream-after-commit");
         remove_if_there(&self.intent_path(&it.topic, it.partition))?;
         remove_if_there(&staging)?;
-        Ok(())
+        // Gone for good before anything after it: an intent back after a power loss would be
+        // published again (writing nothing) and must not move the position back (`recover`).
+        crate::fsutil::sync_dir(&self.dir)
     }
 
     fn open_producer(&self, it: &Intent) -> Result<Producer> {
@@ -234,6 +266,7 @@ impl BatchOutput for StreamOutput {
         last: u64,
     ) -> Result<()> {
         let topic = committer.topic(slot).to_string();
+        let topic_id = committer.topic_id(slot).to_string();
         let p = slot.1;
         let staging = self.staging(&topic, p);
         // Step 2: the output durable, then the intent.
@@ -243,11 +276,12 @@ impl BatchOutput for StreamOutput {
         let (output_len, output_crc) = checksum(&staging)?;
         let mut it = Intent {
             topic: topic.clone(),
+            topic_id: topic_id.clone(),
             partition: p,
             first,
             last,
             to: self.opts.to.clone(),
-            producer: self.producer_id(&topic, p),
+            producer: self.producer_id(&topic, &topic_id, p),
             base_sequence: last.checked_mul(MAX_OUTPUTS).ok_or_else(|| {
                 Error::Other(format!(
                     "offset {last} of {topic}-{p} is beyond what chute stream numbers"
@@ -257,8 +291,14 @@ impl BatchOutput for StreamOutput {
             output_len,
             output_crc,
         };
-        // Output that does not parse is the handler's failure: nothing of the batch counts.
-        let records = self.parse(&it, &mut |_| Ok(()))?;
+        // Output that does not parse, names a partition the output topic lacks, or holds a
+        // record too large for it is the handler's failure: nothing of the batch counts (once
+        // the intent is written, the output must go through).
+        let to = self.opts.to.clone();
+        let prod = self.take_producer(&topic, &topic_id, p, &to)?;
+        let records = self.parse(&it, &mut |r| prod.admits(&r));
+        self.put_producer(&topic, p, &to, prod);
+        let records = records?;
         if records >= MAX_OUTPUTS {
             return Err(Error::BadInput(format!(
                 "the output of --exec for {topic}-{p} offsets {first} to {last} has {records} records; at most {} per batch (lower --exec-batch)",
@@ -266,7 +306,6 @@ impl BatchOutput for StreamOutput {
             )));
         }
         it.records = records;
-        self.producer(&topic, p)?;
         crate::fsutil::atomic_write(
             &self.intent_path(&topic, p),
             &write_versioned(&it, &INTENT, false),
@@ -295,7 +334,7 @@ impl BatchOutput for StreamOutput {
     ) -> Result<()> {
         self.member = committer.member.clone();
         // Another member may have written with this partition's id since we last did.
-        self.producers.remove(&(topic.to_string(), p));
+        self.producers.retain(|k, _| !(k.0 == topic && k.1 == p));
         let path = self.intent_path(topic, p);
         let bytes = match crate::fsutil::read_small(&path, 1 << 20) {
             Ok(b) => b,
@@ -306,10 +345,20 @@ impl BatchOutput for StreamOutput {
             Err(e) => return Err(e),
         };
         let it: Intent = read_versioned(&path, &bytes, &INTENT)?;
+        // The position moves only forward, and only on the incarnation the batch was read
+        // from (the topic may have been deleted and created again since): the output is
+        // published either way, as its batch committed.
+        let committed = self.group.committed(topic, p)?;
+        let behind = committed.is_none_or(|c| c.topic_id != topic_id || c.offset <= it.last);
+        let commit = it.topic_id == topic_id && behind;
         let store = &committer.store;
         let member = self.member.clone();
         self.publish(&it, &mut || {
-            store.commit(topic, topic_id, p, it.last + 1, Some(&member))
+            if commit {
+                store.commit(topic, topic_id, p, it.last + 1, Some(&member))
+            } else {
+                Ok(())
+            }
         })
     }
 }

@@ -83,6 +83,17 @@ fn check_exactly_once(
     }
 }
 
+/// Each input value's partition.
+fn input_partitions(env: &Env) -> BTreeMap<u64, u64> {
+    let inp = String::from_utf8(env.consume("in", &["--format", "%p %s\\n"])).unwrap();
+    inp.lines()
+        .map(|l| {
+            let (p, v) = l.split_once(' ').unwrap();
+            (v.parse().unwrap(), p.parse().unwrap())
+        })
+        .collect()
+}
+
 fn stream_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec![
         "stream", "-t", "in", "-g", "s", "--to", "out", "-K", ",", "--exec", TRANSFORM,
@@ -119,14 +130,7 @@ fn a_stream_writes_each_output_once_and_commits_its_input() {
         .assert()
         .success();
     let got = out_records(&env, "out");
-    let inp = String::from_utf8(env.consume("in", &["--format", "%p %s\\n"])).unwrap();
-    let map: BTreeMap<u64, u64> = inp
-        .lines()
-        .map(|l| {
-            let (p, v) = l.split_once(' ').unwrap();
-            (v.parse().unwrap(), p.parse().unwrap())
-        })
-        .collect();
+    let map = input_partitions(&env);
     check_exactly_once(&got, &expected(0..3000), &|v| map[&v], "");
     assert_eq!(committed(&env), 3000);
     // An ordinary group: consume -g has nothing left, and a second run writes nothing.
@@ -178,6 +182,39 @@ fn a_failed_or_unparsable_transform_makes_nothing_of_its_batch_visible() {
     );
     assert_eq!(out_records(&env, "out").len(), got.len());
     assert_eq!(committed(&env), 100);
+    // Output the output topic cannot take (a partition it lacks): refused before the batch
+    // commits, so it does not come back on every run.
+    let o = env
+        .chute()
+        .args([
+            "stream",
+            "-t",
+            "in",
+            "-g",
+            "s",
+            "--to",
+            "out",
+            "--out-format",
+            "json",
+        ])
+        .args(["--exec", r#"echo '{"value":"x","partition":9}'"#])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(65), "{err}");
+    assert!(err.contains("partition 9 does not exist"), "{err}");
+    assert_eq!(out_records(&env, "out").len(), got.len());
+    let intents = std::fs::read_dir(env.root().join("groups/s/streams"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".intent")
+        })
+        .count();
+    assert_eq!(intents, 0);
     // A good transform then does the rest, once.
     env.chute()
         .args(stream_args(&["--exec-batch", "100"]))
@@ -371,14 +408,7 @@ fn kill_run(replicated: bool) {
     for m in &mut members {
         m.wait_exit(LONG);
     }
-    let inp = String::from_utf8(env.consume("in", &["--format", "%p %s\\n"])).unwrap();
-    let map: BTreeMap<u64, u64> = inp
-        .lines()
-        .map(|l| {
-            let (p, v) = l.split_once(' ').unwrap();
-            (v.parse().unwrap(), p.parse().unwrap())
-        })
-        .collect();
+    let map = input_partitions(&env);
     let ctx = format!(
         "{kills} kills, {starts} member starts; member logs:\n{}",
         members
