@@ -436,9 +436,11 @@ pub enum BatchError {
     Incomplete { need: usize },
     /// The bytes are definitely not a valid batch.
     Invalid(String),
-    /// A header with another format version and a plausible length: either garbage or a batch
-    /// written by a newer chute. The scanner tells them apart by the CRC.
-    Unsupported { magic: u8, len: usize },
+    /// A header with another format version, or attribute bits this chute does not know, and a
+    /// plausible length: either garbage or a batch written by a newer chute. The scanner tells
+    /// them apart by the CRC (a newer chute's batch is refused, never cut as a torn tail).
+    /// `what` says which ("format version 2", "attributes 0x20").
+    Unsupported { what: String, len: usize },
 }
 
 impl std::fmt::Display for BatchError {
@@ -446,9 +448,7 @@ impl std::fmt::Display for BatchError {
         match self {
             BatchError::Incomplete { need } => write!(f, "incomplete batch (needs {need} bytes)"),
             BatchError::Invalid(s) => f.write_str(s),
-            BatchError::Unsupported { magic, .. } => {
-                write!(f, "unknown batch format version {magic}")
-            }
+            BatchError::Unsupported { what, .. } => write!(f, "unknown batch {what}"),
         }
     }
 }
@@ -491,7 +491,7 @@ impl BatchHeader {
             let len = h.batch_length as usize;
             if (HEADER_LEN..=MAX_BATCH_LEN).contains(&len) {
                 return Err(BatchError::Unsupported {
-                    magic: h.magic,
+                    what: format!("format version {}", h.magic),
                     len,
                 });
             }
@@ -513,12 +513,20 @@ impl BatchHeader {
             )));
         }
         let codec = Codec::from_attributes(h.attributes);
-        if h.attributes & !(super::codec::MASK | SPLIT | STAMPED) != 0
-            || codec.is_none()
-            || (h.attributes & SPLIT != 0 && codec == Some(Codec::None))
-        {
+        if h.attributes & !(super::codec::MASK | SPLIT | STAMPED) != 0 || codec.is_none() {
+            // Bits a later chute may give a meaning (as this one gave the codecs, the split
+            // layout and the stamp): a batch whose CRC holds is refused, never cut.
+            return Err(BatchError::Unsupported {
+                what: format!(
+                    "attributes {:#x} (a codec or layout this chute does not know)",
+                    h.attributes
+                ),
+                len,
+            });
+        }
+        if h.attributes & SPLIT != 0 && codec == Some(Codec::None) {
             return Err(BatchError::Invalid(format!(
-                "unsupported batch attributes {:#x} (a codec or layout this chute does not know: written by a newer chute? upgrade)",
+                "batch attributes {:#x}: a split records section without a codec",
                 h.attributes
             )));
         }
@@ -1069,10 +1077,10 @@ mod tests {
             bad[21] = attributes;
             let crc = compute_crc(&bad);
             bad[16..20].copy_from_slice(&crc.to_le_bytes());
-            let e = check(&bad).unwrap_err();
+            let e = check(&bad).unwrap_err().to_string();
             assert!(
-                format!("{e:?}").contains("unsupported batch attributes"),
-                "{e:?}"
+                e.contains("unknown batch attributes") || e.contains("without a codec"),
+                "{e}"
             );
         }
     }

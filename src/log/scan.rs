@@ -94,8 +94,8 @@ impl Scanner {
         let avail = self.buf.len() - at;
         let header = match BatchHeader::parse(&self.buf[at..]) {
             Ok(h) => h,
-            Err(BatchError::Unsupported { magic, len }) => {
-                return self.unsupported(file, path, pos, end, magic, len);
+            Err(BatchError::Unsupported { what, len }) => {
+                return self.unsupported(file, path, pos, end, what, len);
             }
             Err(error) => return Ok(Next::Bad { pos, error }),
         };
@@ -142,11 +142,11 @@ impl Scanner {
         path: &Path,
         pos: u64,
         end: u64,
-        magic: u8,
+        what: String,
         len: usize,
     ) -> Result<Next<'a>> {
         let invalid = BatchError::Invalid(format!(
-            "unknown batch format version {magic} (this chute reads version {})",
+            "unknown batch {what} (this chute reads version {})",
             batch::MAGIC
         ));
         if pos + len as u64 > end {
@@ -163,7 +163,7 @@ impl Scanner {
                 return Err(crate::error::Error::Format {
                     path: path.to_path_buf(),
                     detail: format!(
-                        "the batch at byte {pos} has format version {magic}, written by a newer chute; this chute reads version {} (upgrade chute)",
+                        "the batch at byte {pos} has {what}, written by a newer chute; this chute reads batch format version {} (upgrade chute)",
                         batch::MAGIC
                     ),
                 });

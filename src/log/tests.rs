@@ -252,3 +252,35 @@ fn batch_of_a_newer_format_is_refused_never_cut() {
         "nothing was cut"
     );
 }
+
+#[test]
+fn batch_with_attributes_of_a_newer_chute_is_refused_never_cut() {
+    use std::os::unix::fs::FileExt;
+    let d = tempfile::tempdir().unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    append_values(&mut w, &[b"old"], 1);
+    w.sync().unwrap();
+    append_values(&mut w, &[b"new"], 1);
+    drop(w);
+    let log = segment::path(d.path(), 0, "log");
+    let bytes = std::fs::read(&log).unwrap();
+    let second = 32 + batch::BatchHeader::parse(&bytes[32..]).unwrap().len();
+    let mut b = bytes[second..].to_vec();
+    // A bit a later chute may give a meaning (as this one gave bit 4 to the producer stamp).
+    b[21] = 0x20;
+    let crc = batch::compute_crc(&b);
+    b[16..20].copy_from_slice(&crc.to_le_bytes());
+    let f = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    f.write_all_at(&b, second as u64).unwrap();
+    let mut w = PartitionWriter::open(d.path(), "t-0", WriterOptions::default()).unwrap();
+    let mut sb = batch::BatchBuilder::new();
+    sb.push(None, Some(b"x"), 1, &[]);
+    let err = w.append(&mut sb.seal()).unwrap_err();
+    assert_eq!(err.exit_code(), 74);
+    assert!(err.to_string().contains("newer chute"), "{err}");
+    assert_eq!(
+        std::fs::read(&log).unwrap().len(),
+        bytes.len(),
+        "nothing was cut"
+    );
+}
