@@ -207,6 +207,8 @@ impl Ctx {
             }
         }
         out.end_offset = self.sync_locked(o)?;
+        // What the leader's producer checkpoint says, once we hold the log up to it.
+        super::producers::adopt(&self.dir, leader_dir, out.end_offset)?;
         if out.copied < max_bytes && out.end_offset < lt.end_offset {
             // The leader's reader ended early: its log cannot be read past here (damage, or a
             // tail lost in a crash that no writer has cut yet). Copied so far is kept.

@@ -61,15 +61,9 @@ impl ProducerState {
     /// appended): the checkpoint, then every stamp above it. None when there is no checkpoint:
     /// no stamped batch was ever written or copied here.
     pub fn load(dir: &Path, name: &str, t: &Tail) -> Result<Option<ProducerState>> {
-        let p = path(dir);
-        let bytes = match crate::fsutil::read_small(&p, MAX_FILE) {
-            Ok(b) => b,
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
+        let Some(mut s) = read_checkpoint(dir)? else {
+            return Ok(None);
         };
-        let mut s: ProducerState = read_versioned(&p, &bytes, &KIND)?;
         if s.as_of > t.end_offset {
             // The log was cut below the checkpoint (a replica made a prefix of a new leader's
             // log, or a power loss took an unsynced end): what the cut batches said is gone
@@ -134,6 +128,36 @@ impl ProducerState {
     pub fn store(&self, dir: &Path) -> Result<()> {
         crate::fsutil::atomic_write(&path(dir), &write_versioned(self, &KIND, false))
     }
+}
+
+/// The checkpoint in `dir` as it is (None: none).
+fn read_checkpoint(dir: &Path) -> Result<Option<ProducerState>> {
+    let p = path(dir);
+    let bytes = match crate::fsutil::read_small(&p, MAX_FILE) {
+        Ok(b) => b,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    read_versioned(&p, &bytes, &KIND).map(Some)
+}
+
+/// A follower whose log is a prefix of the leader's, up to `end`: take the leader's checkpoint
+/// when it says more than ours and lies within what we hold. The stamps it summarizes may be
+/// gone from both logs (retention, compaction, a follower started over at the leader's log
+/// start, a replica new to this broker), and a failover to us must not forget them.
+pub fn adopt(dir: &Path, leader_dir: &Path, end: u64) -> Result<()> {
+    let Some(theirs) = read_checkpoint(leader_dir)? else {
+        return Ok(());
+    };
+    if theirs.as_of > end {
+        return Ok(());
+    }
+    if read_checkpoint(dir)?.is_some_and(|ours| ours.as_of >= theirs.as_of) {
+        return Ok(());
+    }
+    theirs.store(dir)
 }
 
 fn expired(e: &Entry, now_ms: i64, expiry_ms: u64) -> bool {

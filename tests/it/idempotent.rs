@@ -324,3 +324,41 @@ fn acks_all_through_a_leader_failover_then_a_rerun_adds_nothing() {
     }
     drop(ctl);
 }
+
+#[test]
+fn a_replica_made_after_retention_knows_what_its_leader_wrote_down() {
+    let env = crate::replication::cluster(2);
+    env.create_topic(
+        "t",
+        1,
+        &["-c", "segment.bytes=4KiB", "-c", "retention.bytes=8KiB"],
+    );
+    let old = leader(&describe(&env, "t")[0]).unwrap();
+    let new = 1 - old;
+    let lines: String = (0..5000).map(|i| format!("k{},{i}\n", i % 10)).collect();
+    let small = ["-K", ",", "--batch-size=1KiB"];
+    let (code, err) = run(&env, "t", "job", &lines, &small);
+    assert_eq!(code, 0, "{err}");
+    let other: String = (0..5000)
+        .map(|i| format!("k{},other {i}\n", i % 10))
+        .collect();
+    env.produce("t", other, &small);
+    env.controller_once();
+    let start = describe(&env, "t")[0]["log_start_offset"].as_u64().unwrap();
+    assert!(start > 5000, "retention left the job's batches: {start}");
+    // A replica on the other broker, copied from the leader's log start, then leading.
+    let replicas = format!("{new},{old}");
+    env.chute()
+        .args(["topic", "reassign", "t", "-p", "0", "--replicas", &replicas])
+        .assert()
+        .success();
+    env.chute()
+        .args(["topic", "elect-leaders", "t"])
+        .assert()
+        .success();
+    assert_eq!(leader(&describe(&env, "t")[0]), Some(new));
+    let before = end_offsets(&env, "t");
+    let (code, err) = run(&env, "t", "job", &lines, &small);
+    assert_eq!((code, skipped(&err)), (0, 5000), "{err}");
+    assert_eq!(end_offsets(&env, "t"), before);
+}
