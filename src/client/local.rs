@@ -155,22 +155,25 @@ impl Backend for Local {
     fn run_group_member(&self, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<u64> {
         let g = Group::at(&self.cluster, &o.group)?;
         let committer = Committer::new(Box::new(g.clone()), "", o.commit_interval);
+        let exec = |committer, cmd: &str, batch, timeout, on_failure| {
+            Delivery::exec(
+                o.format.clone(),
+                committer,
+                cmd,
+                batch,
+                timeout,
+                on_failure,
+                self.dead_letter_producer(),
+            )
+        };
         let mut out = match o.output {
             MemberOutput::Exec {
                 cmd,
                 batch,
                 timeout,
                 on_failure,
-            } => Delivery::exec(
-                o.format,
-                committer,
-                &cmd,
-                batch,
-                timeout,
-                on_failure,
-                self.dead_letter_producer(),
-            ),
-            MemberOutput::Stdout => Delivery::stdout(o.format, committer)?,
+            } => exec(committer, &cmd, batch, timeout, on_failure),
+            MemberOutput::Stdout => Delivery::stdout(o.format.clone(), committer)?,
             MemberOutput::Stream {
                 cmd,
                 batch,
@@ -193,16 +196,7 @@ impl Backend for Local {
                         lock_timeout,
                     },
                 )?;
-                Delivery::exec(
-                    o.format,
-                    committer,
-                    &cmd,
-                    batch,
-                    timeout,
-                    on_failure,
-                    self.dead_letter_producer(),
-                )
-                .with_output(Box::new(output))
+                exec(committer, &cmd, batch, timeout, on_failure).with_output(Box::new(output))
             }
         };
         let gopts = GroupOptions {

@@ -243,6 +243,7 @@ impl Ctx {
             let mut tidx = Vec::new();
             let mut cadence = a.cadence;
             let mut epochs_changed = false;
+            let mut stamped = false;
             while off < bytes.len() {
                 let h = BatchHeader::parse(&bytes[off..]).map_err(|e| Error::Corrupt {
                     partition: self.name.clone(),
@@ -282,10 +283,7 @@ impl Ctx {
                     });
                     epochs_changed = true;
                 }
-                if h.attributes & super::stamp::STAMPED != 0 {
-                    // Retention and compaction here must know to keep what the stamps say.
-                    super::producers::ensure(&self.dir, &t)?;
-                }
+                stamped |= h.attributes & super::stamp::STAMPED != 0;
                 t.end_offset = h.next_offset();
                 t.end_position += len;
                 off += len as usize;
@@ -293,6 +291,10 @@ impl Ctx {
             if off == run_start {
                 self.roll(o)?;
                 continue;
+            }
+            if stamped {
+                // Retention and compaction here must know to keep what the stamps say.
+                super::producers::ensure(&self.dir, &o.active.tail)?;
             }
             let a = &mut o.active;
             a.write_run(start_pos, &bytes[run_start..off], &idx, &tidx)?;

@@ -230,7 +230,7 @@ impl super::PartitionWriter {
                 )));
             }
         }
-        ensure(&cx.dir, &t)?;
+        // (append_locked makes the checkpoint for a stamped batch.)
         let r = cx.append_locked(o, batch);
         if r.is_err() {
             cx.stale = true;

@@ -78,7 +78,7 @@ pub fn store(
 /// Compress the records section `records` in the split layout, appending to `out`. False, with
 /// `out` unchanged, when a record is not in the canonical form (the caller then stores the
 /// section interleaved).
-pub fn compress(
+fn compress(
     codec: Codec,
     level: Option<i32>,
     records: &[u8],

@@ -494,17 +494,23 @@ impl Producer {
             backoff = (backoff * 2).min(Duration::from_millis(20));
         }
     }
+    fn check_partition(&self, p: u32, line: u64) -> Result<()> {
+        let n = self.lanes.len() as u32;
+        if p >= n {
+            return Err(Error::BadInput(format!(
+                "input line {line}: partition {p} does not exist (topic {:?} has {n})",
+                self.topic
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether `send` would take `r` (its partition exists, it fits max.message.bytes), without
     /// sending it: `chute stream` checks a batch's output before committing to it.
     pub fn admits(&self, r: &RecordRef<'_>) -> Result<()> {
         let n = self.lanes.len() as u32;
-        if let Some(p) = r.partition.or(self.opts.partition)
-            && p >= n
-        {
-            return Err(Error::BadInput(format!(
-                "input line {}: partition {p} does not exist (topic {:?} has {n})",
-                r.line, self.topic
-            )));
+        if let Some(p) = r.partition.or(self.opts.partition) {
+            self.check_partition(p, r.line)?;
         }
         let size = BatchBuilder::record_size(r.key, r.value, r.headers);
         if size + HEADER_LEN > self.max_message {
@@ -536,16 +542,10 @@ impl Producer {
     }
 
     pub fn send(&mut self, r: RecordRef<'_>) -> Result<()> {
-        let n = self.lanes.len() as u32;
         let mut size = BatchBuilder::record_size(r.key, r.value, r.headers);
         let p = match (r.partition.or(self.opts.partition), r.key) {
             (Some(p), _) => {
-                if p >= n {
-                    return Err(Error::BadInput(format!(
-                        "input line {}: partition {p} does not exist (topic {:?} has {n})",
-                        r.line, self.topic
-                    )));
-                }
+                self.check_partition(p, r.line)?;
                 p
             }
             (None, key) if self.opts.id.is_some() => self.placement.choose_at(key, self.next_seq),

@@ -362,3 +362,38 @@ fn a_replica_made_after_retention_knows_what_its_leader_wrote_down() {
     assert_eq!((code, skipped(&err)), (0, 5000), "{err}");
     assert_eq!(end_offsets(&env, "t"), before);
 }
+
+#[test]
+fn retention_killed_while_deleting_stamped_segments_loses_no_producer_state() {
+    use std::os::unix::process::ExitStatusExt;
+    for point in ["retention-before-rename", "retention-before-remove"] {
+        let env = Env::new();
+        env.create_topic(
+            "r",
+            1,
+            &["-c", "segment.bytes=4KiB", "-c", "retention.bytes=8KiB"],
+        );
+        let lines: String = (0..5000).map(|i| format!("k{},{i}\n", i % 10)).collect();
+        let small = ["-K", ",", "--batch-size=1KiB"];
+        assert_eq!(run(&env, "r", "job", &lines, &small).0, 0);
+        let other: String = (0..5000)
+            .map(|i| format!("k{},other {i}\n", i % 10))
+            .collect();
+        env.produce("r", other, &small);
+        // The cleaner dies between the checkpoint and the segments going; the next pass ends it.
+        let o = env
+            .chute()
+            .env("FAILPOINTS", format!("{point}=return"))
+            .args(["controller", "--once"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.signal(), Some(9), "{point}");
+        env.controller_once();
+        let start = describe(&env, "r")[0]["log_start_offset"].as_u64().unwrap();
+        assert!(start > 5000, "{point}: log start {start}");
+        let before = end_offsets(&env, "r");
+        let (code, err) = run(&env, "r", "job", &lines, &small);
+        assert_eq!((code, skipped(&err)), (0, 5000), "{point}: {err}");
+        assert_eq!(end_offsets(&env, "r"), before, "{point}");
+    }
+}
