@@ -84,12 +84,33 @@ pub struct StreamOutput {
     group: Group,
     opts: StreamOptions,
     dir: PathBuf,
-    /// The output producer of input partitions taken, by (input topic, partition, output
-    /// topic); opened again at each take (another member may have written with its id since),
-    /// and a few at most (each holds a writer per output partition).
-    producers: BTreeMap<(String, u32, String), Producer>,
+    /// The output producers of input partitions taken; opened again at each take (another
+    /// member may have written with its id since), and a few at most (each holds a writer per
+    /// output partition).
+    producers: BTreeMap<ProducerKey, Producer>,
     /// The staging file of the batch whose handler runs.
     current: Option<PathBuf>,
+}
+
+/// Which producer: an input partition's (its incarnation in the id) into an output topic. The
+/// id alone is not enough to forget a partition's producers when it is taken again.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct ProducerKey {
+    topic: String,
+    partition: u32,
+    producer: String,
+    to: String,
+}
+
+impl ProducerKey {
+    fn of(it: &Intent) -> ProducerKey {
+        ProducerKey {
+            topic: it.topic.clone(),
+            partition: it.partition,
+            producer: it.producer.clone(),
+            to: it.to.clone(),
+        }
+    }
 }
 
 impl StreamOutput {
@@ -133,29 +154,25 @@ impl StreamOutput {
         format!("stream.{h:016x}.{p}")
     }
 
-    fn key(&self, topic: &str, p: u32, to: &str) -> (String, u32, String) {
-        (topic.to_string(), p, to.to_string())
-    }
-
-    /// The output producer of a batch of `topic`-`p`, out of the cache (put it back after).
-    fn take_producer(&mut self, topic: &str, topic_id: &str, p: u32, to: &str) -> Result<Producer> {
-        if let Some(prod) = self.producers.remove(&self.key(topic, p, to)) {
+    /// The output producer of `it`'s batch, out of the cache (put it back after).
+    fn take_producer(&mut self, it: &Intent) -> Result<Producer> {
+        if let Some(prod) = self.producers.remove(&ProducerKey::of(it)) {
             return Ok(prod);
         }
-        let o = self.opts.producer(self.producer_id(topic, topic_id, p));
-        Producer::open(&self.cluster, to, o).map(|(prod, _)| prod)
+        let o = self.opts.producer(it.producer.clone());
+        Producer::open(&self.cluster, &it.to, o).map(|(prod, _)| prod)
     }
 
-    fn put_producer(&mut self, topic: &str, p: u32, to: &str, prod: Producer) {
+    fn put_producer(&mut self, it: &Intent, prod: Producer) {
         // Only the current output's, and a few: a member of many input partitions would hold a
         // writer per output partition for each.
-        if to != self.opts.to {
+        if it.to != self.opts.to {
             return;
         }
         if self.producers.len() >= 8 {
             self.producers.clear();
         }
-        self.producers.insert(self.key(topic, p, to), prod);
+        self.producers.insert(ProducerKey::of(it), prod);
     }
 
     /// Parse the staged output, calling `each` per record; the record count. Errors name the
@@ -221,13 +238,7 @@ impl StreamOutput {
                 ),
             });
         }
-        let mut prod = match self
-            .producers
-            .remove(&self.key(&it.topic, it.partition, &it.to))
-        {
-            Some(prod) => prod,
-            None => self.open_producer(it)?,
-        };
+        let mut prod = self.take_producer(it)?;
         prod.set_next_sequence(it.base_sequence);
         prod.tick();
         let sent = self.parse(it, &mut |r| prod.send(r));
@@ -236,7 +247,7 @@ impl StreamOutput {
             prod.sync()
         });
         if done.is_ok() {
-            self.put_producer(&it.topic, it.partition, &it.to, prod);
+            self.put_producer(it, prod);
         }
         done?;
         crate::crash_point!("stream-after-publish");
@@ -247,11 +258,6 @@ impl StreamOutput {
         // Gone for good before anything after it: an intent back after a power loss would be
         // published again (writing nothing) and must not move the position back (`recover`).
         crate::fsutil::sync_dir(&self.dir)
-    }
-
-    fn open_producer(&self, it: &Intent) -> Result<Producer> {
-        let o = self.opts.producer(it.producer.clone());
-        Producer::open(&self.cluster, &it.to, o).map(|(p, _)| p)
     }
 }
 
@@ -301,10 +307,9 @@ impl BatchOutput for StreamOutput {
         // Output that does not parse, names a partition the output topic lacks, or holds a
         // record too large for it is the handler's failure: nothing of the batch counts (once
         // the intent is written, the output must go through).
-        let to = self.opts.to.clone();
-        let prod = self.take_producer(&topic, &topic_id, p, &to)?;
+        let prod = self.take_producer(&it)?;
         let records = self.parse(&it, &mut |r| prod.admits(&r));
-        self.put_producer(&topic, p, &to, prod);
+        self.put_producer(&it, prod);
         let records = records?;
         if records >= MAX_OUTPUTS {
             return Err(Error::BadInput(format!(
@@ -340,7 +345,8 @@ impl BatchOutput for StreamOutput {
         p: u32,
     ) -> Result<()> {
         // Another member may have written with this partition's id since we last did.
-        self.producers.retain(|k, _| !(k.0 == topic && k.1 == p));
+        self.producers
+            .retain(|k, _| !(k.topic == topic && k.partition == p));
         let path = self.intent_path(topic, p);
         let bytes = match crate::fsutil::read_small(&path, 1 << 20) {
             Ok(b) => b,

@@ -397,3 +397,41 @@ fn retention_killed_while_deleting_stamped_segments_loses_no_producer_state() {
         assert_eq!(end_offsets(&env, "r"), before, "{point}");
     }
 }
+
+#[test]
+fn a_producer_idle_longer_than_its_expiration_is_forgotten() {
+    let env = Env::new();
+    env.create_topic(
+        "o",
+        1,
+        &["-c", "segment.bytes=4KiB", "-c", "retention.bytes=8KiB"],
+    );
+    let lines: String = (0..1000).map(|i| format!("{i}\n")).collect();
+    let small = ["--batch-size=1KiB"];
+    let alter = |value: &str| {
+        env.chute()
+            .args(["topic", "alter", "o", "-c"])
+            .arg(format!("producer.id.expiration={value}"))
+            .assert()
+            .success();
+    };
+    assert_eq!(run(&env, "o", "x", &lines, &small).0, 0);
+    // Expired at once: the re-run starts from scratch.
+    alter("0");
+    let (code, err) = run(&env, "o", "x", &lines, &small);
+    assert_eq!((code, skipped(&err)), (0, 0), "{err}");
+    assert_eq!(end_offsets(&env, "o"), vec![2000]);
+    // Within the expiration again: the latest run counts.
+    alter("7d");
+    let (code, err) = run(&env, "o", "x", &lines, &small);
+    assert_eq!((code, skipped(&err)), (0, 1000), "{err}");
+    assert_eq!(end_offsets(&env, "o"), vec![2000]);
+    // The checkpoint retention writes before it deletes drops expired producers for good.
+    alter("0");
+    env.controller_once();
+    assert!(describe(&env, "o")[0]["log_start_offset"].as_u64().unwrap() > 0);
+    alter("7d");
+    let (code, err) = run(&env, "o", "x", &lines, &small);
+    assert_eq!((code, skipped(&err)), (0, 0), "{err}");
+    assert_eq!(end_offsets(&env, "o"), vec![3000]);
+}

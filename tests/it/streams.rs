@@ -486,3 +486,40 @@ fn readers_never_see_part_of_a_batchs_output_in_a_partition() {
         }
     }
 }
+
+#[test]
+fn an_input_topic_deleted_and_created_again_is_streamed_from_its_start() {
+    // A batch whose intent is durable when the member dies, then the input topic is deleted
+    // and created again with other records at the same offsets: the old batch's output is
+    // published (its batch committed), the old position is not carried over, and the new
+    // incarnation's records are not mistaken for the old ones by their offsets.
+    let env = Env::new();
+    env.create_topic("in", 1, &[]);
+    env.create_topic("out", 3, &[]);
+    env.produce("in", numbers(0, 300), &[]);
+    env.chute()
+        .args(stream_args(&["--exec-batch", "100"]))
+        .assert()
+        .success();
+    env.produce("in", numbers(300, 400), &[]);
+    let o = env
+        .chute()
+        .env("FAILPOINTS", "stream-after-intent=return")
+        .args(stream_args(&["--exec-batch", "100"]))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.signal(), Some(9));
+    env.chute()
+        .args(["topic", "delete", "in"])
+        .assert()
+        .success();
+    env.create_topic("in", 1, &[]);
+    env.produce("in", numbers(1000, 1300), &[]);
+    env.chute()
+        .args(stream_args(&["--exec-batch", "100"]))
+        .assert()
+        .success();
+    let want = expected((0..400).chain(1000..1300));
+    check_exactly_once(&out_records(&env, "out"), &want, &|v| v / 1000, "");
+    assert_eq!(committed(&env), 300);
+}
