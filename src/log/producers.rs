@@ -32,6 +32,10 @@ const KIND: Kind = Kind {
 /// The largest checkpoint read: each producer takes under 300 bytes.
 const MAX_FILE: u64 = 64 << 20;
 
+/// Bytes of log read past the checkpoint when a producer opens, beyond which the state is
+/// written down again: each byte is then read once, not by every later run.
+const CHECKPOINT_AFTER: u64 = 64 << 20;
+
 /// What the log says of one producer on this partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -61,6 +65,11 @@ impl ProducerState {
     /// appended): the checkpoint, then every stamp above it. None when there is no checkpoint:
     /// no stamped batch was ever written or copied here.
     pub fn load(dir: &Path, name: &str, t: &Tail) -> Result<Option<ProducerState>> {
+        Ok(Self::load_counted(dir, name, t)?.map(|(s, _)| s))
+    }
+
+    /// [`load`](Self::load), with the bytes of log it read.
+    fn load_counted(dir: &Path, name: &str, t: &Tail) -> Result<Option<(ProducerState, u64)>> {
         let Some(mut s) = read_checkpoint(dir)? else {
             return Ok(None);
         };
@@ -72,16 +81,18 @@ impl ProducerState {
             s.as_of = t.log_start_offset;
         }
         let from = s.as_of.max(t.log_start_offset);
-        s.scan(dir, name, t, from)?;
-        Ok(Some(s))
+        let read = s.scan(dir, name, t, from)?;
+        Ok(Some((s, read)))
     }
 
-    /// Take in the stamps of the batches in `[from, t.end_offset)`.
-    pub fn scan(&mut self, dir: &Path, name: &str, t: &Tail, from: u64) -> Result<()> {
+    /// Take in the stamps of the batches in `[from, t.end_offset)`; the bytes read.
+    pub fn scan(&mut self, dir: &Path, name: &str, t: &Tail, from: u64) -> Result<u64> {
+        let mut read = 0u64;
         if from < t.end_offset {
             let mut r = PartitionReader::open(dir, name)?;
             r.seek(from, t)?;
             while let Some(b) = r.next_batch(t)? {
+                read += b.bytes.len() as u64;
                 let last = b.header.last_offset();
                 if let Some(s) = b.header.stamp(b.bytes).map_err(|detail| Error::Corrupt {
                     partition: name.to_string(),
@@ -93,7 +104,7 @@ impl ProducerState {
             }
         }
         self.as_of = self.as_of.max(t.end_offset);
-        Ok(())
+        Ok(read)
     }
 
     pub fn apply(&mut self, s: &stamp::Stamp<'_>, last_offset: u64) {
@@ -194,13 +205,43 @@ impl super::PartitionWriter {
     /// here yet), with that tail. With `create`, before a first stamped batch, the checkpoint
     /// is made if missing.
     pub fn producer_state(&mut self, create: bool) -> Result<(Option<ProducerState>, Tail)> {
+        // The log up to the published end is read before the lock, so that a long stretch
+        // since the last checkpoint does not hold up other producers: below it, a leader's log
+        // changes only by retention and compaction, which write down what its stamps said
+        // first. A cut (this replica led by another since: a new epoch) voids the early read;
+        // any error in it leaves the whole read to the locked step, which reports it.
+        let early = match self.published_tail() {
+            Ok(Some(t)) => ProducerState::load_counted(&self.cx.dir, &self.cx.name, &t)
+                .ok()
+                .flatten()
+                .map(|s| (s, t)),
+            _ => None,
+        };
         let _guard = self.guard()?;
         let (cx, o) = self.refresh()?;
         let t = o.active.tail;
         if create {
             ensure(&cx.dir, &t)?;
         }
-        Ok((ProducerState::load(&cx.dir, &cx.name, &t)?, t))
+        let loaded = match early {
+            Some(((mut s, read), at))
+                if (at.leader_epoch, at.reconciled_epoch)
+                    == (t.leader_epoch, t.reconciled_epoch)
+                    && s.as_of <= t.end_offset =>
+            {
+                let from = s.as_of;
+                let more = s.scan(&cx.dir, &cx.name, &t, from)?;
+                Some((s, read + more))
+            }
+            _ => ProducerState::load_counted(&cx.dir, &cx.name, &t)?,
+        };
+        let Some((s, read)) = loaded else {
+            return Ok((None, t));
+        };
+        if read > CHECKPOINT_AFTER {
+            s.store(&cx.dir)?;
+        }
+        Ok((Some(s), t))
     }
 
     /// Append a batch stamped by `producer` whose first record is at input position `first`.

@@ -435,3 +435,27 @@ fn a_producer_idle_longer_than_its_expiration_is_forgotten() {
     assert_eq!((code, skipped(&err)), (0, 0), "{err}");
     assert_eq!(end_offsets(&env, "o"), vec![3000]);
 }
+
+#[test]
+fn a_long_stretch_of_stamps_is_written_down_by_the_next_producer_that_reads_it() {
+    // Past 64 MiB of log since the checkpoint, the producer that read it writes the state down,
+    // so that later runs read only what came after.
+    let env = Env::new();
+    env.create_topic("o", 1, &[]);
+    let line = format!("{}\n", "x".repeat(999));
+    let big = line.repeat(70_000);
+    assert_eq!(run(&env, "o", "x", &big, &[]).0, 0);
+    let checkpoint = || -> serde_json::Value {
+        let p = env.partition_dir("o", 0).join("producers");
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    assert_eq!(checkpoint()["as_of"], 0);
+    assert_eq!(run(&env, "o", "y", "1\n", &[]).0, 0);
+    let c = checkpoint();
+    assert_eq!(c["as_of"], 70_000, "{c}");
+    assert_eq!(c["producers"]["x"]["last_sequence"], 69_999, "{c}");
+    // What it wrote down still de-duplicates.
+    let (code, err) = run(&env, "o", "x", &big, &[]);
+    assert_eq!((code, skipped(&err)), (0, 70_000), "{err}");
+    assert_eq!(end_offsets(&env, "o"), vec![70_001]);
+}
