@@ -312,6 +312,31 @@ fn kill_run(replicated: bool) {
             }
         })
     };
+    // Another producer writes to the output topic all along: it keeps working.
+    let others = 3000u64;
+    let other_producer = {
+        let root = env.root();
+        std::thread::spawn(move || {
+            for c in 0..30 {
+                let chunk: String = (c * others / 30..(c + 1) * others / 30)
+                    .map(|i| format!("x,o{i}@other\n"))
+                    .collect();
+                let o = std::process::Command::new(bin())
+                    .env("CHUTE_ROOT", &root)
+                    .args(["produce", "-t", "out", "-K", ",", "-q"])
+                    .stdin(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .and_then(|mut ch| {
+                        use std::io::Write;
+                        ch.stdin.take().unwrap().write_all(chunk.as_bytes())?;
+                        ch.wait_with_output()
+                    })
+                    .unwrap();
+                assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            }
+        })
+    };
     let acks = if replicated { "all" } else { "1" };
     let args = stream_args(&["--follow", "--exec-batch", "20", "--acks", acks]);
     let start = |i: usize, k: u32| Bg::start(&env, &format!("m{i}-{k}"), &args, Stdio::null());
@@ -378,6 +403,7 @@ fn kill_run(replicated: bool) {
         }
     }
     feeder.join().unwrap();
+    other_producer.join().unwrap();
     // The members drain what is left (restarted whenever one stopped: a killed transform
     // makes its member exit 75).
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
@@ -417,12 +443,16 @@ fn kill_run(replicated: bool) {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    check_exactly_once(
-        &out_records(&env, "out"),
-        &expected(0..n),
-        &|v| map[&v],
-        &ctx,
+    let (other, got): (Vec<_>, Vec<_>) = out_records(&env, "out")
+        .into_iter()
+        .partition(|r| r.3 == "other");
+    let distinct: BTreeSet<_> = other.iter().map(|r| &r.2).collect();
+    assert_eq!(
+        (other.len() as u64, distinct.len() as u64),
+        (others, others),
+        "the other producer's records, each once"
     );
+    check_exactly_once(&got, &expected(0..n), &|v| map[&v], &ctx);
     drop(ctl);
 }
 
