@@ -38,9 +38,31 @@ pub struct Cli {
     /// Say nothing on stderr but warnings and errors (no "created topic ..." notes)
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Run against this Kafka cluster instead of a directory root (docs/kafka.md)
+    #[arg(
+        short = 'b',
+        long = "bootstrap-server",
+        env = "CHUTE_BOOTSTRAP_SERVER",
+        value_name = "HOST:PORT[,...]"
+    )]
+    pub bootstrap_server: Option<String>,
+    /// A Kafka client property, as kcat's -X (librdkafka's names): -X security.protocol=SSL
+    #[arg(short = 'X', value_name = "KEY=VALUE", value_parser = client_property)]
+    pub property: Vec<(String, String)>,
+    /// A Kafka cluster named in $XDG_CONFIG_HOME/chute/config.toml (docs/kafka.md)
+    #[arg(long = "cluster", env = "CHUTE_CLUSTER", value_name = "NAME")]
+    pub cluster: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `-X KEY=VALUE`.
+fn client_property(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE (a Kafka client property)")),
+    }
 }
 
 #[derive(Subcommand, Debug)]

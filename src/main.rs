@@ -1,9 +1,8 @@
 //! chute's entry point: parse, dispatch, map errors to exit codes, stay quiet on a closed pipe.
 
 use crate::cli::{Cli, Command};
-use chute::cluster::{Cluster, default_root};
 use chute::error::exit;
-use clap::Parser;
+use clap::FromArgMatches;
 
 mod cli;
 mod cmd;
@@ -16,7 +15,10 @@ fn main() {
     clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();
-    let cli = match Cli::try_parse() {
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -27,29 +29,49 @@ fn main() {
             });
         }
     };
+    // `--root` on the command line beside a Kafka cluster is a contradiction; $CHUTE_ROOT in
+    // the environment is not (a shell may set it for every command).
+    let root_given = matches.value_source("root") == Some(clap::parser::ValueSource::CommandLine);
     cmd::set_quiet(cli.quiet);
-    let cluster = Cluster::at(cli.root.clone().unwrap_or_else(default_root));
-    if !matches!(
-        cli.command,
-        Command::Completions(_) | Command::GenerateDocs { .. } | Command::Dump(_)
+    let target = match cmd::target(
+        cli.root.clone(),
+        root_given,
+        cli.bootstrap_server.clone(),
+        cli.cluster.clone(),
+        cli.property.clone(),
     ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("chute: {e}");
+            std::process::exit(e.exit_code());
+        }
+    };
+    if let cmd::Target::Root(cluster) = &target
+        && !matches!(
+            cli.command,
+            Command::Completions(_) | Command::GenerateDocs { .. } | Command::Dump(_)
+        )
+    {
         chute::fsutil::warn_if_network_fs(&cluster.root);
     }
+    let t = &target;
     let result = match cli.command {
-        Command::Cluster(c) => cmd::cluster::run(&cluster, c),
-        Command::Topic(c) => cmd::topic::run(&cluster, c),
-        Command::Broker(c) => cmd::broker::run(&cluster, c),
-        Command::Replicate(a) => cmd::replicate::run(&cluster, a),
-        Command::Controller(a) => cmd::controller::run(&cluster, a),
-        Command::Produce(a) => cmd::produce::run(&cluster, a),
-        Command::Consume(a) => cmd::consume::run(&cluster, a),
-        Command::Stream(a) => cmd::stream::run(&cluster, a),
-        Command::Metrics(a) => cmd::metrics::run(&cluster, a),
-        Command::Top(a) => cmd::top::run(&cluster, a),
-        Command::Offsets(a) => cmd::offsets::run(&cluster, a),
-        Command::Group(c) => cmd::group::run(&cluster, c),
-        Command::Dump(a) => cmd::dump::run(a),
-        Command::Verify(a) => cmd::verify::run(&cluster, a),
+        Command::Cluster(c) => t.root("cluster").and_then(|r| cmd::cluster::run(r, c)),
+        Command::Topic(c) => cmd::topic::run(t, c),
+        Command::Broker(c) => t.root("broker").and_then(|r| cmd::broker::run(r, c)),
+        Command::Replicate(a) => t.root("replicate").and_then(|r| cmd::replicate::run(r, a)),
+        Command::Controller(a) => t
+            .root("controller")
+            .and_then(|r| cmd::controller::run(r, a)),
+        Command::Produce(a) => cmd::produce::run(t, a),
+        Command::Consume(a) => cmd::consume::run(t, a),
+        Command::Stream(a) => cmd::stream::run(t, a),
+        Command::Metrics(a) => t.root("metrics").and_then(|r| cmd::metrics::run(r, a)),
+        Command::Top(a) => t.root("top").and_then(|r| cmd::top::run(r, a)),
+        Command::Offsets(a) => cmd::offsets::run(t, a),
+        Command::Group(c) => cmd::group::run(t, c),
+        Command::Dump(a) => t.root("dump").and_then(|_| cmd::dump::run(a)),
+        Command::Verify(a) => t.root("verify").and_then(|r| cmd::verify::run(r, a)),
         Command::Completions(a) => cmd::docs::completions(a),
         Command::GenerateDocs { dir } => cmd::docs::generate(&dir),
     };

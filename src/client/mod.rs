@@ -4,6 +4,7 @@
 //! a directory tree has (brokers as directories, `verify`, `dump`, reassignment, the
 //! controller) stays on `cluster::Cluster`.
 
+pub mod kafka;
 pub mod local;
 
 pub use crate::consume::RecordConsumer;

@@ -1,7 +1,7 @@
 //! `chute consume`: reads partitions without locks and writes records to stdout.
 
+use super::Target;
 use crate::cli::ConsumeArgs;
-use chute::cluster::Cluster;
 use chute::consume::{ConsumeOptions, StartFrom, Subscription};
 use chute::error::{Error, Result};
 use chute::output::OutputFormat;
@@ -12,7 +12,7 @@ use std::time::Duration;
 /// How often a follower rescans even without file events (events can be dropped).
 const RESCAN: Duration = Duration::from_millis(250);
 
-pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
+pub fn run(target: &Target, a: ConsumeArgs) -> Result<i32> {
     let topics = Subscription::parse(&a.topic)?;
     // Said at once, not after waiting for or resolving topics: partitions are per topic.
     if !a.partition.is_empty() && a.topic.len() > 1 {
@@ -57,13 +57,13 @@ pub fn run(cluster: &Cluster, a: ConsumeArgs) -> Result<i32> {
     if a.exec.is_none() {
         chute::signals::stop_when_stdout_closes();
     }
-    if a.follow && !wait_for_topics(cluster, &topics, a.wait_for_topic)? {
+    if a.follow && !wait_for_topics(target, &topics, a.wait_for_topic)? {
         return Ok(0); // stopped by a signal while waiting
     }
     if let Some(g) = &a.group {
-        return run_group(cluster, &a, g, topics, format, opts);
+        return run_group(target, &a, g, topics, format, opts);
     }
-    let mut consumer = super::backend(cluster).consumer(&topics, &opts)?;
+    let mut consumer = target.backend()?.consumer(&topics, &opts)?;
     print_warnings(consumer.as_mut());
     let mut sink = FormattedStdout {
         format,
@@ -106,11 +106,11 @@ fn print_warnings(consumer: &mut dyn chute::client::RecordConsumer) {
 /// (then exit 75). False: a signal stopped the wait. Without --follow a missing topic is an
 /// error at once, as in a snapshot read.
 fn wait_for_topics(
-    cluster: &Cluster,
+    target: &Target,
     topics: &Subscription,
     limit: Option<Duration>,
 ) -> Result<bool> {
-    let backend = super::backend(cluster);
+    let backend = target.backend()?;
     let unmet = || -> Result<Vec<String>> {
         let names: Vec<String> = backend.list_topics()?.into_iter().map(|t| t.name).collect();
         Ok(topics.unmet(&names.iter().map(String::as_str).collect::<Vec<_>>()))
@@ -151,7 +151,7 @@ fn wait_for_topics(
 
 /// `consume -g`: a group member (src/group/run.rs does the work).
 fn run_group(
-    cluster: &Cluster,
+    target: &Target,
     a: &ConsumeArgs,
     group: &str,
     topics: Subscription,
@@ -192,6 +192,8 @@ fn run_group(
         commit_interval: a.commit_interval,
         output,
     };
-    super::backend(cluster).run_group_member(o, &mut |w| eprintln!("chute: warning: {w}"))?;
+    target
+        .backend()?
+        .run_group_member(o, &mut |w| eprintln!("chute: warning: {w}"))?;
     Ok(0)
 }

@@ -1,14 +1,14 @@
 //! `chute group list | describe G | delete G`: reads group directories and member files;
 //! delete takes the group's `group.lock` exclusively (refused while members are live).
 
+use super::Target;
 use super::{print, print_json, table};
 use crate::cli::GroupCmd;
-use chute::cluster::Cluster;
 use chute::error::Result;
 use serde_json::json;
 
-pub fn run(cluster: &Cluster, c: GroupCmd) -> Result<i32> {
-    let backend = super::backend(cluster);
+pub fn run(target: &Target, c: GroupCmd) -> Result<i32> {
+    let backend = target.backend()?;
     match c {
         GroupCmd::List { json } => {
             let rows: Vec<_> = backend

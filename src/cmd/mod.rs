@@ -19,17 +19,41 @@ pub mod topic;
 pub mod verify;
 
 use chute::client::Backend;
+use chute::client::kafka::KafkaSettings;
 use chute::client::local::Local;
 use chute::cluster::Cluster;
 use chute::error::{Error, Result};
 use std::io::Write;
 
-/// What topic, produce and consume run against. Today always this root's directory tree; the
-/// choice of another backend (a Kafka cluster) belongs here, not in the commands.
-pub fn backend(cluster: &Cluster) -> Box<dyn Backend> {
-    Box::new(Local {
-        cluster: cluster.clone(),
-    })
+/// What the commands run against: this root's directory tree, or a Kafka cluster (`-b`,
+/// `--cluster`). The choice is made here once, not in the commands.
+pub enum Target {
+    Root(Cluster),
+    Kafka(KafkaSettings),
+}
+
+impl Target {
+    /// Topics, producing, consuming and groups, on whichever it is.
+    pub fn backend(&self) -> Result<Box<dyn Backend>> {
+        match self {
+            Target::Root(cluster) => Ok(Box::new(Local {
+                cluster: cluster.clone(),
+            })),
+            Target::Kafka(s) => chute::client::kafka::connect(s),
+        }
+    }
+
+    /// The directory root, for what only a directory tree has; on Kafka, a usage error (exit
+    /// 2) naming `what`.
+    pub fn root(&self, what: &str) -> Result<&Cluster> {
+        match self {
+            Target::Root(cluster) => Ok(cluster),
+            Target::Kafka(s) => Err(Error::Usage(format!(
+                "{what} works on a chute root, not on a Kafka cluster ({}): Kafka does this itself (its controller, replication and tools)",
+                s.bootstrap
+            ))),
+        }
+    }
 }
 
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -71,4 +95,30 @@ pub fn print_bytes(b: &[u8]) -> Result<()> {
     out.write_all(b)
         .and_then(|_| out.flush())
         .map_err(|e| Error::stream("stdout", e))
+}
+
+/// The target the top-level options name: a Kafka cluster with `-b` or `--cluster`, else the
+/// directory root (`--root`, `$CHUTE_ROOT`, the default).
+pub fn target(
+    root: Option<std::path::PathBuf>,
+    root_given: bool,
+    bootstrap: Option<String>,
+    cluster: Option<String>,
+    properties: Vec<(String, String)>,
+) -> Result<Target> {
+    if bootstrap.is_none() && cluster.is_none() {
+        if let Some((k, _)) = properties.first() {
+            return Err(Error::Usage(format!(
+                "-X {k}=...: client properties are for a Kafka cluster; give -b HOST:PORT or --cluster NAME"
+            )));
+        }
+        let root = root.unwrap_or_else(chute::cluster::default_root);
+        return Ok(Target::Root(Cluster::at(root)));
+    }
+    if root_given {
+        return Err(Error::Usage(
+            "--root names a chute root, -b/--cluster a Kafka cluster: give one of them".into(),
+        ));
+    }
+    KafkaSettings::resolve(bootstrap, cluster.as_deref(), properties).map(Target::Kafka)
 }

@@ -2,20 +2,20 @@
 //! `chute offsets -g G [-t T]`: reads a group's offset files, owner locks' text and member files.
 //! `chute offsets reset`: writes offset files under the group's exclusive `group.lock`.
 
+use super::Target;
 use super::{print, print_json, table};
 use crate::cli::{OffsetsArgs, OffsetsCmd, ResetArgs};
-use chute::cluster::Cluster;
 use chute::error::Error;
 use chute::error::Result;
 use chute::group::admin::{PartitionStatus, ResetTo};
 use serde_json::json;
 
-pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
+pub fn run(target: &Target, a: OffsetsArgs) -> Result<i32> {
     if let Some(OffsetsCmd::Reset(r)) = a.command {
-        return reset(cluster, r);
+        return reset(target, r);
     }
     if let Some(g) = &a.group {
-        let rows = super::backend(cluster).group_offsets(g, a.topic.as_deref())?;
+        let rows = target.backend()?.group_offsets(g, a.topic.as_deref())?;
         if a.json {
             print_json(&json!({"group": g, "partitions": rows}))?;
         } else {
@@ -36,7 +36,8 @@ pub fn run(cluster: &Cluster, a: OffsetsArgs) -> Result<i32> {
         ));
     };
     let at = a.at.map(chute::time::Time::ms);
-    let parts: Vec<_> = super::backend(cluster)
+    let parts: Vec<_> = target
+        .backend()?
         .topic_offsets(&topic, at)?
         .into_iter()
         .map(|p| {
@@ -116,7 +117,7 @@ pub fn status_table(rows: &[PartitionStatus]) -> String {
     table::render(&header, rows)
 }
 
-fn reset(cluster: &Cluster, a: ResetArgs) -> Result<i32> {
+fn reset(target: &Target, a: ResetArgs) -> Result<i32> {
     let to = if a.to_earliest {
         ResetTo::Earliest
     } else if a.to_latest {
@@ -130,13 +131,10 @@ fn reset(cluster: &Cluster, a: ResetArgs) -> Result<i32> {
     } else {
         return Err(Error::Usage("offsets reset needs one of --to-earliest, --to-latest, --to-offset, --to-datetime, --by-duration, --shift-by".into()));
     };
-    let plan = super::backend(cluster).reset_group_offsets(
-        &a.group,
-        &a.topic,
-        &a.partition,
-        &to,
-        a.execute,
-    )?;
+    let plan =
+        target
+            .backend()?
+            .reset_group_offsets(&a.group, &a.topic, &a.partition, &to, a.execute)?;
     if a.json {
         print_json(&json!({"group": a.group, "executed": a.execute, "partitions": plan}))?;
     } else {

@@ -1,8 +1,8 @@
 //! `chute produce`: input → parser → producer. Appends under partition locks; fsyncs at least
 //! every second and before exiting 0.
 
+use super::Target;
 use crate::cli::ProduceArgs;
-use chute::cluster::Cluster;
 use chute::error::{Error, IoContext, Result};
 use chute::input::derive::{Derive, Source};
 use chute::input::{self, InputOptions, OnError};
@@ -80,7 +80,7 @@ fn send(producer: &mut dyn RecordProducer, derive: &Derive, r: RecordRef<'_>) ->
     producer.send(derive.apply(r, &mut key)?)
 }
 
-pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
+pub fn run(target: &Target, a: ProduceArgs) -> Result<i32> {
     let headers = a
         .header
         .iter()
@@ -137,7 +137,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             }
         }
     }
-    let (mut producer, created) = super::backend(cluster).producer(
+    let (mut producer, created) = target.backend()?.producer(
         &a.topic,
         ProducerOptions {
             partition: a.partition,
@@ -154,6 +154,7 @@ pub fn run(cluster: &Cluster, a: ProduceArgs) -> Result<i32> {
             batch_records: a.batch_records,
             id: a.id.clone(),
             id_fixed_partitions: true,
+            linger,
         },
     )?;
     if created {

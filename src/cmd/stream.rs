@@ -3,7 +3,6 @@
 
 use crate::cli::StreamArgs;
 use chute::client::{MemberOptions, MemberOutput};
-use chute::cluster::Cluster;
 use chute::consume::{ConsumeOptions, StartFrom, Subscription};
 use chute::error::{Error, Result};
 use chute::group::deliver::OnFailure;
@@ -11,7 +10,7 @@ use chute::input::InputOptions;
 use chute::produce::Acks;
 use std::time::Duration;
 
-pub fn run(cluster: &Cluster, a: StreamArgs) -> Result<i32> {
+pub fn run(target: &super::Target, a: StreamArgs) -> Result<i32> {
     chute::group::check_name(&a.group)?;
     chute::names::topic(&a.to)?;
     let topics = Subscription::parse(&a.topic)?;
@@ -71,6 +70,8 @@ pub fn run(cluster: &Cluster, a: StreamArgs) -> Result<i32> {
             lock_timeout: a.timeout,
         },
     };
-    super::backend(cluster).run_group_member(o, &mut |w| eprintln!("chute: warning: {w}"))?;
+    target
+        .backend()?
+        .run_group_member(o, &mut |w| eprintln!("chute: warning: {w}"))?;
     Ok(0)
 }

@@ -1,13 +1,14 @@
 //! `chute topic ...`: metadata changes under `metadata.lock`; describe reads partition tails.
 
+use super::Target;
 use super::{print, print_json, table};
 use crate::cli::TopicCmd;
 use chute::cluster::Cluster;
 use chute::error::Result;
 use chute::topics;
 
-pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
-    let backend = super::backend(cluster);
+pub fn run(target: &Target, cmd: TopicCmd) -> Result<i32> {
+    let backend = target.backend()?;
     match cmd {
         TopicCmd::Create {
             topic,
@@ -41,9 +42,18 @@ pub fn run(cluster: &Cluster, cmd: TopicCmd) -> Result<i32> {
             partition,
             replicas,
             no_wait,
-        } => reassign(cluster, &topic, partition, &replicas, no_wait),
+        } => reassign(
+            target.root("topic reassign")?,
+            &topic,
+            partition,
+            &replicas,
+            no_wait,
+        ),
         TopicCmd::ElectLeaders { topic } => {
-            let changes = chute::replica::leadership::elect_preferred(cluster, &topic)?;
+            let changes = chute::replica::leadership::elect_preferred(
+                target.root("topic elect-leaders")?,
+                &topic,
+            )?;
             if changes.is_empty() {
                 super::note(format_args!(
                     "every partition of {topic} already has its preferred leader (or it is not in sync)"

@@ -67,6 +67,9 @@ pub struct ProducerOptions {
     /// re-run would place records elsewhere). `chute stream` allows it: its ids outlive any
     /// one input, and only a batch pending across the change could be placed twice.
     pub id_fixed_partitions: bool,
+    /// `--linger`, for a backend whose client batches on its own (Kafka's `linger.ms`); on a
+    /// root the command's loop decides when to write.
+    pub linger: Option<Duration>,
 }
 
 impl ProducerOptions {
@@ -87,6 +90,7 @@ impl ProducerOptions {
             batch_records: None,
             id: None,
             id_fixed_partitions: true,
+            linger: None,
         }
     }
 }

@@ -1,0 +1,255 @@
+//! `consume` on Kafka outside a group: partitions assigned by hand, start offsets resolved as
+//! on a root (`--from`, `--since`, clamped with a warning), and without `--follow` each
+//! partition read up to its high watermark as it was when the consumer opened.
+
+use super::errors::from_kafka;
+use super::{Kafka, client_config};
+use crate::consume::{ConsumeOptions, RecordConsumer, StartFrom, Subscription};
+use crate::error::{Error, Result};
+use crate::record::{ConsumedRecord, RecordSink};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+struct Part {
+    /// Where reading stops (the high watermark at open); None: following.
+    stop: Option<i64>,
+    done: bool,
+}
+
+pub struct KafkaConsumer {
+    consumer: BaseConsumer,
+    parts: BTreeMap<(String, i32), Part>,
+    open: usize,
+    until: Option<i64>,
+    max: Option<u64>,
+    delivered: u64,
+    warnings: Vec<String>,
+    /// How long the next poll may wait for a first record (`wait`).
+    wait: Duration,
+}
+
+/// Records delivered per `poll` at most, so the command checks for signals between them.
+const POLL_RECORDS: u32 = 50_000;
+
+impl KafkaConsumer {
+    pub fn open(k: &Kafka, topics: &Subscription, o: &ConsumeOptions) -> Result<KafkaConsumer> {
+        if o.from == StartFrom::Stored {
+            return Err(Error::Usage(
+                "--from stored needs a consumer group (-g GROUP)".into(),
+            ));
+        }
+        let mut cfg = client_config(&k.settings);
+        // No group is joined (partitions are assigned by hand) and nothing is committed;
+        // librdkafka still wants a group id to assign partitions under.
+        cfg.set("group.id", format!("chute-consume-{}", std::process::id()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false");
+        for (key, v) in &k.settings.properties {
+            cfg.set(key, v);
+        }
+        let consumer: BaseConsumer = cfg.create().map_err(|e| from_kafka(&e, "Kafka consumer"))?;
+        let existing = k.topics()?;
+        let names: Vec<&str> = existing.keys().map(String::as_str).collect();
+        topics.check_patterns(&names)?;
+        let mut parts = BTreeMap::new();
+        let mut warnings = Vec::new();
+        let mut tpl = TopicPartitionList::new();
+        for topic in topics.resolve(names.iter().copied()) {
+            let Some(&n) = existing.get(&topic) else {
+                return Err(Error::NotFound(format!(
+                    "unknown topic {topic:?} (Kafka cluster {})",
+                    k.settings.bootstrap
+                )));
+            };
+            let wanted: Vec<u32> = match &o.partitions {
+                Some(ps) => {
+                    for &p in ps {
+                        if p >= n {
+                            return Err(Error::NotFound(format!(
+                                "partition {topic}-{p} does not exist (topic {topic:?} has {n})"
+                            )));
+                        }
+                    }
+                    ps.clone()
+                }
+                None => (0..n).collect(),
+            };
+            for p in wanted {
+                let name = format!("{topic}-{p}");
+                let (low, high) = consumer
+                    .fetch_watermarks(&topic, p as i32, k.timeout)
+                    .map_err(|e| from_kafka(&e, &format!("partition {name}")))?;
+                let mut start = match o.from {
+                    StartFrom::Beginning | StartFrom::Stored => low,
+                    StartFrom::End => high,
+                    StartFrom::Offset(n) => i64::try_from(n).unwrap_or(i64::MAX),
+                    StartFrom::BeforeEnd(n) => {
+                        high.saturating_sub(i64::try_from(n).unwrap_or(i64::MAX))
+                    }
+                };
+                if let Some(ts) = o.since {
+                    start = k.offset_for_time(&consumer, &topic, p, ts)?.unwrap_or(high);
+                }
+                if start < low {
+                    if !matches!(o.from, StartFrom::BeforeEnd(_)) || o.since.is_some() {
+                        warnings.push(format!(
+                            "partition {name}: offset {start} is below the log start {low}; starting there"
+                        ));
+                    }
+                    start = low;
+                }
+                if start > high {
+                    warnings.push(format!(
+                        "partition {name}: offset {start} is beyond the log end {high}; starting at the end"
+                    ));
+                    start = high;
+                }
+                let stop = (!o.follow).then_some(high);
+                let done = stop.is_some_and(|s| start >= s);
+                if !done {
+                    tpl.add_partition_offset(&topic, p as i32, Offset::Offset(start))
+                        .map_err(|e| from_kafka(&e, &format!("partition {name}")))?;
+                }
+                parts.insert((topic.clone(), p as i32), Part { stop, done });
+            }
+        }
+        if tpl.count() > 0 {
+            consumer
+                .assign(&tpl)
+                .map_err(|e| from_kafka(&e, "assigning partitions"))?;
+        }
+        let open = parts.values().filter(|p| !p.done).count();
+        let mut c = KafkaConsumer {
+            consumer,
+            parts,
+            open,
+            until: o.until,
+            max: o.max,
+            delivered: 0,
+            warnings,
+            wait: Duration::ZERO,
+        };
+        if c.max == Some(0) {
+            c.open = 0;
+        }
+        Ok(c)
+    }
+
+    fn finish(&mut self, topic: &str, p: i32) {
+        if let Some(part) = self.parts.get_mut(&(topic.to_string(), p))
+            && !part.done
+        {
+            part.done = true;
+            self.open -= 1;
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(topic, p);
+            let _ = self.consumer.pause(&tpl);
+        }
+    }
+
+    /// Partitions whose position reached their stop without a record there (the last
+    /// offsets were transaction markers, or compacted away).
+    fn check_positions(&mut self) -> Result<()> {
+        let pos = self
+            .consumer
+            .position()
+            .map_err(|e| from_kafka(&e, "reading positions"))?;
+        let mut reached = Vec::new();
+        for e in pos.elements() {
+            if let (Offset::Offset(at), Some(part)) = (
+                e.offset(),
+                self.parts.get(&(e.topic().to_string(), e.partition())),
+            ) && !part.done
+                && part.stop.is_some_and(|s| at >= s)
+            {
+                reached.push((e.topic().to_string(), e.partition()));
+            }
+        }
+        for (t, p) in reached {
+            self.finish(&t, p);
+        }
+        Ok(())
+    }
+}
+
+impl RecordConsumer for KafkaConsumer {
+    fn warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
+        let mut n = 0u64;
+        let mut timeout = std::mem::take(&mut self.wait);
+        for _ in 0..POLL_RECORDS {
+            if self.finished() {
+                break;
+            }
+            let Some(m) = self.consumer.poll(timeout) else {
+                self.check_positions()?;
+                break;
+            };
+            timeout = Duration::ZERO;
+            let m = m.map_err(|e| from_kafka(&e, "consuming"))?;
+            let (topic, p, offset) = (m.topic().to_string(), m.partition(), m.offset());
+            let Some(part) = self.parts.get(&(topic.clone(), p)) else {
+                continue;
+            };
+            if part.done {
+                continue;
+            }
+            let stop = part.stop;
+            if stop.is_some_and(|s| offset >= s) {
+                self.finish(&topic, p);
+                continue;
+            }
+            let timestamp = m.timestamp().to_millis().unwrap_or(-1);
+            if self.until.is_some_and(|u| timestamp > u) {
+                self.finish(&topic, p);
+                continue;
+            }
+            let headers = match m.headers() {
+                Some(h) => h.iter().map(|x| (x.key, x.value)).collect(),
+                None => Vec::new(),
+            };
+            sink.record(&ConsumedRecord {
+                topic: &topic,
+                partition: p as u32,
+                offset: offset as u64,
+                timestamp,
+                key: m.key(),
+                value: m.payload(),
+                headers,
+            })?;
+            sink.reached(&topic, p as u32, offset as u64 + 1)?;
+            n += 1;
+            self.delivered += 1;
+            if self.max.is_some_and(|max| self.delivered >= max) {
+                self.open = 0;
+                break;
+            }
+            if stop.is_some_and(|s| offset + 1 >= s) {
+                self.finish(&topic, p);
+            }
+        }
+        Ok(n)
+    }
+
+    fn poll_merged(&mut self, _: &mut dyn RecordSink, _: Option<usize>) -> Result<u64> {
+        Err(Error::Usage(
+            "--merge and --tail do not work on a Kafka cluster yet".into(),
+        ))
+    }
+
+    fn finished(&self) -> bool {
+        self.open == 0
+    }
+
+    fn wait(&mut self, timeout: Duration) {
+        self.wait = timeout;
+    }
+}

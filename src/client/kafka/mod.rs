@@ -1,0 +1,492 @@
+//! [`Backend`](super::Backend) on a Kafka cluster, through librdkafka (the `rdkafka` crate):
+//! the same commands, flags, output and exit codes as on a root (docs/kafka.md). Built with
+//! the `kafka` cargo feature (on by default); without it, `-b` says so.
+
+pub mod settings;
+
+pub use settings::KafkaSettings;
+
+#[cfg(feature = "kafka")]
+mod consume;
+#[cfg(feature = "kafka")]
+mod errors;
+#[cfg(feature = "kafka")]
+mod produce;
+#[cfg(feature = "kafka")]
+mod topics;
+
+#[cfg(not(feature = "kafka"))]
+pub fn connect(_: &KafkaSettings) -> crate::error::Result<Box<dyn super::Backend>> {
+    Err(crate::error::Error::Usage(
+        "this chute was built without Kafka support (cargo feature \"kafka\")".into(),
+    ))
+}
+
+#[cfg(feature = "kafka")]
+use imp::client_config;
+#[cfg(feature = "kafka")]
+pub use imp::{Kafka, connect};
+
+#[cfg(feature = "kafka")]
+mod imp {
+    use super::errors::{from_code, from_kafka};
+    use super::{KafkaSettings, consume, produce, topics};
+    use crate::client::{
+        Backend, GroupDescription, GroupSummary, MemberOptions, RecordConsumer, RecordProducer,
+        TopicSummary,
+    };
+    use crate::consume::{ConsumeOptions, Subscription};
+    use crate::error::{Error, Result};
+    use crate::group::admin::{PartitionStatus, ResetPlan, ResetTo};
+    use crate::produce::ProducerOptions;
+    use crate::topics::{
+        AlterOptions, CreateOptions, Created, Description, PartitionOffsets, PartitionState,
+    };
+    use rdkafka::admin::{
+        AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier,
+        TopicReplication,
+    };
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    /// The client settings every connection starts from: the servers, then `-X` (applied
+    /// last by each client, so the user's properties win).
+    pub(super) fn client_config(s: &KafkaSettings) -> ClientConfig {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", &s.bootstrap)
+            .set("client.id", "chute")
+            // librdkafka logs to stderr by itself; errors reach chute as results instead.
+            .set("log_level", "3");
+        cfg
+    }
+
+    pub struct Kafka {
+        pub(super) settings: KafkaSettings,
+        /// How long one request to the cluster may take before it counts as unreachable.
+        pub(super) timeout: Duration,
+        /// For metadata, watermarks and offsets by time (no group, no subscription).
+        meta: BaseConsumer,
+        admin: AdminClient<DefaultClientContext>,
+    }
+
+    pub fn connect(s: &KafkaSettings) -> Result<Box<dyn Backend>> {
+        Ok(Box::new(Kafka::new(s)?))
+    }
+
+    /// Block on one admin request (librdkafka answers it on its own thread).
+    fn wait<F: std::future::Future>(f: F) -> F::Output {
+        futures_executor::block_on(f)
+    }
+
+    impl Kafka {
+        pub fn new(s: &KafkaSettings) -> Result<Kafka> {
+            let timeout = Duration::from_millis(
+                s.property("socket.timeout.ms")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(10_000),
+            );
+            let mut cfg = client_config(s);
+            for (k, v) in &s.properties {
+                cfg.set(k, v);
+            }
+            let meta: BaseConsumer = cfg.create().map_err(|e| from_kafka(&e, "Kafka client"))?;
+            let admin: AdminClient<DefaultClientContext> = cfg
+                .create()
+                .map_err(|e| from_kafka(&e, "Kafka admin client"))?;
+            Ok(Kafka {
+                settings: s.clone(),
+                timeout,
+                meta,
+                admin,
+            })
+        }
+
+        fn admin_options(&self) -> AdminOptions {
+            AdminOptions::new()
+                .request_timeout(Some(self.timeout))
+                .operation_timeout(Some(self.timeout))
+        }
+
+        fn unreachable(&self, e: &rdkafka::error::KafkaError, what: &str) -> Error {
+            from_kafka(
+                e,
+                &format!("{what} (Kafka cluster {})", self.settings.bootstrap),
+            )
+        }
+
+        /// Every topic (internal ones aside) with its partition count.
+        pub(super) fn topics(&self) -> Result<BTreeMap<String, u32>> {
+            let md = self
+                .meta
+                .fetch_metadata(None, self.timeout)
+                .map_err(|e| self.unreachable(&e, "listing topics"))?;
+            Ok(md
+                .topics()
+                .iter()
+                .filter(|t| !t.name().starts_with("__") && t.error().is_none())
+                .map(|t| (t.name().to_string(), t.partitions().len() as u32))
+                .collect())
+        }
+
+        /// The partition count of `topic` (NotFound when it does not exist).
+        pub(super) fn partition_count(&self, topic: &str) -> Result<u32> {
+            let md = self
+                .meta
+                .fetch_metadata(Some(topic), self.timeout)
+                .map_err(|e| self.unreachable(&e, &format!("topic {topic}")))?;
+            let t = md
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic)
+                .ok_or_else(|| self.unknown(topic))?;
+            match t.error() {
+                None if !t.partitions().is_empty() => Ok(t.partitions().len() as u32),
+                None => Err(self.unknown(topic)),
+                Some(code) => match rdkafka::error::RDKafkaErrorCode::from(code) {
+                    rdkafka::error::RDKafkaErrorCode::UnknownTopicOrPartition => {
+                        Err(self.unknown(topic))
+                    }
+                    c => Err(from_code(c, &format!("topic {topic}"))),
+                },
+            }
+        }
+
+        fn unknown(&self, topic: &str) -> Error {
+            Error::NotFound(format!(
+                "unknown topic {topic:?} (Kafka cluster {})",
+                self.settings.bootstrap
+            ))
+        }
+
+        /// A topic created just now shows in metadata a moment later.
+        pub(super) fn await_partition_count(&self, topic: &str) -> Result<u32> {
+            let deadline = std::time::Instant::now() + self.timeout;
+            loop {
+                match self.partition_count(topic) {
+                    Err(Error::NotFound(_)) if std::time::Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    r => return r,
+                }
+            }
+        }
+
+        /// `produce --create` of a missing topic: the broker's defaults for partitions and
+        /// replication factor (num.partitions, default.replication.factor).
+        pub(super) fn create_default(&self, topic: &str) -> Result<()> {
+            let t = NewTopic::new(topic, -1, TopicReplication::Fixed(-1));
+            self.create(&t, true)
+        }
+
+        fn create(&self, t: &NewTopic<'_>, if_not_exists: bool) -> Result<()> {
+            let r = wait(self.admin.create_topics([t], &self.admin_options()))
+                .map_err(|e| self.unreachable(&e, &format!("creating topic {}", t.name)))?;
+            for x in r {
+                match x {
+                    Ok(_) => {}
+                    Err((_, rdkafka::error::RDKafkaErrorCode::TopicAlreadyExists))
+                        if if_not_exists => {}
+                    Err((name, rdkafka::error::RDKafkaErrorCode::TopicAlreadyExists)) => {
+                        return Err(Error::Usage(format!("topic {name:?} already exists")));
+                    }
+                    Err((name, c)) => return Err(from_code(c, &format!("creating topic {name}"))),
+                }
+            }
+            Ok(())
+        }
+
+        /// The first offset at or after `ts` in `topic`-`p` (None: none that late).
+        pub(super) fn offset_for_time(
+            &self,
+            c: &BaseConsumer,
+            topic: &str,
+            p: u32,
+            ts: i64,
+        ) -> Result<Option<i64>> {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(topic, p as i32, Offset::Offset(ts))
+                .map_err(|e| from_kafka(&e, topic))?;
+            let r = c
+                .offsets_for_times(tpl, self.timeout)
+                .map_err(|e| self.unreachable(&e, &format!("partition {topic}-{p}")))?;
+            let e = r.find_partition(topic, p as i32);
+            Ok(match e.map(|e| e.offset()) {
+                Some(Offset::Offset(o)) if o >= 0 => Some(o),
+                _ => None,
+            })
+        }
+
+        fn watermarks(&self, topic: &str, p: u32) -> Result<(i64, i64)> {
+            self.meta
+                .fetch_watermarks(topic, p as i32, self.timeout)
+                .map_err(|e| self.unreachable(&e, &format!("partition {topic}-{p}")))
+        }
+
+        fn configs(&self, topic: &str) -> Result<(crate::cluster::config::Overrides, Vec<String>)> {
+            let r = wait(
+                self.admin
+                    .describe_configs([&ResourceSpecifier::Topic(topic)], &self.admin_options()),
+            )
+            .map_err(|e| self.unreachable(&e, &format!("topic {topic} configs")))?;
+            let res = r
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Other(format!("topic {topic}: no configs returned")))?
+                .map_err(|c| from_code(c, &format!("topic {topic} configs")))?;
+            Ok(topics::from_kafka(res.entries.iter().map(|e| {
+                (
+                    e.name.as_str(),
+                    e.value.as_deref(),
+                    matches!(e.source, rdkafka::admin::ConfigSource::DynamicTopic),
+                )
+            })))
+        }
+
+        /// Not yet on Kafka: said by name (exit 2), never a silent no-op.
+        fn not_yet(&self, what: &str) -> Error {
+            Error::Usage(format!("{what} does not work on a Kafka cluster yet"))
+        }
+    }
+
+    impl Backend for Kafka {
+        fn create_topic(&self, name: &str, o: CreateOptions) -> Result<Created> {
+            crate::names::topic(name)?;
+            let configs = topics::to_kafka(&o.config)?;
+            let mut t = NewTopic::new(
+                name,
+                o.partitions as i32,
+                TopicReplication::Fixed(o.replication_factor as i32),
+            );
+            for (k, v) in &configs {
+                t = t.set(k, v);
+            }
+            let existed = self.partition_count(name).is_ok();
+            self.create(&t, o.if_not_exists)?;
+            Ok(Created {
+                created: !existed,
+                warnings: Vec::new(),
+            })
+        }
+
+        fn list_topics(&self) -> Result<Vec<TopicSummary>> {
+            let md = self
+                .meta
+                .fetch_metadata(None, self.timeout)
+                .map_err(|e| self.unreachable(&e, "listing topics"))?;
+            Ok(md
+                .topics()
+                .iter()
+                .filter(|t| !t.name().starts_with("__") && t.error().is_none())
+                .map(|t| {
+                    let s = TopicSummary {
+                        name: t.name().to_string(),
+                        partitions: t.partitions().len() as u32,
+                        replication_factor: t
+                            .partitions()
+                            .first()
+                            .map_or(0, |p| p.replicas().len() as u32),
+                    };
+                    (s.name.clone(), s)
+                })
+                .collect::<BTreeMap<_, _>>()
+                .into_values()
+                .collect())
+        }
+
+        fn describe_topic(&self, name: &str) -> Result<Description> {
+            let md = self
+                .meta
+                .fetch_metadata(Some(name), self.timeout)
+                .map_err(|e| self.unreachable(&e, &format!("topic {name}")))?;
+            let t = md
+                .topics()
+                .iter()
+                .find(|t| t.name() == name && t.error().is_none() && !t.partitions().is_empty())
+                .ok_or_else(|| self.unknown(name))?;
+            let mut partitions = Vec::new();
+            for p in t.partitions() {
+                let (low, high) = self.watermarks(name, p.id() as u32)?;
+                partitions.push(PartitionState {
+                    partition: p.id() as u32,
+                    leader: u32::try_from(p.leader()).ok(),
+                    leader_epoch: 0,
+                    replicas: p.replicas().iter().map(|&b| b as u32).collect(),
+                    isr: p.isr().iter().map(|&b| b as u32).collect(),
+                    log_start_offset: Some(low as u64),
+                    high_watermark: Some(high as u64),
+                    log_end_offset: Some(high as u64),
+                    size_on_disk: None,
+                    adding: Vec::new(),
+                    removing: Vec::new(),
+                    over_retention: false,
+                });
+            }
+            partitions.sort_by_key(|p| p.partition);
+            let (overrides, set) = self.configs(name)?;
+            let mut config = crate::cluster::config::TopicConfig::to_json(&overrides);
+            config.retain(|k, _| topics::kafka_name(k).is_ok());
+            Ok(Description {
+                name: name.to_string(),
+                config,
+                overrides: set,
+                partitions,
+            })
+        }
+
+        fn alter_topic(&self, name: &str, o: AlterOptions) -> Result<()> {
+            let current = self.partition_count(name)?;
+            let set = topics::to_kafka(&o.config)?;
+            let mut unset = Vec::new();
+            for k in &o.delete_config {
+                let key = crate::cluster::config::canonical_key(k).ok_or_else(|| {
+                    Error::Usage(format!("--delete-config {k}: unknown config key"))
+                })?;
+                unset.push(topics::kafka_name(key)?);
+            }
+            if let Some(n) = o.partitions {
+                if n < current {
+                    return Err(Error::Usage(format!(
+                        "-p {n}: topic {name:?} has {current} partitions; Kafka cannot take partitions away"
+                    )));
+                }
+                if n > current {
+                    let r = wait(self.admin.create_partitions(
+                        [&NewPartitions::new(name, n as usize)],
+                        &self.admin_options(),
+                    ))
+                    .map_err(|e| self.unreachable(&e, &format!("topic {name}")))?;
+                    for x in r {
+                        x.map_err(|(t, c)| from_code(c, &format!("adding partitions to {t}")))?;
+                    }
+                }
+            }
+            if set.is_empty() && unset.is_empty() {
+                return Ok(());
+            }
+            // AlterConfigs replaces a topic's whole set: start from what is set on it now.
+            let r = wait(
+                self.admin
+                    .describe_configs([&ResourceSpecifier::Topic(name)], &self.admin_options()),
+            )
+            .map_err(|e| self.unreachable(&e, &format!("topic {name} configs")))?;
+            let res = r
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Other(format!("topic {name}: no configs returned")))?
+                .map_err(|c| from_code(c, &format!("topic {name} configs")))?;
+            let mut keep: BTreeMap<String, String> = res
+                .entries
+                .iter()
+                .filter(|e| matches!(e.source, rdkafka::admin::ConfigSource::DynamicTopic))
+                .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
+                .collect();
+            for k in unset {
+                keep.remove(k);
+            }
+            for (k, v) in set {
+                keep.insert(k.to_string(), v);
+            }
+            let mut alter = AlterConfig::new(ResourceSpecifier::Topic(name));
+            for (k, v) in &keep {
+                alter = alter.set(k, v);
+            }
+            let r = wait(self.admin.alter_configs([&alter], &self.admin_options()))
+                .map_err(|e| self.unreachable(&e, &format!("topic {name} configs")))?;
+            for x in r {
+                x.map_err(|(_, c)| from_code(c, &format!("changing configs of topic {name}")))?;
+            }
+            Ok(())
+        }
+
+        fn delete_topic(&self, name: &str, _lock_timeout: Duration) -> Result<()> {
+            self.partition_count(name)?;
+            let r = wait(self.admin.delete_topics(&[name], &self.admin_options()))
+                .map_err(|e| self.unreachable(&e, &format!("deleting topic {name}")))?;
+            for x in r {
+                x.map_err(|(t, c)| from_code(c, &format!("deleting topic {t}")))?;
+            }
+            Ok(())
+        }
+
+        fn topic_offsets(&self, name: &str, at: Option<i64>) -> Result<Vec<PartitionOffsets>> {
+            let n = self.partition_count(name)?;
+            let mut out = Vec::new();
+            for p in 0..n {
+                let (low, high) = self.watermarks(name, p)?;
+                let at_time = match at {
+                    Some(ts) => Some(
+                        self.offset_for_time(&self.meta, name, p, ts)?
+                            .unwrap_or(high) as u64,
+                    ),
+                    None => None,
+                };
+                out.push(PartitionOffsets {
+                    partition: p,
+                    earliest: low as u64,
+                    latest: high as u64,
+                    at_time,
+                });
+            }
+            Ok(out)
+        }
+
+        fn producer(
+            &self,
+            topic: &str,
+            o: ProducerOptions,
+        ) -> Result<(Box<dyn RecordProducer>, bool)> {
+            let (p, created) = produce::KafkaProducer::open(self, topic, o)?;
+            Ok((Box::new(p), created))
+        }
+
+        fn consumer(
+            &self,
+            topics: &Subscription,
+            o: &ConsumeOptions,
+        ) -> Result<Box<dyn RecordConsumer>> {
+            Ok(Box::new(consume::KafkaConsumer::open(self, topics, o)?))
+        }
+
+        fn list_groups(&self) -> Result<Vec<GroupSummary>> {
+            Err(self.not_yet("group list"))
+        }
+
+        fn describe_group(&self, _group: &str) -> Result<GroupDescription> {
+            Err(self.not_yet("group describe"))
+        }
+
+        fn group_offsets(
+            &self,
+            _group: &str,
+            _topic: Option<&str>,
+        ) -> Result<Vec<PartitionStatus>> {
+            Err(self.not_yet("offsets -g"))
+        }
+
+        fn reset_group_offsets(
+            &self,
+            _group: &str,
+            _topic: &str,
+            _partitions: &[u32],
+            _to: &ResetTo,
+            _execute: bool,
+        ) -> Result<Vec<ResetPlan>> {
+            Err(self.not_yet("offsets reset"))
+        }
+
+        fn delete_group(&self, _group: &str) -> Result<()> {
+            Err(self.not_yet("group delete"))
+        }
+
+        fn run_group_member(&self, o: MemberOptions, _warn: &mut dyn FnMut(String)) -> Result<u64> {
+            if matches!(o.output, crate::client::MemberOutput::Stream { .. }) {
+                return Err(self.not_yet("stream"));
+            }
+            Err(self.not_yet("consume -g"))
+        }
+    }
+}

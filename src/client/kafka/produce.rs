@@ -1,0 +1,280 @@
+//! `produce` on Kafka: records placed by chute's own partitioners (the Java producer's
+//! murmur2 for keys, so a key lands where Kafka's clients put it), handed to librdkafka with an
+//! explicit partition, every delivery report checked. docs/kafka.md has the mapping of flags.
+
+use super::errors::from_kafka;
+use super::{Kafka, client_config};
+use crate::error::{Error, Result};
+use crate::produce::placement::{ExecPartitioner, Placement};
+use crate::produce::{Acks, ProducerOptions, RecordProducer};
+use crate::record::RecordRef;
+use rdkafka::ClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Delivery reports, as librdkafka calls them back from `poll`.
+#[derive(Default)]
+pub struct Deliveries {
+    state: Mutex<Reports>,
+}
+
+#[derive(Default)]
+struct Reports {
+    failed: u64,
+    /// The first failure: what the run exits with.
+    first: Option<Error>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    /// The record's input line, for the error message.
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, r: &DeliveryResult<'_>, line: usize) {
+        if let Err((e, m)) = r {
+            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.failed += 1;
+            if s.first.is_none() {
+                s.first = Some(from_kafka(
+                    e,
+                    &format!(
+                        "input line {line}: partition {}-{} did not take the record",
+                        m.topic(),
+                        m.partition()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+pub struct KafkaProducer {
+    producer: BaseProducer<Deliveries>,
+    topic: String,
+    partitions: u32,
+    fixed: Option<u32>,
+    placement: Placement,
+    /// How long `close` waits for the last acknowledgements.
+    timeout: Duration,
+    since_poll: u32,
+}
+
+/// Serve delivery reports every this many records (librdkafka calls them back only from poll).
+const POLL_EVERY: u32 = 1024;
+
+impl KafkaProducer {
+    pub fn open(k: &Kafka, topic: &str, o: ProducerOptions) -> Result<(KafkaProducer, bool)> {
+        if let Some(id) = &o.id {
+            return Err(Error::Usage(format!(
+                "produce --id {id} does not work on a Kafka cluster yet (Kafka's idempotent producer lasts one run; chute's --id needs its log to remember ids)"
+            )));
+        }
+        if o.truncate_oversized {
+            return Err(Error::Usage(
+                "--on-error truncate does not work on a Kafka cluster yet: the broker's limit is not known to the client".into(),
+            ));
+        }
+        crate::names::topic(topic)?;
+        let (partitions, created) = match k.partition_count(topic) {
+            Ok(n) => (n, false),
+            Err(Error::NotFound(_)) if o.create => {
+                k.create_default(topic)?;
+                (k.await_partition_count(topic)?, true)
+            }
+            Err(Error::NotFound(m)) => {
+                return Err(Error::NotFound(format!(
+                    "{m}; create it first (chute topic create {topic}) or pass --create"
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(p) = o.partition
+            && p >= partitions
+        {
+            return Err(Error::Usage(format!(
+                "-p {p}: topic {topic:?} has {partitions} partition(s)"
+            )));
+        }
+        let mut cfg = client_config(&k.settings);
+        let acks = match o.acks {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        };
+        // librdkafka's idempotence needs acks=all; with fewer acks a retried batch could be
+        // written twice anyway, so it is on exactly when all replicas must acknowledge.
+        cfg.set("acks", acks)
+            .set("enable.idempotence", (o.acks == Acks::All).to_string())
+            .set("compression.codec", o.compression.name())
+            .set(
+                "batch.size",
+                o.batch_size.clamp(1, i32::MAX as usize).to_string(),
+            );
+        if let Some(l) = o.compression_level {
+            cfg.set("compression.level", l.to_string());
+        }
+        if let Some(n) = o.batch_records {
+            cfg.set("batch.num.messages", n.to_string());
+        }
+        if let Some(l) = o.linger {
+            cfg.set("linger.ms", l.as_millis().min(900_000).to_string());
+        }
+        // -X wins over what the flags set.
+        for (key, v) in &k.settings.properties {
+            cfg.set(key, v);
+        }
+        let producer: BaseProducer<Deliveries> = cfg
+            .create_with_context(Deliveries::default())
+            .map_err(|e| from_kafka(&e, "Kafka producer"))?;
+        let timeout = Duration::from_millis(
+            k.settings
+                .property("message.timeout.ms")
+                .or(k.settings.property("delivery.timeout.ms"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(300_000),
+        ) + Duration::from_secs(5);
+        let exec = match &o.partitioner_exec {
+            Some(cmd) => Some(ExecPartitioner::spawn(cmd, o.partitioner_timeout)?),
+            None => None,
+        };
+        let kind = o.partitioner.unwrap_or_default();
+        Ok((
+            KafkaProducer {
+                producer,
+                topic: topic.to_string(),
+                partitions,
+                fixed: o.partition,
+                placement: Placement::new(kind, partitions, exec),
+                timeout,
+                since_poll: 0,
+            },
+            created,
+        ))
+    }
+
+    /// Serve delivery reports; the first failure ends the run.
+    fn poll(&mut self) -> Result<()> {
+        self.producer.poll(Duration::ZERO);
+        self.since_poll = 0;
+        self.failure()
+    }
+
+    fn failure(&self) -> Result<()> {
+        let mut s = self
+            .producer
+            .context()
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match s.first.take() {
+            Some(e) => {
+                let more = s.failed - 1;
+                Err(super::errors::and_more(e, more))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+impl RecordProducer for KafkaProducer {
+    fn tick(&mut self) {}
+
+    fn send(&mut self, r: RecordRef<'_>) -> Result<()> {
+        let size = r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len);
+        let p = match r.partition.or(self.fixed) {
+            Some(p) => p,
+            None => self.placement.choose(r.key, size, r.line)?,
+        };
+        if p >= self.partitions {
+            return Err(Error::BadInput(format!(
+                "input line {}: partition {p} does not exist (topic {:?} has {})",
+                r.line, self.topic, self.partitions
+            )));
+        }
+        let mut rec: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&self.topic, r.line as usize).partition(p as i32);
+        if let Some(k) = r.key {
+            rec = rec.key(k);
+        }
+        if let Some(v) = r.value {
+            rec = rec.payload(v);
+        }
+        if let Some(ts) = r.timestamp {
+            rec = rec.timestamp(ts);
+        }
+        if !r.headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(r.headers.len());
+            for x in r.headers {
+                h = h.insert(Header {
+                    key: &x.key,
+                    value: x.value.as_deref(),
+                });
+            }
+            rec = rec.headers(h);
+        }
+        loop {
+            match self.producer.send(rec) {
+                Ok(()) => break,
+                Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                    // The client's buffer is full: wait for acknowledgements to make room.
+                    self.producer.poll(Duration::from_millis(50));
+                    self.failure()?;
+                    rec = back;
+                }
+                Err((e, _)) => {
+                    return Err(from_kafka(
+                        &e,
+                        &format!("input line {}: partition {}-{p}", r.line, self.topic),
+                    ));
+                }
+            }
+        }
+        self.since_poll += 1;
+        if self.since_poll >= POLL_EVERY {
+            self.poll()?;
+        }
+        Ok(())
+    }
+
+    fn has_pending(&self) -> bool {
+        false
+    }
+
+    /// librdkafka sends on its own (`linger.ms`); here only reports are served.
+    fn flush(&mut self) -> Result<()> {
+        self.poll()
+    }
+
+    fn sync_deadline(&self) -> Instant {
+        Instant::now() + Duration::from_millis(100)
+    }
+
+    fn sync_if_due(&mut self) -> Result<()> {
+        self.poll()
+    }
+
+    /// Every record acknowledged (as `--acks` asks), or the first failure.
+    fn close(&mut self) -> Result<()> {
+        let flushed = self.producer.flush(self.timeout);
+        self.failure()?;
+        flushed.map_err(|e| {
+            from_kafka(
+                &e,
+                &format!(
+                    "topic {}: {} record(s) not acknowledged within {}",
+                    self.topic,
+                    self.producer.in_flight_count(),
+                    humantime::format_duration(self.timeout)
+                ),
+            )
+        })
+    }
+
+    fn truncated(&self) -> u64 {
+        0
+    }
+}
