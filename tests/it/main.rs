@@ -3,6 +3,7 @@
 mod util;
 
 mod args;
+mod backends;
 #[cfg(feature = "failpoints")]
 mod brokerops;
 mod compaction;

@@ -31,8 +31,12 @@ pub struct KafkaConsumer {
     wait: Duration,
 }
 
-/// Records delivered per `poll` at most, so the command checks for signals between them.
+/// Following, records delivered per `poll` at most, so the command checks for signals between
+/// them.
 const POLL_RECORDS: u32 = 50_000;
+
+/// How long one wait for the next fetch may take before positions are checked again.
+const FETCH_WAIT: Duration = Duration::from_millis(100);
 
 impl KafkaConsumer {
     pub fn open(k: &Kafka, topics: &Subscription, o: &ConsumeOptions) -> Result<KafkaConsumer> {
@@ -185,14 +189,22 @@ impl RecordConsumer for KafkaConsumer {
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
         let mut n = 0u64;
         let mut timeout = std::mem::take(&mut self.wait);
-        for _ in 0..POLL_RECORDS {
-            if self.finished() {
+        // Following, what is there now; else everything up to the stops, as on a root.
+        let following = self.parts.values().any(|p| p.stop.is_none());
+        let mut batch = 0u32;
+        while !self.finished() && !crate::signals::stop_requested() {
+            if following && batch >= POLL_RECORDS {
                 break;
             }
             let Some(m) = self.consumer.poll(timeout) else {
                 self.check_positions()?;
-                break;
+                if following {
+                    break;
+                }
+                timeout = FETCH_WAIT;
+                continue;
             };
+            batch += 1;
             timeout = Duration::ZERO;
             let m = m.map_err(|e| from_kafka(&e, "consuming"))?;
             let (topic, p, offset) = (m.topic().to_string(), m.partition(), m.offset());

@@ -1,0 +1,349 @@
+//! Scenarios that must hold on both backends, each written once and run on a chute root and
+//! on a real Kafka broker (`CHUTE_TEST_KAFKA=HOST:PORT`, which `.ci/run` starts with
+//! scripts/kafka-broker.sh). Without the variable the Kafka half is skipped, unless `CI` is
+//! set: then it fails, so a CI run never passes without having talked to Kafka.
+
+use crate::util::*;
+use assert_cmd::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Where a scenario runs.
+pub struct On {
+    /// A temporary directory (the root itself on the root backend; scratch files on Kafka).
+    pub env: Env,
+    /// The broker's address, on Kafka.
+    pub kafka: Option<String>,
+    /// Topic and group names are made unique on the shared broker.
+    prefix: String,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl On {
+    pub fn root() -> On {
+        On {
+            env: Env::new(),
+            kafka: None,
+            prefix: String::new(),
+        }
+    }
+
+    /// The test broker, or None (skipped) when there is none and this is not CI.
+    pub fn kafka() -> Option<On> {
+        match std::env::var("CHUTE_TEST_KAFKA") {
+            Ok(a) if !a.trim().is_empty() => Some(On {
+                env: Env::new(),
+                kafka: Some(a.trim().to_string()),
+                prefix: format!(
+                    "t{}-{}-",
+                    std::process::id(),
+                    SEQ.fetch_add(1, Ordering::Relaxed)
+                ),
+            }),
+            _ if std::env::var_os("CI").is_some() => panic!(
+                "CI is set but CHUTE_TEST_KAFKA is not: .ci/run starts a broker with scripts/kafka-broker.sh and exports its address"
+            ),
+            _ => {
+                eprintln!(
+                    "skipped on Kafka: set CHUTE_TEST_KAFKA=$(scripts/kafka-broker.sh start)"
+                );
+                None
+            }
+        }
+    }
+
+    /// A topic or group name of this scenario's own.
+    pub fn name(&self, n: &str) -> String {
+        format!("{}{n}", self.prefix)
+    }
+
+    /// `chute` against this backend (`-b` on Kafka).
+    pub fn chute(&self) -> Command {
+        let mut c = self.env.chute();
+        if let Some(a) = &self.kafka {
+            c.args(["-b", a]);
+        }
+        c
+    }
+
+    pub fn create_topic(&self, topic: &str, partitions: u32, extra: &[&str]) {
+        let p = partitions.to_string();
+        self.chute()
+            .args(["topic", "create", topic, "-p", &p, "-r", "1"])
+            .args(extra)
+            .assert()
+            .success();
+    }
+
+    pub fn produce(&self, topic: &str, input: impl Into<Vec<u8>>, extra: &[&str]) {
+        let o = self
+            .chute()
+            .args(["produce", "-t", topic])
+            .args(extra)
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    pub fn consume(&self, topic: &str, extra: &[&str]) -> Vec<u8> {
+        let o = self
+            .chute()
+            .args(["consume", "-t", topic])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let o = self.chute().args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+/// `scenario!(name)`: `name::on_a_root` and `name::on_kafka`, both running `fn name(&On)`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn on_a_root() {
+                super::$name(&super::On::root());
+            }
+            #[test]
+            fn on_kafka() {
+                if let Some(on) = super::On::kafka() {
+                    super::$name(&on);
+                }
+            }
+        }
+    )*};
+}
+
+on_both!(
+    awkward_lines_round_trip_byte_exact,
+    json_records_round_trip_with_binary_values_and_headers,
+    topics_are_created_described_altered_and_deleted_with_configs,
+    an_unknown_topic_is_exit_1,
+);
+
+/// Deterministic awkward input: empty lines, CRs, invalid UTF-8, NULs, one 900 KB line.
+pub fn awkward_input(n: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut seed = 7u32;
+    for i in 0..n {
+        seed = seed.wrapping_mul(1103515245).wrapping_add(12345);
+        match i % 7 {
+            0 => {}
+            1 => v.extend_from_slice(b"line with CR\r"),
+            2 => v.extend_from_slice(&[0xff, 0xfe, b'x', 0x80]),
+            3 => v.extend_from_slice(b"nul\0inside"),
+            _ => {
+                let len = (seed >> 20) as usize % 120;
+                v.extend((0..len).map(|j| b'a' + ((j + i) % 26) as u8));
+            }
+        }
+        if i == n / 2 {
+            v.extend(std::iter::repeat_n(b'Z', 900 * 1024));
+        }
+        v.push(b'\n');
+    }
+    v
+}
+
+fn awkward_lines_round_trip_byte_exact(on: &On) {
+    let t = on.name("raw");
+    on.create_topic(&t, 1, &[]);
+    let input = awkward_input(100_000);
+    on.produce(&t, input.clone(), &[]);
+    let got = on.consume(&t, &[]);
+    assert_eq!(got.len(), input.len());
+    assert!(got == input, "consumed bytes differ from produced bytes");
+    let o = on.json(&["offsets", "-t", &t, "--json"]);
+    assert_eq!(o["partitions"][0]["latest"], 100_000);
+    assert_eq!(o["partitions"][0]["earliest"], 0);
+}
+
+fn json_records_round_trip_with_binary_values_and_headers(on: &On) {
+    let (j, j2) = (on.name("j"), on.name("j2"));
+    on.create_topic(&j, 1, &[]);
+    on.create_topic(&j2, 1, &[]);
+    let input = concat!(
+        r#"{"key":"k1","value":"plain","headers":[{"key":"h","value":"v"},{"key":"n","value":null}]}"#,
+        "\n",
+        r#"{"key":null,"value":"/w==","value_encoding":"base64","timestamp":1234}"#,
+        "\n",
+        r#"{"key":"k3","value":null}"#,
+        "\n",
+        r#"{"value":{"nested":[1,2]}}"#,
+        "\n",
+        r#"{"key":"AAE=","key_encoding":"base64","value":"gA==","value_encoding":"base64","headers":[{"key":"b","value":"/wA=","value_encoding":"base64"}]}"#,
+        "\n",
+    );
+    on.produce(&j, input, &["--format", "json"]);
+    let first = on.consume(&j, &["--format", "json"]);
+    on.produce(&j2, first.clone(), &["--format", "json"]);
+    let second = on.consume(&j2, &["--format", "json"]);
+    let strip = |b: &[u8]| -> Vec<serde_json::Value> {
+        lines(b)
+            .iter()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                v.as_object_mut().unwrap().remove("topic");
+                v
+            })
+            .collect()
+    };
+    let v = strip(&first);
+    assert_eq!(strip(&second), v);
+    assert_eq!(v.len(), 5);
+    assert_eq!(v[0]["key"], "k1");
+    assert_eq!(v[0]["headers"][0]["key"], "h");
+    assert_eq!(v[0]["headers"][0]["value"], "v");
+    assert!(v[0]["headers"][1]["value"].is_null());
+    assert!(v[1]["key"].is_null());
+    assert_eq!(v[1]["value_encoding"], "base64");
+    assert_eq!(v[1]["value"], "/w==");
+    assert_eq!(v[1]["timestamp"], 1234);
+    assert!(v[2]["value"].is_null());
+    assert_eq!(v[3]["value"], r#"{"nested":[1,2]}"#);
+    assert_eq!(v[4]["key"], "\u{0}\u{1}");
+    assert_eq!(v[4]["value"], "gA==");
+    assert_eq!(v[4]["headers"][0]["value"], "/wA=");
+    // The value bytes themselves, raw.
+    let raw = on.consume(&j, &["--from", "1", "-n", "1"]);
+    assert_eq!(raw, b"\xff\n");
+}
+
+fn topics_are_created_described_altered_and_deleted_with_configs(on: &On) {
+    let t = on.name("cfg");
+    on.create_topic(
+        &t,
+        3,
+        &["-c", "retention=2d", "-c", "cleanup.policy=compact"],
+    );
+    let listed = on.chute().args(["topic", "list"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout)
+            .lines()
+            .any(|l| l == t)
+    );
+    let d = on.json(&["topic", "describe", &t, "--json"]);
+    assert_eq!(d["partitions"].as_array().unwrap().len(), 3);
+    assert_eq!(d["config"]["retention"], "2days");
+    assert_eq!(d["config"]["cleanup.policy"], "compact");
+    let set: Vec<&str> = d["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        set.contains(&"retention") && set.contains(&"cleanup.policy"),
+        "{d}"
+    );
+    on.chute()
+        .args([
+            "topic",
+            "alter",
+            &t,
+            "-p",
+            "4",
+            "-c",
+            "retention.bytes=1MiB",
+        ])
+        .args(["--delete-config", "cleanup.policy"])
+        .assert()
+        .success();
+    let d = on.json(&["topic", "describe", &t, "--json"]);
+    assert_eq!(d["partitions"].as_array().unwrap().len(), 4);
+    assert_eq!(d["config"]["retention.bytes"], 1_048_576);
+    assert_eq!(d["config"]["retention"], "2days", "kept by the alter");
+    assert_eq!(d["config"]["cleanup.policy"], "delete");
+    // A bad value is refused by name before anything is sent.
+    on.chute()
+        .args(["topic", "alter", &t, "-c", "retention=soon"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("retention"));
+    on.chute().args(["topic", "delete", &t]).assert().success();
+    on.chute()
+        .args(["topic", "describe", &t])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(t.as_str()));
+}
+
+fn an_unknown_topic_is_exit_1(on: &On) {
+    let t = on.name("missing");
+    on.chute()
+        .args(["consume", "-t", &t])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(format!("{t:?}")));
+    on.chute()
+        .args(["offsets", "-t", &t])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(t.as_str()));
+}
+
+#[test]
+fn on_kafka_an_unreachable_broker_is_exit_75_and_root_only_commands_are_exit_2() {
+    let env = Env::new();
+    let o = env
+        .chute()
+        .args(["-b", "127.0.0.1:1", "-X", "socket.timeout.ms=1000"])
+        .args(["topic", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("127.0.0.1:1"));
+    for args in [
+        &["replicate"][..],
+        &["controller", "--once"],
+        &["verify"],
+        &["broker", "list"],
+        &["topic", "reassign", "t", "-p", "0", "--replicas", "1"],
+        &["cluster", "init"],
+        &["dump", "x"],
+    ] {
+        env.chute()
+            .args(["-b", "127.0.0.1:1"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("Kafka does this itself"));
+    }
+    env.chute()
+        .args([
+            "-b",
+            "127.0.0.1:1",
+            "topic",
+            "create",
+            "t",
+            "-c",
+            "partitioner=crc32",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "partitioner has no Kafka counterpart",
+        ));
+    env.chute()
+        .args(["-X", "acks=all", "topic", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("give -b HOST:PORT"));
+    env.chute()
+        .args(["--root", "/tmp", "-b", "127.0.0.1:1", "topic", "list"])
+        .assert()
+        .code(2);
+}
