@@ -48,6 +48,14 @@ impl Subscription {
         Ok(Subscription { specs })
     }
 
+    /// The `-t` values as given: names, and patterns with their `^`.
+    pub fn specs(&self) -> impl Iterator<Item = &str> {
+        self.specs.iter().map(|s| match s {
+            Spec::Name(n) => n.as_str(),
+            Spec::Pattern(re) => re.as_str(),
+        })
+    }
+
     /// True when a pattern may match topics created later (the subscription can grow).
     pub fn has_patterns(&self) -> bool {
         self.specs.iter().any(|s| matches!(s, Spec::Pattern(_)))

@@ -347,3 +347,114 @@ fn on_kafka_an_unreachable_broker_is_exit_75_and_root_only_commands_are_exit_2()
         .assert()
         .code(2);
 }
+
+on_both!(
+    three_cron_members_deliver_each_record_once_and_a_rerun_nothing,
+    a_failed_exec_commits_nothing_and_the_next_run_redelivers,
+);
+
+fn three_cron_members_deliver_each_record_once_and_a_rerun_nothing(on: &On) {
+    let (t, g) = (on.name("orders"), on.name("billing"));
+    on.create_topic(&t, 8, &[]);
+    let input: String = (0..80_000)
+        .map(|i| format!("k{},{i}\n", i % 1000))
+        .collect();
+    on.produce(&t, input, &["-K", ","]);
+    let members: Vec<_> = (0..3)
+        .map(|_| {
+            let mut c = std::process::Command::new(bin());
+            c.env("CHUTE_ROOT", on.env.root());
+            if let Some(a) = &on.kafka {
+                c.args(["-b", a]);
+            }
+            c.args(["consume", "-t", &t, "-g", &g, "--format", "%p %k %s\\n"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut seen = std::collections::BTreeMap::new();
+    for m in members {
+        let o = m.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for l in String::from_utf8(o.stdout).unwrap().lines() {
+            let mut it = l.split(' ');
+            let (p, k, v) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+            let v: u64 = v.parse().unwrap();
+            assert!(
+                seen.insert(v, (p.to_string(), k.to_string())).is_none(),
+                "{v} twice"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 80_000);
+    // Each key in one partition, in order there.
+    let mut by_key: std::collections::BTreeMap<&str, &str> = Default::default();
+    for (p, k) in seen.values() {
+        assert_eq!(
+            *by_key.entry(k.as_str()).or_insert(p.as_str()),
+            p.as_str(),
+            "key {k}"
+        );
+    }
+    let again = on
+        .chute()
+        .args(["consume", "-t", &t, "-g", &g])
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(
+        again.stdout.is_empty(),
+        "a second run delivered {} bytes",
+        again.stdout.len()
+    );
+    let lag = on.json(&["offsets", "-g", &g, "--json"]);
+    let total: u64 = lag["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["committed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 80_000, "{lag}");
+}
+
+fn a_failed_exec_commits_nothing_and_the_next_run_redelivers(on: &On) {
+    let (t, g) = (on.name("jobs"), on.name("workers"));
+    on.create_topic(&t, 1, &[]);
+    let input: String = (0..100).map(|i| format!("{i}\n")).collect();
+    on.produce(&t, input.clone(), &[]);
+    let failing = on
+        .chute()
+        .args([
+            "consume",
+            "-t",
+            &t,
+            "-g",
+            &g,
+            "--exec",
+            "cat >/dev/null; exit 3",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(failing.status.code(), Some(0));
+    let out = on.env.dir.path().join("got");
+    let ok = on
+        .chute()
+        .args(["consume", "-t", &t, "-g", &g, "--exec-batch", "7", "--exec"])
+        .arg(format!("cat >> {}", out.display()))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), input);
+    let again = on
+        .chute()
+        .args(["consume", "-t", &t, "-g", &g])
+        .output()
+        .unwrap();
+    assert!(again.stdout.is_empty());
+}

@@ -97,7 +97,7 @@ impl KafkaConsumer {
                     }
                 };
                 if let Some(ts) = o.since {
-                    start = k.offset_for_time(&consumer, &topic, p, ts)?.unwrap_or(high);
+                    start = k.offset_for_time(&topic, p, ts)?.unwrap_or(high);
                 }
                 if start < low {
                     if !matches!(o.from, StartFrom::BeforeEnd(_)) || o.since.is_some() {

@@ -11,6 +11,8 @@ mod consume;
 #[cfg(feature = "kafka")]
 mod errors;
 #[cfg(feature = "kafka")]
+mod group;
+#[cfg(feature = "kafka")]
 mod produce;
 #[cfg(feature = "kafka")]
 mod topics;
@@ -200,17 +202,12 @@ mod imp {
         }
 
         /// The first offset at or after `ts` in `topic`-`p` (None: none that late).
-        pub(super) fn offset_for_time(
-            &self,
-            c: &BaseConsumer,
-            topic: &str,
-            p: u32,
-            ts: i64,
-        ) -> Result<Option<i64>> {
+        pub(super) fn offset_for_time(&self, topic: &str, p: u32, ts: i64) -> Result<Option<i64>> {
             let mut tpl = TopicPartitionList::new();
             tpl.add_partition_offset(topic, p as i32, Offset::Offset(ts))
                 .map_err(|e| from_kafka(&e, topic))?;
-            let r = c
+            let r = self
+                .meta
                 .offsets_for_times(tpl, self.timeout)
                 .map_err(|e| self.unreachable(&e, &format!("partition {topic}-{p}")))?;
             let e = r.find_partition(topic, p as i32);
@@ -244,6 +241,17 @@ mod imp {
                     matches!(e.source, rdkafka::admin::ConfigSource::DynamicTopic),
                 )
             })))
+        }
+
+        /// `--on-failure dead-letter=TOPIC`: a producer on this cluster (the topic is created
+        /// with the broker's defaults if missing: the user named it).
+        pub(super) fn dead_letter_producer(&self) -> crate::group::deliver::OpenProducer {
+            let settings = self.settings.clone();
+            std::rc::Rc::new(move |topic: &str| {
+                let k = Kafka::new(&settings)?;
+                let (p, _) = produce::KafkaProducer::open(&k, topic, ProducerOptions::new(true))?;
+                Ok(Box::new(p) as Box<dyn RecordProducer>)
+            })
         }
 
         /// Not yet on Kafka: said by name (exit 2), never a silent no-op.
@@ -418,10 +426,7 @@ mod imp {
             for p in 0..n {
                 let (low, high) = self.watermarks(name, p)?;
                 let at_time = match at {
-                    Some(ts) => Some(
-                        self.offset_for_time(&self.meta, name, p, ts)?
-                            .unwrap_or(high) as u64,
-                    ),
+                    Some(ts) => Some(self.offset_for_time(name, p, ts)?.unwrap_or(high) as u64),
                     None => None,
                 };
                 out.push(PartitionOffsets {
@@ -482,11 +487,8 @@ mod imp {
             Err(self.not_yet("group delete"))
         }
 
-        fn run_group_member(&self, o: MemberOptions, _warn: &mut dyn FnMut(String)) -> Result<u64> {
-            if matches!(o.output, crate::client::MemberOutput::Stream { .. }) {
-                return Err(self.not_yet("stream"));
-            }
-            Err(self.not_yet("consume -g"))
+        fn run_group_member(&self, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<u64> {
+            super::group::run(self, o, warn)
         }
     }
 }
