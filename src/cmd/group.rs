@@ -52,13 +52,24 @@ pub fn run(target: &Target, c: GroupCmd) -> Result<i32> {
                     let mrows = live
                         .iter()
                         .map(|m| {
+                            // A Kafka group's coordinator says neither pid nor start, and
+                            // assigns partitions itself.
+                            let kafka = m.format == "kafka";
                             vec![
                                 m.id.clone(),
-                                m.pid.to_string(),
+                                if kafka { "-".into() } else { m.pid.to_string() },
                                 m.host.clone(),
-                                chute::time::format_ago(m.started_ms, now),
+                                if kafka {
+                                    "-".into()
+                                } else {
+                                    chute::time::format_ago(m.started_ms, now)
+                                },
                                 m.topics.join(","),
-                                m.assignor.name().to_string(),
+                                if kafka {
+                                    "coordinator".into()
+                                } else {
+                                    m.assignor.name().to_string()
+                                },
                             ]
                         })
                         .collect();

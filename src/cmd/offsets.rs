@@ -108,9 +108,11 @@ pub fn status_table(rows: &[PartitionStatus]) -> String {
                 },
                 r.committed_ms
                     .map_or("-".into(), |t| chute::time::format_ago(t, now)),
-                r.owner
-                    .as_ref()
-                    .map_or("-".into(), |o| format!("pid {} on {}", o.pid, o.host)),
+                r.owner.as_ref().map_or("-".into(), |o| match o.pid {
+                    // A Kafka group's member: its id, not a process.
+                    0 => format!("member {} on {}", o.member, o.host),
+                    pid => format!("pid {pid} on {}", o.host),
+                }),
             ]
         })
         .collect();

@@ -11,7 +11,11 @@ mod consume;
 #[cfg(feature = "kafka")]
 mod errors;
 #[cfg(feature = "kafka")]
+mod ffi;
+#[cfg(feature = "kafka")]
 mod group;
+#[cfg(feature = "kafka")]
+mod groups;
 #[cfg(feature = "kafka")]
 mod produce;
 #[cfg(feature = "kafka")]
@@ -25,9 +29,9 @@ pub fn connect(_: &KafkaSettings) -> crate::error::Result<Box<dyn super::Backend
 }
 
 #[cfg(feature = "kafka")]
-use imp::client_config;
-#[cfg(feature = "kafka")]
 pub use imp::{Kafka, connect};
+#[cfg(feature = "kafka")]
+use imp::{client_config, wait};
 
 #[cfg(feature = "kafka")]
 mod imp {
@@ -71,8 +75,8 @@ mod imp {
         /// How long one request to the cluster may take before it counts as unreachable.
         pub(super) timeout: Duration,
         /// For metadata, watermarks and offsets by time (no group, no subscription).
-        meta: BaseConsumer,
-        admin: AdminClient<DefaultClientContext>,
+        pub(super) meta: BaseConsumer,
+        pub(super) admin: AdminClient<DefaultClientContext>,
     }
 
     pub fn connect(s: &KafkaSettings) -> Result<Box<dyn Backend>> {
@@ -80,7 +84,7 @@ mod imp {
     }
 
     /// Block on one admin request (librdkafka answers it on its own thread).
-    fn wait<F: std::future::Future>(f: F) -> F::Output {
+    pub(super) fn wait<F: std::future::Future>(f: F) -> F::Output {
         futures_executor::block_on(f)
     }
 
@@ -107,7 +111,7 @@ mod imp {
             })
         }
 
-        fn admin_options(&self) -> AdminOptions {
+        pub(super) fn admin_options(&self) -> AdminOptions {
             AdminOptions::new()
                 .request_timeout(Some(self.timeout))
                 .operation_timeout(Some(self.timeout))
@@ -252,11 +256,6 @@ mod imp {
                 let (p, _) = produce::KafkaProducer::open(&k, topic, ProducerOptions::new(true))?;
                 Ok(Box::new(p) as Box<dyn RecordProducer>)
             })
-        }
-
-        /// Not yet on Kafka: said by name (exit 2), never a silent no-op.
-        fn not_yet(&self, what: &str) -> Error {
-            Error::Usage(format!("{what} does not work on a Kafka cluster yet"))
         }
     }
 
@@ -457,34 +456,30 @@ mod imp {
         }
 
         fn list_groups(&self) -> Result<Vec<GroupSummary>> {
-            Err(self.not_yet("group list"))
+            Kafka::list_groups(self)
         }
 
-        fn describe_group(&self, _group: &str) -> Result<GroupDescription> {
-            Err(self.not_yet("group describe"))
+        fn describe_group(&self, group: &str) -> Result<GroupDescription> {
+            Kafka::describe_group(self, group)
         }
 
-        fn group_offsets(
-            &self,
-            _group: &str,
-            _topic: Option<&str>,
-        ) -> Result<Vec<PartitionStatus>> {
-            Err(self.not_yet("offsets -g"))
+        fn group_offsets(&self, group: &str, topic: Option<&str>) -> Result<Vec<PartitionStatus>> {
+            Kafka::group_offsets(self, group, topic)
         }
 
         fn reset_group_offsets(
             &self,
-            _group: &str,
-            _topic: &str,
-            _partitions: &[u32],
-            _to: &ResetTo,
-            _execute: bool,
+            group: &str,
+            topic: &str,
+            partitions: &[u32],
+            to: &ResetTo,
+            execute: bool,
         ) -> Result<Vec<ResetPlan>> {
-            Err(self.not_yet("offsets reset"))
+            Kafka::reset_group_offsets(self, group, topic, partitions, to, execute)
         }
 
-        fn delete_group(&self, _group: &str) -> Result<()> {
-            Err(self.not_yet("group delete"))
+        fn delete_group(&self, group: &str) -> Result<()> {
+            Kafka::delete_group(self, group)
         }
 
         fn run_group_member(&self, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<u64> {

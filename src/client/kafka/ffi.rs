@@ -1,0 +1,221 @@
+//! librdkafka's consumer group admin calls that the `rdkafka` crate does not wrap:
+//! ListConsumerGroups and DescribeConsumerGroups. Kafka 4's groups (KIP-848, which `consume -g`
+//! joins) are invisible to the classic ListGroups/DescribeGroups the crate offers.
+//!
+//! Each call follows librdkafka's admin pattern: a private result queue, the request, one
+//! event polled from the queue, its result read, then event, options and queue destroyed.
+//! Everything read from the result (strings, partition lists) is copied out before the event
+//! is destroyed, since the event owns it.
+
+use crate::error::{Error, Result};
+use rdkafka::bindings as rd;
+use rdkafka::client::{Client, ClientContext};
+use std::ffi::{CStr, CString, c_char};
+use std::time::Duration;
+
+pub struct Member {
+    pub id: String,
+    pub host: String,
+    pub owns: Vec<(String, u32)>,
+}
+
+/// Owns a result queue, admin options and an event; destroys each on drop.
+struct Request {
+    queue: *mut rd::rd_kafka_queue_t,
+    options: *mut rd::rd_kafka_AdminOptions_t,
+    event: *mut rd::rd_kafka_event_t,
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        // SAFETY: each pointer is either null or was returned by its librdkafka constructor
+        // and is destroyed exactly once, here; the client they belong to outlives the request
+        // (it is borrowed for the request's whole life in `call`).
+        unsafe {
+            if !self.event.is_null() {
+                rd::rd_kafka_event_destroy(self.event);
+            }
+            if !self.options.is_null() {
+                rd::rd_kafka_AdminOptions_destroy(self.options);
+            }
+            if !self.queue.is_null() {
+                rd::rd_kafka_queue_destroy(self.queue);
+            }
+        }
+    }
+}
+
+/// Copy a C string librdkafka returned (null: empty).
+///
+/// # Safety
+/// `p` is null or points to a NUL-terminated string that lives while this runs.
+unsafe fn text(p: *const c_char) -> String {
+    if p.is_null() {
+        String::new()
+    } else {
+        // SAFETY: non-null and NUL-terminated by the caller's contract.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+/// Send one admin request with `send`, wait for its event, check its error.
+fn call<C: ClientContext>(
+    client: &Client<C>,
+    op: rd::rd_kafka_admin_op_t,
+    timeout: Duration,
+    what: &str,
+    send: impl FnOnce(
+        *mut rd::rd_kafka_t,
+        *const rd::rd_kafka_AdminOptions_t,
+        *mut rd::rd_kafka_queue_t,
+    ),
+) -> Result<Request> {
+    let rk = client.native_ptr();
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: `rk` is the live client handle borrowed from `client` for this whole call; the
+    // queue and options are created for it and owned by `req`, which destroys them. The
+    // error buffer outlives the call that writes into it, and its size is passed with it.
+    unsafe {
+        let mut req = Request {
+            queue: rd::rd_kafka_queue_new(rk),
+            options: rd::rd_kafka_AdminOptions_new(rk, op),
+            event: std::ptr::null_mut(),
+        };
+        if req.queue.is_null() || req.options.is_null() {
+            return Err(Error::Other(format!(
+                "{what}: librdkafka refused the request"
+            )));
+        }
+        let mut errbuf = [0 as c_char; 256];
+        rd::rd_kafka_AdminOptions_set_request_timeout(
+            req.options,
+            ms,
+            errbuf.as_mut_ptr(),
+            errbuf.len(),
+        );
+        send(rk, req.options, req.queue);
+        // The request's own timeout answers first; the extra second only bounds a librdkafka
+        // that never answers.
+        req.event = rd::rd_kafka_queue_poll(req.queue, ms.saturating_add(1000));
+        if req.event.is_null() {
+            return Err(Error::Temporary(format!(
+                "{what}: no answer within {}",
+                humantime::format_duration(timeout)
+            )));
+        }
+        let err = rd::rd_kafka_event_error(req.event);
+        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            let msg = text(rd::rd_kafka_event_error_string(req.event));
+            return Err(match super::errors::from_code(err.into(), what) {
+                Error::Other(_) => Error::Other(format!("{what}: {msg}")),
+                e => e,
+            });
+        }
+        Ok(req)
+    }
+}
+
+/// Every consumer group the cluster knows, with its state.
+pub fn list_groups<C: ClientContext>(
+    client: &Client<C>,
+    timeout: Duration,
+) -> Result<Vec<(String, String)>> {
+    let req = call(
+        client,
+        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
+        timeout,
+        "listing groups",
+        // SAFETY: arguments straight from `call`, valid for this call.
+        |rk, o, q| unsafe { rd::rd_kafka_ListConsumerGroups(rk, o, q) },
+    )?;
+    let mut out = Vec::new();
+    // SAFETY: `req.event` is a ListConsumerGroups result event (checked for errors by `call`);
+    // the listings array and the strings in it belong to the event, which `req` keeps alive
+    // until every value was copied out here.
+    unsafe {
+        let res = rd::rd_kafka_event_ListConsumerGroups_result(req.event);
+        if res.is_null() {
+            return Err(Error::Other("listing groups: no result".into()));
+        }
+        let mut n = 0usize;
+        let v = rd::rd_kafka_ListConsumerGroups_result_valid(res, &mut n);
+        for i in 0..n {
+            let g = *v.add(i);
+            let name = text(rd::rd_kafka_ConsumerGroupListing_group_id(g));
+            let state = text(rd::rd_kafka_consumer_group_state_name(
+                rd::rd_kafka_ConsumerGroupListing_state(g),
+            ));
+            out.push((name, state));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// One group's members, with what each is assigned; None if the cluster does not know the
+/// group.
+pub fn describe_group<C: ClientContext>(
+    client: &Client<C>,
+    group: &str,
+    timeout: Duration,
+) -> Result<Option<Vec<Member>>> {
+    let name = CString::new(group)
+        .map_err(|_| Error::Usage(format!("group {group:?}: NUL in the name")))?;
+    let mut names = [name.as_ptr()];
+    let req = call(
+        client,
+        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS,
+        timeout,
+        &format!("group {group}"),
+        // SAFETY: `names` holds one pointer to `name`, both alive past this call (librdkafka
+        // copies the names before returning).
+        |rk, o, q| unsafe { rd::rd_kafka_DescribeConsumerGroups(rk, names.as_mut_ptr(), 1, o, q) },
+    )?;
+    // SAFETY: as in `list_groups`: the result and everything it points to belong to the
+    // event that `req` keeps alive while the values are copied out; partition lists are read
+    // within their `cnt` elements.
+    unsafe {
+        let res = rd::rd_kafka_event_DescribeConsumerGroups_result(req.event);
+        if res.is_null() {
+            return Err(Error::Other(format!("group {group}: no result")));
+        }
+        let mut n = 0usize;
+        let v = rd::rd_kafka_DescribeConsumerGroups_result_groups(res, &mut n);
+        if n == 0 {
+            return Ok(None);
+        }
+        let g = *v;
+        let e = rd::rd_kafka_ConsumerGroupDescription_error(g);
+        if !e.is_null() {
+            let code = rd::rd_kafka_error_code(e);
+            if code == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND {
+                return Ok(None);
+            }
+            return Err(super::errors::from_code(
+                code.into(),
+                &format!("group {group}"),
+            ));
+        }
+        let mut members = Vec::new();
+        for i in 0..rd::rd_kafka_ConsumerGroupDescription_member_count(g) {
+            let m = rd::rd_kafka_ConsumerGroupDescription_member(g, i);
+            let mut owns = Vec::new();
+            let a = rd::rd_kafka_MemberDescription_assignment(m);
+            if !a.is_null() {
+                let l = rd::rd_kafka_MemberAssignment_partitions(a);
+                if !l.is_null() {
+                    for j in 0..(*l).cnt.max(0) as usize {
+                        let tp = &*(*l).elems.add(j);
+                        owns.push((text(tp.topic), tp.partition as u32));
+                    }
+                }
+            }
+            members.push(Member {
+                id: text(rd::rd_kafka_MemberDescription_consumer_id(m)),
+                host: text(rd::rd_kafka_MemberDescription_host(m)),
+                owns,
+            });
+        }
+        Ok(Some(members))
+    }
+}
