@@ -458,3 +458,122 @@ fn a_failed_exec_commits_nothing_and_the_next_run_redelivers(on: &On) {
         .unwrap();
     assert!(again.stdout.is_empty());
 }
+
+/// A broker of the test's own (scripts/kafka-broker.sh with a state directory of its own), for
+/// tests that freeze or stop it; stopped on drop.
+struct OwnBroker {
+    state: std::path::PathBuf,
+    addr: String,
+}
+
+impl OwnBroker {
+    fn start(dir: &std::path::Path) -> OwnBroker {
+        let state = dir.join("kafka");
+        let o = std::process::Command::new("scripts/kafka-broker.sh")
+            .arg("start")
+            .env("CHUTE_KAFKA_STATE", &state)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        OwnBroker {
+            addr: String::from_utf8(o.stdout).unwrap().trim().to_string(),
+            state,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        std::fs::read_to_string(self.state.join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        signal(self.pid(), "CONT");
+        let _ = std::process::Command::new("scripts/kafka-broker.sh")
+            .arg("stop")
+            .env("CHUTE_KAFKA_STATE", &self.state)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output();
+    }
+}
+
+#[test]
+fn on_kafka_a_member_whose_broker_stops_answering_still_exits_75() {
+    // A broker frozen (SIGSTOP: connections open, no answers) while a member holds records it
+    // delivered but has not committed: the member, told to stop, gives up on the commit after
+    // its timeout and exits 75 instead of waiting for ever (librdkafka's own synchronous
+    // commit and close have no limit).
+    let Some(on) = On::kafka() else { return };
+    let broker = OwnBroker::start(on.env.dir.path());
+    let b = broker.addr.as_str();
+    let chute = || {
+        let mut c = on.env.chute();
+        c.args(["-b", b]);
+        c
+    };
+    chute()
+        .args(["topic", "create", "f", "-p", "2", "-r", "1"])
+        .assert()
+        .success();
+    chute()
+        .args(["produce", "-t", "f"])
+        .write_stdin("a\nb\nc\n")
+        .assert()
+        .success();
+    let mut member = std::process::Command::new(bin())
+        .args(["-b", b, "-X", "socket.timeout.ms=3000"])
+        .args([
+            "consume",
+            "-t",
+            "f",
+            "-g",
+            "g",
+            "--follow",
+            "--commit-interval",
+            "1h",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = member.stdout.take().unwrap();
+    let mut got = Vec::new();
+    wait_for(
+        "the member to deliver the records",
+        std::time::Duration::from_secs(60),
+        || {
+            use std::io::Read;
+            let mut buf = [0u8; 64];
+            if let Ok(n) = out.read(&mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+            got.ends_with(b"c\n")
+        },
+    );
+    signal(broker.pid(), "STOP");
+    signal(member.id(), "TERM");
+    let mut status = None;
+    wait_for(
+        "the member to exit",
+        std::time::Duration::from_secs(120),
+        || {
+            status = member.try_wait().unwrap();
+            status.is_some()
+        },
+    );
+    let mut err = String::new();
+    use std::io::Read;
+    member
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.unwrap().code(), Some(75), "{err}");
+    assert!(err.contains("did not acknowledge"), "{err}");
+}

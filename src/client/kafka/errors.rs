@@ -27,6 +27,8 @@ pub fn from_code(code: C, what: &str) -> Error {
         | C::NotCoordinator
         | C::WaitingForCoordinator
         | C::RebalanceInProgress
+        | C::UnknownMemberId
+        | C::IllegalGeneration
         | C::QueueFull
         | C::FencedLeaderEpoch
         | C::UnknownLeaderEpoch

@@ -219,3 +219,62 @@ pub fn describe_group<C: ClientContext>(
         Ok(Some(members))
     }
 }
+
+/// Commit `offsets` for the group `client` belongs to (or, for a client outside the group,
+/// as a simple consumer), waiting at most `timeout` for the coordinator's answer. librdkafka's
+/// own synchronous commit waits without a limit, for ever if the coordinator stopped
+/// answering without closing its connections.
+pub fn commit_within<C: ClientContext>(
+    client: &Client<C>,
+    offsets: &rdkafka::TopicPartitionList,
+    timeout: Duration,
+    what: &str,
+) -> Result<()> {
+    let rk = client.native_ptr();
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: `rk` is the live client handle borrowed from `client` for this whole call, and
+    // `offsets` a live list it copies before returning. The queue is ours (destroyed by
+    // `req`; librdkafka holds its own reference for an answer still to come), and the event
+    // polled from it is destroyed by `req` after its error and partition list were read.
+    unsafe {
+        let mut req = Request {
+            queue: rd::rd_kafka_queue_new(rk),
+            options: std::ptr::null_mut(),
+            event: std::ptr::null_mut(),
+        };
+        if req.queue.is_null() {
+            return Err(Error::Other(format!(
+                "{what}: librdkafka refused the request"
+            )));
+        }
+        let err =
+            rd::rd_kafka_commit_queue(rk, offsets.ptr(), req.queue, None, std::ptr::null_mut());
+        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(super::errors::from_code(err.into(), what));
+        }
+        req.event = rd::rd_kafka_queue_poll(req.queue, ms);
+        if req.event.is_null() {
+            return Err(Error::Temporary(format!(
+                "{what}: the group coordinator did not acknowledge within {}",
+                humantime::format_duration(timeout)
+            )));
+        }
+        let err = rd::rd_kafka_event_error(req.event);
+        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(super::errors::from_code(err.into(), what));
+        }
+        let l = rd::rd_kafka_event_topic_partition_list(req.event);
+        if !l.is_null() {
+            for j in 0..(*l).cnt.max(0) as usize {
+                let tp = &*(*l).elems.add(j);
+                if tp.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return Err(super::errors::from_code(
+                        tp.err.into(),
+                        &format!("{what} ({}-{})", text(tp.topic), tp.partition),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

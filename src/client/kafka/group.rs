@@ -19,7 +19,7 @@ use crate::group::deliver::{Committer, Delivery};
 use crate::group::run::Reset;
 use crate::record::{ConsumedRecord, RecordSink};
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::message::{Headers, Message};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
@@ -91,6 +91,7 @@ fn complete(
 struct KafkaOffsets {
     group: String,
     consumer: Rc<BaseConsumer<MemberContext>>,
+    timeout: Duration,
 }
 
 impl OffsetStore for KafkaOffsets {
@@ -109,15 +110,15 @@ impl OffsetStore for KafkaOffsets {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, p as i32, Offset::Offset(offset as i64))
             .map_err(|e| from_kafka(&e, topic))?;
-        self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
-            from_kafka(
-                &e,
-                &format!(
-                    "group {}: committing offset {offset} of {topic}-{p}",
-                    self.group
-                ),
-            )
-        })
+        super::ffi::commit_within(
+            self.consumer.client(),
+            &tpl,
+            self.timeout,
+            &format!(
+                "group {}: committing offset {offset} of {topic}-{p}",
+                self.group
+            ),
+        )
     }
 }
 
@@ -172,6 +173,7 @@ pub fn run(k: &Kafka, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<
     let store = KafkaOffsets {
         group: o.group.clone(),
         consumer: consumer.clone(),
+        timeout: k.timeout,
     };
     let committer = Committer::new(Box::new(store), "", o.commit_interval);
     let mut out = match &o.output {
@@ -218,8 +220,11 @@ pub fn run(k: &Kafka, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<
     drop(m);
     drop(out);
     // The last reference: dropping it closes the consumer (librdkafka's close, polled to its
-    // end by the crate), which now finishes since every rebalance completes at once.
-    drop(consumer);
+    // end by the crate), which finishes at once on a healthy cluster since every rebalance
+    // now completes at once.
+    if let Ok(c) = Rc::try_unwrap(consumer) {
+        super::close_within(c, k.timeout, &o.group, warn);
+    }
     res.map(|()| delivered)
 }
 

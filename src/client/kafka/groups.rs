@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::group::admin::{Owner, PartitionStatus, ResetPlan, ResetTo};
 use crate::group::assign::Assignor;
 use crate::group::member::MemberInfo;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -282,9 +282,12 @@ impl Kafka {
                 tpl.add_partition_offset(topic, r.partition as i32, Offset::Offset(r.new as i64))
                     .map_err(|e| from_kafka(&e, topic))?;
             }
-            self.outside(group)?
-                .commit(&tpl, CommitMode::Sync)
-                .map_err(|e| from_kafka(&e, &format!("group {group}: writing offsets")))?;
+            super::ffi::commit_within(
+                self.outside(group)?.client(),
+                &tpl,
+                self.timeout,
+                &format!("group {group}: writing offsets"),
+            )?;
         }
         Ok(plan)
     }

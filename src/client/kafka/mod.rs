@@ -31,7 +31,7 @@ pub fn connect(_: &KafkaSettings) -> crate::error::Result<Box<dyn super::Backend
 #[cfg(feature = "kafka")]
 pub use imp::{Kafka, connect};
 #[cfg(feature = "kafka")]
-use imp::{client_config, wait};
+use imp::{client_config, close_within, wait};
 
 #[cfg(feature = "kafka")]
 mod imp {
@@ -65,9 +65,38 @@ mod imp {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", &s.bootstrap)
             .set("client.id", "chute")
+            // One request's limit (librdkafka's default is a minute): a command that waits
+            // on a cluster that does not answer says so sooner.
+            .set("socket.timeout.ms", "10000")
             // librdkafka logs to stderr by itself; errors reach chute as results instead.
             .set("log_level", "3");
         cfg
+    }
+
+    /// Drop (close) a client on a thread of its own, waiting at most `limit`: librdkafka's
+    /// close waits for the cluster, for ever if a broker stopped answering without closing
+    /// its connections, and a command must always exit. Past the limit the thread is left
+    /// behind (the process ends soon after), and the group notices the member's absence
+    /// by its session timeout instead of its leaving.
+    pub(super) fn close_within<T: Send + 'static>(
+        client: T,
+        limit: Duration,
+        what: &str,
+        warn: &mut dyn FnMut(String),
+    ) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("kafka-close".into())
+            .spawn(move || {
+                drop(client);
+                let _ = tx.send(());
+            });
+        if spawned.is_ok() && rx.recv_timeout(limit).is_err() {
+            warn(format!(
+                "{what}: the Kafka client did not close within {}; leaving without it",
+                humantime::format_duration(limit)
+            ));
+        }
     }
 
     pub struct Kafka {
