@@ -577,3 +577,254 @@ fn on_kafka_a_member_whose_broker_stops_answering_still_exits_75() {
     assert_eq!(status.unwrap().code(), Some(75), "{err}");
     assert!(err.contains("did not acknowledge"), "{err}");
 }
+
+/// One of Kafka's own tools (`scripts/kafka-broker.sh run-class`), fed `input`.
+fn kafka_tool(class: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let o = assert_cmd::Command::new("scripts/kafka-broker.sh")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("run-class")
+        .arg(class)
+        .args(args)
+        .write_stdin(input.to_vec())
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{class}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+fn kcat(args: &[&str], input: &[u8]) -> Vec<u8> {
+    let o = assert_cmd::Command::new("kcat")
+        .args(args)
+        .write_stdin(input.to_vec())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("kcat (tests/run.sh installs it)");
+    assert!(
+        o.status.success(),
+        "kcat: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// `partition key` per record of `topic`, read by chute.
+fn placement(on: &On, topic: &str) -> std::collections::BTreeMap<String, String> {
+    let out = on.consume(topic, &["--format", "%k %p\\n"]);
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (k, p) = l.split_once(' ').unwrap();
+            (k.to_string(), p.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn on_kafka_keys_land_where_the_java_producer_and_kcat_put_them() {
+    let Some(on) = On::kafka() else { return };
+    let b = on.kafka.clone().unwrap();
+    let (java, ours, viakcat, ours_crc) = (
+        on.name("java"),
+        on.name("ours"),
+        on.name("kcat"),
+        on.name("ourscrc"),
+    );
+    for t in [&java, &ours, &viakcat, &ours_crc] {
+        on.create_topic(t, 8, &[]);
+    }
+    let input: String = (0..1000).map(|i| format!("key-{i}:value {i}\n")).collect();
+    // Kafka's console producer: the Java client's default partitioner (murmur2 on keys).
+    kafka_tool(
+        "org.apache.kafka.tools.ConsoleProducer",
+        &[
+            "--bootstrap-server",
+            &b,
+            "--topic",
+            &java,
+            "--property",
+            "parse.key=true",
+            "--property",
+            "key.separator=:",
+        ],
+        input.as_bytes(),
+    );
+    on.produce(&ours, input.clone(), &["-K", ":"]);
+    let (pj, po) = (placement(&on, &java), placement(&on, &ours));
+    assert_eq!(pj.len(), 1000);
+    assert_eq!(
+        pj, po,
+        "chute's murmur2 placement differs from the Java producer's"
+    );
+    // kcat -P: librdkafka's default, consistent_random (CRC32 of the key), which chute's
+    // crc32 partitioner matches.
+    kcat(
+        &["-b", &b, "-P", "-t", &viakcat, "-K", ":"],
+        input.as_bytes(),
+    );
+    on.produce(
+        &ours_crc,
+        input.clone(),
+        &["-K", ":", "--partitioner", "crc32"],
+    );
+    assert_eq!(placement(&on, &viakcat), placement(&on, &ours_crc));
+    // What they wrote reads back byte-exact, keys and values, per partition in order.
+    let mut want: Vec<(String, String)> = input
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once(':').unwrap();
+            (pj[k].clone(), format!("{k}:{v}"))
+        })
+        .collect();
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    let got = on.consume(&java, &["--format", "%p %k:%s\\n"]);
+    let mut got: Vec<(String, String)> = String::from_utf8(got)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (p, kv) = l.split_once(' ').unwrap();
+            (p.to_string(), kv.to_string())
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want);
+}
+
+#[test]
+fn on_kafka_records_cross_between_chute_kcat_and_kafkas_console_tools_byte_exact() {
+    let Some(on) = On::kafka() else { return };
+    let b = on.kafka.clone().unwrap();
+    let (from_chute, from_kcat) = (on.name("fromchute"), on.name("fromkcat"));
+    on.create_topic(&from_chute, 1, &[]);
+    on.create_topic(&from_kcat, 1, &[]);
+    // Lines with CRs, tabs, invalid UTF-8 and empty values: no newline inside a record, which
+    // the line-oriented tools on the other side could not frame.
+    let mut input = Vec::new();
+    for i in 0..2000u32 {
+        input.extend_from_slice(format!("k{}\t", i % 13).as_bytes());
+        match i % 5 {
+            0 => {}
+            1 => input.extend_from_slice(b"cr\r"),
+            2 => input.extend_from_slice(&[0xff, 0xfe, b'x']),
+            3 => input.extend_from_slice("héllo wörld".as_bytes()),
+            _ => input.extend_from_slice(format!("plain {i}").as_bytes()),
+        }
+        input.push(b'\n');
+    }
+    on.produce(&from_chute, input.clone(), &["-K", "\t"]);
+    // kcat -C: key TAB value per record, as chute was given them.
+    let got = kcat(
+        &[
+            "-b",
+            &b,
+            "-C",
+            "-t",
+            &from_chute,
+            "-e",
+            "-q",
+            "-f",
+            "%k\t%s\n",
+        ],
+        b"",
+    );
+    assert!(got == input, "kcat read other bytes than chute wrote");
+    // Kafka's console consumer, the same.
+    let got = kafka_tool(
+        "org.apache.kafka.tools.consumer.ConsoleConsumer",
+        &[
+            "--bootstrap-server",
+            &b,
+            "--topic",
+            &from_chute,
+            "--from-beginning",
+            "--max-messages",
+            "2000",
+            "--property",
+            "print.key=true",
+            "--property",
+            "key.separator=\t",
+        ],
+        b"",
+    );
+    assert!(
+        got == input,
+        "Kafka's console consumer read other bytes than chute wrote"
+    );
+    // kcat -P with keys, read by chute: the same bytes, keys and all.
+    kcat(&["-b", &b, "-P", "-t", &from_kcat, "-K", "\t"], &input);
+    let back = on.consume(&from_kcat, &["--format", "%k\t%s\\n"]);
+    assert!(back == input, "chute read other bytes than kcat wrote");
+}
+
+on_both!(every_offsets_reset_form_plans_then_executes);
+
+fn every_offsets_reset_form_plans_then_executes(on: &On) {
+    let (t, g) = (on.name("r"), on.name("rg"));
+    on.create_topic(&t, 2, &[]);
+    // 50 records a partition, timestamps 1000 ms apart from a fixed start.
+    let input: String = (0..100u64)
+        .map(|i| {
+            format!(
+                "{{\"partition\":{},\"timestamp\":{},\"value\":\"{i}\"}}\n",
+                i % 2,
+                1_700_000_000_000u64 + (i / 2) * 1000
+            )
+        })
+        .collect();
+    on.produce(&t, input, &["--format", "json"]);
+    let committed = |args: &[&str]| -> Vec<(Option<u64>, u64)> {
+        let mut a = vec!["offsets", "reset", "-g", &g, "-t", &t, "--json"];
+        a.extend_from_slice(args);
+        let v = on.json(&a);
+        v["partitions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|p| (p["old"].as_u64(), p["new"].as_u64().unwrap()))
+            .collect()
+    };
+    // A dry run changes nothing.
+    assert_eq!(
+        committed(&["--to-offset", "10"]),
+        vec![(None, 10), (None, 10)]
+    );
+    assert_eq!(committed(&["--to-latest"]), vec![(None, 50), (None, 50)]);
+    assert_eq!(
+        committed(&["--to-offset", "10", "--execute"]),
+        vec![(None, 10), (None, 10)]
+    );
+    assert_eq!(
+        committed(&["--shift-by", "-3", "--execute"]),
+        vec![(Some(10), 7), (Some(10), 7)]
+    );
+    assert_eq!(
+        committed(&["--shift-by", "1000", "--execute"]),
+        vec![(Some(7), 50), (Some(7), 50)],
+        "clamped to the log end"
+    );
+    assert_eq!(
+        committed(&["--to-earliest", "--execute", "-p", "1"]),
+        vec![(Some(50), 0)]
+    );
+    assert_eq!(
+        committed(&["--to-datetime", "2023-11-14T22:13:40Z", "--execute"]),
+        vec![(Some(50), 20), (Some(0), 20)],
+        "the first record at or after 1_700_000_020_000 ms"
+    );
+    assert_eq!(
+        committed(&["--by-duration", "1h", "--execute"]),
+        vec![(Some(20), 50), (Some(20), 50)],
+        "nothing that recent: the end"
+    );
+    // The group resumes where it was put.
+    committed(&["--to-offset", "48", "--execute"]);
+    let rest = on.consume(&t, &["-g", &g]);
+    let mut rest: Vec<&str> = std::str::from_utf8(&rest).unwrap().lines().collect();
+    rest.sort();
+    assert_eq!(rest, vec!["96", "97", "98", "99"]);
+}
