@@ -56,7 +56,7 @@ fn main() {
     }
     let t = &target;
     let result = match cli.command {
-        Command::Cluster(c) => t.root("cluster").and_then(|r| cmd::cluster::run(r, c)),
+        Command::Cluster(c) => cmd::cluster::run(t, c),
         Command::Topic(c) => cmd::topic::run(t, c),
         Command::Broker(c) => t.root("broker").and_then(|r| cmd::broker::run(r, c)),
         Command::Replicate(a) => t.root("replicate").and_then(|r| cmd::replicate::run(r, a)),

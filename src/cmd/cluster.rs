@@ -9,7 +9,83 @@ use chute::error::{Error, Result};
 use serde_json::json;
 use std::path::PathBuf;
 
-pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
+pub fn run(target: &super::Target, cmd: ClusterCmd) -> Result<i32> {
+    match (target, cmd) {
+        (super::Target::Kafka(s), ClusterCmd::Status { json, check }) => {
+            kafka_status(s, json, check)
+        }
+        (t, cmd) => {
+            let what = match &cmd {
+                ClusterCmd::Init { .. } => "cluster init",
+                ClusterCmd::Config(_) => "cluster config",
+                ClusterCmd::Status { .. } => "cluster status",
+            };
+            on_root(t.root(what)?, cmd)
+        }
+    }
+}
+
+/// `cluster status` on a Kafka cluster: its brokers and controller, and the partitions
+/// without a leader or short of in-sync replicas (`--check`: exit 3 then, as on a root).
+fn kafka_status(s: &chute::client::kafka::KafkaSettings, json: bool, check: bool) -> Result<i32> {
+    let st = chute::client::kafka::status(s)?;
+    if json {
+        print_json(&json!({
+            "cluster_id": st.cluster_id,
+            "controller": st.controller,
+            "brokers": st.brokers.iter().map(|(id, addr)| json!({"id": id, "address": addr})).collect::<Vec<_>>(),
+            "under_replicated_partitions": st.under_replicated.len(),
+            "offline_partitions": st.offline.len(),
+            "under_replicated": st.under_replicated,
+            "offline": st.offline,
+        }))?;
+    } else {
+        let ctl = st
+            .controller
+            .map_or("none".to_string(), |c| format!("broker {c}"));
+        let mut out = format!("Kafka cluster {}  controller: {ctl}\n", st.cluster_id);
+        let rows = st
+            .brokers
+            .iter()
+            .map(|(id, addr)| vec![id.to_string(), addr.clone()])
+            .collect();
+        out += &table::render(&["BROKER", "ADDRESS"], rows);
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", v.join(", "))
+            }
+        };
+        out += &format!(
+            "under-replicated partitions: {}{}\noffline partitions: {}{}\n",
+            st.under_replicated.len(),
+            list(&st.under_replicated),
+            st.offline.len(),
+            list(&st.offline)
+        );
+        print(&out)?;
+    }
+    Ok(check_result(&st.offline, &st.under_replicated, check))
+}
+
+/// `--check`: exit 3, naming them on stderr, when partitions are offline or under-replicated.
+fn check_result(offline: &[String], under: &[String], check: bool) -> i32 {
+    if check && !(offline.is_empty() && under.is_empty()) {
+        let mut why = Vec::new();
+        if !offline.is_empty() {
+            why.push(format!("offline: {}", offline.join(", ")));
+        }
+        if !under.is_empty() {
+            why.push(format!("under-replicated: {}", under.join(", ")));
+        }
+        eprintln!("chute: check failed: {}", why.join("; "));
+        return chute::error::exit::CHECK;
+    }
+    0
+}
+
+fn on_root(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
     match cmd {
         ClusterCmd::Init {
             brokers,
@@ -183,18 +259,7 @@ pub fn run(cluster: &Cluster, cmd: ClusterCmd) -> Result<i32> {
                 }
                 print(&s)?;
             }
-            if check && !(offline.is_empty() && under.is_empty()) {
-                let mut why = Vec::new();
-                if !offline.is_empty() {
-                    why.push(format!("offline: {}", offline.join(", ")));
-                }
-                if !under.is_empty() {
-                    why.push(format!("under-replicated: {}", under.join(", ")));
-                }
-                eprintln!("chute: check failed: {}", why.join("; "));
-                return Ok(chute::error::exit::CHECK);
-            }
-            Ok(0)
+            Ok(check_result(&offline, &under, check))
         }
     }
 }

@@ -828,3 +828,15 @@ fn every_offsets_reset_form_plans_then_executes(on: &On) {
     rest.sort();
     assert_eq!(rest, vec!["96", "97", "98", "99"]);
 }
+
+#[test]
+fn on_kafka_cluster_status_names_the_brokers_and_the_controller() {
+    let Some(on) = On::kafka() else { return };
+    let v = on.json(&["cluster", "status", "--json", "--check"]);
+    let brokers = v["brokers"].as_array().unwrap();
+    assert_eq!(brokers.len(), 1, "{v}");
+    assert_eq!(v["controller"], brokers[0]["id"], "{v}");
+    assert_eq!(brokers[0]["address"], on.kafka.clone().unwrap().as_str());
+    assert_eq!(v["offline_partitions"], 0);
+    assert!(!v["cluster_id"].as_str().unwrap().is_empty());
+}

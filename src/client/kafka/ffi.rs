@@ -278,3 +278,53 @@ pub fn commit_within<C: ClientContext>(
         Ok(())
     }
 }
+
+/// What DescribeCluster says: the cluster id, the controller's id, and every broker as
+/// (id, host:port).
+pub struct ClusterView {
+    pub cluster_id: String,
+    pub controller: Option<i32>,
+    pub brokers: Vec<(i32, String)>,
+}
+
+pub fn describe_cluster<C: ClientContext>(
+    client: &Client<C>,
+    timeout: Duration,
+) -> Result<ClusterView> {
+    let req = call(
+        client,
+        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
+        timeout,
+        "describing the cluster",
+        // SAFETY: arguments straight from `call`, valid for this call.
+        |rk, o, q| unsafe { rd::rd_kafka_DescribeCluster(rk, o, q) },
+    )?;
+    // SAFETY: as in `list_groups`: the result, its nodes and their strings belong to the
+    // event that `req` keeps alive while they are copied out.
+    unsafe {
+        let res = rd::rd_kafka_event_DescribeCluster_result(req.event);
+        if res.is_null() {
+            return Err(Error::Other("describing the cluster: no result".into()));
+        }
+        let node = |n: *const rd::rd_kafka_Node_t| {
+            (
+                rd::rd_kafka_Node_id(n),
+                format!(
+                    "{}:{}",
+                    text(rd::rd_kafka_Node_host(n)),
+                    rd::rd_kafka_Node_port(n)
+                ),
+            )
+        };
+        let c = rd::rd_kafka_DescribeCluster_result_controller(res);
+        let mut n = 0usize;
+        let nodes = rd::rd_kafka_DescribeCluster_result_nodes(res, &mut n);
+        let mut brokers: Vec<(i32, String)> = (0..n).map(|i| node(*nodes.add(i))).collect();
+        brokers.sort();
+        Ok(ClusterView {
+            cluster_id: text(rd::rd_kafka_DescribeCluster_result_cluster_id(res)),
+            controller: (!c.is_null()).then(|| rd::rd_kafka_Node_id(c)),
+            brokers,
+        })
+    }
+}

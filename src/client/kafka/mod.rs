@@ -21,6 +21,27 @@ mod produce;
 #[cfg(feature = "kafka")]
 mod topics;
 
+/// `cluster status` on Kafka: what the cluster says of itself.
+#[derive(Debug, serde::Serialize)]
+pub struct ClusterStatus {
+    pub cluster_id: String,
+    /// The active controller's node id.
+    pub controller: Option<i32>,
+    /// (id, host:port)
+    pub brokers: Vec<(i32, String)>,
+    pub under_replicated: Vec<String>,
+    pub offline: Vec<String>,
+}
+
+#[cfg(not(feature = "kafka"))]
+pub fn status(_: &KafkaSettings) -> crate::error::Result<ClusterStatus> {
+    connect(&KafkaSettings {
+        bootstrap: String::new(),
+        properties: Vec::new(),
+    })
+    .map(|_| unreachable!("connect fails without the kafka feature"))
+}
+
 #[cfg(not(feature = "kafka"))]
 pub fn connect(_: &KafkaSettings) -> crate::error::Result<Box<dyn super::Backend>> {
     Err(crate::error::Error::Usage(
@@ -29,7 +50,7 @@ pub fn connect(_: &KafkaSettings) -> crate::error::Result<Box<dyn super::Backend
 }
 
 #[cfg(feature = "kafka")]
-pub use imp::{Kafka, connect};
+pub use imp::{Kafka, connect, status};
 #[cfg(feature = "kafka")]
 use imp::{client_config, close_within, wait};
 
@@ -110,6 +131,38 @@ mod imp {
 
     pub fn connect(s: &KafkaSettings) -> Result<Box<dyn Backend>> {
         Ok(Box::new(Kafka::new(s)?))
+    }
+
+    /// Brokers and controller (DescribeCluster), partitions without a leader or with fewer
+    /// in-sync replicas than replicas (metadata).
+    pub fn status(s: &KafkaSettings) -> Result<super::ClusterStatus> {
+        let k = Kafka::new(s)?;
+        let view = super::ffi::describe_cluster(k.admin.inner(), k.timeout)?;
+        let md = k
+            .meta
+            .fetch_metadata(None, k.timeout)
+            .map_err(|e| k.unreachable(&e, "reading metadata"))?;
+        let mut under = Vec::new();
+        let mut offline = Vec::new();
+        for t in md.topics() {
+            for p in t.partitions() {
+                let name = format!("{}-{}", t.name(), p.id());
+                if p.leader() < 0 {
+                    offline.push(name);
+                } else if p.isr().len() < p.replicas().len() {
+                    under.push(name);
+                }
+            }
+        }
+        under.sort();
+        offline.sort();
+        Ok(super::ClusterStatus {
+            cluster_id: view.cluster_id,
+            controller: view.controller,
+            brokers: view.brokers,
+            under_replicated: under,
+            offline,
+        })
     }
 
     /// Block on one admin request (librdkafka answers it on its own thread).
