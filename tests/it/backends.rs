@@ -840,3 +840,53 @@ fn on_kafka_cluster_status_names_the_brokers_and_the_controller() {
     assert_eq!(v["offline_partitions"], 0);
     assert!(!v["cluster_id"].as_str().unwrap().is_empty());
 }
+
+on_both!(partitioners_and_batching_options_work_the_same);
+
+fn partitioners_and_batching_options_work_the_same(on: &On) {
+    let (rr, ex) = (on.name("rr"), on.name("ex"));
+    on.create_topic(&rr, 8, &[]);
+    on.create_topic(&ex, 2, &[]);
+    let input: String = (0..800).map(|i| format!("k{i},v{i}\n")).collect();
+    on.produce(
+        &rr,
+        input.clone(),
+        &[
+            "-K",
+            ",",
+            "--partitioner",
+            "round-robin",
+            "--batch-records",
+            "10",
+            "--linger",
+            "5ms",
+        ],
+    );
+    let o = on.json(&["offsets", "-t", &rr, "--json"]);
+    let counts: Vec<u64> = o["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["latest"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![100; 8], "round-robin spreads exactly");
+    // A partitioner command: even keys to 0, odd keys to 1.
+    on.produce(
+        &ex,
+        input,
+        &[
+            "-K",
+            ",",
+            "--partitioner-exec",
+            "while read k; do echo $(( ${k#k} % 2 )); done",
+        ],
+    );
+    let out = on.consume(&ex, &["--format", "%p %k\\n"]);
+    let lines = String::from_utf8(out).unwrap();
+    assert_eq!(lines.lines().count(), 800);
+    for l in lines.lines() {
+        let (p, k) = l.split_once(' ').unwrap();
+        let n: u32 = k[1..].parse().unwrap();
+        assert_eq!(p, (n % 2).to_string(), "{l}");
+    }
+}
