@@ -124,10 +124,7 @@ impl Kafka {
             if topic.is_none() && !shown.contains(t.as_str()) {
                 continue;
             }
-            let (low, high) = self
-                .meta
-                .fetch_watermarks(t, *p as i32, self.timeout)
-                .map_err(|e| from_kafka(&e, &format!("partition {t}-{p}")))?;
+            let (low, high) = self.watermarks(t, *p)?;
             let (low, high) = (low.max(0) as u64, high.max(0) as u64);
             out.push(PartitionStatus {
                 topic: t.clone(),
@@ -251,10 +248,7 @@ impl Kafka {
             if !partitions.is_empty() && !partitions.contains(&p) {
                 continue;
             }
-            let (low, high) = self
-                .meta
-                .fetch_watermarks(topic, p as i32, self.timeout)
-                .map_err(|e| from_kafka(&e, &format!("partition {topic}-{p}")))?;
+            let (low, high) = self.watermarks(topic, p)?;
             let (start, end) = (low.max(0) as u64, high.max(0) as u64);
             let old = committed.get(&(topic.to_string(), p)).copied().flatten();
             let new = match to {

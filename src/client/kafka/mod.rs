@@ -208,15 +208,10 @@ mod imp {
 
         /// Every topic (internal ones aside) with its partition count.
         pub(super) fn topics(&self) -> Result<BTreeMap<String, u32>> {
-            let md = self
-                .meta
-                .fetch_metadata(None, self.timeout)
-                .map_err(|e| self.unreachable(&e, "listing topics"))?;
-            Ok(md
-                .topics()
-                .iter()
-                .filter(|t| !t.name().starts_with("__") && t.error().is_none())
-                .map(|t| (t.name().to_string(), t.partitions().len() as u32))
+            Ok(self
+                .list_topics()?
+                .into_iter()
+                .map(|t| (t.name, t.partitions))
                 .collect())
         }
 
@@ -303,13 +298,14 @@ mod imp {
             })
         }
 
-        fn watermarks(&self, topic: &str, p: u32) -> Result<(i64, i64)> {
+        pub(super) fn watermarks(&self, topic: &str, p: u32) -> Result<(i64, i64)> {
             self.meta
                 .fetch_watermarks(topic, p as i32, self.timeout)
                 .map_err(|e| self.unreachable(&e, &format!("partition {topic}-{p}")))
         }
 
-        fn configs(&self, topic: &str) -> Result<(crate::cluster::config::Overrides, Vec<String>)> {
+        /// Every config entry of `topic`, as Kafka describes it.
+        fn config_entries(&self, topic: &str) -> Result<Vec<rdkafka::admin::ConfigEntry>> {
             let r = wait(
                 self.admin
                     .describe_configs([&ResourceSpecifier::Topic(topic)], &self.admin_options()),
@@ -320,7 +316,12 @@ mod imp {
                 .next()
                 .ok_or_else(|| Error::Other(format!("topic {topic}: no configs returned")))?
                 .map_err(|c| from_code(c, &format!("topic {topic} configs")))?;
-            Ok(topics::from_kafka(res.entries.iter().map(|e| {
+            Ok(res.entries)
+        }
+
+        fn configs(&self, topic: &str) -> Result<(crate::cluster::config::Overrides, Vec<String>)> {
+            let entries = self.config_entries(topic)?;
+            Ok(topics::from_kafka(entries.iter().map(|e| {
                 (
                     e.name.as_str(),
                     e.value.as_deref(),
@@ -457,18 +458,8 @@ mod imp {
                 return Ok(());
             }
             // AlterConfigs replaces a topic's whole set: start from what is set on it now.
-            let r = wait(
-                self.admin
-                    .describe_configs([&ResourceSpecifier::Topic(name)], &self.admin_options()),
-            )
-            .map_err(|e| self.unreachable(&e, &format!("topic {name} configs")))?;
-            let res = r
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::Other(format!("topic {name}: no configs returned")))?
-                .map_err(|c| from_code(c, &format!("topic {name} configs")))?;
-            let mut keep: BTreeMap<String, String> = res
-                .entries
+            let mut keep: BTreeMap<String, String> = self
+                .config_entries(name)?
                 .iter()
                 .filter(|e| matches!(e.source, rdkafka::admin::ConfigSource::DynamicTopic))
                 .filter_map(|e| Some((e.name.clone(), e.value.clone()?)))
