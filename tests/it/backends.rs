@@ -350,12 +350,22 @@ fn on_kafka_an_unreachable_broker_is_exit_75_and_root_only_commands_are_exit_2()
 
 on_both!(
     three_cron_members_deliver_each_record_once_and_a_rerun_nothing,
+    more_cron_members_than_partitions_all_finish,
     a_failed_exec_commits_nothing_and_the_next_run_redelivers,
 );
 
 fn three_cron_members_deliver_each_record_once_and_a_rerun_nothing(on: &On) {
+    cron_members(on, 8);
+}
+
+fn more_cron_members_than_partitions_all_finish(on: &On) {
+    // Two of the three get no partition: they must see that and exit 0, not wait.
+    cron_members(on, 1);
+}
+
+fn cron_members(on: &On, partitions: u32) {
     let (t, g) = (on.name("orders"), on.name("billing"));
-    on.create_topic(&t, 8, &[]);
+    on.create_topic(&t, partitions, &[]);
     let input: String = (0..80_000)
         .map(|i| format!("k{},{i}\n", i % 1000))
         .collect();

@@ -50,6 +50,10 @@ impl KafkaConsumer {
         // librdkafka still wants a group id to assign partitions under.
         cfg.set("group.id", format!("chute-consume-{}", std::process::id()))
             .set("enable.auto.commit", "false")
+            // A consumer whose local queue is full waits this long before fetching again
+            // (librdkafka's default, 1 s, leaves a fast reader idle most of the time:
+            // bench/README.md, "Kafka backend").
+            .set("fetch.queue.backoff.ms", "10")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false");

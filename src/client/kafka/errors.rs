@@ -29,6 +29,11 @@ pub fn from_code(code: C, what: &str) -> Error {
         | C::RebalanceInProgress
         | C::UnknownMemberId
         | C::IllegalGeneration
+        | C::StaleMemberEpoch
+        | C::FencedMemberEpoch
+        | C::KafkaStorageError
+        | C::NotController
+        | C::ThrottlingQuotaExceeded
         | C::QueueFull
         | C::FencedLeaderEpoch
         | C::UnknownLeaderEpoch

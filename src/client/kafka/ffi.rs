@@ -17,6 +17,46 @@ pub struct Member {
     pub id: String,
     pub host: String,
     pub owns: Vec<(String, u32)>,
+    /// What the coordinator means it to own once partitions in flight have moved (Kafka 4's
+    /// protocol; None where the group does not say).
+    pub target: Option<Vec<(String, u32)>>,
+}
+
+/// The member id the coordinator gave this client ("" before it joined).
+pub fn member_id<C: ClientContext>(client: &Client<C>) -> String {
+    let rk = client.native_ptr();
+    // SAFETY: `rk` is the live client handle; rd_kafka_memberid returns a copy (or null)
+    // that is ours to free with rd_kafka_mem_free, which happens right after it is copied.
+    unsafe {
+        let p = rd::rd_kafka_memberid(rk);
+        let id = text(p);
+        if !p.is_null() {
+            rd::rd_kafka_mem_free(rk, p.cast());
+        }
+        id
+    }
+}
+
+/// The partitions of a member assignment (null: none).
+///
+/// # Safety
+/// `a` is null or a member assignment of a live DescribeConsumerGroups result.
+unsafe fn assignment(a: *const rd::rd_kafka_MemberAssignment_t) -> Option<Vec<(String, u32)>> {
+    if a.is_null() {
+        return None;
+    }
+    let mut owns = Vec::new();
+    // SAFETY: by the caller's contract `a` is live; the list is read within its `cnt`.
+    unsafe {
+        let l = rd::rd_kafka_MemberAssignment_partitions(a);
+        if !l.is_null() {
+            for j in 0..(*l).cnt.max(0) as usize {
+                let tp = &*(*l).elems.add(j);
+                owns.push((text(tp.topic), tp.partition as u32));
+            }
+        }
+    }
+    Some(owns)
 }
 
 /// Owns a result queue, admin options and an event; destroys each on drop.
@@ -199,21 +239,11 @@ pub fn describe_group<C: ClientContext>(
         let mut members = Vec::new();
         for i in 0..rd::rd_kafka_ConsumerGroupDescription_member_count(g) {
             let m = rd::rd_kafka_ConsumerGroupDescription_member(g, i);
-            let mut owns = Vec::new();
-            let a = rd::rd_kafka_MemberDescription_assignment(m);
-            if !a.is_null() {
-                let l = rd::rd_kafka_MemberAssignment_partitions(a);
-                if !l.is_null() {
-                    for j in 0..(*l).cnt.max(0) as usize {
-                        let tp = &*(*l).elems.add(j);
-                        owns.push((text(tp.topic), tp.partition as u32));
-                    }
-                }
-            }
             members.push(Member {
                 id: text(rd::rd_kafka_MemberDescription_consumer_id(m)),
                 host: text(rd::rd_kafka_MemberDescription_host(m)),
-                owns,
+                owns: assignment(rd::rd_kafka_MemberDescription_assignment(m)).unwrap_or_default(),
+                target: assignment(rd::rd_kafka_MemberDescription_target_assignment(m)),
             });
         }
         Ok(Some(members))

@@ -133,8 +133,6 @@ struct Member<'a> {
     o: &'a MemberOptions,
     consumer: Rc<BaseConsumer<MemberContext>>,
     parts: BTreeMap<Tp, Part>,
-    /// Partitions asked back, not yet given up.
-    revoking: Vec<Tp>,
     /// The first assignment came (cron mode ends only after it).
     joined: bool,
     delivered: u64,
@@ -146,6 +144,10 @@ pub fn run(k: &Kafka, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<
     let mut cfg = client_config(&k.settings);
     cfg.set("group.id", &o.group)
         .set("enable.auto.commit", "false")
+        // A consumer whose local queue is full waits this long before fetching again
+        // (librdkafka's default, 1 s, leaves a fast reader idle most of the time:
+        // bench/README.md, "Kafka backend").
+        .set("fetch.queue.backoff.ms", "10")
         .set("enable.auto.offset.store", "false")
         .set(
             "auto.offset.reset",
@@ -203,7 +205,6 @@ pub fn run(k: &Kafka, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<
         o: &o,
         consumer: consumer.clone(),
         parts: BTreeMap::new(),
-        revoking: Vec::new(),
         joined: false,
         delivered: 0,
         warn,
@@ -216,6 +217,16 @@ pub fn run(k: &Kafka, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<
     }
     // Leave the group: from here a rebalance completes at once (nothing is left to commit).
     consumer.context().closing.store(true, Ordering::Relaxed);
+    let left: Vec<Asked> = std::mem::take(
+        &mut *consumer
+            .context()
+            .asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()),
+    );
+    for a in &left {
+        complete_as_asked(&consumer, a);
+    }
     consumer.unsubscribe();
     drop(m);
     drop(out);
@@ -249,14 +260,23 @@ fn subscription(k: &Kafka, o: &MemberOptions) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// How long one poll waits while nothing comes.
+/// How long one poll waits while nothing comes, and how often the member looks after its
+/// output, commits and ends while records flow.
 const IDLE: Duration = Duration::from_millis(100);
+
+/// Cron mode: a member that got no partition by then asks the coordinator whether it has none.
+const NO_SHARE: Duration = Duration::from_secs(1);
 
 impl Member<'_> {
     fn run(&mut self, out: &mut Delivery) -> Result<()> {
         let follow = self.o.consume.follow;
         let max = self.o.consume.max;
+        if max == Some(0) {
+            return Ok(());
+        }
         let started = Instant::now();
+        let mut housekept = Instant::now();
+        let mut warned = std::collections::BTreeSet::new();
         // A record borrows the consumer it came from, not the member that takes it.
         let consumer = self.consumer.clone();
         loop {
@@ -269,115 +289,191 @@ impl Member<'_> {
             }
             let polled = consumer.poll(wait);
             self.take_asked(out)?;
-            match polled {
-                None => {
-                    out.settle(false)?;
-                    if !follow && self.drained() {
-                        break;
-                    }
-                    if !self.joined && started.elapsed() > self.k.timeout * 3 {
-                        return Err(Error::Temporary(format!(
-                            "group {}: no assignment from the coordinator within {}",
-                            self.o.group,
-                            humantime::format_duration(self.k.timeout * 3)
-                        )));
-                    }
+            // Whatever the records do: stdout flushed, commits when due, ends noticed.
+            let idle = polled.is_none();
+            if idle || housekept.elapsed() >= IDLE {
+                housekept = Instant::now();
+                self.check_positions(out)?;
+                out.settle(false)?;
+                if !follow && self.drained() {
+                    break;
+                }
+                // Under Kafka 4's protocol a member given no partition hears nothing at all
+                // (its empty assignment equals its empty start). In cron mode it asks the
+                // coordinator: listed with nothing now and nothing to come, it has nothing to
+                // read (more members than partitions).
+                if !follow && !self.joined && started.elapsed() > NO_SHARE && self.no_share()? {
+                    break;
+                }
+                if !follow && !self.joined && started.elapsed() > self.k.timeout * 3 {
+                    return Err(Error::Temporary(format!(
+                        "group {}: no assignment from the coordinator within {}",
+                        self.o.group,
+                        humantime::format_duration(self.k.timeout * 3)
+                    )));
+                }
+            }
+            let msg = match polled {
+                None => continue,
+                Some(Err(rdkafka::error::KafkaError::MessageConsumptionFatal(c))) => {
+                    return Err(super::errors::from_code(
+                        c,
+                        &format!("group {}", self.o.group),
+                    ));
                 }
                 Some(Err(e)) => {
-                    return Err(from_kafka(&e, &format!("group {}", self.o.group)));
+                    // librdkafka reports a broker it lost (and recovers by itself): say it once.
+                    let m = e.to_string();
+                    if warned.insert(m.clone()) {
+                        (self.warn)(format!("group {}: {m}", self.o.group));
+                    }
+                    continue;
                 }
-                Some(Ok(msg)) => {
-                    let tp = (msg.topic().to_string(), msg.partition());
-                    if self.revoking.contains(&tp) {
-                        continue;
-                    }
-                    let Some(part) = self.parts.get_mut(&tp) else {
-                        continue;
-                    };
-                    if part.done {
-                        continue;
-                    }
-                    let offset = msg.offset();
-                    let timestamp = msg.timestamp().to_millis().unwrap_or(-1);
-                    if part.stop.is_some_and(|s| offset >= s)
-                        || self.o.consume.until.is_some_and(|u| timestamp > u)
-                    {
-                        part.done = true;
-                        continue;
-                    }
-                    let headers = match msg.headers() {
-                        Some(h) => h.iter().map(|x| (x.key, x.value)).collect(),
-                        None => Vec::new(),
-                    };
-                    out.record(&ConsumedRecord {
-                        topic: &tp.0,
-                        partition: tp.1 as u32,
-                        offset: offset as u64,
-                        timestamp,
-                        key: msg.key(),
-                        value: msg.payload(),
-                        headers,
-                    })?;
-                    out.reached(&tp.0, tp.1 as u32, offset as u64 + 1)?;
-                    self.delivered += 1;
-                    if part.stop.is_some_and(|s| offset + 1 >= s) {
-                        part.done = true;
-                    }
-                    if max.is_some_and(|n| self.delivered >= n) {
-                        break;
-                    }
-                }
+                Some(Ok(msg)) => msg,
+            };
+            let tp = (msg.topic().to_string(), msg.partition());
+            let Some(part) = self.parts.get_mut(&tp) else {
+                continue;
+            };
+            if part.done {
+                continue;
+            }
+            let offset = msg.offset();
+            let timestamp = msg.timestamp().to_millis().unwrap_or(-1);
+            if part.stop.is_some_and(|s| offset >= s)
+                || self.o.consume.until.is_some_and(|u| timestamp > u)
+            {
+                part.done = true;
+                pause(&consumer, &tp);
+                continue;
+            }
+            let headers = match msg.headers() {
+                Some(h) => h.iter().map(|x| (x.key, x.value)).collect(),
+                None => Vec::new(),
+            };
+            out.record(&ConsumedRecord {
+                topic: &tp.0,
+                partition: tp.1 as u32,
+                offset: offset as u64,
+                timestamp,
+                key: msg.key(),
+                value: msg.payload(),
+                headers,
+            })?;
+            out.reached(&tp.0, tp.1 as u32, offset as u64 + 1)?;
+            self.delivered += 1;
+            if part.stop.is_some_and(|s| offset + 1 >= s) {
+                part.done = true;
+                pause(&consumer, &tp);
+            }
+            if max.is_some_and(|n| self.delivered >= n) {
+                break;
             }
         }
         out.settle(true)
     }
 
-    /// Cron mode: every partition taken read to where it stood when taken.
-    fn drained(&self) -> bool {
-        self.joined && self.revoking.is_empty() && self.parts.values().all(|p| p.done)
+    /// This member is in the group with no partition, and none on the way to it.
+    fn no_share(&self) -> Result<bool> {
+        let me = super::ffi::member_id(self.consumer.client());
+        if me.is_empty() {
+            return Ok(false);
+        }
+        let members =
+            super::ffi::describe_group(self.k.admin()?.inner(), &self.o.group, self.k.timeout)?
+                .unwrap_or_default();
+        Ok(members.iter().any(|m| {
+            m.id == me && m.owns.is_empty() && m.target.as_ref().is_some_and(Vec::is_empty)
+        }))
     }
 
-    /// Take up what the coordinator asked since the last poll.
-    fn take_asked(&mut self, out: &mut Delivery) -> Result<()> {
-        let asked: Vec<Asked> = std::mem::take(
-            &mut *self
-                .consumer
-                .context()
-                .asked
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
-        for a in asked {
-            match &a {
-                Asked::Revoke(tps) => {
-                    self.revoking.extend(tps.iter().cloned());
-                    // Commit what was delivered of them, then let them go.
-                    out.settle(true)?;
-                    for tp in tps {
-                        out.committer.forget(&tp.0, tp.1 as u32);
-                        self.parts.remove(tp);
-                    }
-                    let tpl = list(tps, None)?;
-                    complete(&self.consumer, &a, &tpl).map_err(|e| {
-                        from_kafka(&e, &format!("group {}: revoking", self.o.group))
-                    })?;
-                    self.revoking.retain(|tp| !tps.contains(tp));
-                }
-                Asked::Assign(tps) => {
-                    let tpl = self.start(tps, out)?;
-                    complete(&self.consumer, &a, &tpl).map_err(|e| {
-                        from_kafka(&e, &format!("group {}: assigning", self.o.group))
-                    })?;
-                    self.joined = true;
-                }
-                Asked::Failed(why) => {
-                    (self.warn)(format!("group {}: rebalance failed: {why}", self.o.group));
-                    let empty = TopicPartitionList::new();
-                    let _ = complete(&self.consumer, &a, &empty);
-                }
+    /// Cron mode: every partition taken read to where it stood when taken.
+    fn drained(&self) -> bool {
+        self.joined && self.parts.values().all(|p| p.done)
+    }
+
+    /// Partitions whose position reached their stop without a record there (the last offsets
+    /// were transaction markers, or compacted away): done, and that position counts as
+    /// delivered (a marker is never delivered, and committing before it would stop every
+    /// later run there).
+    fn check_positions(&mut self, out: &mut Delivery) -> Result<()> {
+        if self.parts.values().all(|p| p.done || p.stop.is_none()) {
+            return Ok(());
+        }
+        let pos = self
+            .consumer
+            .position()
+            .map_err(|e| from_kafka(&e, &format!("group {}: positions", self.o.group)))?;
+        for e in pos.elements() {
+            let tp = (e.topic().to_string(), e.partition());
+            if let (Offset::Offset(at), Some(part)) = (e.offset(), self.parts.get_mut(&tp))
+                && !part.done
+                && part.stop.is_some_and(|s| at >= s)
+            {
+                part.done = true;
+                out.reached(&tp.0, tp.1 as u32, at as u64)?;
+                pause(&self.consumer, &tp);
             }
         }
         Ok(())
+    }
+
+    /// Take up what the coordinator asked since the last poll, one request at a time. A
+    /// request that fails is still completed (the rebalance would otherwise stay open and the
+    /// member could not leave); the rest stay queued for the close.
+    fn take_asked(&mut self, out: &mut Delivery) -> Result<()> {
+        loop {
+            let next = {
+                let mut q = self
+                    .consumer
+                    .context()
+                    .asked
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                if q.is_empty() {
+                    None
+                } else {
+                    Some(q.remove(0))
+                }
+            };
+            let Some(a) = next else { return Ok(()) };
+            let r = self.take(&a, out);
+            if r.is_err() {
+                complete_as_asked(&self.consumer, &a);
+            }
+            r?;
+        }
+    }
+
+    fn take(&mut self, a: &Asked, out: &mut Delivery) -> Result<()> {
+        match a {
+            Asked::Revoke(tps) => {
+                // Commit what was delivered of them (unless they were lost: then the commit
+                // would be refused, and their new owner has them), then let them go.
+                if !self.consumer.assignment_lost() {
+                    out.settle(true)?;
+                }
+                for tp in tps {
+                    out.committer.forget(&tp.0, tp.1 as u32);
+                    self.parts.remove(tp);
+                }
+                let tpl = list(tps)?;
+                complete(&self.consumer, a, &tpl)
+                    .map_err(|e| from_kafka(&e, &format!("group {}: revoking", self.o.group)))
+            }
+            Asked::Assign(tps) => {
+                let tpl = self.start(tps, out)?;
+                complete(&self.consumer, a, &tpl)
+                    .map_err(|e| from_kafka(&e, &format!("group {}: assigning", self.o.group)))?;
+                self.joined = true;
+                Ok(())
+            }
+            Asked::Failed(why) => {
+                (self.warn)(format!("group {}: rebalance failed: {why}", self.o.group));
+                complete_as_asked(&self.consumer, a);
+                Ok(())
+            }
+        }
     }
 
     /// Where each newly assigned partition starts (its committed offset, else `--reset`, or
@@ -388,7 +484,7 @@ impl Member<'_> {
             TopicPartitionList::new()
         } else {
             self.consumer
-                .committed_offsets(list(tps, None)?, self.k.timeout)
+                .committed_offsets(list(tps)?, self.k.timeout)
                 .map_err(|e| {
                     from_kafka(&e, &format!("group {}: committed offsets", self.o.group))
                 })?
@@ -451,17 +547,28 @@ impl Member<'_> {
     }
 }
 
-fn list(tps: &[Tp], at: Option<i64>) -> Result<TopicPartitionList> {
+fn list(tps: &[Tp]) -> Result<TopicPartitionList> {
     let mut tpl = TopicPartitionList::new();
     for (t, p) in tps {
-        match at {
-            Some(o) => tpl
-                .add_partition_offset(t, *p, Offset::Offset(o))
-                .map_err(|e| from_kafka(&e, t))?,
-            None => {
-                tpl.add_partition(t, *p);
-            }
-        }
+        tpl.add_partition(t, *p);
     }
     Ok(tpl)
+}
+
+/// Complete a request as asked, whatever became of it here (a failure, the close).
+fn complete_as_asked(c: &BaseConsumer<MemberContext>, a: &Asked) {
+    let tps = match a {
+        Asked::Assign(t) | Asked::Revoke(t) => t.as_slice(),
+        Asked::Failed(_) => &[],
+    };
+    if let Ok(tpl) = list(tps) {
+        let _ = complete(c, a, &tpl);
+    }
+}
+
+/// Stop fetching a partition read to its end (its records would only be skipped).
+fn pause(c: &BaseConsumer<MemberContext>, tp: &Tp) {
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(&tp.0, tp.1);
+    let _ = c.pause(&tpl);
 }

@@ -34,7 +34,7 @@ impl Kafka {
     }
 
     fn members(&self, group: &str) -> Result<Vec<Described>> {
-        let Some(members) = super::ffi::describe_group(self.admin.inner(), group, self.timeout)?
+        let Some(members) = super::ffi::describe_group(self.admin()?.inner(), group, self.timeout)?
         else {
             return Ok(Vec::new());
         };
@@ -160,7 +160,7 @@ impl Kafka {
 
     pub(super) fn list_groups(&self) -> Result<Vec<GroupSummary>> {
         let mut out = Vec::new();
-        for (name, state) in super::ffi::list_groups(self.admin.inner(), self.timeout)? {
+        for (name, state) in super::ffi::list_groups(self.admin()?.inner(), self.timeout)? {
             if state == "Dead" {
                 continue;
             }
@@ -289,7 +289,7 @@ impl Kafka {
     pub(super) fn delete_group(&self, group: &str) -> Result<()> {
         crate::group::check_name(group)?;
         self.refuse_if_live(group, "delete")?;
-        let r = super::wait(self.admin.delete_groups(&[group], &self.admin_options()))
+        let r = super::wait(self.admin()?.delete_groups(&[group], &self.admin_options()))
             .map_err(|e| from_kafka(&e, &format!("deleting group {group}")))?;
         for x in r {
             match x {

@@ -126,7 +126,9 @@ mod imp {
         pub(super) timeout: Duration,
         /// For metadata, watermarks and offsets by time (no group, no subscription).
         pub(super) meta: BaseConsumer,
-        pub(super) admin: AdminClient<DefaultClientContext>,
+        /// Made on first use: a client costs a thread and a connection, and closing one
+        /// waits out its poll interval, which produce and consume need not pay.
+        admin: std::cell::OnceCell<AdminClient<DefaultClientContext>>,
     }
 
     pub fn connect(s: &KafkaSettings) -> Result<Box<dyn Backend>> {
@@ -137,7 +139,7 @@ mod imp {
     /// in-sync replicas than replicas (metadata).
     pub fn status(s: &KafkaSettings) -> Result<super::ClusterStatus> {
         let k = Kafka::new(s)?;
-        let view = super::ffi::describe_cluster(k.admin.inner(), k.timeout)?;
+        let view = super::ffi::describe_cluster(k.admin()?.inner(), k.timeout)?;
         let md = k
             .meta
             .fetch_metadata(None, k.timeout)
@@ -182,15 +184,26 @@ mod imp {
                 cfg.set(k, v);
             }
             let meta: BaseConsumer = cfg.create().map_err(|e| from_kafka(&e, "Kafka client"))?;
-            let admin: AdminClient<DefaultClientContext> = cfg
-                .create()
-                .map_err(|e| from_kafka(&e, "Kafka admin client"))?;
             Ok(Kafka {
                 settings: s.clone(),
                 timeout,
                 meta,
-                admin,
+                admin: std::cell::OnceCell::new(),
             })
+        }
+
+        pub(super) fn admin(&self) -> Result<&AdminClient<DefaultClientContext>> {
+            if let Some(a) = self.admin.get() {
+                return Ok(a);
+            }
+            let mut cfg = client_config(&self.settings);
+            for (k, v) in &self.settings.properties {
+                cfg.set(k, v);
+            }
+            let a = cfg
+                .create()
+                .map_err(|e| from_kafka(&e, "Kafka admin client"))?;
+            Ok(self.admin.get_or_init(|| a))
         }
 
         pub(super) fn admin_options(&self) -> AdminOptions {
@@ -266,7 +279,7 @@ mod imp {
         }
 
         fn create(&self, t: &NewTopic<'_>, if_not_exists: bool) -> Result<()> {
-            let r = wait(self.admin.create_topics([t], &self.admin_options()))
+            let r = wait(self.admin()?.create_topics([t], &self.admin_options()))
                 .map_err(|e| self.unreachable(&e, &format!("creating topic {}", t.name)))?;
             for x in r {
                 match x {
@@ -307,7 +320,7 @@ mod imp {
         /// Every config entry of `topic`, as Kafka describes it.
         fn config_entries(&self, topic: &str) -> Result<Vec<rdkafka::admin::ConfigEntry>> {
             let r = wait(
-                self.admin
+                self.admin()?
                     .describe_configs([&ResourceSpecifier::Topic(topic)], &self.admin_options()),
             )
             .map_err(|e| self.unreachable(&e, &format!("topic {topic} configs")))?;
@@ -444,7 +457,7 @@ mod imp {
                     )));
                 }
                 if n > current {
-                    let r = wait(self.admin.create_partitions(
+                    let r = wait(self.admin()?.create_partitions(
                         [&NewPartitions::new(name, n as usize)],
                         &self.admin_options(),
                     ))
@@ -474,7 +487,7 @@ mod imp {
             for (k, v) in &keep {
                 alter = alter.set(k, v);
             }
-            let r = wait(self.admin.alter_configs([&alter], &self.admin_options()))
+            let r = wait(self.admin()?.alter_configs([&alter], &self.admin_options()))
                 .map_err(|e| self.unreachable(&e, &format!("topic {name} configs")))?;
             for x in r {
                 x.map_err(|(_, c)| from_code(c, &format!("changing configs of topic {name}")))?;
@@ -484,7 +497,7 @@ mod imp {
 
         fn delete_topic(&self, name: &str, _lock_timeout: Duration) -> Result<()> {
             self.partition_count(name)?;
-            let r = wait(self.admin.delete_topics(&[name], &self.admin_options()))
+            let r = wait(self.admin()?.delete_topics(&[name], &self.admin_options()))
                 .map_err(|e| self.unreachable(&e, &format!("deleting topic {name}")))?;
             for x in r {
                 x.map_err(|(t, c)| from_code(c, &format!("deleting topic {t}")))?;

@@ -39,14 +39,17 @@ impl ProducerContext for Deliveries {
             let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             s.failed += 1;
             if s.first.is_none() {
-                s.first = Some(from_kafka(
-                    e,
-                    &format!(
-                        "input line {line}: partition {}-{} did not take the record",
-                        m.topic(),
-                        m.partition()
-                    ),
-                ));
+                let what = format!(
+                    "input line {line}: partition {}-{} did not take the record",
+                    m.topic(),
+                    m.partition()
+                );
+                // A record the broker refused after it was sent is not a line `--on-error
+                // skip` may pass over: the run fails, whatever it says of bad input.
+                s.first = Some(match from_kafka(e, &what) {
+                    Error::BadInput(m) => Error::Other(m),
+                    e => e,
+                });
             }
         }
     }
@@ -172,7 +175,7 @@ impl KafkaProducer {
             .unwrap_or_else(|p| p.into_inner());
         match s.first.take() {
             Some(e) => {
-                let more = s.failed - 1;
+                let more = std::mem::take(&mut s.failed) - 1;
                 Err(super::errors::and_more(e, more))
             }
             None => Ok(()),
@@ -216,13 +219,15 @@ impl RecordProducer for KafkaProducer {
             }
             rec = rec.headers(h);
         }
+        let mut served = false;
         loop {
             match self.producer.send(rec) {
                 Ok(()) => break,
                 Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
-                    // The client's buffer is full: wait for acknowledgements to make room.
-                    self.producer.poll(Duration::from_millis(50));
-                    self.failure()?;
+                    // The client's buffer is full: serve acknowledgements to make room (a
+                    // failure among them is reported once this record is in).
+                    self.producer.poll(Duration::from_millis(1));
+                    served = true;
                     rec = back;
                 }
                 Err((e, _)) => {
@@ -234,7 +239,7 @@ impl RecordProducer for KafkaProducer {
             }
         }
         self.since_poll += 1;
-        if self.since_poll >= POLL_EVERY {
+        if served || self.since_poll >= POLL_EVERY {
             self.poll()?;
         }
         Ok(())
@@ -259,7 +264,12 @@ impl RecordProducer for KafkaProducer {
 
     /// Every record acknowledged (as `--acks` asks), or the first failure.
     fn close(&mut self) -> Result<()> {
-        let flushed = self.producer.flush(self.timeout);
+        // Short polls: the crate's poll waits out its whole timeout even when reports came.
+        let deadline = Instant::now() + self.timeout;
+        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
+            self.producer.poll(Duration::from_millis(1));
+        }
+        let flushed = self.producer.flush(Duration::ZERO);
         self.failure()?;
         flushed.map_err(|e| {
             from_kafka(
