@@ -383,7 +383,8 @@ impl Member<'_> {
             super::ffi::describe_group(self.k.admin()?.inner(), &self.o.group, self.k.timeout)?
                 .unwrap_or_default();
         Ok(members.iter().any(|m| {
-            m.id == me && m.owns.is_empty() && m.target.as_ref().is_some_and(Vec::is_empty)
+            // (No target said: librdkafka leaves it out when there is nothing to move.)
+            m.id == me && m.owns.is_empty() && m.target.as_ref().is_none_or(Vec::is_empty)
         }))
     }
 
