@@ -267,6 +267,11 @@ const IDLE: Duration = Duration::from_millis(100);
 /// Cron mode: a member that got no partition by then asks the coordinator whether it has none.
 const NO_SHARE: Duration = Duration::from_secs(1);
 
+/// Cron mode: how long a member waits for partitions the coordinator means to give it. Longer
+/// than a broker's default session timeout (45 s), after which the partitions of a member that
+/// died (or left without a word: its close ran out of time) are given to the others.
+const AWAIT_SHARE: Duration = Duration::from_secs(60);
+
 impl Member<'_> {
     fn run(&mut self, out: &mut Delivery) -> Result<()> {
         let follow = self.o.consume.follow;
@@ -305,11 +310,11 @@ impl Member<'_> {
                 if !follow && !self.joined && started.elapsed() > NO_SHARE && self.no_share()? {
                     break;
                 }
-                if !follow && !self.joined && started.elapsed() > self.k.timeout * 3 {
+                if !follow && !self.joined && started.elapsed() > AWAIT_SHARE {
                     return Err(Error::Temporary(format!(
-                        "group {}: no assignment from the coordinator within {}",
+                        "group {}: no assignment from the coordinator within {} (a member holding the partitions neither reads nor leaves)",
                         self.o.group,
-                        humantime::format_duration(self.k.timeout * 3)
+                        humantime::format_duration(AWAIT_SHARE)
                     )));
                 }
             }
