@@ -3,6 +3,7 @@
 //! partition read up to its high watermark as it was when the consumer opened.
 
 use super::errors::from_kafka;
+use super::parts::{Part, Parts, pause};
 use super::{Kafka, client_config};
 use crate::consume::{ConsumeOptions, RecordConsumer, StartFrom, Subscription};
 use crate::error::{Error, Result};
@@ -10,18 +11,11 @@ use crate::record::{ConsumedRecord, RecordSink};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
 use std::time::Duration;
-
-struct Part {
-    /// Where reading stops (the high watermark at open); None: following.
-    stop: Option<i64>,
-    done: bool,
-}
 
 pub struct KafkaConsumer {
     consumer: BaseConsumer,
-    parts: BTreeMap<(String, i32), Part>,
+    parts: Parts,
     open: usize,
     until: Option<i64>,
     max: Option<u64>,
@@ -64,7 +58,7 @@ impl KafkaConsumer {
         let existing = k.topics()?;
         let names: Vec<&str> = existing.keys().map(String::as_str).collect();
         topics.check_patterns(&names)?;
-        let mut parts = BTreeMap::new();
+        let mut parts = Parts::default();
         let mut warnings = Vec::new();
         let mut tpl = TopicPartitionList::new();
         for topic in topics.resolve(names.iter().copied()) {
@@ -123,7 +117,7 @@ impl KafkaConsumer {
                     tpl.add_partition_offset(&topic, p as i32, Offset::Offset(start))
                         .map_err(|e| from_kafka(&e, &format!("partition {name}")))?;
                 }
-                parts.insert((topic.clone(), p as i32), Part { stop, done });
+                parts.insert(&topic, p as i32, Part { stop, done });
             }
         }
         if tpl.count() > 0 {
@@ -148,15 +142,14 @@ impl KafkaConsumer {
         Ok(c)
     }
 
-    fn finish(&mut self, topic: &str, p: i32) {
-        if let Some(part) = self.parts.get_mut(&(topic.to_string(), p))
+    /// A partition read to its stop (fields apart: a polled record borrows the consumer).
+    fn finish(parts: &mut Parts, open: &mut usize, c: &BaseConsumer, topic: &str, p: i32) {
+        if let Some(part) = parts.get_mut(topic, p)
             && !part.done
         {
             part.done = true;
-            self.open -= 1;
-            let mut tpl = TopicPartitionList::new();
-            tpl.add_partition(topic, p);
-            let _ = self.consumer.pause(&tpl);
+            *open -= 1;
+            pause(c, topic, p);
         }
     }
 
@@ -167,19 +160,13 @@ impl KafkaConsumer {
             .consumer
             .position()
             .map_err(|e| from_kafka(&e, "reading positions"))?;
-        let mut reached = Vec::new();
         for e in pos.elements() {
-            if let (Offset::Offset(at), Some(part)) = (
-                e.offset(),
-                self.parts.get(&(e.topic().to_string(), e.partition())),
-            ) && !part.done
+            let (t, p) = (e.topic(), e.partition());
+            if let (Offset::Offset(at), Some(part)) = (e.offset(), self.parts.get_mut(t, p))
                 && part.stop.is_some_and(|s| at >= s)
             {
-                reached.push((e.topic().to_string(), e.partition()));
+                Self::finish(&mut self.parts, &mut self.open, &self.consumer, t, p);
             }
-        }
-        for (t, p) in reached {
-            self.finish(&t, p);
         }
         Ok(())
     }
@@ -211,8 +198,8 @@ impl RecordConsumer for KafkaConsumer {
             batch += 1;
             timeout = Duration::ZERO;
             let m = m.map_err(|e| from_kafka(&e, "consuming"))?;
-            let (topic, p, offset) = (m.topic().to_string(), m.partition(), m.offset());
-            let Some(part) = self.parts.get(&(topic.clone(), p)) else {
+            let (topic, p, offset) = (m.topic(), m.partition(), m.offset());
+            let Some(part) = self.parts.get_mut(topic, p) else {
                 continue;
             };
             if part.done {
@@ -220,12 +207,12 @@ impl RecordConsumer for KafkaConsumer {
             }
             let stop = part.stop;
             if stop.is_some_and(|s| offset >= s) {
-                self.finish(&topic, p);
+                Self::finish(&mut self.parts, &mut self.open, &self.consumer, topic, p);
                 continue;
             }
             let timestamp = m.timestamp().to_millis().unwrap_or(-1);
             if self.until.is_some_and(|u| timestamp > u) {
-                self.finish(&topic, p);
+                Self::finish(&mut self.parts, &mut self.open, &self.consumer, topic, p);
                 continue;
             }
             let headers = match m.headers() {
@@ -233,7 +220,7 @@ impl RecordConsumer for KafkaConsumer {
                 None => Vec::new(),
             };
             sink.record(&ConsumedRecord {
-                topic: &topic,
+                topic,
                 partition: p as u32,
                 offset: offset as u64,
                 timestamp,
@@ -241,7 +228,7 @@ impl RecordConsumer for KafkaConsumer {
                 value: m.payload(),
                 headers,
             })?;
-            sink.reached(&topic, p as u32, offset as u64 + 1)?;
+            sink.reached(topic, p as u32, offset as u64 + 1)?;
             n += 1;
             self.delivered += 1;
             if self.max.is_some_and(|max| self.delivered >= max) {
@@ -249,7 +236,7 @@ impl RecordConsumer for KafkaConsumer {
                 break;
             }
             if stop.is_some_and(|s| offset + 1 >= s) {
-                self.finish(&topic, p);
+                Self::finish(&mut self.parts, &mut self.open, &self.consumer, topic, p);
             }
         }
         Ok(n)

@@ -10,6 +10,7 @@
 //! being revoked are dropped, uncommitted, for its next owner.
 
 use super::errors::from_kafka;
+use super::parts::{Part, Parts, pause};
 use super::{Kafka, client_config};
 use crate::client::{MemberOptions, MemberOutput};
 use crate::consume::StartFrom;
@@ -23,7 +24,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtoc
 use rdkafka::message::{Headers, Message};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -122,17 +122,11 @@ impl OffsetStore for KafkaOffsets {
     }
 }
 
-struct Part {
-    /// Cron mode: the high watermark when the partition was taken.
-    stop: Option<i64>,
-    done: bool,
-}
-
 struct Member<'a> {
     k: &'a Kafka,
     o: &'a MemberOptions,
     consumer: Rc<BaseConsumer<MemberContext>>,
-    parts: BTreeMap<Tp, Part>,
+    parts: Parts,
     /// The first assignment came (cron mode ends only after it).
     joined: bool,
     delivered: u64,
@@ -204,7 +198,7 @@ pub fn run(k: &Kafka, o: MemberOptions, warn: &mut dyn FnMut(String)) -> Result<
         k,
         o: &o,
         consumer: consumer.clone(),
-        parts: BTreeMap::new(),
+        parts: Parts::default(),
         joined: false,
         delivered: 0,
         warn,
@@ -281,6 +275,7 @@ impl Member<'_> {
         }
         let started = Instant::now();
         let mut housekept = Instant::now();
+        let mut asked: Option<Instant> = None;
         let mut warned = std::collections::BTreeSet::new();
         // A record borrows the consumer it came from, not the member that takes it.
         let consumer = self.consumer.clone();
@@ -307,8 +302,16 @@ impl Member<'_> {
                 // (its empty assignment equals its empty start). In cron mode it asks the
                 // coordinator: listed with nothing now and nothing to come, it has nothing to
                 // read (more members than partitions).
-                if !follow && !self.joined && started.elapsed() > NO_SHARE && self.no_share()? {
-                    break;
+                // (Asked once a second: each asking is a request to the coordinator.)
+                if !follow
+                    && !self.joined
+                    && started.elapsed() > NO_SHARE
+                    && asked.is_none_or(|t: Instant| t.elapsed() >= NO_SHARE)
+                {
+                    asked = Some(Instant::now());
+                    if self.no_share()? {
+                        break;
+                    }
                 }
                 if !follow && !self.joined && started.elapsed() > AWAIT_SHARE {
                     return Err(Error::Temporary(format!(
@@ -336,8 +339,8 @@ impl Member<'_> {
                 }
                 Some(Ok(msg)) => msg,
             };
-            let tp = (msg.topic().to_string(), msg.partition());
-            let Some(part) = self.parts.get_mut(&tp) else {
+            let (topic, p) = (msg.topic(), msg.partition());
+            let Some(part) = self.parts.get_mut(topic, p) else {
                 continue;
             };
             if part.done {
@@ -349,7 +352,7 @@ impl Member<'_> {
                 || self.o.consume.until.is_some_and(|u| timestamp > u)
             {
                 part.done = true;
-                pause(&consumer, &tp);
+                pause(&consumer, topic, p);
                 continue;
             }
             let headers = match msg.headers() {
@@ -357,19 +360,19 @@ impl Member<'_> {
                 None => Vec::new(),
             };
             out.record(&ConsumedRecord {
-                topic: &tp.0,
-                partition: tp.1 as u32,
+                topic,
+                partition: p as u32,
                 offset: offset as u64,
                 timestamp,
                 key: msg.key(),
                 value: msg.payload(),
                 headers,
             })?;
-            out.reached(&tp.0, tp.1 as u32, offset as u64 + 1)?;
+            out.reached(topic, p as u32, offset as u64 + 1)?;
             self.delivered += 1;
             if part.stop.is_some_and(|s| offset + 1 >= s) {
                 part.done = true;
-                pause(&consumer, &tp);
+                pause(&consumer, topic, p);
             }
             if max.is_some_and(|n| self.delivered >= n) {
                 break;
@@ -411,14 +414,14 @@ impl Member<'_> {
             .position()
             .map_err(|e| from_kafka(&e, &format!("group {}: positions", self.o.group)))?;
         for e in pos.elements() {
-            let tp = (e.topic().to_string(), e.partition());
-            if let (Offset::Offset(at), Some(part)) = (e.offset(), self.parts.get_mut(&tp))
+            let (t, p) = (e.topic(), e.partition());
+            if let (Offset::Offset(at), Some(part)) = (e.offset(), self.parts.get_mut(t, p))
                 && !part.done
                 && part.stop.is_some_and(|s| at >= s)
             {
                 part.done = true;
-                out.reached(&tp.0, tp.1 as u32, at as u64)?;
-                pause(&self.consumer, &tp);
+                out.reached(t, p as u32, at as u64)?;
+                pause(&self.consumer, t, p);
             }
         }
         Ok(())
@@ -461,7 +464,7 @@ impl Member<'_> {
                 }
                 for tp in tps {
                     out.committer.forget(&tp.0, tp.1 as u32);
-                    self.parts.remove(tp);
+                    self.parts.remove(&tp.0, tp.1);
                 }
                 let tpl = list(tps)?;
                 complete(&self.consumer, a, &tpl)
@@ -536,7 +539,8 @@ impl Member<'_> {
             out.committer
                 .started(t, "", *p as u32, at as u64, stored.map(|s| s as u64));
             self.parts.insert(
-                (t.clone(), *p),
+                t,
+                *p,
                 Part {
                     stop,
                     done: stop.is_some_and(|s| at >= s),
@@ -570,11 +574,4 @@ fn complete_as_asked(c: &BaseConsumer<MemberContext>, a: &Asked) {
     if let Ok(tpl) = list(tps) {
         let _ = complete(c, a, &tpl);
     }
-}
-
-/// Stop fetching a partition read to its end (its records would only be skipped).
-fn pause(c: &BaseConsumer<MemberContext>, tp: &Tp) {
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(&tp.0, tp.1);
-    let _ = c.pause(&tpl);
 }

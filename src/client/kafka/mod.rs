@@ -17,6 +17,8 @@ mod group;
 #[cfg(feature = "kafka")]
 mod groups;
 #[cfg(feature = "kafka")]
+mod parts;
+#[cfg(feature = "kafka")]
 mod produce;
 #[cfg(feature = "kafka")]
 mod topics;
