@@ -900,3 +900,91 @@ fn partitioners_and_batching_options_work_the_same(on: &On) {
         assert_eq!(p, (n % 2).to_string(), "{l}");
     }
 }
+
+on_both!(a_killed_member_redelivers_its_tail_and_a_stopped_one_nothing);
+
+/// DESIGN's group guarantees on either backend: a `--follow --exec` member killed with
+/// SIGKILL loses nothing (the next member re-delivers at most its uncommitted tail), and one
+/// stopped with SIGTERM commits what its command took before exiting 0.
+fn a_killed_member_redelivers_its_tail_and_a_stopped_one_nothing(on: &On) {
+    let (t, g) = (on.name("k"), on.name("kg"));
+    on.create_topic(&t, 2, &[]);
+    let n = 2000u64;
+    on.produce(
+        &t,
+        (0..n).map(|i| format!("{i}\n")).collect::<String>(),
+        &[],
+    );
+    let got = on.env.dir.path().join("got");
+    let member = || {
+        let mut c = std::process::Command::new(bin());
+        c.env("CHUTE_ROOT", on.env.root());
+        if let Some(a) = &on.kafka {
+            c.args(["-b", a]);
+        }
+        c.args([
+            "consume",
+            "-t",
+            &t,
+            "-g",
+            &g,
+            "--follow",
+            "--exec-batch",
+            "50",
+        ])
+        .arg("--exec")
+        .arg(format!("cat >> {}", got.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let lines = || -> Vec<u64> {
+        std::fs::read_to_string(&got)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.parse().ok())
+            .collect()
+    };
+    let mut m = member();
+    wait_for(
+        "a first share delivered",
+        std::time::Duration::from_secs(60),
+        || lines().len() >= 300,
+    );
+    kill9(&mut m);
+    let mut m = member();
+    wait_for(
+        "every record delivered",
+        std::time::Duration::from_secs(60),
+        || {
+            lines()
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len() as u64
+                == n
+        },
+    );
+    signal(m.id(), "TERM");
+    let st = m.wait().unwrap();
+    assert!(st.success(), "SIGTERM: {st}");
+    let all = lines();
+    // Re-delivered: only what the killed member had not committed (a tail, not the log).
+    assert!(
+        all.len() as u64 - n < 1000,
+        "{} duplicates",
+        all.len() as u64 - n
+    );
+    // The stopped member committed everything its command took: nothing comes again.
+    let again = on
+        .chute()
+        .args(["consume", "-t", &t, "-g", &g])
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(
+        again.stdout.is_empty(),
+        "{} bytes again",
+        again.stdout.len()
+    );
+}
