@@ -478,9 +478,16 @@ struct OwnBroker {
 
 impl OwnBroker {
     fn start(dir: &std::path::Path) -> OwnBroker {
+        OwnBroker::start_with(dir, false)
+    }
+
+    /// `tls`: also listeners for TLS and SASL/PLAIN over TLS (their addresses and the
+    /// certificate are files in the state dir).
+    fn start_with(dir: &std::path::Path, tls: bool) -> OwnBroker {
         let state = dir.join("kafka");
         let o = std::process::Command::new("scripts/kafka-broker.sh")
             .arg("start")
+            .env("CHUTE_KAFKA_TLS", if tls { "1" } else { "0" })
             .env("CHUTE_KAFKA_STATE", &state)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
@@ -586,6 +593,82 @@ fn on_kafka_a_member_whose_broker_stops_answering_still_exits_75() {
         .unwrap();
     assert_eq!(status.unwrap().code(), Some(75), "{err}");
     assert!(err.contains("did not acknowledge"), "{err}");
+}
+
+#[test]
+fn on_kafka_tls_and_sasl_properties_pass_through_and_refusals_say_why() {
+    // Real clusters want TLS and a login; `-X` passes librdkafka's properties for both, as
+    // kcat's does. A certificate nobody trusts or a wrong password is exit 1 naming the cause
+    // (trying again will not help), not a bare timeout.
+    let Some(on) = On::kafka() else { return };
+    let broker = OwnBroker::start_with(on.env.dir.path(), true);
+    let file = |name: &str| {
+        std::fs::read_to_string(broker.state.join(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let (tls, sasl) = (file("tls-address"), file("sasl-address"));
+    let ca = format!("ssl.ca.location={}", broker.state.join("ca.pem").display());
+    let over_tls = |extra: &[&str]| {
+        let mut c = on.env.chute();
+        c.args(["-b", &tls, "-X", "security.protocol=ssl", "-X", &ca])
+            .args(extra);
+        c
+    };
+    let login = |password: &str| {
+        let mut c = on.env.chute();
+        c.args(["-b", &sasl, "-X", "security.protocol=sasl_ssl", "-X", &ca])
+            .args(["-X", "sasl.mechanism=PLAIN", "-X", "sasl.username=chute"])
+            .args(["-X", &format!("sasl.password={password}")]);
+        c
+    };
+    over_tls(&["topic", "create", "sec", "-p", "3"])
+        .assert()
+        .success();
+    let input = awkward_input(2_000);
+    over_tls(&["produce", "-t", "sec"])
+        .write_stdin(input.clone())
+        .assert()
+        .success();
+    let o = login("chute-secret")
+        .args(["consume", "-t", "sec", "-g", "audit"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sorted = |b: &[u8]| {
+        let mut v: Vec<Vec<u8>> = b.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(&o.stdout),
+        sorted(&input),
+        "records over TLS and SASL"
+    );
+    login("chute-secret")
+        .args(["consume", "-t", "sec", "-g", "audit"])
+        .assert()
+        .success()
+        .stdout("");
+
+    let o = on
+        .env
+        .chute()
+        .args(["-b", &tls, "-X", "security.protocol=ssl"])
+        .args(["-X", "socket.timeout.ms=3000", "topic", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("certificate verify failed"), "{err}");
+    let o = login("wrong")
+        .args(["-X", "socket.timeout.ms=3000", "topic", "list"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("Authentication failed"), "{err}");
 }
 
 /// One of Kafka's own tools (`scripts/kafka-broker.sh run-class`), fed `input`.

@@ -2,6 +2,7 @@
 //! on a root (`--from`, `--since`, clamped with a warning), and without `--follow` each
 //! partition read up to its high watermark as it was when the consumer opened.
 
+use super::errors::Noting;
 use super::errors::from_kafka;
 use super::parts::{Part, Parts, pause};
 use super::{Kafka, client_config};
@@ -14,7 +15,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::time::Duration;
 
 pub struct KafkaConsumer {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<Noting>,
     parts: Parts,
     open: usize,
     until: Option<i64>,
@@ -54,7 +55,9 @@ impl KafkaConsumer {
         for (key, v) in &k.settings.properties {
             cfg.set(key, v);
         }
-        let consumer: BaseConsumer = cfg.create().map_err(|e| from_kafka(&e, "Kafka consumer"))?;
+        let consumer: BaseConsumer<Noting> = cfg
+            .create_with_context(Noting)
+            .map_err(|e| from_kafka(&e, "Kafka consumer"))?;
         let existing = k.topics()?;
         let names: Vec<&str> = existing.keys().map(String::as_str).collect();
         topics.check_patterns(&names)?;
@@ -143,7 +146,7 @@ impl KafkaConsumer {
     }
 
     /// A partition read to its stop (fields apart: a polled record borrows the consumer).
-    fn finish(parts: &mut Parts, open: &mut usize, c: &BaseConsumer, topic: &str, p: i32) {
+    fn finish(parts: &mut Parts, open: &mut usize, c: &BaseConsumer<Noting>, topic: &str, p: i32) {
         if let Some(part) = parts.get_mut(topic, p)
             && !part.done
         {

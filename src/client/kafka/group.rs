@@ -45,7 +45,15 @@ pub struct MemberContext {
     closing: AtomicBool,
 }
 
-impl ClientContext for MemberContext {}
+impl ClientContext for MemberContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
+        super::errors::note_log(level, message);
+    }
+
+    fn error(&self, e: rdkafka::error::KafkaError, reason: &str) {
+        super::errors::note(&e, reason);
+    }
+}
 
 impl ConsumerContext for MemberContext {
     fn rebalance(&self, c: &BaseConsumer<Self>, err: RDKafkaRespErr, tpl: &mut TopicPartitionList) {

@@ -21,7 +21,7 @@ struct Described {
 
 impl Kafka {
     /// A client that reads and commits the group's offsets without joining it.
-    fn outside(&self, group: &str) -> Result<BaseConsumer> {
+    fn outside(&self, group: &str) -> Result<BaseConsumer<super::errors::Noting>> {
         crate::group::check_name(group)?;
         let mut cfg = client_config(&self.settings);
         cfg.set("group.id", group)
@@ -29,7 +29,7 @@ impl Kafka {
         for (k, v) in &self.settings.properties {
             cfg.set(k, v);
         }
-        cfg.create()
+        cfg.create_with_context(super::errors::Noting)
             .map_err(|e| from_kafka(&e, &format!("group {group}")))
     }
 

@@ -58,7 +58,7 @@ use imp::{client_config, close_within, wait};
 
 #[cfg(feature = "kafka")]
 mod imp {
-    use super::errors::{from_code, from_kafka};
+    use super::errors::{Noting, from_code, from_kafka};
     use super::{KafkaSettings, consume, produce, topics};
     use crate::client::{
         Backend, GroupDescription, GroupSummary, MemberOptions, RecordConsumer, RecordProducer,
@@ -75,7 +75,6 @@ mod imp {
         AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier,
         TopicReplication,
     };
-    use rdkafka::client::DefaultClientContext;
     use rdkafka::config::ClientConfig;
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Offset, TopicPartitionList};
@@ -135,10 +134,10 @@ mod imp {
         /// For metadata, watermarks and offsets by time (no group, no subscription). Made on
         /// first use: `produce` asks its own client instead, sparing a client and its two
         /// connections (a third of a one-record run's time).
-        meta: std::cell::OnceCell<BaseConsumer>,
+        meta: std::cell::OnceCell<BaseConsumer<Noting>>,
         /// Made on first use: a client costs a thread and a connection, and closing one
         /// waits out its poll interval, which produce and consume need not pay.
-        admin: std::cell::OnceCell<AdminClient<DefaultClientContext>>,
+        admin: std::cell::OnceCell<AdminClient<Noting>>,
     }
 
     pub fn connect(s: &KafkaSettings) -> Result<Box<dyn Backend>> {
@@ -197,7 +196,7 @@ mod imp {
             })
         }
 
-        pub(super) fn meta(&self) -> Result<&BaseConsumer> {
+        pub(super) fn meta(&self) -> Result<&BaseConsumer<Noting>> {
             if let Some(m) = self.meta.get() {
                 return Ok(m);
             }
@@ -205,11 +204,13 @@ mod imp {
             for (k, v) in &self.settings.properties {
                 cfg.set(k, v);
             }
-            let m = cfg.create().map_err(|e| from_kafka(&e, "Kafka client"))?;
+            let m = cfg
+                .create_with_context(Noting)
+                .map_err(|e| from_kafka(&e, "Kafka client"))?;
             Ok(self.meta.get_or_init(|| m))
         }
 
-        pub(super) fn admin(&self) -> Result<&AdminClient<DefaultClientContext>> {
+        pub(super) fn admin(&self) -> Result<&AdminClient<Noting>> {
             if let Some(a) = self.admin.get() {
                 return Ok(a);
             }
@@ -218,7 +219,7 @@ mod imp {
                 cfg.set(k, v);
             }
             let a = cfg
-                .create()
+                .create_with_context(Noting)
                 .map_err(|e| from_kafka(&e, "Kafka admin client"))?;
             Ok(self.admin.get_or_init(|| a))
         }
@@ -230,6 +231,15 @@ mod imp {
         }
 
         fn unreachable(&self, e: &rdkafka::error::KafkaError, what: &str) -> Error {
+            // Serve the client's events first: a failed TLS handshake or login is reported
+            // there, and the error then says so.
+            if let Some(m) = self.meta.get() {
+                for _ in 0..64 {
+                    if m.poll(Duration::ZERO).is_none() {
+                        break;
+                    }
+                }
+            }
             from_kafka(
                 e,
                 &format!("{what} (Kafka cluster {})", self.settings.bootstrap),

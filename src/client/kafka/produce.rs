@@ -28,7 +28,15 @@ struct Reports {
     first: Option<Error>,
 }
 
-impl ClientContext for Deliveries {}
+impl ClientContext for Deliveries {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, _: &str, message: &str) {
+        super::errors::note_log(level, message);
+    }
+
+    fn error(&self, e: rdkafka::error::KafkaError, reason: &str) {
+        super::errors::note(&e, reason);
+    }
+}
 
 impl ProducerContext for Deliveries {
     /// The record's input line, for the error message.
@@ -124,7 +132,12 @@ impl KafkaProducer {
             .create_with_context(Deliveries::default())
             .map_err(|e| from_kafka(&e, "Kafka producer"))?;
         // The producer's own client answers the partition count: one client, not two.
-        let (partitions, created) = match k.partition_count_on(producer.client(), topic) {
+        let count = k.partition_count_on(producer.client(), topic).map_err(|e| {
+            // A failed TLS handshake or login is reported among the producer's events.
+            producer.poll(Duration::ZERO);
+            super::errors::explain(e)
+        });
+        let (partitions, created) = match count {
             Ok(n) => (n, false),
             Err(Error::NotFound(_)) if o.create => {
                 k.create_default(topic)?;
