@@ -69,11 +69,13 @@ trap kafka_cleanup EXIT
 
 ck() { "$chute" -q -b "$B" "$@"; }
 run_class() { "$broker_script" run-class "org.apache.kafka.tools.$1" "${@:2}"; }
-# new_topic P -> a topic of P partitions that nobody used, its name also in $work/topic
-seq_no=0
+# new_topic P -> a topic of P partitions that nobody used, its name also in $work/topic.
+# The counter is a file: callers run it in $(...), where a variable would not keep its count.
 new_topic() {
-    seq_no=$((seq_no + 1))
-    local t=bench-$$-p$1-$seq_no
+    local n
+    n=$(($(cat "$work/seq-new" 2>/dev/null || echo 0) + 1))
+    echo "$n" >"$work/seq-new"
+    local t=bench-$$-p$1-$n
     ck topic create "$t" --partitions "$1" >/dev/null
     echo "$t" >>"$topics"
     echo "$t" >"$work/topic"

@@ -87,6 +87,9 @@ pub enum Command {
     /// Transform topics into another with any command, exactly once (a consumer group whose
     /// --exec output is produced to --to, committed with its input)
     Stream(StreamArgs),
+    /// Copy topics of this root to a Kafka cluster, each record exactly once, through restarts
+    /// and outages (docs/mirror.md)
+    Mirror(MirrorArgs),
     /// Partition, group, broker and controller figures in Prometheus' text format (0.0.4)
     Metrics(MetricsArgs),
     /// The cluster at a glance, live: partitions, groups and their lag, brokers, the controller
@@ -660,6 +663,58 @@ pub struct ConsumeArgs {
         value_parser = parse_duration
     )]
     pub commit_interval: Duration,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Records keep their key, value, headers and timestamp, and their partition when the destination
+has as many (a missing destination is created so; otherwise keys go where the Java producer
+puts them). Each batch goes out in one Kafka transaction with the mirror's positions, so a
+mirror killed at any moment and run again copies each record once; consumers on Kafka see only
+committed records (librdkafka's default; Java's needs isolation.level=read_committed). Kafka
+settings: --to-kafka HOST:PORT, or the top-level -b/--cluster; top-level -X applies.
+
+Exit codes: 0 done (or stopped by a signal after its last commit); 1 another mirror of the
+same --name took over, or the cluster refused a login; 2 usage; 75 the cluster could not be
+reached and --retry-for ran out.")]
+pub struct MirrorArgs {
+    /// Topic to copy; repeatable. A value starting with ^ is a regular expression (with
+    /// --follow, topics created later that it matches are copied too)
+    #[arg(long, short = 't', required = true, value_name = "TOPIC|^REGEX", add = crate::complete::topic())]
+    pub topic: Vec<String>,
+    /// Copy to this Kafka cluster (without a value: the one -b or --cluster names)
+    #[arg(long, value_name = "HOST:PORT[,...]", num_args = 0..=1, default_missing_value = "", required = true)]
+    pub to_kafka: Option<String>,
+    /// The mirror's name on the cluster: its transactions and positions (group
+    /// chute-mirror.NAME). One running mirror per name [default: the root's directory name]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Give a topic another name on the destination; repeatable
+    #[arg(long, value_name = "SOURCE=DEST", value_parser = rename)]
+    pub rename: Vec<(String, String)>,
+    /// Keep copying what arrives, until stopped (SIGTERM, Ctrl-C)
+    #[arg(long, short = 'F')]
+    pub follow: bool,
+    /// Most records per transaction
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    pub batch_records: u64,
+    /// Replication factor of topics created on the destination [default: the cluster's]
+    #[arg(long, short = 'r', value_name = "N")]
+    pub replication_factor: Option<u32>,
+    /// Give up (exit 75) when the cluster has been unreachable this long [default: never]
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub retry_for: Option<Duration>,
+    /// Print a JSON summary on stdout at the end
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--rename SOURCE=DEST`.
+fn rename(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
+        _ => Err(format!("{s:?} is not SOURCE=DEST (two topic names)")),
+    }
 }
 
 #[derive(Args, Debug)]

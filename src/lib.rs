@@ -7,6 +7,8 @@
 //! Each folder is one layer and uses only the layers below it (`tests/it/layers.rs` checks):
 //!
 //! ```text
+//!  mirror/                    `chute mirror`: topics copied to a Kafka cluster, exactly once,
+//!     │                       with their positions in the same Kafka transactions
 //!  client/  snapshot          the seam the commands call for topics, produce, consume, groups
 //!     │                       (client::Backend; local: this directory tree); one look at the
 //!     │                       whole cluster for `top` and `metrics`
@@ -46,6 +48,7 @@ pub mod fsutil;
 pub mod group;
 pub mod input;
 pub mod log;
+pub mod mirror;
 pub mod names;
 pub mod output;
 pub mod partitioner;

@@ -33,6 +33,15 @@ fn main() {
     // the environment is not (a shell may set it for every command).
     let root_given = matches.value_source("root") == Some(clap::parser::ValueSource::CommandLine);
     cmd::set_quiet(cli.quiet);
+    // The mirror works on a root and a Kafka cluster at once: -b/--cluster/-X name the
+    // latter, --root the former.
+    if let Command::Mirror(a) = cli.command {
+        let root = cli.root.unwrap_or_else(chute::cluster::default_root);
+        let cluster = chute::cluster::Cluster::at(root);
+        chute::fsutil::warn_if_network_fs(&cluster.root);
+        let r = cmd::mirror::run(&cluster, cli.bootstrap_server, cli.cluster, cli.property, a);
+        finish(r);
+    }
     let target = match cmd::target(
         cli.root.clone(),
         root_given,
@@ -74,7 +83,12 @@ fn main() {
         Command::Verify(a) => t.root("verify").and_then(|r| cmd::verify::run(r, a)),
         Command::Completions(a) => cmd::docs::completions(a),
         Command::GenerateDocs { dir } => cmd::docs::generate(&dir),
+        Command::Mirror(_) => unreachable!("handled above"),
     };
+    finish(result)
+}
+
+fn finish(result: chute::error::Result<i32>) -> ! {
     match result {
         Ok(code) => std::process::exit(code),
         // `chute consume | head`: the reader left, which is not our failure.

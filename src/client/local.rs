@@ -72,39 +72,7 @@ impl Backend for Local {
         topics: &Subscription,
         o: &ConsumeOptions,
     ) -> Result<Box<dyn RecordConsumer>> {
-        // Stamped before the metadata is read: a topic created after is picked up.
-        let stamp = TopicWatch::stamp_now(&self.cluster);
-        let (md, names) = topics.resolve_in(&self.cluster, true)?;
-        let mut consumer = Consumer::open(&self.cluster, &md, &names, o, &|_, _| None)?;
-        if topics.has_patterns() {
-            consumer.patterns = Some(topics.clone());
-        }
-        let mut warnings = std::mem::take(&mut consumer.warnings);
-        // Following: wake on file events in the replica directories, not on a timer alone.
-        let waker = o.follow.then(|| {
-            let dirs: Vec<_> = consumer
-                .cursors
-                .iter()
-                .flat_map(|c| c.watch.iter().cloned())
-                .collect();
-            Waker::new(&dirs)
-        });
-        if let Some(w) = waker.as_ref().and_then(|w| w.warning.clone()) {
-            warnings.push(w);
-        }
-        // -p chose partitions of the one topic there was: the subscription stays that.
-        let grow = (o.follow && topics.has_patterns() && o.partitions.is_none()).then(|| Grow {
-            cluster: self.cluster.clone(),
-            topics: topics.clone(),
-            opts: o.clone(),
-            stamp,
-        });
-        Ok(Box::new(LocalConsumer {
-            consumer,
-            waker,
-            warnings,
-            grow,
-        }))
+        self.consumer_at(topics, o, &|_, _| None)
     }
 
     fn list_groups(&self) -> Result<Vec<GroupSummary>> {
@@ -211,6 +179,49 @@ impl Backend for Local {
 }
 
 impl Local {
+    /// [`consumer`](Backend::consumer) with `o.from` = stored: `start` gives where each
+    /// partition begins (None: at its first offset). A mirror resumes this way.
+    pub fn consumer_at(
+        &self,
+        topics: &Subscription,
+        o: &ConsumeOptions,
+        start: &dyn Fn(&str, u32) -> Option<u64>,
+    ) -> Result<Box<dyn RecordConsumer>> {
+        // Stamped before the metadata is read: a topic created after is picked up.
+        let stamp = TopicWatch::stamp_now(&self.cluster);
+        let (md, names) = topics.resolve_in(&self.cluster, true)?;
+        let mut consumer = Consumer::open(&self.cluster, &md, &names, o, start)?;
+        if topics.has_patterns() {
+            consumer.patterns = Some(topics.clone());
+        }
+        let mut warnings = std::mem::take(&mut consumer.warnings);
+        // Following: wake on file events in the replica directories, not on a timer alone.
+        let waker = o.follow.then(|| {
+            let dirs: Vec<_> = consumer
+                .cursors
+                .iter()
+                .flat_map(|c| c.watch.iter().cloned())
+                .collect();
+            Waker::new(&dirs)
+        });
+        if let Some(w) = waker.as_ref().and_then(|w| w.warning.clone()) {
+            warnings.push(w);
+        }
+        // -p chose partitions of the one topic there was: the subscription stays that.
+        let grow = (o.follow && topics.has_patterns() && o.partitions.is_none()).then(|| Grow {
+            cluster: self.cluster.clone(),
+            topics: topics.clone(),
+            opts: o.clone(),
+            stamp,
+        });
+        Ok(Box::new(LocalConsumer {
+            consumer,
+            waker,
+            warnings,
+            grow,
+        }))
+    }
+
     /// Dead-letter records go to a topic of this root, acknowledged by its leader and fsynced.
     fn dead_letter_producer(&self) -> OpenProducer {
         let cluster = self.cluster.clone();
@@ -286,6 +297,16 @@ impl RecordConsumer for LocalConsumer {
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
         self.pick_up_topics()?;
         self.consumer.poll(sink)
+    }
+    fn poll_at_most(&mut self, sink: &mut dyn RecordSink, n: u64) -> Result<u64> {
+        self.pick_up_topics()?;
+        // The consumer's own limit (-n) is the tool: it stops after the record in hand.
+        let own = self.consumer.max;
+        let cap = self.consumer.delivered.saturating_add(n);
+        self.consumer.max = Some(own.map_or(cap, |m| m.min(cap)));
+        let r = self.consumer.poll(sink);
+        self.consumer.max = own;
+        r
     }
     fn poll_merged(&mut self, sink: &mut dyn RecordSink, keep_last: Option<usize>) -> Result<u64> {
         self.consumer.poll_merged(sink, keep_last)

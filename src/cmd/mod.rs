@@ -8,6 +8,7 @@ pub mod docs;
 pub mod dump;
 pub mod group;
 pub mod metrics;
+pub mod mirror;
 pub mod offsets;
 pub mod produce;
 pub mod progress;

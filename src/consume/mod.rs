@@ -529,6 +529,13 @@ impl Consumer {
                 }
                 sink.reached(topic, name_p, c.next)?;
                 if c.done || stopping || max.is_some_and(|m| *delivered >= m) {
+                    // Stopped inside the batch: the next poll (a mirror's next transaction)
+                    // reads the rest of it, so the reader goes back to it.
+                    let rest = c.next < b.header.next_offset().min(stop);
+                    drop(recs);
+                    if rest {
+                        c.reader.seek(c.next, &tail)?;
+                    }
                     break;
                 }
             }
@@ -558,6 +565,11 @@ pub trait RecordConsumer {
     fn warnings(&mut self) -> Vec<String>;
     /// Deliver what is available now; returns records delivered.
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64>;
+    /// [`poll`](Self::poll), stopping after `n` records (a mirror's transaction).
+    fn poll_at_most(&mut self, sink: &mut dyn RecordSink, n: u64) -> Result<u64> {
+        let _ = n;
+        self.poll(sink)
+    }
     /// Deliver every partition up to where it stood when opened, in timestamp order across
     /// partitions and topics; with `keep_last`, only the last that many (`--merge`, `--tail
     /// N`).

@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("controller", 9),
     ("stream", 10),
     ("client", 11),
+    ("mirror", 12),
     ("snapshot", 11),
 ];
 

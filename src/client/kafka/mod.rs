@@ -17,6 +17,8 @@ mod group;
 #[cfg(feature = "kafka")]
 mod groups;
 #[cfg(feature = "kafka")]
+pub mod mirror;
+#[cfg(feature = "kafka")]
 mod parts;
 #[cfg(feature = "kafka")]
 mod produce;
@@ -53,6 +55,12 @@ pub fn connect(_: &KafkaSettings) -> crate::error::Result<Box<dyn super::Backend
 
 #[cfg(feature = "kafka")]
 pub use imp::{Kafka, connect, status};
+
+/// Whether topic config `key` (chute's name) has a Kafka counterpart: a mirror copies those.
+#[cfg(feature = "kafka")]
+pub fn has_kafka_name(key: &str) -> bool {
+    topics::kafka_name(key).is_ok()
+}
 #[cfg(feature = "kafka")]
 use imp::{client_config, close_within, wait};
 
@@ -401,7 +409,11 @@ mod imp {
             let mut t = NewTopic::new(
                 name,
                 o.partitions as i32,
-                TopicReplication::Fixed(o.replication_factor as i32),
+                // 0: the cluster's default.replication.factor (-1 in CreateTopics).
+                TopicReplication::Fixed(match o.replication_factor {
+                    0 => -1,
+                    n => n as i32,
+                }),
             );
             for (k, v) in &configs {
                 t = t.set(k, v);

@@ -16,9 +16,16 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Delivery reports, as librdkafka calls them back from `poll`.
-#[derive(Default)]
 pub struct Deliveries {
     state: Mutex<Reports>,
+    /// What a record's opaque number is, for the message: "input line", "source offset".
+    unit: &'static str,
+}
+
+impl Default for Deliveries {
+    fn default() -> Deliveries {
+        Deliveries::counting("input line")
+    }
 }
 
 #[derive(Default)]
@@ -26,6 +33,27 @@ struct Reports {
     failed: u64,
     /// The first failure: what the run exits with.
     first: Option<Error>,
+}
+
+impl Deliveries {
+    pub fn counting(unit: &'static str) -> Deliveries {
+        Deliveries {
+            state: Mutex::default(),
+            unit,
+        }
+    }
+
+    /// The first failed delivery since the last call (with how many more failed), if any.
+    pub fn failure(&self) -> Result<()> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match s.first.take() {
+            Some(e) => {
+                let more = std::mem::take(&mut s.failed) - 1;
+                Err(super::errors::and_more(e, more))
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 impl ClientContext for Deliveries {
@@ -39,16 +67,17 @@ impl ClientContext for Deliveries {
 }
 
 impl ProducerContext for Deliveries {
-    /// The record's input line, for the error message.
+    /// The record's input line (or source offset), for the error message.
     type DeliveryOpaque = usize;
 
-    fn delivery(&self, r: &DeliveryResult<'_>, line: usize) {
+    fn delivery(&self, r: &DeliveryResult<'_>, n: usize) {
         if let Err((e, m)) = r {
             let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             s.failed += 1;
             if s.first.is_none() {
                 let what = format!(
-                    "input line {line}: partition {}-{} did not take the record",
+                    "{} {n}: partition {}-{} did not take the record",
+                    self.unit,
                     m.topic(),
                     m.partition()
                 );
@@ -191,19 +220,7 @@ impl KafkaProducer {
     }
 
     fn failure(&self) -> Result<()> {
-        let mut s = self
-            .producer
-            .context()
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        match s.first.take() {
-            Some(e) => {
-                let more = std::mem::take(&mut s.failed) - 1;
-                Err(super::errors::and_more(e, more))
-            }
-            None => Ok(()),
-        }
+        self.producer.context().failure()
     }
 }
 

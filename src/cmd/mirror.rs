@@ -1,0 +1,121 @@
+//! `chute mirror`: this root's topics copied to a Kafka cluster (src/mirror does the protocol).
+
+use super::progress::Status;
+use crate::cli::MirrorArgs;
+use chute::client::kafka::KafkaSettings;
+use chute::cluster::Cluster;
+use chute::consume::Subscription;
+use chute::error::{Error, Result};
+use chute::mirror::{Event, MirrorOptions};
+use std::time::Instant;
+
+/// `root`: the directory root (never a Kafka cluster); `bootstrap`, `cluster`, `properties`:
+/// the top-level Kafka options, which `--to-kafka` without a value relies on.
+pub fn run(
+    root: &Cluster,
+    bootstrap: Option<String>,
+    cluster: Option<String>,
+    properties: Vec<(String, String)>,
+    a: MirrorArgs,
+) -> Result<i32> {
+    let topics = Subscription::parse(&a.topic)?;
+    let to = a.to_kafka.clone().filter(|s| !s.is_empty()).or(bootstrap);
+    if to.is_none() && cluster.is_none() {
+        return Err(Error::Usage(
+            "--to-kafka needs HOST:PORT, or a cluster named by -b or --cluster before the subcommand".into(),
+        ));
+    }
+    let kafka = KafkaSettings::resolve(to, cluster.as_deref(), properties)?;
+    let name = match a.name {
+        Some(n) => n,
+        None => default_name(root),
+    };
+    if a.batch_records == 0 {
+        return Err(Error::Usage("--batch-records must be at least 1".into()));
+    }
+    let o = MirrorOptions {
+        topics,
+        rename: a.rename,
+        name,
+        follow: a.follow,
+        batch_records: a.batch_records,
+        replication_factor: a.replication_factor,
+        retry_for: a.retry_for,
+    };
+    chute::signals::install()?;
+    let started = Instant::now();
+    let mut status = Status::new();
+    let mut shown = Instant::now();
+    let summary = chute::mirror::to_kafka(root, &kafka, &o, &mut |e| match e {
+        Event::Committed { summary, behind } => {
+            if shown.elapsed().as_millis() >= 200 {
+                shown = Instant::now();
+                status.show(&format!(
+                    "mirror {}: {} record(s) copied, {behind} behind",
+                    summary.name, summary.records
+                ));
+            }
+        }
+        Event::Waiting {
+            error,
+            retry_in,
+            behind,
+        } => {
+            status.finish();
+            let behind = behind.map_or(String::new(), |b| format!("; {b} record(s) behind"));
+            eprintln!(
+                "chute: mirror {}: {error}; trying again in {}{behind}",
+                o.name,
+                humantime::format_duration(retry_in)
+            );
+        }
+        Event::Created { source, dest } => {
+            status.say(&format!(
+                "mirror {}: created topic {dest} on the cluster (from {source})",
+                o.name
+            ));
+        }
+    });
+    status.finish();
+    let summary = summary?;
+    if a.json {
+        let mut v = serde_json::to_value(&summary).map_err(|e| Error::Other(e.to_string()))?;
+        v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+        super::print_json(&v)?;
+    } else {
+        super::note(format_args!(
+            "mirror {}: {} record(s) copied in {} transaction(s) to {}",
+            summary.name, summary.records, summary.transactions, kafka.bootstrap
+        ));
+    }
+    Ok(0)
+}
+
+/// The host's name and the root's directory name: a mirror per root and machine, so that
+/// edge machines mirroring to one cluster do not take over each other's transactions.
+fn default_name(root: &Cluster) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let dir = root
+        .root
+        .file_name()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".into());
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    if host.is_empty() {
+        clean(&dir)
+    } else {
+        format!("{}.{}", clean(&host), clean(&dir))
+    }
+}

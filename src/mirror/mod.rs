@@ -1,0 +1,133 @@
+//! `chute mirror`: topics of this root copied to a Kafka cluster, each record once and in
+//! order per partition, through restarts, kills and outages (docs/mirror.md).
+//!
+//! A session takes over the mirror's Kafka transactions (fencing any earlier writer of its
+//! name), reads the positions the last committed transaction left, and reads the root from
+//! there; every batch of records goes out in one transaction with the positions it reached.
+//! When the cluster cannot be reached the session ends, the mirror waits (1 s, doubling to
+//! 30 s) and starts a new one; nothing a failed session wrote is visible, since its
+//! transaction never committed.
+
+use crate::consume::Subscription;
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What to copy, and how.
+#[derive(Clone, Debug)]
+pub struct MirrorOptions {
+    pub topics: Subscription,
+    /// `SOURCE=DEST` topic names; other topics keep theirs.
+    pub rename: Vec<(String, String)>,
+    /// Names the mirror's transactions and positions on the cluster.
+    pub name: String,
+    /// Keep copying what arrives, until stopped; otherwise stop at the ends as of the start.
+    pub follow: bool,
+    /// Records per transaction, at most.
+    pub batch_records: u64,
+    /// Replication factor of topics the mirror creates (None: the cluster's default).
+    pub replication_factor: Option<u32>,
+    /// Give up when the cluster has been unreachable this long (None: never).
+    pub retry_for: Option<Duration>,
+}
+
+/// A destination topic's name: the source's, or what `--rename` says.
+pub fn dest_name<'a>(rename: &'a [(String, String)], source: &'a str) -> &'a str {
+    rename
+        .iter()
+        .find(|(s, _)| s == source)
+        .map_or(source, |(_, d)| d.as_str())
+}
+
+/// `--rename` checked: valid names, each source once, no two sources onto one destination.
+pub fn check_rename(rename: &[(String, String)]) -> Result<()> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (s, d) in rename {
+        crate::names::topic(s)?;
+        crate::names::topic(d)?;
+        if rename.iter().filter(|(x, _)| x == s).count() > 1 {
+            return Err(Error::Usage(format!("--rename names {s:?} twice")));
+        }
+        if let Some(other) = seen.insert(d, s) {
+            return Err(Error::Usage(format!(
+                "--rename sends both {other:?} and {s:?} to {d:?}: a topic mirrors one topic"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One topic's figures.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TopicTotals {
+    pub to: String,
+    pub partitions: u32,
+    /// Records copied by this run.
+    pub records: u64,
+    pub created: bool,
+}
+
+/// What a run did, for `--json` and the last line.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Summary {
+    pub name: String,
+    pub records: u64,
+    pub transactions: u64,
+    /// Sessions after the first (each after the cluster could not be reached for a while).
+    pub restarts: u64,
+    pub topics: BTreeMap<String, TopicTotals>,
+}
+
+/// What the mirror tells whoever runs it, as it happens.
+pub enum Event<'a> {
+    /// A transaction committed; `behind` is what the root holds beyond the positions.
+    Committed { summary: &'a Summary, behind: u64 },
+    /// A session failed with an error worth waiting out; the next starts after `retry_in`.
+    Waiting {
+        error: &'a Error,
+        retry_in: Duration,
+        behind: Option<u64>,
+    },
+    /// A destination topic was created.
+    Created { source: &'a str, dest: &'a str },
+}
+
+#[cfg(feature = "kafka")]
+mod to_kafka;
+
+#[cfg(feature = "kafka")]
+pub use to_kafka::to_kafka;
+
+#[cfg(not(feature = "kafka"))]
+pub fn to_kafka(
+    _: &crate::cluster::Cluster,
+    _: &crate::client::kafka::KafkaSettings,
+    _: &MirrorOptions,
+    _: &mut dyn FnMut(Event<'_>),
+) -> Result<Summary> {
+    Err(Error::Usage(
+        "this chute was built without Kafka support (cargo feature \"kafka\")".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renames_are_one_to_one() {
+        let r = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        let ok = r(&[("orders", "dc1.orders"), ("logs", "dc1.logs")]);
+        check_rename(&ok).unwrap();
+        assert_eq!(dest_name(&ok, "orders"), "dc1.orders");
+        assert_eq!(dest_name(&ok, "other"), "other");
+        let e = check_rename(&r(&[("a", "x"), ("b", "x")])).unwrap_err();
+        assert!(e.to_string().contains("a topic mirrors one topic"), "{e}");
+        assert!(check_rename(&r(&[("a", "x"), ("a", "y")])).is_err());
+        assert!(check_rename(&r(&[("a", "bad/name")])).is_err());
+    }
+}

@@ -1,0 +1,298 @@
+//! root -> Kafka: the session loop (module docs in `mod.rs`, protocol in docs/mirror.md).
+
+use super::{Event, MirrorOptions, Summary, check_rename, dest_name};
+use crate::client::Backend;
+use crate::client::kafka::KafkaSettings;
+use crate::client::kafka::mirror::{MirrorWriter, Moved, Positions};
+use crate::client::local::Local;
+use crate::cluster::Cluster;
+use crate::consume::{ConsumeOptions, StartFrom};
+use crate::error::{Error, Result, exit};
+use crate::record::{ConsumedRecord, RecordSink};
+use crate::signals::stop_requested;
+use crate::topics::CreateOptions;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+/// Longest wait between sessions while the cluster cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A following mirror with nothing to copy waits this long for file events before looking.
+const IDLE: Duration = Duration::from_millis(200);
+
+/// Copy `o.topics` of `root` to the cluster until done (or, following, until stopped),
+/// starting a new session after each failure worth waiting out (exit 75's kind).
+pub fn to_kafka(
+    root: &Cluster,
+    kafka: &KafkaSettings,
+    o: &MirrorOptions,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<Summary> {
+    check_rename(&o.rename)?;
+    crate::names::group(&format!("chute-mirror.{}", o.name))
+        .map_err(|e| Error::Usage(format!("--name {:?}: {e}", o.name)))?;
+    let mut summary = Summary {
+        name: o.name.clone(),
+        ..Summary::default()
+    };
+    let mut backoff = Duration::from_secs(1);
+    // The positions of the last commit, for "how far behind" while the cluster is away.
+    let mut known: BTreeMap<String, Positions> = BTreeMap::new();
+    // Since when the mirror has made no progress.
+    let mut stuck_since = Instant::now();
+    loop {
+        let before = summary.transactions;
+        match session(root, kafka, o, &mut summary, &mut known, on) {
+            Ok(()) => return Ok(summary),
+            Err(e) if e.exit_code() == exit::TEMPFAIL && !stop_requested() => {
+                if summary.transactions > before {
+                    backoff = Duration::from_secs(1);
+                    stuck_since = Instant::now();
+                }
+                if o.retry_for
+                    .is_some_and(|limit| stuck_since.elapsed() >= limit)
+                {
+                    return Err(e);
+                }
+                let local = Local {
+                    cluster: root.clone(),
+                };
+                let behind = (!known.is_empty()).then(|| behind_of(&local, &known));
+                on(Event::Waiting {
+                    error: &e,
+                    retry_in: backoff,
+                    behind,
+                });
+                let until = Instant::now() + backoff;
+                while Instant::now() < until && !stop_requested() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if stop_requested() {
+                    return Ok(summary);
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                summary.restarts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A source topic's destination, as this session found or made it.
+struct Dest {
+    name: String,
+    partitions: u32,
+    /// Source partitions' positions: where each resumes.
+    positions: Positions,
+    /// Source partitions moved in the open transaction.
+    dirty: BTreeSet<u32>,
+    /// The source's partition count; records go to the same partition when the counts match.
+    same: bool,
+}
+
+/// One session: take over, read the positions, copy until done, stopped or failed.
+fn session(
+    root: &Cluster,
+    kafka: &KafkaSettings,
+    o: &MirrorOptions,
+    summary: &mut Summary,
+    known: &mut BTreeMap<String, Positions>,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<()> {
+    let mut w = MirrorWriter::open(kafka, &o.name)?;
+    let local = Local {
+        cluster: root.clone(),
+    };
+    let (_, names) = o.topics.resolve_in(root, true)?;
+    let mut dests = BTreeMap::new();
+    for t in &names {
+        let d = prepare(&w, &local, o, t, summary, on)?;
+        dests.insert(t.clone(), d);
+    }
+    for (t, d) in &dests {
+        known.insert(t.clone(), d.positions.clone());
+    }
+    let start: BTreeMap<(String, u32), u64> = dests
+        .iter()
+        .flat_map(|(t, d)| d.positions.iter().map(move |(&p, &n)| ((t.clone(), p), n)))
+        .collect();
+    let opts = ConsumeOptions {
+        partitions: None,
+        from: StartFrom::Stored,
+        since: None,
+        until: None,
+        max: None,
+        follow: o.follow,
+    };
+    let mut source = local.consumer_at(&o.topics, &opts, &|t, p| {
+        start.get(&(t.to_string(), p)).copied()
+    })?;
+    for m in source.warnings() {
+        tracing::warn!("{m}");
+    }
+    loop {
+        let mut sink = Sink {
+            w: &mut w,
+            local: &local,
+            o,
+            dests: &mut dests,
+            summary,
+            on,
+        };
+        let n = source.poll_at_most(&mut sink, o.batch_records)?;
+        let moved: Vec<Moved<'_>> = dests
+            .iter()
+            .filter(|(_, d)| !d.dirty.is_empty())
+            .map(|(t, d)| Moved {
+                dest: &d.name,
+                partitions: d.partitions,
+                source: t,
+                positions: &d.positions,
+                dirty: &d.dirty,
+            })
+            .collect();
+        if !moved.is_empty() {
+            w.commit(&moved)?;
+            summary.transactions += 1;
+            for (t, d) in dests.iter_mut() {
+                d.dirty.clear();
+                known.insert(t.clone(), d.positions.clone());
+            }
+            let behind = behind_of(&local, known);
+            on(Event::Committed { summary, behind });
+        }
+        if stop_requested() {
+            return Ok(());
+        }
+        if n == 0 {
+            if source.finished() {
+                return Ok(());
+            }
+            source.wait(IDLE);
+        }
+    }
+}
+
+/// The destination of `source`: created on the cluster when missing (the source's partition
+/// count and the configs Kafka has a name for), and the positions its metadata holds.
+fn prepare(
+    w: &MirrorWriter,
+    local: &Local,
+    o: &MirrorOptions,
+    source: &str,
+    summary: &mut Summary,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<Dest> {
+    let name = dest_name(&o.rename, source).to_string();
+    let described = local.describe_topic(source)?;
+    let src_partitions = described.partitions.len() as u32;
+    let (partitions, created) = match w.partitions(&name)? {
+        Some(n) => (n, false),
+        None => {
+            let config: Vec<String> = described
+                .overrides
+                .iter()
+                .filter(|k| crate::client::kafka::has_kafka_name(k))
+                .filter_map(|k| {
+                    described.config.get(k).map(|v| match v {
+                        serde_json::Value::String(s) => format!("{k}={s}"),
+                        v => format!("{k}={v}"),
+                    })
+                })
+                .collect();
+            w.kafka().create_topic(
+                &name,
+                CreateOptions {
+                    partitions: src_partitions,
+                    replication_factor: o.replication_factor.unwrap_or(0),
+                    config,
+                    if_not_exists: true,
+                },
+            )?;
+            on(Event::Created {
+                source,
+                dest: &name,
+            });
+            (w.await_partitions(&name)?, true)
+        }
+    };
+    let positions = w.positions(&name, source, partitions)?;
+    let t = summary.topics.entry(source.to_string()).or_default();
+    t.to = name.clone();
+    t.partitions = src_partitions;
+    t.created |= created;
+    Ok(Dest {
+        name,
+        partitions,
+        positions,
+        dirty: BTreeSet::new(),
+        same: partitions == src_partitions,
+    })
+}
+
+/// Records the root holds beyond the mirror's positions (a partition never mirrored counts
+/// from its first offset).
+fn behind_of(local: &Local, known: &BTreeMap<String, Positions>) -> u64 {
+    let mut n = 0;
+    for (t, positions) in known {
+        if let Ok(offs) = local.topic_offsets(t, None) {
+            for p in offs {
+                let at = positions.get(&p.partition).copied().unwrap_or(p.earliest);
+                n += p.latest.saturating_sub(at.max(p.earliest));
+            }
+        }
+    }
+    n
+}
+
+struct Sink<'a> {
+    w: &'a mut MirrorWriter,
+    local: &'a Local,
+    o: &'a MirrorOptions,
+    dests: &'a mut BTreeMap<String, Dest>,
+    summary: &'a mut Summary,
+    on: &'a mut dyn FnMut(Event<'_>),
+}
+
+impl Sink<'_> {
+    /// The destination of `topic`, prepared on first sight (a topic a pattern matched after
+    /// the session began).
+    fn dest(&mut self, topic: &str) -> Result<&mut Dest> {
+        if !self.dests.contains_key(topic) {
+            let d = prepare(self.w, self.local, self.o, topic, self.summary, self.on)?;
+            self.dests.insert(topic.to_string(), d);
+        }
+        Ok(self.dests.get_mut(topic).expect("inserted above"))
+    }
+}
+
+impl RecordSink for Sink<'_> {
+    fn record(&mut self, r: &ConsumedRecord<'_>) -> Result<()> {
+        let d = self.dest(r.topic)?;
+        let p = if d.same {
+            r.partition
+        } else {
+            match r.key {
+                Some(k) => crate::partitioner::partition_for_key(k, d.partitions),
+                None => r.partition % d.partitions,
+            }
+        };
+        let name = d.name.clone();
+        d.positions.insert(r.partition, r.offset + 1);
+        d.dirty.insert(r.partition);
+        self.w.send(&name, p, r)?;
+        self.summary.records += 1;
+        if let Some(t) = self.summary.topics.get_mut(r.topic) {
+            t.records += 1;
+        }
+        Ok(())
+    }
+
+    fn reached(&mut self, topic: &str, p: u32, next: u64) -> Result<()> {
+        let d = self.dest(topic)?;
+        if d.positions.get(&p) != Some(&next) {
+            d.positions.insert(p, next);
+            d.dirty.insert(p);
+        }
+        Ok(())
+    }
+}
