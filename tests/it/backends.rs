@@ -53,6 +53,15 @@ impl On {
     }
 
     /// A topic or group name of this scenario's own.
+    /// Commands against the broker at `addr` (one a test started itself).
+    pub fn broker(addr: &str) -> On {
+        On {
+            env: Env::new(),
+            kafka: Some(addr.to_string()),
+            prefix: String::new(),
+        }
+    }
+
     pub fn name(&self, n: &str) -> String {
         format!("{}{n}", self.prefix)
     }
@@ -471,13 +480,13 @@ fn a_failed_exec_commits_nothing_and_the_next_run_redelivers(on: &On) {
 
 /// A broker of the test's own (scripts/kafka-broker.sh with a state directory of its own), for
 /// tests that freeze or stop it; stopped on drop.
-struct OwnBroker {
-    state: std::path::PathBuf,
-    addr: String,
+pub struct OwnBroker {
+    pub state: std::path::PathBuf,
+    pub addr: String,
 }
 
 impl OwnBroker {
-    fn start(dir: &std::path::Path) -> OwnBroker {
+    pub fn start(dir: &std::path::Path) -> OwnBroker {
         OwnBroker::start_with(dir, false)
     }
 
@@ -499,7 +508,7 @@ impl OwnBroker {
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         std::fs::read_to_string(self.state.join("pid"))
             .unwrap()
             .trim()

@@ -26,6 +26,7 @@ mod idempotent;
 mod layers;
 mod logs;
 mod metrics;
+mod mirror;
 mod partitioning;
 mod produce_consume;
 mod replication;

@@ -60,9 +60,15 @@ impl MirrorWriter {
         let producer: BaseProducer<Deliveries> = cfg
             .create_with_context(Deliveries::counting("source offset"))
             .map_err(|e| from_kafka(&e, "Kafka producer"))?;
-        producer
-            .init_transactions(timeout.max(Duration::from_secs(30)))
-            .map_err(|e| txn_error(&e, &format!("mirror {name}: taking over its transactions")))?;
+        producer.init_transactions(timeout).map_err(|e| {
+            txn_error(
+                &e,
+                &format!(
+                    "taking over the transactions of {group} (Kafka cluster {})",
+                    settings.bootstrap
+                ),
+            )
+        })?;
         let mut cfg = client_config(settings);
         cfg.set("group.id", &group)
             .set("enable.auto.commit", "false")
@@ -195,10 +201,9 @@ impl MirrorWriter {
                     rec = back;
                 }
                 Err((e, _)) => {
-                    return Err(explain(from_kafka(
-                        &e,
-                        &format!("partition {topic}-{partition}"),
-                    )));
+                    return Err(self.fatal().unwrap_or_else(|| {
+                        explain(from_kafka(&e, &format!("partition {topic}-{partition}")))
+                    }));
                 }
             }
         }
@@ -241,7 +246,11 @@ impl MirrorWriter {
             std::thread::sleep(Duration::from_micros(500));
         }
         self.producer().poll(Duration::ZERO);
-        self.producer().context().failure()?;
+        // A fenced producer fails its queued records ("purged"): say why instead.
+        self.producer()
+            .context()
+            .failure()
+            .map_err(|e| self.fatal().unwrap_or(e))?;
         if tpl.count() > 0 {
             self.producer()
                 .send_offsets_to_transaction(&tpl, &self.cgm, self.timeout)
@@ -252,6 +261,20 @@ impl MirrorWriter {
             .map_err(|e| txn_error(&e, "committing a transaction"))?;
         self.open = false;
         Ok(())
+    }
+
+    /// The producer's fatal error, if it has one: fenced by a newer writer of the same
+    /// transactional id, above all.
+    fn fatal(&self) -> Option<Error> {
+        let (code, reason) = self.producer().client().fatal_error()?;
+        let msg = format!("{}: {reason}", self.group);
+        Some(if fenced(code) {
+            Error::Other(format!(
+                "{msg}: another mirror of the same --name took over"
+            ))
+        } else {
+            Error::Other(msg)
+        })
     }
 
     /// Abort the open transaction, if any (best effort: a writer that cannot abort is
@@ -324,24 +347,32 @@ fn parse(m: &str) -> std::result::Result<(String, Vec<(u32, u64)>), String> {
     Ok((source, list))
 }
 
+fn fenced(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::InvalidProducerEpoch
+            | RDKafkaErrorCode::Fenced
+    )
+}
+
 /// A transaction call's error in chute's terms: fenced by a newer mirror of the same name is
 /// final (exit 1); what a retry can mend stays temporary (exit 75).
 fn txn_error(e: &KafkaError, what: &str) -> Error {
     if let KafkaError::Transaction(t) = e {
         let msg = format!("{what}: {}", t.string());
-        if matches!(
-            t.code(),
-            RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch
-        ) || (t.is_fatal() && t.code() == RDKafkaErrorCode::Fenced)
-        {
+        if fenced(t.code()) {
             return Error::Other(format!(
                 "{msg}: another mirror of the same --name took over"
             ));
         }
-        if t.is_retriable() || t.txn_requires_abort() || t.is_fatal() {
-            return explain(Error::Temporary(msg));
-        }
-        return explain(super::errors::from_code(t.code(), what));
+        return match super::errors::from_code(t.code(), what) {
+            Error::Temporary(_) => explain(Error::Temporary(msg)),
+            _ if t.is_retriable() || t.txn_requires_abort() || t.is_fatal() => {
+                explain(Error::Temporary(msg))
+            }
+            e => e,
+        };
     }
     explain(from_kafka(e, what))
 }

@@ -1,0 +1,435 @@
+//! `chute mirror --to-kafka` against a real broker (CHUTE_TEST_KAFKA, as tests/it/backends.rs):
+//! byte-exact copies with keys, headers and timestamps; each record once, in order, through
+//! SIGKILLs while producers write, a broker that stops answering, and a second mirror of the
+//! same name.
+
+use crate::backends::{On, OwnBroker};
+use crate::util::*;
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// Each partition's records, as `chute consume --format json` prints them without topic and
+/// offset (what a mirror must keep: partition, key, value, headers, timestamp).
+fn by_partition(json: &[u8]) -> BTreeMap<u64, Vec<serde_json::Value>> {
+    let mut out: BTreeMap<u64, Vec<serde_json::Value>> = BTreeMap::new();
+    for l in lines(json) {
+        let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("topic");
+        o.remove("offset");
+        let p = o["partition"].as_u64().unwrap();
+        out.entry(p).or_default().push(v);
+    }
+    out
+}
+
+fn root_records(on: &On, topic: &str) -> BTreeMap<u64, Vec<serde_json::Value>> {
+    let o = on
+        .env
+        .chute()
+        .args(["consume", "-t", topic, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    by_partition(&o.stdout)
+}
+
+fn kafka_records(on: &On, topic: &str) -> BTreeMap<u64, Vec<serde_json::Value>> {
+    by_partition(&on.consume(topic, &["--format", "json"]))
+}
+
+fn mirror(on: &On, args: &[&str]) -> std::process::Output {
+    on.env
+        .chute()
+        .arg("mirror")
+        .args(args)
+        .args(["--to-kafka", on.kafka.as_deref().unwrap()])
+        .output()
+        .unwrap()
+}
+
+fn mirror_ok(on: &On, args: &[&str]) -> serde_json::Value {
+    let o = mirror(on, &[args, &["--json"]].concat());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn spawn_mirror(on: &On, args: &[&str]) -> Child {
+    on.env
+        .spawn(&[&["mirror"], args].concat())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_mirror_copies_keys_values_headers_and_timestamps_byte_exact_and_once() {
+    let Some(on) = On::kafka() else { return };
+    let (orders, logs, name) = (on.name("orders"), on.name("logs"), on.name("m"));
+    let renamed = on.name("dc1.orders");
+    let root = |args: &[&str]| on.env.chute().args(args).assert().success();
+    root(&["topic", "create", &orders, "-p", "4", "-c", "retention=3d"]);
+    root(&["topic", "create", &logs, "-p", "1"]);
+    let mut json = Vec::new();
+    for i in 0..3000 {
+        let line = match i % 4 {
+            0 => format!(
+                r#"{{"key":"k{i}","value":"v{i}","headers":[{{"key":"h","value":"x{i}"}},{{"key":"n","value":null}}],"timestamp":{}}}"#,
+                1_700_000_000_000u64 + i
+            ),
+            1 => format!(
+                r#"{{"key":null,"value":"{}","value_encoding":"base64"}}"#,
+                ["/w==", "gAA=", "AAEC"][i as usize % 3]
+            ),
+            2 => {
+                format!(r#"{{"key":"AAE=","key_encoding":"base64","value":null,"timestamp":{i}}}"#)
+            }
+            _ => format!(r#"{{"key":"k{i}","value":"line with CR\r and tab\t"}}"#),
+        };
+        json.extend_from_slice(line.as_bytes());
+        json.push(b'\n');
+    }
+    on.env
+        .chute()
+        .args(["produce", "-t", &orders, "--format", "json"])
+        .write_stdin(json)
+        .assert()
+        .success();
+    on.env
+        .chute()
+        .args(["produce", "-t", &logs])
+        .write_stdin(awkward_input_small())
+        .assert()
+        .success();
+
+    let pattern = format!("^{}(orders|logs)$", on.name("").replace('-', "\\-"));
+    let rename = format!("{orders}={renamed}");
+    let s = mirror_ok(
+        &on,
+        &[
+            "-t",
+            &pattern,
+            "--name",
+            &name,
+            "--rename",
+            &rename,
+            "--batch-records",
+            "700",
+        ],
+    );
+    let logs_n = lines(&awkward_input_small()).len() as u64;
+    assert_eq!(s["records"], 3000 + logs_n, "{s}");
+    assert_eq!(s["topics"][&orders]["to"], renamed.as_str(), "{s}");
+    assert_eq!(s["topics"][&orders]["created"], true, "{s}");
+    assert!(s["transactions"].as_u64().unwrap() >= 5, "{s}");
+
+    assert_eq!(kafka_records(&on, &renamed), root_records(&on, &orders));
+    assert_eq!(kafka_records(&on, &logs), root_records(&on, &logs));
+    // The raw bytes too, CRs, NULs and invalid UTF-8 included, in order.
+    assert_eq!(on.consume(&logs, &[]), awkward_input_small());
+    // Created with the source's partition count and its retention (Kafka's name for it).
+    let d = on.json(&["topic", "describe", &renamed, "--json"]);
+    assert_eq!(d["partitions"].as_array().unwrap().len(), 4, "{d}");
+    assert_eq!(d["config"]["retention"], "3days", "{d}");
+
+    // Nothing new: nothing copied. New records: only they.
+    let s = mirror_ok(&on, &["-t", &pattern, "--name", &name, "--rename", &rename]);
+    assert_eq!(s["records"], 0, "{s}");
+    on.env
+        .chute()
+        .args(["produce", "-t", &orders, "-K", ","])
+        .write_stdin("a,1\nb,2\n")
+        .assert()
+        .success();
+    let s = mirror_ok(&on, &["-t", &pattern, "--name", &name, "--rename", &rename]);
+    assert_eq!(s["records"], 2, "{s}");
+    assert_eq!(kafka_records(&on, &renamed), root_records(&on, &orders));
+
+    // The same destination claimed for another source is refused, naming both.
+    let o = mirror(
+        &on,
+        &[
+            "-t",
+            &logs,
+            "--name",
+            &name,
+            "--rename",
+            &format!("{logs}={renamed}"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("is the mirror of {orders:?}")),
+        "{err}"
+    );
+}
+
+fn awkward_input_small() -> Vec<u8> {
+    crate::backends::awkward_input(500)
+}
+
+#[test]
+fn a_mirror_killed_at_random_moments_while_producers_write_copies_each_record_once() {
+    let Some(on) = On::kafka() else { return };
+    let (t, name) = (on.name("edge"), on.name("edge-m"));
+    on.env
+        .chute()
+        .args(["topic", "create", &t, "-p", "3"])
+        .assert()
+        .success();
+    // A producer writing all along, a line at a time through a pipe (keyed: partitions vary).
+    let mut producer = on
+        .env
+        .spawn(&["produce", "-t", &t, "-K", ","])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = producer.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 0..40_000 {
+            writeln!(feed, "k{},record {i}", i % 97).unwrap();
+            if i % 400 == 0 {
+                feed.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    });
+    let kafka = on.kafka.clone().unwrap();
+    let mut seed = 0x2545_f491_u32;
+    let mut kills = 0;
+    while kills < 30 {
+        let mut m = spawn_mirror(
+            &on,
+            &[
+                "-t",
+                &t,
+                "--name",
+                &name,
+                "--follow",
+                "--batch-records",
+                "300",
+                "--to-kafka",
+                &kafka,
+            ],
+        );
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        // Chaos, not synchronisation: the kill lands anywhere from start-up to mid-commit.
+        std::thread::sleep(Duration::from_millis(20 + (seed % 400) as u64));
+        signal(m.id(), "KILL");
+        let status = m.wait().unwrap();
+        assert!(
+            status.code().is_none(),
+            "the mirror exited by itself: {status:?}"
+        );
+        kills += 1;
+    }
+    writer.join().unwrap();
+    let status = producer.wait().unwrap();
+    assert!(status.success());
+    let s = mirror_ok(&on, &["-t", &t, "--name", &name]);
+    assert!(s["records"].as_u64().unwrap() < 40_000, "{s}");
+    let (k, r) = (kafka_records(&on, &t), root_records(&on, &t));
+    assert_eq!(r.values().map(Vec::len).sum::<usize>(), 40_000);
+    for (p, recs) in &r {
+        assert_eq!(k.get(p).map(Vec::len), Some(recs.len()), "partition {p}");
+        assert!(
+            k[p] == *recs,
+            "partition {p}: the records differ or are out of order"
+        );
+    }
+}
+
+/// Lines of a child's stderr, as they come.
+fn stderr_lines(c: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let err = c.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(err).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for_line(rx: &std::sync::mpsc::Receiver<String>, what: &str, seen: &mut Vec<String>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            let hit = l.contains(what);
+            seen.push(l);
+            if hit {
+                return;
+            }
+        }
+    }
+    panic!("no line with {what:?} on stderr within 90 s: {seen:#?}");
+}
+
+#[test]
+fn a_mirror_waits_out_a_broker_that_stops_answering_and_resumes_exactly_once() {
+    let Some(on) = On::kafka() else { return };
+    let broker = OwnBroker::start(on.env.dir.path());
+    let b = broker.addr.clone();
+    let kafka_on = On::broker(&b);
+    let t = "outage";
+    on.env
+        .chute()
+        .args(["topic", "create", t, "-p", "2"])
+        .assert()
+        .success();
+    let produce = |from: u32, to: u32| {
+        let input: String = (from..to).map(|i| format!("k{i},v{i}\n")).collect();
+        on.env
+            .chute()
+            .args(["produce", "-t", t, "-K", ","])
+            .write_stdin(input)
+            .assert()
+            .success();
+    };
+    produce(0, 1000);
+    let mut m = on
+        .env
+        .spawn(&[
+            "-X",
+            "socket.timeout.ms=2000",
+            "-X",
+            "transaction.timeout.ms=10000",
+        ])
+        .args([
+            "mirror",
+            "-t",
+            t,
+            "--to-kafka",
+            &b,
+            "--follow",
+            "--name",
+            "out",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = stderr_lines(&mut m);
+    let count = || {
+        let o = kafka_on
+            .chute()
+            .args(["-X", "socket.timeout.ms=2000", "consume", "-t", t])
+            .output()
+            .unwrap();
+        o.status.success().then(|| lines(&o.stdout).len())
+    };
+    wait_for(
+        "the first 1000 records on Kafka",
+        Duration::from_secs(60),
+        || count() == Some(1000),
+    );
+    signal(broker.pid(), "STOP");
+    produce(1000, 3000);
+    let mut seen = Vec::new();
+    wait_for_line(&rx, "trying again in", &mut seen);
+    signal(broker.pid(), "CONT");
+    wait_for(
+        "all 3000 records on Kafka",
+        Duration::from_secs(120),
+        || count() == Some(3000),
+    );
+    signal(m.id(), "TERM");
+    let status = m.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{seen:#?}");
+    let (k, r) = (kafka_records(&kafka_on, t), root_records(&on, t));
+    assert_eq!(k, r);
+}
+
+#[test]
+fn a_second_mirror_of_the_same_name_takes_over_and_the_first_stops() {
+    let Some(on) = On::kafka() else { return };
+    let (t, name) = (on.name("fence"), on.name("fence-m"));
+    let kafka = on.kafka.clone().unwrap();
+    on.env
+        .chute()
+        .args(["topic", "create", &t, "-p", "1"])
+        .assert()
+        .success();
+    on.env
+        .chute()
+        .args(["produce", "-t", &t])
+        .write_stdin("a\nb\n")
+        .assert()
+        .success();
+    let mut first = spawn_mirror(
+        &on,
+        &["-t", &t, "--name", &name, "--follow", "--to-kafka", &kafka],
+    );
+    let rx = stderr_lines(&mut first);
+    wait_for("the first mirror's copy", Duration::from_secs(60), || {
+        let o = on.chute().args(["consume", "-t", &t]).output().unwrap();
+        o.status.success() && o.stdout == b"a\nb\n"
+    });
+    on.env
+        .chute()
+        .args(["produce", "-t", &t])
+        .write_stdin("c\n")
+        .assert()
+        .success();
+    let s = mirror_ok(&on, &["-t", &t, "--name", &name]);
+    assert!(s["records"].as_u64().unwrap() <= 1, "{s}");
+    // The first learns it was fenced at its next transaction.
+    on.env
+        .chute()
+        .args(["produce", "-t", &t])
+        .write_stdin("d\n")
+        .assert()
+        .success();
+    let status = first.wait().unwrap();
+    let err: Vec<String> = rx.try_iter().collect();
+    assert_eq!(status.code(), Some(1), "{err:#?}");
+    assert!(
+        err.iter()
+            .any(|l| l.contains("another mirror of the same --name took over")),
+        "{err:#?}"
+    );
+    mirror_ok(&on, &["-t", &t, "--name", &name]);
+    assert_eq!(on.consume(&t, &[]), b"a\nb\nc\nd\n");
+}
+
+#[test]
+fn a_mirror_that_cannot_reach_the_cluster_says_so_and_gives_up_after_retry_for() {
+    let env = Env::new();
+    env.chute()
+        .args(["topic", "create", "t"])
+        .assert()
+        .success();
+    let o = env
+        .chute()
+        .args(["-X", "socket.timeout.ms=500", "mirror", "-t", "t"])
+        .args([
+            "--to-kafka",
+            "127.0.0.1:1",
+            "--retry-for",
+            "1s",
+            "--name",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(75), "{err}");
+    assert!(err.contains("trying again in 1s"), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    // A missing --to-kafka value without -b/--cluster is a usage error.
+    env.chute()
+        .args(["mirror", "-t", "t", "--to-kafka"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--to-kafka needs HOST:PORT"));
+}
