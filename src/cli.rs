@@ -669,10 +669,12 @@ pub struct ConsumeArgs {
 #[command(after_help = "\
 Records keep their key, value, headers and timestamp, and their partition when the destination
 has as many (a missing destination is created so; otherwise keys go where the Java producer
-puts them). Each batch goes out in one Kafka transaction with the mirror's positions, so a
-mirror killed at any moment and run again copies each record once; consumers on Kafka see only
-committed records (librdkafka's default; Java's needs isolation.level=read_committed). Kafka
-settings: --to-kafka HOST:PORT, or the top-level -b/--cluster; top-level -X applies.
+puts them). To Kafka, each batch goes out in one Kafka transaction with the mirror's positions;
+consumers on Kafka see only committed records (librdkafka's default; Java's needs
+isolation.level=read_committed). From Kafka, the root's log remembers each record's source
+offset (as produce --id does). Either way a mirror killed at any moment and run again copies
+each record once. Kafka settings: --to-kafka/--from-kafka HOST:PORT, or the top-level
+-b/--cluster; top-level -X applies.
 
 Exit codes: 0 done (or stopped by a signal after its last commit); 1 another mirror of the
 same --name took over, or the cluster refused a login; 2 usage; 75 the cluster could not be
@@ -682,9 +684,26 @@ pub struct MirrorArgs {
     /// --follow, topics created later that it matches are copied too)
     #[arg(long, short = 't', required = true, value_name = "TOPIC|^REGEX", add = crate::complete::topic())]
     pub topic: Vec<String>,
-    /// Copy to this Kafka cluster (without a value: the one -b or --cluster names)
-    #[arg(long, value_name = "HOST:PORT[,...]", num_args = 0..=1, default_missing_value = "", required = true)]
+    /// Copy this root's topics to this Kafka cluster (without a value: the one -b or --cluster
+    /// names)
+    #[arg(
+        long,
+        value_name = "HOST:PORT[,...]",
+        num_args = 0..=1,
+        default_missing_value = "",
+        required_unless_present = "from_kafka",
+        conflicts_with = "from_kafka"
+    )]
     pub to_kafka: Option<String>,
+    /// Copy topics of this Kafka cluster to this root (without a value: the one -b or
+    /// --cluster names)
+    #[arg(
+        long,
+        value_name = "HOST:PORT[,...]",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
+    pub from_kafka: Option<String>,
     /// The mirror's name on the cluster: its transactions and positions (group
     /// chute-mirror.NAME). One running mirror per name [default: the root's directory name]
     #[arg(long, value_name = "NAME")]
@@ -698,7 +717,8 @@ pub struct MirrorArgs {
     /// Most records per transaction
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     pub batch_records: u64,
-    /// Replication factor of topics created on the destination [default: the cluster's]
+    /// Replication factor of topics created on the destination [default: the cluster's on
+    /// Kafka, 1 on a root]
     #[arg(long, short = 'r', value_name = "N")]
     pub replication_factor: Option<u32>,
     /// Give up (exit 75) when the cluster has been unreachable this long [default: never]

@@ -75,6 +75,47 @@ impl Backend for Local {
         self.consumer_at(topics, o, &|_, _| None)
     }
 
+    fn consumer_at(
+        &self,
+        topics: &Subscription,
+        o: &ConsumeOptions,
+        start: &dyn Fn(&str, u32) -> Option<u64>,
+    ) -> Result<Box<dyn RecordConsumer>> {
+        // Stamped before the metadata is read: a topic created after is picked up.
+        let stamp = TopicWatch::stamp_now(&self.cluster);
+        let (md, names) = topics.resolve_in(&self.cluster, true)?;
+        let mut consumer = Consumer::open(&self.cluster, &md, &names, o, start)?;
+        if topics.has_patterns() {
+            consumer.patterns = Some(topics.clone());
+        }
+        let mut warnings = std::mem::take(&mut consumer.warnings);
+        // Following: wake on file events in the replica directories, not on a timer alone.
+        let waker = o.follow.then(|| {
+            let dirs: Vec<_> = consumer
+                .cursors
+                .iter()
+                .flat_map(|c| c.watch.iter().cloned())
+                .collect();
+            Waker::new(&dirs)
+        });
+        if let Some(w) = waker.as_ref().and_then(|w| w.warning.clone()) {
+            warnings.push(w);
+        }
+        // -p chose partitions of the one topic there was: the subscription stays that.
+        let grow = (o.follow && topics.has_patterns() && o.partitions.is_none()).then(|| Grow {
+            cluster: self.cluster.clone(),
+            topics: topics.clone(),
+            opts: o.clone(),
+            stamp,
+        });
+        Ok(Box::new(LocalConsumer {
+            consumer,
+            waker,
+            warnings,
+            grow,
+        }))
+    }
+
     fn list_groups(&self) -> Result<Vec<GroupSummary>> {
         group::list(&self.cluster)?
             .into_iter()
@@ -179,49 +220,6 @@ impl Backend for Local {
 }
 
 impl Local {
-    /// [`consumer`](Backend::consumer) with `o.from` = stored: `start` gives where each
-    /// partition begins (None: at its first offset). A mirror resumes this way.
-    pub fn consumer_at(
-        &self,
-        topics: &Subscription,
-        o: &ConsumeOptions,
-        start: &dyn Fn(&str, u32) -> Option<u64>,
-    ) -> Result<Box<dyn RecordConsumer>> {
-        // Stamped before the metadata is read: a topic created after is picked up.
-        let stamp = TopicWatch::stamp_now(&self.cluster);
-        let (md, names) = topics.resolve_in(&self.cluster, true)?;
-        let mut consumer = Consumer::open(&self.cluster, &md, &names, o, start)?;
-        if topics.has_patterns() {
-            consumer.patterns = Some(topics.clone());
-        }
-        let mut warnings = std::mem::take(&mut consumer.warnings);
-        // Following: wake on file events in the replica directories, not on a timer alone.
-        let waker = o.follow.then(|| {
-            let dirs: Vec<_> = consumer
-                .cursors
-                .iter()
-                .flat_map(|c| c.watch.iter().cloned())
-                .collect();
-            Waker::new(&dirs)
-        });
-        if let Some(w) = waker.as_ref().and_then(|w| w.warning.clone()) {
-            warnings.push(w);
-        }
-        // -p chose partitions of the one topic there was: the subscription stays that.
-        let grow = (o.follow && topics.has_patterns() && o.partitions.is_none()).then(|| Grow {
-            cluster: self.cluster.clone(),
-            topics: topics.clone(),
-            opts: o.clone(),
-            stamp,
-        });
-        Ok(Box::new(LocalConsumer {
-            consumer,
-            waker,
-            warnings,
-            grow,
-        }))
-    }
-
     /// Dead-letter records go to a topic of this root, acknowledged by its leader and fsynced.
     fn dead_letter_producer(&self) -> OpenProducer {
         let cluster = self.cluster.clone();

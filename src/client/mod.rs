@@ -109,6 +109,14 @@ pub trait Backend {
         topics: &Subscription,
         o: &ConsumeOptions,
     ) -> Result<Box<dyn RecordConsumer>>;
+    /// [`consumer`](Self::consumer) with `o.from` = stored: `start` gives where each
+    /// partition begins (None: at its first offset). A mirror resumes this way.
+    fn consumer_at(
+        &self,
+        topics: &Subscription,
+        o: &ConsumeOptions,
+        start: &dyn Fn(&str, u32) -> Option<u64>,
+    ) -> Result<Box<dyn RecordConsumer>>;
 
     /// Every consumer group; none when there is no cluster yet.
     fn list_groups(&self) -> Result<Vec<GroupSummary>>;

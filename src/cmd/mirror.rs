@@ -19,11 +19,15 @@ pub fn run(
     a: MirrorArgs,
 ) -> Result<i32> {
     let topics = Subscription::parse(&a.topic)?;
-    let to = a.to_kafka.clone().filter(|s| !s.is_empty()).or(bootstrap);
+    let (flag, given) = match &a.from_kafka {
+        Some(f) => ("--from-kafka", f.clone()),
+        None => ("--to-kafka", a.to_kafka.clone().unwrap_or_default()),
+    };
+    let to = Some(given).filter(|s| !s.is_empty()).or(bootstrap);
     if to.is_none() && cluster.is_none() {
-        return Err(Error::Usage(
-            "--to-kafka needs HOST:PORT, or a cluster named by -b or --cluster before the subcommand".into(),
-        ));
+        return Err(Error::Usage(format!(
+            "{flag} needs HOST:PORT, or a cluster named by -b or --cluster before the subcommand"
+        )));
     }
     let kafka = KafkaSettings::resolve(to, cluster.as_deref(), properties)?;
     let name = match a.name {
@@ -46,12 +50,18 @@ pub fn run(
     let started = Instant::now();
     let mut status = Status::new();
     let mut shown = Instant::now();
-    let summary = chute::mirror::to_kafka(root, &kafka, &o, &mut |e| match e {
+    let from = a.from_kafka.is_some();
+    let mut report = |e: Event<'_>| match e {
         Event::Committed { summary, behind } => {
             if shown.elapsed().as_millis() >= 200 {
                 shown = Instant::now();
+                let behind = if from {
+                    String::new()
+                } else {
+                    format!(", {behind} behind")
+                };
                 status.show(&format!(
-                    "mirror {}: {} record(s) copied, {behind} behind",
+                    "mirror {}: {} record(s) copied{behind}",
                     summary.name, summary.records
                 ));
             }
@@ -70,12 +80,18 @@ pub fn run(
             );
         }
         Event::Created { source, dest } => {
+            let on = if from { "this root" } else { "the cluster" };
             status.say(&format!(
-                "mirror {}: created topic {dest} on the cluster (from {source})",
+                "mirror {}: created topic {dest} on {on} (from {source})",
                 o.name
             ));
         }
-    });
+    };
+    let summary = if from {
+        chute::mirror::from_kafka(&kafka, root, &o, &mut report)
+    } else {
+        chute::mirror::to_kafka(root, &kafka, &o, &mut report)
+    };
     status.finish();
     let summary = summary?;
     if a.json {
@@ -83,8 +99,13 @@ pub fn run(
         v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
         super::print_json(&v)?;
     } else {
+        let (what, dir) = if from {
+            ("durable write(s)", "from")
+        } else {
+            ("transaction(s)", "to")
+        };
         super::note(format_args!(
-            "mirror {}: {} record(s) copied in {} transaction(s) to {}",
+            "mirror {}: {} record(s) copied in {} {what} {dir} {}",
             summary.name, summary.records, summary.transactions, kafka.bootstrap
         ));
     }

@@ -92,11 +92,82 @@ pub enum Event<'a> {
     Created { source: &'a str, dest: &'a str },
 }
 
+/// Run `session` until it finishes, starting a new one after each failure worth waiting out
+/// (exit 75's kind: the cluster could not be reached or did not answer): 1 s, doubling to
+/// 30 s, back to 1 s after a session that committed; `--retry-for` bounds the time without
+/// progress. A stop asked for while waiting ends the run as done (its last commit stands).
+#[cfg(feature = "kafka")]
+fn retrying(
+    o: &MirrorOptions,
+    on: &mut dyn FnMut(Event<'_>),
+    session: &mut dyn FnMut(&mut Summary, &mut dyn FnMut(Event<'_>)) -> Result<()>,
+    behind: &dyn Fn() -> Option<u64>,
+) -> Result<Summary> {
+    use crate::signals::stop_requested;
+    use std::time::Instant;
+    const MAX_BACKOFF: Duration = Duration::from_secs(30);
+    let mut summary = Summary {
+        name: o.name.clone(),
+        ..Summary::default()
+    };
+    let mut backoff = Duration::from_secs(1);
+    let mut stuck_since = Instant::now();
+    loop {
+        let before = summary.transactions;
+        match session(&mut summary, on) {
+            Ok(()) => return Ok(summary),
+            Err(e) if e.exit_code() == crate::error::exit::TEMPFAIL && !stop_requested() => {
+                if summary.transactions > before {
+                    backoff = Duration::from_secs(1);
+                    stuck_since = Instant::now();
+                }
+                if o.retry_for
+                    .is_some_and(|limit| stuck_since.elapsed() >= limit)
+                {
+                    return Err(e);
+                }
+                on(Event::Waiting {
+                    error: &e,
+                    retry_in: backoff,
+                    behind: behind(),
+                });
+                let until = Instant::now() + backoff;
+                while Instant::now() < until && !stop_requested() {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if stop_requested() {
+                    return Ok(summary);
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                summary.restarts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(feature = "kafka")]
+mod from_kafka;
 #[cfg(feature = "kafka")]
 mod to_kafka;
 
 #[cfg(feature = "kafka")]
+pub use from_kafka::from_kafka;
+
+#[cfg(feature = "kafka")]
 pub use to_kafka::to_kafka;
+
+#[cfg(not(feature = "kafka"))]
+pub fn from_kafka(
+    _: &crate::client::kafka::KafkaSettings,
+    _: &crate::cluster::Cluster,
+    _: &MirrorOptions,
+    _: &mut dyn FnMut(Event<'_>),
+) -> Result<Summary> {
+    Err(Error::Usage(
+        "this chute was built without Kafka support (cargo feature \"kafka\")".into(),
+    ))
+}
 
 #[cfg(not(feature = "kafka"))]
 pub fn to_kafka(

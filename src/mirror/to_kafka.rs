@@ -7,15 +7,13 @@ use crate::client::kafka::mirror::{MirrorWriter, Moved, Positions};
 use crate::client::local::Local;
 use crate::cluster::Cluster;
 use crate::consume::{ConsumeOptions, StartFrom};
-use crate::error::{Error, Result, exit};
+use crate::error::{Error, Result};
 use crate::record::{ConsumedRecord, RecordSink};
 use crate::signals::stop_requested;
 use crate::topics::CreateOptions;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Longest wait between sessions while the cluster cannot be reached.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A following mirror with nothing to copy waits this long for file events before looking.
 const IDLE: Duration = Duration::from_millis(200);
 
@@ -30,51 +28,20 @@ pub fn to_kafka(
     check_rename(&o.rename)?;
     crate::names::group(&format!("chute-mirror.{}", o.name))
         .map_err(|e| Error::Usage(format!("--name {:?}: {e}", o.name)))?;
-    let mut summary = Summary {
-        name: o.name.clone(),
-        ..Summary::default()
-    };
-    let mut backoff = Duration::from_secs(1);
     // The positions of the last commit, for "how far behind" while the cluster is away.
-    let mut known: BTreeMap<String, Positions> = BTreeMap::new();
-    // Since when the mirror has made no progress.
-    let mut stuck_since = Instant::now();
-    loop {
-        let before = summary.transactions;
-        match session(root, kafka, o, &mut summary, &mut known, on) {
-            Ok(()) => return Ok(summary),
-            Err(e) if e.exit_code() == exit::TEMPFAIL && !stop_requested() => {
-                if summary.transactions > before {
-                    backoff = Duration::from_secs(1);
-                    stuck_since = Instant::now();
-                }
-                if o.retry_for
-                    .is_some_and(|limit| stuck_since.elapsed() >= limit)
-                {
-                    return Err(e);
-                }
-                let local = Local {
-                    cluster: root.clone(),
-                };
-                let behind = (!known.is_empty()).then(|| behind_of(&local, &known));
-                on(Event::Waiting {
-                    error: &e,
-                    retry_in: backoff,
-                    behind,
-                });
-                let until = Instant::now() + backoff;
-                while Instant::now() < until && !stop_requested() {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                if stop_requested() {
-                    return Ok(summary);
-                }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                summary.restarts += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let known = std::cell::RefCell::new(BTreeMap::<String, Positions>::new());
+    let local = Local {
+        cluster: root.clone(),
+    };
+    super::retrying(
+        o,
+        on,
+        &mut |summary, on| session(root, kafka, o, summary, &mut known.borrow_mut(), on),
+        &|| {
+            let known = known.borrow();
+            (!known.is_empty()).then(|| behind_of(&local, &known))
+        },
+    )
 }
 
 /// A source topic's destination, as this session found or made it.

@@ -529,6 +529,15 @@ impl Producer {
         Ok(())
     }
 
+    /// `--id`: the highest sequence partition `p` holds from this producer's id (None:
+    /// none), as its log says (read now if it was offline at open). A mirror resumes after it.
+    pub fn written_up_to(&mut self, p: u32) -> Result<Option<u64>> {
+        if self.lanes[p as usize].seen_end.is_none() {
+            self.await_producer_state(p)?;
+        }
+        Ok(self.lanes[p as usize].last_seq)
+    }
+
     /// `--id`: the input position of the next record sent (`chute stream` numbers its
     /// outputs by their input batch rather than by count).
     pub fn set_next_sequence(&mut self, seq: u64) {

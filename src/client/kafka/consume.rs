@@ -34,8 +34,15 @@ const POLL_RECORDS: u32 = 50_000;
 const FETCH_WAIT: Duration = Duration::from_millis(100);
 
 impl KafkaConsumer {
-    pub fn open(k: &Kafka, topics: &Subscription, o: &ConsumeOptions) -> Result<KafkaConsumer> {
-        if o.from == StartFrom::Stored {
+    /// `start`: where each partition begins with `--from stored` (None there: its first
+    /// offset); without it, `--from stored` needs a group.
+    pub fn open(
+        k: &Kafka,
+        topics: &Subscription,
+        o: &ConsumeOptions,
+        start: Option<&dyn Fn(&str, u32) -> Option<u64>>,
+    ) -> Result<KafkaConsumer> {
+        if o.from == StartFrom::Stored && start.is_none() {
             return Err(Error::Usage(
                 "--from stored needs a consumer group (-g GROUP)".into(),
             ));
@@ -90,7 +97,10 @@ impl KafkaConsumer {
                     .fetch_watermarks(&topic, p as i32, k.timeout)
                     .map_err(|e| from_kafka(&e, &format!("partition {name}")))?;
                 let mut start = match o.from {
-                    StartFrom::Beginning | StartFrom::Stored => low,
+                    StartFrom::Beginning => low,
+                    StartFrom::Stored => start
+                        .and_then(|f| f(&topic, p))
+                        .map_or(low, |s| i64::try_from(s).unwrap_or(i64::MAX)),
                     StartFrom::End => high,
                     StartFrom::Offset(n) => i64::try_from(n).unwrap_or(i64::MAX),
                     StartFrom::BeforeEnd(n) => {
@@ -181,13 +191,38 @@ impl RecordConsumer for KafkaConsumer {
     }
 
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
+        self.poll_limited(sink, None)
+    }
+
+    fn poll_at_most(&mut self, sink: &mut dyn RecordSink, n: u64) -> Result<u64> {
+        self.poll_limited(sink, Some(n))
+    }
+
+    fn poll_merged(&mut self, _: &mut dyn RecordSink, _: Option<usize>) -> Result<u64> {
+        Err(Error::Usage(
+            "--merge and --tail do not work on a Kafka cluster yet".into(),
+        ))
+    }
+
+    fn finished(&self) -> bool {
+        self.open == 0
+    }
+
+    fn wait(&mut self, timeout: Duration) {
+        self.wait = timeout;
+    }
+}
+
+impl KafkaConsumer {
+    /// [`poll`](RecordConsumer::poll), stopping after `limit` records when given.
+    fn poll_limited(&mut self, sink: &mut dyn RecordSink, limit: Option<u64>) -> Result<u64> {
         let mut n = 0u64;
         let mut timeout = std::mem::take(&mut self.wait);
         // Following, what is there now; else everything up to the stops, as on a root.
         let following = self.parts.values().any(|p| p.stop.is_none());
         let mut batch = 0u32;
         while !self.finished() && !crate::signals::stop_requested() {
-            if following && batch >= POLL_RECORDS {
+            if (following && batch >= POLL_RECORDS) || limit.is_some_and(|l| n >= l) {
                 break;
             }
             let Some(m) = self.consumer.poll(timeout) else {
@@ -243,19 +278,5 @@ impl RecordConsumer for KafkaConsumer {
             }
         }
         Ok(n)
-    }
-
-    fn poll_merged(&mut self, _: &mut dyn RecordSink, _: Option<usize>) -> Result<u64> {
-        Err(Error::Usage(
-            "--merge and --tail do not work on a Kafka cluster yet".into(),
-        ))
-    }
-
-    fn finished(&self) -> bool {
-        self.open == 0
-    }
-
-    fn wait(&mut self, timeout: Duration) {
-        self.wait = timeout;
     }
 }

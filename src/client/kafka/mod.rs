@@ -589,7 +589,23 @@ mod imp {
             topics: &Subscription,
             o: &ConsumeOptions,
         ) -> Result<Box<dyn RecordConsumer>> {
-            Ok(Box::new(consume::KafkaConsumer::open(self, topics, o)?))
+            Ok(Box::new(consume::KafkaConsumer::open(
+                self, topics, o, None,
+            )?))
+        }
+
+        fn consumer_at(
+            &self,
+            topics: &Subscription,
+            o: &ConsumeOptions,
+            start: &dyn Fn(&str, u32) -> Option<u64>,
+        ) -> Result<Box<dyn RecordConsumer>> {
+            Ok(Box::new(consume::KafkaConsumer::open(
+                self,
+                topics,
+                o,
+                Some(start),
+            )?))
         }
 
         fn list_groups(&self) -> Result<Vec<GroupSummary>> {
