@@ -433,3 +433,133 @@ fn a_mirror_that_cannot_reach_the_cluster_says_so_and_gives_up_after_retry_for()
         .code(2)
         .stderr(predicates::str::contains("--to-kafka needs HOST:PORT"));
 }
+
+fn mirror_from(on: &On, args: &[&str]) -> serde_json::Value {
+    let o = on
+        .env
+        .chute()
+        .arg("mirror")
+        .args(args)
+        .args(["--from-kafka", on.kafka.as_deref().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn a_mirror_from_kafka_copies_keys_values_headers_and_timestamps_byte_exact_and_once() {
+    let Some(on) = On::kafka() else { return };
+    let (t, name) = (on.name("central"), on.name("laptop"));
+    on.create_topic(&t, 3, &["-c", "retention=2d"]);
+    let mut json = Vec::new();
+    for i in 0..2000u64 {
+        let line = if i % 3 == 0 {
+            format!(
+                r#"{{"key":"k{i}","value":"v{i}","headers":[{{"key":"h","value":"x"}},{{"key":"n","value":null}}],"timestamp":{}}}"#,
+                1_700_000_000_000u64 + i
+            )
+        } else if i % 3 == 1 {
+            format!(r#"{{"key":null,"value":"gA==","value_encoding":"base64","timestamp":{i}}}"#)
+        } else {
+            format!(r#"{{"key":"AAE=","key_encoding":"base64","value":null}}"#)
+        };
+        json.extend_from_slice(line.as_bytes());
+        json.push(b'\n');
+    }
+    on.produce(&t, json, &["--format", "json"]);
+    let local = on.name("copy");
+    let rename = format!("{t}={local}");
+    let s = mirror_from(
+        &on,
+        &[
+            "-t",
+            &t,
+            "--name",
+            &name,
+            "--rename",
+            &rename,
+            "--batch-records",
+            "300",
+        ],
+    );
+    assert_eq!(s["records"], 2000, "{s}");
+    assert_eq!(s["topics"][&t]["created"], true, "{s}");
+    assert_eq!(root_records(&on, &local), kafka_records(&on, &t));
+    let d = on
+        .env
+        .chute()
+        .args(["topic", "describe", &local, "--json"])
+        .output()
+        .unwrap();
+    let d: serde_json::Value = serde_json::from_slice(&d.stdout).unwrap();
+    assert_eq!(d["partitions"].as_array().unwrap().len(), 3, "{d}");
+    assert_eq!(d["config"]["retention"], "2days", "{d}");
+    // Again: nothing. More on Kafka: only that.
+    let s = mirror_from(&on, &["-t", &t, "--name", &name, "--rename", &rename]);
+    assert_eq!(s["records"], 0, "{s}");
+    on.produce(&t, "x\ny\n", &[]);
+    let s = mirror_from(&on, &["-t", &t, "--name", &name, "--rename", &rename]);
+    assert_eq!(s["records"], 2, "{s}");
+    assert_eq!(root_records(&on, &local), kafka_records(&on, &t));
+}
+
+#[test]
+fn a_mirror_from_kafka_killed_at_random_moments_copies_each_record_once() {
+    let Some(on) = On::kafka() else { return };
+    let (t, name) = (on.name("feed"), on.name("feed-m"));
+    on.create_topic(&t, 2, &[]);
+    let kafka = on.kafka.clone().unwrap();
+    let mut producer = on
+        .env
+        .spawn(&[
+            "-b", &kafka, "produce", "-t", &t, "-K", ",", "--linger", "1ms",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = producer.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 0..30_000 {
+            writeln!(feed, "k{},record {i}", i % 89).unwrap();
+            if i % 300 == 0 {
+                feed.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    });
+    let mut seed = 0x9e37_79b9_u32;
+    for _ in 0..30 {
+        let mut m = on
+            .env
+            .spawn(&["mirror", "-t", &t, "--from-kafka", &kafka, "--name", &name])
+            .args(["--follow", "--batch-records", "200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        // Chaos, not synchronisation: the kill lands anywhere from start-up to mid-write.
+        std::thread::sleep(Duration::from_millis(20 + (seed % 400) as u64));
+        signal(m.id(), "KILL");
+        assert!(
+            m.wait().unwrap().code().is_none(),
+            "the mirror exited by itself"
+        );
+    }
+    writer.join().unwrap();
+    assert!(producer.wait().unwrap().success());
+    mirror_from(&on, &["-t", &t, "--name", &name]);
+    let (k, r) = (kafka_records(&on, &t), root_records(&on, &t));
+    assert_eq!(k.values().map(Vec::len).sum::<usize>(), 30_000);
+    for (p, recs) in &k {
+        assert_eq!(r.get(p).map(Vec::len), Some(recs.len()), "partition {p}");
+        assert!(
+            r[p] == *recs,
+            "partition {p}: the records differ or are out of order"
+        );
+    }
+}
