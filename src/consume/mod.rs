@@ -15,6 +15,10 @@ pub mod subscription;
 
 pub use subscription::Subscription;
 
+/// Where each partition of a topic starts (None: at its first offset): `--from stored` with
+/// positions kept elsewhere than a group (a mirror's).
+pub type StartAt<'a> = &'a dyn Fn(&str, u32) -> Option<u64>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartFrom {
     Beginning,

@@ -96,11 +96,15 @@ pub enum Event<'a> {
 /// (exit 75's kind: the cluster could not be reached or did not answer): 1 s, doubling to
 /// 30 s, back to 1 s after a session that committed; `--retry-for` bounds the time without
 /// progress. A stop asked for while waiting ends the run as done (its last commit stands).
+/// One session of a mirror: it adds to the summary and reports as it goes.
+#[cfg(feature = "kafka")]
+type Session<'a> = dyn FnMut(&mut Summary, &mut dyn FnMut(Event<'_>)) -> Result<()> + 'a;
+
 #[cfg(feature = "kafka")]
 fn retrying(
     o: &MirrorOptions,
     on: &mut dyn FnMut(Event<'_>),
-    session: &mut dyn FnMut(&mut Summary, &mut dyn FnMut(Event<'_>)) -> Result<()>,
+    session: &mut Session<'_>,
     behind: &dyn Fn() -> Option<u64>,
 ) -> Result<Summary> {
     use crate::signals::stop_requested;

@@ -462,7 +462,7 @@ fn a_mirror_from_kafka_copies_keys_values_headers_and_timestamps_byte_exact_and_
         } else if i % 3 == 1 {
             format!(r#"{{"key":null,"value":"gA==","value_encoding":"base64","timestamp":{i}}}"#)
         } else {
-            format!(r#"{{"key":"AAE=","key_encoding":"base64","value":null}}"#)
+            r#"{"key":"AAE=","key_encoding":"base64","value":null}"#.to_string()
         };
         json.extend_from_slice(line.as_bytes());
         json.push(b'\n');

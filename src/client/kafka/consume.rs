@@ -40,7 +40,7 @@ impl KafkaConsumer {
         k: &Kafka,
         topics: &Subscription,
         o: &ConsumeOptions,
-        start: Option<&dyn Fn(&str, u32) -> Option<u64>>,
+        start: Option<crate::consume::StartAt<'_>>,
     ) -> Result<KafkaConsumer> {
         if o.from == StartFrom::Stored && start.is_none() {
             return Err(Error::Usage(
