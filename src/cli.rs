@@ -714,8 +714,8 @@ pub struct MirrorArgs {
     /// Keep copying what arrives, until stopped (SIGTERM, Ctrl-C)
     #[arg(long, short = 'F')]
     pub follow: bool,
-    /// Most records per transaction
-    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    /// Most records per transaction (or, from Kafka, per durable write)
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
     pub batch_records: u64,
     /// Replication factor of topics created on the destination [default: the cluster's on
     /// Kafka, 1 on a root]
