@@ -92,7 +92,9 @@ impl Kafka {
         let c = self.outside(group)?;
         let got = c
             .committed_offsets(tpl, self.timeout)
-            .map_err(|e| from_kafka(&e, &format!("group {group}: committed offsets")))?;
+            .map_err(|e| from_kafka(&e, &format!("group {group}: committed offsets")));
+        super::close_consumer(c, self.timeout);
+        let got = got?;
         Ok(got
             .elements()
             .iter()
@@ -276,12 +278,15 @@ impl Kafka {
                 tpl.add_partition_offset(topic, r.partition as i32, Offset::Offset(r.new as i64))
                     .map_err(|e| from_kafka(&e, topic))?;
             }
-            super::ffi::commit_within(
-                self.outside(group)?.client(),
+            let c = self.outside(group)?;
+            let r = super::ffi::commit_within(
+                c.client(),
                 &tpl,
                 self.timeout,
                 &format!("group {group}: writing offsets"),
-            )?;
+            );
+            super::close_consumer(c, self.timeout);
+            r?;
         }
         Ok(plan)
     }

@@ -292,12 +292,17 @@ impl Drop for MirrorWriter {
         // librdkafka's destroy waits for the cluster; a command must always exit.
         let limit = self.timeout;
         if let Some(p) = self.producer.take() {
-            close_within(p, limit, "mirror producer", &mut |m| {
+            close_within(move || drop(p), limit, "mirror producer", &mut |m| {
                 eprintln!("chute: {m}")
             });
         }
         if let Some(c) = self.reader.take() {
-            close_within(c, limit, "mirror reader", &mut |m| eprintln!("chute: {m}"));
+            close_within(
+                move || super::close_consumer(c, limit),
+                limit,
+                "mirror reader",
+                &mut |m| eprintln!("chute: {m}"),
+            );
         }
     }
 }

@@ -62,7 +62,7 @@ pub fn has_kafka_name(key: &str) -> bool {
     topics::kafka_name(key).is_ok()
 }
 #[cfg(feature = "kafka")]
-use imp::{client_config, close_within, wait};
+use imp::{client_config, close_consumer, close_within, closed_within, wait};
 
 #[cfg(feature = "kafka")]
 mod imp {
@@ -114,8 +114,8 @@ mod imp {
     /// its connections, and a command must always exit. Past the limit the thread is left
     /// behind (the process ends soon after), and the group notices the member's absence
     /// by its session timeout instead of its leaving.
-    pub(super) fn close_within<T: Send + 'static>(
-        client: T,
+    pub(super) fn close_within(
+        close: impl FnOnce() + Send + 'static,
         limit: Duration,
         what: &str,
         warn: &mut dyn FnMut(String),
@@ -124,7 +124,7 @@ mod imp {
         let spawned = std::thread::Builder::new()
             .name("kafka-close".into())
             .spawn(move || {
-                drop(client);
+                close();
                 let _ = tx.send(());
             });
         if spawned.is_ok() && rx.recv_timeout(limit).is_err() {
@@ -132,6 +132,45 @@ mod imp {
                 "{what}: the Kafka client did not close within {}; leaving without it",
                 humantime::format_duration(limit)
             ));
+        }
+    }
+
+    /// Close a consumer that has a group id without the crate's drop, which serves the close
+    /// in polls of 100 ms that each wait out their whole time (a tenth of a second added to
+    /// every `consume -n 1`, cron run and `offsets -g`): ask for the close, serve its events in
+    /// 1 ms steps until it is closed or `limit` passes, and only then drop it. One still open
+    /// after `limit` is left to the process's exit: its drop would wait for the cluster
+    /// without a limit.
+    pub(super) fn close_consumer<C: rdkafka::consumer::ConsumerContext>(
+        c: BaseConsumer<C>,
+        limit: Duration,
+    ) {
+        if closed_within(&c, limit) {
+            drop(c);
+        } else {
+            std::mem::forget(c);
+        }
+    }
+
+    /// The close of [`close_consumer`] for a consumer the caller keeps: true once closed (or
+    /// when the close could not even be asked, which the crate's drop then skips too).
+    pub(super) fn closed_within<C: rdkafka::consumer::ConsumerContext>(
+        c: &BaseConsumer<C>,
+        limit: Duration,
+    ) -> bool {
+        if c.close_queue().is_err() {
+            return true;
+        }
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let _ = c.poll(Duration::ZERO);
+            if c.closed() {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -187,6 +226,20 @@ mod imp {
     /// Block on one admin request (librdkafka answers it on its own thread).
     pub(super) fn wait<F: std::future::Future>(f: F) -> F::Output {
         futures_executor::block_on(f)
+    }
+
+    impl Drop for Kafka {
+        fn drop(&mut self) {
+            // The admin client's drop joins its polling thread, which sleeps in 100 ms polls:
+            // a tenth of a second on every `offsets -g`. Dropped on a thread of its own, it
+            // costs a command nothing (the process does not wait for it) and a long-lived
+            // mirror still frees it.
+            if let Some(a) = self.admin.take() {
+                let _ = std::thread::Builder::new()
+                    .name("kafka-admin-close".into())
+                    .spawn(move || drop(a));
+            }
+        }
     }
 
     impl Kafka {
