@@ -151,7 +151,7 @@ fi
 
 {
     echo "chute $("$chute" --version | awk '{print $2}') ($(cd "$repo" && git rev-parse --short HEAD 2>/dev/null || echo '?')), $(uname -sr), $(nproc) CPUs; $timer"
-    echo "$broker_desc; kcat $(kcat -V 2>/dev/null | sed -n 's/^kcat - .* version \([^ ]*\).*/\1/p' | head -n 1)"
+    echo "$broker_desc; $(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\) .*\(librdkafka [^ ]*\) .*/kcat \1 (\2)/p')"
     echo "$N records x 100 B, $P partition(s); vs pipe = pipe seconds / mirror seconds"
     printf '%-52s %8s %12s %8s %7s\n' what seconds rec/s "vs pipe" result
     printf '%-52s %7.3fs %12s %8s %7s\n' "root -> Kafka: chute mirror --to-kafka (exactly once)" "$t_m" "$(rate "$t_m")" \

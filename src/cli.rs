@@ -676,9 +676,12 @@ offset (as produce --id does). Either way a mirror killed at any moment and run 
 each record once. Kafka settings: --to-kafka/--from-kafka HOST:PORT, or the top-level
 -b/--cluster; top-level -X applies.
 
+--groups G carries a consumer group's position to the destination when the copy is done: the
+group resumes there at the first record it had not committed on the source (docs/mirror.md).
+
 Exit codes: 0 done (or stopped by a signal after its last commit); 1 another mirror of the
-same --name took over, or the cluster refused a login; 2 usage; 75 the cluster could not be
-reached and --retry-for ran out.")]
+same --name took over, the cluster refused a login, or a --groups group has live members on
+the destination; 2 usage; 75 the cluster could not be reached and --retry-for ran out.")]
 pub struct MirrorArgs {
     /// Topic to copy; repeatable. A value starting with ^ is a regular expression (with
     /// --follow, topics created later that it matches are copied too)
@@ -724,6 +727,11 @@ pub struct MirrorArgs {
     /// Give up (exit 75) when the cluster has been unreachable this long [default: never]
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub retry_for: Option<Duration>,
+    /// When the copy is done, carry these consumer groups' committed positions to the
+    /// destination, so each resumes there at the first record it had not committed (refused
+    /// while a group has live members on the destination); repeatable or comma-separated
+    #[arg(long, value_name = "GROUP", value_delimiter = ',', add = crate::complete::group())]
+    pub groups: Vec<String>,
     /// Print a JSON summary on stdout at the end
     #[arg(long)]
     pub json: bool,

@@ -2,7 +2,9 @@
 
 use super::progress::Status;
 use crate::cli::MirrorArgs;
+use chute::client::Backend;
 use chute::client::kafka::KafkaSettings;
+use chute::client::local::Local;
 use chute::cluster::Cluster;
 use chute::consume::Subscription;
 use chute::error::{Error, Result};
@@ -94,9 +96,40 @@ pub fn run(
     };
     status.finish();
     let summary = summary?;
+    let mut translated = Vec::new();
+    if !a.groups.is_empty() {
+        for g in &a.groups {
+            chute::group::check_name(g)?;
+        }
+        let local: Box<dyn Backend> = Box::new(Local {
+            cluster: root.clone(),
+        });
+        let remote = chute::client::kafka::connect(&kafka)?;
+        let (source, dest) = if from {
+            (remote.as_ref(), local.as_ref())
+        } else {
+            (local.as_ref(), remote.as_ref())
+        };
+        translated =
+            chute::mirror::groups::translate(source, dest, &a.groups, &summary, &mut |w| {
+                eprintln!("chute: warning: {w}")
+            })?;
+        if !a.json {
+            for t in &translated {
+                super::note(format_args!(
+                    "group {}: {}-{} at offset {} (offset {} on the source)",
+                    t.group, t.topic, t.partition, t.offset, t.source_offset
+                ));
+            }
+        }
+    }
     if a.json {
         let mut v = serde_json::to_value(&summary).map_err(|e| Error::Other(e.to_string()))?;
         v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+        if !a.groups.is_empty() {
+            v["groups"] =
+                serde_json::to_value(&translated).map_err(|e| Error::Other(e.to_string()))?;
+        }
         super::print_json(&v)?;
     } else {
         let (what, dir) = if from {

@@ -80,9 +80,10 @@ fn session(
     let mut start: BTreeMap<(String, u32), u64> = BTreeMap::new();
     for t in &names {
         let (d, positions) = prepare(&k, &local, o, t, summary, on)?;
-        for (p, next) in positions {
+        for (&p, &next) in &positions {
             start.insert((t.clone(), p), next);
         }
+        summary.positions.insert(t.clone(), positions);
         dests.insert(t.clone(), d);
     }
     let opts = ConsumeOptions {
@@ -277,6 +278,14 @@ impl RecordSink for Sink<'_> {
                 )),
                 e => e,
             })?;
+        let at = self
+            .summary
+            .positions
+            .entry(r.topic.to_string())
+            .or_default()
+            .entry(r.partition)
+            .or_default();
+        *at = (*at).max(r.offset + 1);
         if producer.deduplicated == before {
             self.summary.records += 1;
             if let Some(t) = self.summary.topics.get_mut(r.topic) {

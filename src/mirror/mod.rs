@@ -67,6 +67,9 @@ pub struct TopicTotals {
     pub created: bool,
 }
 
+/// Where each partition of a source topic resumes: the offset of its first record not copied.
+pub type Positions = BTreeMap<u32, u64>;
+
 /// What a run did, for `--json` and the last line.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Summary {
@@ -76,6 +79,9 @@ pub struct Summary {
     /// Sessions after the first (each after the cluster could not be reached for a while).
     pub restarts: u64,
     pub topics: BTreeMap<String, TopicTotals>,
+    /// Each source topic's positions when the run ended (for `--groups`).
+    #[serde(skip)]
+    pub positions: BTreeMap<String, Positions>,
 }
 
 /// What the mirror tells whoever runs it, as it happens.
@@ -149,6 +155,8 @@ fn retrying(
         }
     }
 }
+
+pub mod groups;
 
 #[cfg(feature = "kafka")]
 mod from_kafka;

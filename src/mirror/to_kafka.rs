@@ -33,7 +33,7 @@ pub fn to_kafka(
     let local = Local {
         cluster: root.clone(),
     };
-    super::retrying(
+    let mut summary = super::retrying(
         o,
         on,
         &mut |summary, on| session(root, kafka, o, summary, &mut known.borrow_mut(), on),
@@ -41,7 +41,9 @@ pub fn to_kafka(
             let known = known.borrow();
             (!known.is_empty()).then(|| behind_of(&local, &known))
         },
-    )
+    )?;
+    summary.positions = known.into_inner();
+    Ok(summary)
 }
 
 /// A source topic's destination, as this session found or made it.

@@ -563,3 +563,99 @@ fn a_mirror_from_kafka_killed_at_random_moments_copies_each_record_once() {
         );
     }
 }
+
+#[test]
+fn groups_resume_on_the_destination_at_the_first_record_they_had_not_committed() {
+    // Transactions of 50 records put a marker after every 50 on Kafka, so the offsets of the
+    // two sides differ: the translation must count records, not copy offsets.
+    let Some(on) = On::kafka() else { return };
+    let (t, g, name) = (on.name("ledger"), on.name("billing"), on.name("ledger-m"));
+    let root = |args: &[&str]| on.env.chute().args(args).output().unwrap();
+    assert!(root(&["topic", "create", &t, "-p", "2"]).status.success());
+    let input: String = (0..1000).map(|i| format!("k{i},v{i}\n")).collect();
+    on.env
+        .chute()
+        .args(["produce", "-t", &t, "-K", ","])
+        .write_stdin(input)
+        .assert()
+        .success();
+    // The group on the root reads 300 records and commits them.
+    assert!(
+        root(&["consume", "-t", &t, "-g", &g, "-n", "300"])
+            .status
+            .success()
+    );
+    let s = mirror_ok(
+        &on,
+        &[
+            "-t",
+            &t,
+            "--name",
+            &name,
+            "--batch-records",
+            "50",
+            "--groups",
+            &g,
+        ],
+    );
+    let moved = s["groups"].as_array().unwrap();
+    assert!(!moved.is_empty(), "{s}");
+    assert!(
+        moved.iter().any(|m| m["offset"] != m["source_offset"]),
+        "markers should shift offsets: {s}"
+    );
+    // What the group reads next on Kafka is exactly what it would have read on the root.
+    let rest = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Vec<String> = String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    };
+    let on_kafka = rest(
+        on.chute()
+            .args(["consume", "-t", &t, "-g", &g])
+            .output()
+            .unwrap(),
+    );
+    let on_root = rest(root(&["consume", "-t", &t, "-g", &g]));
+    assert_eq!(on_kafka.len(), 700);
+    assert_eq!(on_kafka, on_root);
+
+    // And back: a group that read 123 records on Kafka resumes on another root where it was.
+    let g2 = on.name("audit");
+    let o = on
+        .chute()
+        .args(["consume", "-t", &t, "-g", &g2, "-n", "123"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let other = Env::new();
+    let back = |args: &[&str]| other.chute().args(args).output().unwrap();
+    let kafka = on.kafka.clone().unwrap();
+    let o = back(&[
+        "mirror",
+        "-t",
+        &t,
+        "--from-kafka",
+        &kafka,
+        "--name",
+        &name,
+        "--groups",
+        &g2,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let on_kafka = rest(
+        on.chute()
+            .args(["consume", "-t", &t, "-g", &g2])
+            .output()
+            .unwrap(),
+    );
+    let on_other = rest(back(&["consume", "-t", &t, "-g", &g2]));
+    assert_eq!(on_kafka.len(), 877);
+    assert_eq!(on_other, on_kafka);
+}
