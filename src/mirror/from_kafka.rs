@@ -8,7 +8,6 @@ use crate::client::Backend;
 use crate::client::kafka::{Kafka, KafkaSettings};
 use crate::client::local::Local;
 use crate::cluster::Cluster;
-use crate::consume::{ConsumeOptions, StartFrom};
 use crate::error::{Error, Result};
 use crate::produce::{Producer, ProducerOptions};
 use crate::record::{ConsumedRecord, Header, RecordRef, RecordSink};
@@ -86,14 +85,7 @@ fn session(
         summary.positions.insert(t.clone(), positions);
         dests.insert(t.clone(), d);
     }
-    let opts = ConsumeOptions {
-        partitions: None,
-        from: StartFrom::Stored,
-        since: None,
-        until: None,
-        max: None,
-        follow: o.follow,
-    };
+    let opts = super::resuming(o);
     let mut source = k.consumer_at(&o.topics, &opts, &|t, p| {
         start.get(&(t.to_string(), p)).copied()
     })?;

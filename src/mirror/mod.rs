@@ -31,6 +31,19 @@ pub struct MirrorOptions {
     pub retry_for: Option<Duration>,
 }
 
+/// How a session reads its source: every partition from the positions it was given (the
+/// first offset where there is none), to the ends as of the start unless following.
+pub fn resuming(o: &MirrorOptions) -> crate::consume::ConsumeOptions {
+    crate::consume::ConsumeOptions {
+        partitions: None,
+        from: crate::consume::StartFrom::Stored,
+        since: None,
+        until: None,
+        max: None,
+        follow: o.follow,
+    }
+}
+
 /// A destination topic's name: the source's, or what `--rename` says.
 pub fn dest_name<'a>(rename: &'a [(String, String)], source: &'a str) -> &'a str {
     rename

@@ -6,7 +6,6 @@ use crate::client::kafka::KafkaSettings;
 use crate::client::kafka::mirror::{MirrorWriter, Moved, Positions};
 use crate::client::local::Local;
 use crate::cluster::Cluster;
-use crate::consume::{ConsumeOptions, StartFrom};
 use crate::error::{Error, Result};
 use crate::record::{ConsumedRecord, RecordSink};
 use crate::signals::stop_requested;
@@ -84,14 +83,7 @@ fn session(
         .iter()
         .flat_map(|(t, d)| d.positions.iter().map(move |(&p, &n)| ((t.clone(), p), n)))
         .collect();
-    let opts = ConsumeOptions {
-        partitions: None,
-        from: StartFrom::Stored,
-        since: None,
-        until: None,
-        max: None,
-        follow: o.follow,
-    };
+    let opts = super::resuming(o);
     let mut source = local.consumer_at(&o.topics, &opts, &|t, p| {
         start.get(&(t.to_string(), p)).copied()
     })?;

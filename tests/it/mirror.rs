@@ -172,6 +172,21 @@ fn awkward_input_small() -> Vec<u8> {
     crate::backends::awkward_input(500)
 }
 
+/// A producer fed `n` keyed lines (keys cycling over `keys`), in bursts of `burst` with a
+/// pause between: it keeps writing while a mirror is killed again and again.
+fn feed(producer: &mut Child, n: u32, keys: u32, burst: u32) -> std::thread::JoinHandle<()> {
+    let mut stdin = producer.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        for i in 0..n {
+            writeln!(stdin, "k{},record {i}", i % keys).unwrap();
+            if i % burst == 0 {
+                stdin.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    })
+}
+
 #[test]
 fn a_mirror_killed_at_random_moments_while_producers_write_copies_each_record_once() {
     let Some(on) = On::kafka() else { return };
@@ -189,16 +204,7 @@ fn a_mirror_killed_at_random_moments_while_producers_write_copies_each_record_on
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut feed = producer.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        for i in 0..40_000 {
-            writeln!(feed, "k{},record {i}", i % 97).unwrap();
-            if i % 400 == 0 {
-                feed.flush().unwrap();
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    });
+    let writer = feed(&mut producer, 40_000, 97, 400);
     let kafka = on.kafka.clone().unwrap();
     let mut seed = 0x2545_f491_u32;
     let mut kills = 0;
@@ -519,16 +525,7 @@ fn a_mirror_from_kafka_killed_at_random_moments_copies_each_record_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut feed = producer.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        for i in 0..30_000 {
-            writeln!(feed, "k{},record {i}", i % 89).unwrap();
-            if i % 300 == 0 {
-                feed.flush().unwrap();
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    });
+    let writer = feed(&mut producer, 30_000, 89, 300);
     let mut seed = 0x9e37_79b9_u32;
     for _ in 0..30 {
         let mut m = on
