@@ -39,25 +39,11 @@ pub fn from_kafka(
     )
 }
 
-/// A source topic's destination on the root, with the producers that write it.
+/// A source topic's destination on the root (as many partitions: partition p to p), and the
+/// retry-safe producer that writes it (id `mirror.NAME`).
 struct Dest {
     name: String,
-    partitions: u32,
-    /// One producer when the partition counts match (source partition p to p); else one per
-    /// source partition, each with an id of its own, placing keys as the Java producer does.
-    producers: Vec<Producer>,
-    same: bool,
-}
-
-impl Dest {
-    fn producer(&mut self, source_partition: u32) -> &mut Producer {
-        let i = if self.same {
-            0
-        } else {
-            source_partition as usize
-        };
-        &mut self.producers[i]
-    }
+    producer: Producer,
 }
 
 fn session(
@@ -106,10 +92,8 @@ fn session(
             let idle = n == 0;
             if unsynced && (idle || synced.elapsed() >= SYNC_EVERY || stop_requested()) {
                 for d in dests.values_mut() {
-                    for p in &mut d.producers {
-                        p.flush()?;
-                        p.sync()?;
-                    }
+                    d.producer.flush()?;
+                    d.producer.sync()?;
                 }
                 synced = Instant::now();
                 unsynced = false;
@@ -129,10 +113,7 @@ fn session(
     })();
     // Whatever ended the session, what was sent is written and fsynced (a record the root
     // holds is never copied twice, so this is safe even after an error).
-    let closed: Result<()> = dests
-        .values_mut()
-        .flat_map(|d| d.producers.iter_mut())
-        .try_for_each(|p| p.close());
+    let closed: Result<()> = dests.values_mut().try_for_each(|d| d.producer.close());
     result.and(closed)
 }
 
@@ -176,50 +157,34 @@ fn prepare(
         });
     }
     let partitions = local.describe_topic(&name)?.partitions.len() as u32;
-    let same = partitions == src_partitions;
-    let open = |id: String| -> Result<Producer> {
+    // With other counts, records of one source partition would spread over several root
+    // partitions, written in an order of their own: the highest sequence the root holds would
+    // no longer say that everything below it is there.
+    if partitions != src_partitions {
+        return Err(Error::Usage(format!(
+            "topic {name} has {partitions} partition(s) on this root and {source} {src_partitions} on the cluster: a mirror from Kafka needs the same count (--rename to a new topic, which the mirror creates so)"
+        )));
+    }
+    let mut p = {
         let mut po = ProducerOptions::new(false);
-        po.id = Some(id);
+        // All replicas: a batch only the old leader held would otherwise leave a hole that
+        // later stamps pass over.
+        po.acks = crate::produce::Acks::All;
+        po.id = Some(format!("mirror.{}", o.name));
         po.id_fixed_partitions = false;
-        Ok(Producer::open(&local.cluster, &name, po)?.0)
+        Producer::open(&local.cluster, &name, po)?.0
     };
-    let id = format!("mirror.{}", o.name);
-    let mut producers = Vec::new();
     let mut positions = BTreeMap::new();
-    if same {
-        let mut p = open(id)?;
-        for s in 0..src_partitions {
-            if let Some(last) = p.written_up_to(s)? {
-                positions.insert(s, last + 1);
-            }
-        }
-        producers.push(p);
-    } else {
-        for s in 0..src_partitions {
-            let mut p = open(format!("{id}.{s}"))?;
-            let mut last = None;
-            for d in 0..partitions {
-                last = last.max(p.written_up_to(d)?);
-            }
-            if let Some(l) = last {
-                positions.insert(s, l + 1);
-            }
-            producers.push(p);
+    for s in 0..src_partitions {
+        if let Some(last) = p.written_up_to(s)? {
+            positions.insert(s, last + 1);
         }
     }
     let t = summary.topics.entry(source.to_string()).or_default();
     t.to = name.clone();
     t.partitions = src_partitions;
     t.created |= created;
-    Ok((
-        Dest {
-            name,
-            partitions,
-            producers,
-            same,
-        },
-        positions,
-    ))
+    Ok((Dest { name, producer: p }, positions))
 }
 
 struct Sink<'a> {
@@ -236,21 +201,14 @@ impl RecordSink for Sink<'_> {
                 r.topic
             )));
         };
-        let p = if d.same {
-            r.partition
-        } else {
-            match r.key {
-                Some(k) => crate::partitioner::partition_for_key(k, d.partitions),
-                None => r.partition % d.partitions,
-            }
-        };
+        let p = r.partition;
         self.headers.clear();
         self.headers.extend(r.headers.iter().map(|(k, v)| Header {
             key: k.to_string(),
             value: v.map(<[u8]>::to_vec),
         }));
         let name = d.name.clone();
-        let producer = d.producer(r.partition);
+        let producer = &mut d.producer;
         // The source offset is the sequence: the root skips what it already holds.
         producer.set_next_sequence(r.offset);
         let before = producer.deduplicated;

@@ -99,20 +99,34 @@ fn session(
             summary,
             on,
         };
-        let n = source.poll_at_most(&mut sink, o.batch_records)?;
+        let n = match source.poll_at_most(&mut sink, o.batch_records) {
+            Ok(n) => n,
+            Err(e) => return Err(abandon(&mut w, e)),
+        };
+        // Every position goes into every commit, not only those that moved: the group is
+        // never joined, so Kafka expires each committed offset offsets.retention.minutes
+        // (7 days) after it was written, and a partition idle that long would be copied
+        // again from its start.
+        let all: Vec<BTreeSet<u32>> = dests
+            .values()
+            .map(|d| d.positions.keys().copied().collect())
+            .collect();
         let moved: Vec<Moved<'_>> = dests
             .iter()
-            .filter(|(_, d)| !d.dirty.is_empty())
-            .map(|(t, d)| Moved {
+            .zip(&all)
+            .filter(|((_, d), all)| !all.is_empty() && !d.positions.is_empty())
+            .map(|((t, d), all)| Moved {
                 dest: &d.name,
                 partitions: d.partitions,
                 source: t,
                 positions: &d.positions,
-                dirty: &d.dirty,
+                dirty: all,
             })
             .collect();
-        if !moved.is_empty() {
-            w.commit(&moved)?;
+        if dests.values().any(|d| !d.dirty.is_empty()) {
+            if let Err(e) = w.commit(&moved) {
+                return Err(abandon(&mut w, e));
+            }
             summary.transactions += 1;
             for (t, d) in dests.iter_mut() {
                 d.dirty.clear();
@@ -131,6 +145,16 @@ fn session(
             source.wait(IDLE);
         }
     }
+}
+
+/// A session ends with `e`: a transaction left open by an error that is not an outage is
+/// aborted now (it would hold read_committed consumers of the destination back until the
+/// cluster times it out); in an outage the next session's takeover aborts it.
+fn abandon(w: &mut MirrorWriter, e: Error) -> Error {
+    if e.exit_code() != crate::error::exit::TEMPFAIL {
+        w.abort();
+    }
+    e
 }
 
 /// The destination of `source`: created on the cluster when missing (the source's partition

@@ -508,6 +508,21 @@ fn a_mirror_from_kafka_copies_keys_values_headers_and_timestamps_byte_exact_and_
     let s = mirror_from(&on, &["-t", &t, "--name", &name, "--rename", &rename]);
     assert_eq!(s["records"], 2, "{s}");
     assert_eq!(root_records(&on, &local), kafka_records(&on, &t));
+    // A root topic of another partition count is refused: its positions could not be trusted.
+    let narrow = on.name("narrow");
+    on.env
+        .chute()
+        .args(["topic", "create", &narrow, "-p", "1"])
+        .assert()
+        .success();
+    let kafka = on.kafka.clone().unwrap();
+    on.env
+        .chute()
+        .args(["mirror", "-t", &t, "--from-kafka", &kafka, "--name", &name])
+        .args(["--rename", &format!("{t}={narrow}")])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("needs the same count"));
 }
 
 #[test]

@@ -49,14 +49,15 @@ impl MirrorWriter {
         let timeout = kafka.timeout;
         let group = format!("chute-mirror.{name}");
         let mut cfg = client_config(settings);
-        cfg.set("transactional.id", &group)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("delivery.report.only.error", "true")
-            .set("linger.ms", "5");
+        cfg.set("linger.ms", "5");
         for (k, v) in &settings.properties {
             cfg.set(k, v);
         }
+        // After -X: the protocol rests on these, so no property may change them.
+        cfg.set("transactional.id", &group)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("delivery.report.only.error", "true");
         let producer: BaseProducer<Deliveries> = cfg
             .create_with_context(Deliveries::counting("source offset"))
             .map_err(|e| from_kafka(&e, "Kafka producer"))?;
@@ -70,13 +71,13 @@ impl MirrorWriter {
             )
         })?;
         let mut cfg = client_config(settings);
+        for (k, v) in &settings.properties {
+            cfg.set(k, v);
+        }
         cfg.set("group.id", &group)
             .set("enable.auto.commit", "false")
             // Wait for offsets a transaction still holds instead of reading past them.
             .set("isolation.level", "read_committed");
-        for (k, v) in &settings.properties {
-            cfg.set(k, v);
-        }
         let reader: BaseConsumer<Noting> = cfg
             .create_with_context(Noting)
             .map_err(|e| from_kafka(&e, "Kafka consumer"))?;
@@ -135,6 +136,16 @@ impl MirrorWriter {
             .map_err(|e| explain(from_kafka(&e, &format!("group {}: positions", self.group))))?;
         let mut out = Positions::new();
         for e in got.elements() {
+            if let Err(err) = e.error() {
+                return Err(explain(from_kafka(
+                    &err,
+                    &format!(
+                        "group {} partition {dest}-{}: position",
+                        self.group,
+                        e.partition()
+                    ),
+                )));
+            }
             if e.metadata().is_empty() {
                 continue;
             }
@@ -151,7 +162,11 @@ impl MirrorWriter {
                     "{what}: topic {dest} is the mirror of {from:?}, not of {source:?}; give the mirror another --name or --rename"
                 )));
             }
-            out.extend(positions);
+            // Positions only move forward: a stale home (the destination grew) never wins.
+            for (p, next) in positions {
+                let at = out.entry(p).or_insert(next);
+                *at = (*at).max(next);
+            }
         }
         Ok(out)
     }
@@ -201,9 +216,20 @@ impl MirrorWriter {
                     rec = back;
                 }
                 Err((e, _)) => {
-                    return Err(self.fatal().unwrap_or_else(|| {
-                        explain(from_kafka(&e, &format!("partition {topic}-{partition}")))
-                    }));
+                    if let Some(f) = self.fatal() {
+                        return Err(f);
+                    }
+                    // librdkafka refuses sends once a delivery in the transaction failed:
+                    // that failure is the cause, and the next session retries the batch.
+                    self.producer().poll(Duration::ZERO);
+                    self.producer().context().failure()?;
+                    let what = format!("partition {topic}-{partition}");
+                    return Err(match e.rdkafka_error_code() {
+                        Some(RDKafkaErrorCode::State) => explain(Error::Temporary(format!(
+                            "{what}: the transaction failed: {e}"
+                        ))),
+                        _ => explain(from_kafka(&e, &what)),
+                    });
                 }
             }
         }
@@ -240,10 +266,18 @@ impl MirrorWriter {
             }
         }
         // The records first: a failed delivery shows here, with its partition.
-        let deadline = Instant::now() + self.timeout;
-        while self.producer().in_flight_count() > 0 && Instant::now() < deadline {
+        // As long as acknowledgements keep coming: a slow link with a large batch is not an
+        // outage (one that stops answering for socket.timeout.ms is).
+        let mut left = self.producer().in_flight_count();
+        let mut deadline = Instant::now() + self.timeout;
+        while left > 0 && Instant::now() < deadline {
             self.producer().poll(Duration::ZERO);
             std::thread::sleep(Duration::from_micros(500));
+            let now = self.producer().in_flight_count();
+            if now < left {
+                deadline = Instant::now() + self.timeout;
+            }
+            left = now;
         }
         self.producer().poll(Duration::ZERO);
         // A fenced producer fails its queued records ("purged"): say why instead.
@@ -270,7 +304,7 @@ impl MirrorWriter {
         let msg = format!("{}: {reason}", self.group);
         Some(if fenced(code) {
             Error::Other(format!(
-                "{msg}: another mirror of the same --name took over"
+                "{msg}: another mirror of the same --name took over (or a transaction outlived transaction.timeout.ms)"
             ))
         } else {
             Error::Other(msg)
@@ -368,14 +402,15 @@ fn txn_error(e: &KafkaError, what: &str) -> Error {
         let msg = format!("{what}: {}", t.string());
         if fenced(t.code()) {
             return Error::Other(format!(
-                "{msg}: another mirror of the same --name took over"
+                "{msg}: another mirror of the same --name took over (or a transaction outlived transaction.timeout.ms)"
             ));
         }
         return match super::errors::from_code(t.code(), what) {
             Error::Temporary(_) => explain(Error::Temporary(msg)),
-            _ if t.is_retriable() || t.txn_requires_abort() || t.is_fatal() => {
-                explain(Error::Temporary(msg))
-            }
+            // A fatal error other than a fence (not authorized, a broker too old) does not
+            // mend by trying again; what an abort or a new producer mends does.
+            _ if t.is_retriable() || t.txn_requires_abort() => explain(Error::Temporary(msg)),
+            _ if t.is_fatal() => Error::Other(msg),
             e => e,
         };
     }
