@@ -3,7 +3,7 @@
 //! sequence is the record's source offset, so a record the root already holds is skipped
 //! whatever was killed when (docs/mirror.md).
 
-use super::{Event, MirrorOptions, Summary, check_rename, dest_name};
+use super::{Event, MirrorOptions, Summary, dest_name};
 use crate::client::Backend;
 use crate::client::kafka::{Kafka, KafkaSettings};
 use crate::client::local::Local;
@@ -28,9 +28,6 @@ pub fn from_kafka(
     o: &MirrorOptions,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<Summary> {
-    check_rename(&o.rename)?;
-    crate::names::topic(&o.name.replace('.', "-"))
-        .map_err(|e| Error::Usage(format!("--name {:?}: {e}", o.name)))?;
     super::retrying(
         o,
         on,
@@ -202,12 +199,13 @@ impl RecordSink for Sink<'_> {
             )));
         };
         let p = r.partition;
+        // Owned headers only for records that have any (RecordRef takes them owned).
         self.headers.clear();
         self.headers.extend(r.headers.iter().map(|(k, v)| Header {
             key: k.to_string(),
             value: v.map(<[u8]>::to_vec),
         }));
-        let name = d.name.clone();
+        let name = &d.name;
         let producer = &mut d.producer;
         // The source offset is the sequence: the root skips what it already holds.
         producer.set_next_sequence(r.offset);
@@ -228,14 +226,11 @@ impl RecordSink for Sink<'_> {
                 )),
                 e => e,
             })?;
-        let at = self
-            .summary
-            .positions
-            .entry(r.topic.to_string())
-            .or_default()
-            .entry(r.partition)
-            .or_default();
-        *at = (*at).max(r.offset + 1);
+        // The topic's entry exists from `prepare`: no String per record.
+        if let Some(at) = self.summary.positions.get_mut(r.topic) {
+            let at = at.entry(r.partition).or_default();
+            *at = (*at).max(r.offset + 1);
+        }
         if producer.deduplicated == before {
             self.summary.records += 1;
             if let Some(t) = self.summary.topics.get_mut(r.topic) {

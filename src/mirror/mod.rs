@@ -129,6 +129,10 @@ fn retrying(
     use crate::signals::stop_requested;
     use std::time::Instant;
     const MAX_BACKOFF: Duration = Duration::from_secs(30);
+    check_rename(&o.rename)?;
+    // The name becomes a group (chute-mirror.NAME) and a producer id (mirror.NAME).
+    crate::names::group(&format!("chute-mirror.{}", o.name))
+        .map_err(|e| Error::Usage(format!("--name {:?}: {e}", o.name)))?;
     let mut summary = Summary {
         name: o.name.clone(),
         ..Summary::default()

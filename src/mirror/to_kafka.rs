@@ -1,6 +1,6 @@
 //! root -> Kafka: the session loop (module docs in `mod.rs`, protocol in docs/mirror.md).
 
-use super::{Event, MirrorOptions, Summary, check_rename, dest_name};
+use super::{Event, MirrorOptions, Summary, dest_name};
 use crate::client::Backend;
 use crate::client::kafka::KafkaSettings;
 use crate::client::kafka::mirror::{MirrorWriter, Moved, Positions};
@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::record::{ConsumedRecord, RecordSink};
 use crate::signals::stop_requested;
 use crate::topics::CreateOptions;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A following mirror with nothing to copy waits this long for file events before looking.
@@ -24,9 +24,6 @@ pub fn to_kafka(
     o: &MirrorOptions,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<Summary> {
-    check_rename(&o.rename)?;
-    crate::names::group(&format!("chute-mirror.{}", o.name))
-        .map_err(|e| Error::Usage(format!("--name {:?}: {e}", o.name)))?;
     // The positions of the last commit, for "how far behind" while the cluster is away.
     let known = std::cell::RefCell::new(BTreeMap::<String, Positions>::new());
     let local = Local {
@@ -51,8 +48,6 @@ struct Dest {
     partitions: u32,
     /// Source partitions' positions: where each resumes.
     positions: Positions,
-    /// Source partitions moved in the open transaction.
-    dirty: BTreeSet<u32>,
     /// The source's partition count; records go to the same partition when the counts match.
     same: bool,
 }
@@ -98,8 +93,11 @@ fn session(
             dests: &mut dests,
             summary,
             on,
+            moved: false,
         };
-        let n = match source.poll_at_most(&mut sink, o.batch_records) {
+        let n = source.poll_at_most(&mut sink, o.batch_records);
+        let moved_any = sink.moved;
+        let n = match n {
             Ok(n) => n,
             Err(e) => return Err(abandon(&mut w, e)),
         };
@@ -107,29 +105,22 @@ fn session(
         // never joined, so Kafka expires each committed offset offsets.retention.minutes
         // (7 days) after it was written, and a partition idle that long would be copied
         // again from its start.
-        let all: Vec<BTreeSet<u32>> = dests
-            .values()
-            .map(|d| d.positions.keys().copied().collect())
-            .collect();
-        let moved: Vec<Moved<'_>> = dests
-            .iter()
-            .zip(&all)
-            .filter(|((_, d), all)| !all.is_empty() && !d.positions.is_empty())
-            .map(|((t, d), all)| Moved {
-                dest: &d.name,
-                partitions: d.partitions,
-                source: t,
-                positions: &d.positions,
-                dirty: all,
-            })
-            .collect();
-        if dests.values().any(|d| !d.dirty.is_empty()) {
+        if moved_any {
+            let moved: Vec<Moved<'_>> = dests
+                .iter()
+                .filter(|(_, d)| !d.positions.is_empty())
+                .map(|(t, d)| Moved {
+                    dest: &d.name,
+                    partitions: d.partitions,
+                    source: t,
+                    positions: &d.positions,
+                })
+                .collect();
             if let Err(e) = w.commit(&moved) {
                 return Err(abandon(&mut w, e));
             }
             summary.transactions += 1;
-            for (t, d) in dests.iter_mut() {
-                d.dirty.clear();
+            for (t, d) in &dests {
                 known.insert(t.clone(), d.positions.clone());
             }
             let behind = behind_of(&local, known);
@@ -209,7 +200,6 @@ fn prepare(
         name,
         partitions,
         positions,
-        dirty: BTreeSet::new(),
         same: partitions == src_partitions,
     })
 }
@@ -236,6 +226,8 @@ struct Sink<'a> {
     dests: &'a mut BTreeMap<String, Dest>,
     summary: &'a mut Summary,
     on: &'a mut dyn FnMut(Event<'_>),
+    /// A position moved in this transaction (a record, or offsets compaction removed).
+    moved: bool,
 }
 
 impl Sink<'_> {
@@ -252,7 +244,8 @@ impl Sink<'_> {
 
 impl RecordSink for Sink<'_> {
     fn record(&mut self, r: &ConsumedRecord<'_>) -> Result<()> {
-        let d = self.dest(r.topic)?;
+        self.dest(r.topic)?;
+        let d = self.dests.get_mut(r.topic).expect("prepared above");
         let p = if d.same {
             r.partition
         } else {
@@ -261,10 +254,9 @@ impl RecordSink for Sink<'_> {
                 None => r.partition % d.partitions,
             }
         };
-        let name = d.name.clone();
         d.positions.insert(r.partition, r.offset + 1);
-        d.dirty.insert(r.partition);
-        self.w.send(&name, p, r)?;
+        self.moved = true;
+        self.w.send(&d.name, p, r)?;
         self.summary.records += 1;
         if let Some(t) = self.summary.topics.get_mut(r.topic) {
             t.records += 1;
@@ -274,9 +266,8 @@ impl RecordSink for Sink<'_> {
 
     fn reached(&mut self, topic: &str, p: u32, next: u64) -> Result<()> {
         let d = self.dest(topic)?;
-        if d.positions.get(&p) != Some(&next) {
-            d.positions.insert(p, next);
-            d.dirty.insert(p);
+        if d.positions.insert(p, next) != Some(next) {
+            self.moved = true;
         }
         Ok(())
     }

@@ -242,16 +242,10 @@ impl MirrorWriter {
         self.begin()?;
         let mut tpl = TopicPartitionList::new();
         for m in moved {
-            // Every destination partition holding a moved source partition's position is
-            // written again, with all the positions it holds.
+            // Every position, in the destination partition that holds it (its home).
             let mut homes: BTreeMap<u32, Vec<(u32, u64)>> = BTreeMap::new();
-            for &s in m.dirty {
-                homes.insert(s % m.partitions, Vec::new());
-            }
             for (&s, &next) in m.positions {
-                if let Some(v) = homes.get_mut(&(s % m.partitions)) {
-                    v.push((s, next));
-                }
+                homes.entry(s % m.partitions).or_default().push((s, next));
             }
             for (d, list) in homes {
                 let offset = match list.as_slice() {
@@ -347,8 +341,6 @@ pub struct Moved<'a> {
     pub partitions: u32,
     pub source: &'a str,
     pub positions: &'a Positions,
-    /// Source partitions that moved.
-    pub dirty: &'a std::collections::BTreeSet<u32>,
 }
 
 fn format(source: &str, list: &[(u32, u64)]) -> String {

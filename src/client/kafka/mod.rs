@@ -258,31 +258,30 @@ mod imp {
         }
 
         pub(super) fn meta(&self) -> Result<&BaseConsumer<Noting>> {
-            if let Some(m) = self.meta.get() {
-                return Ok(m);
-            }
-            let mut cfg = client_config(&self.settings);
-            for (k, v) in &self.settings.properties {
-                cfg.set(k, v);
-            }
-            let m = cfg
-                .create_with_context(Noting)
-                .map_err(|e| from_kafka(&e, "Kafka client"))?;
-            Ok(self.meta.get_or_init(|| m))
+            self.made(&self.meta, "Kafka client")
         }
 
         pub(super) fn admin(&self) -> Result<&AdminClient<Noting>> {
-            if let Some(a) = self.admin.get() {
-                return Ok(a);
+            self.made(&self.admin, "Kafka admin client")
+        }
+
+        /// The client in `cell`, made on first use from the settings with `-X` applied.
+        fn made<'a, T: rdkafka::config::FromClientConfigAndContext<Noting>>(
+            &self,
+            cell: &'a std::cell::OnceCell<T>,
+            what: &str,
+        ) -> Result<&'a T> {
+            if let Some(c) = cell.get() {
+                return Ok(c);
             }
             let mut cfg = client_config(&self.settings);
             for (k, v) in &self.settings.properties {
                 cfg.set(k, v);
             }
-            let a = cfg
+            let c = cfg
                 .create_with_context(Noting)
-                .map_err(|e| from_kafka(&e, "Kafka admin client"))?;
-            Ok(self.admin.get_or_init(|| a))
+                .map_err(|e| from_kafka(&e, what))?;
+            Ok(cell.get_or_init(|| c))
         }
 
         pub(super) fn admin_options(&self) -> AdminOptions {
