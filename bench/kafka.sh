@@ -40,32 +40,7 @@ command -v kcat >/dev/null || die "kcat is needed (Debian: apt-get install kcat)
 mkdir -p "$here/out"
 make_work "$here/out/kafka.XXXXXX"
 
-broker_script=$repo/scripts/kafka-broker.sh
-own_broker=0
-if [[ -n ${KAFKA:-} ]]; then
-    B=$KAFKA
-    broker_desc="broker $B (given)"
-else
-    export CHUTE_KAFKA_STATE=$work/broker
-    log "starting a Kafka broker (state $CHUTE_KAFKA_STATE)"
-    B=$("$broker_script" start)
-    own_broker=1
-    broker_desc="Kafka ${CHUTE_KAFKA_VERSION:-4.1.2} single node at $B (scripts/kafka-broker.sh)"
-fi
-topics=$work/topics groups=$work/groups
-: >"$topics"
-: >"$groups"
-kafka_cleanup() {
-    if [[ $own_broker == 1 ]]; then
-        "$broker_script" stop || true
-    else
-        local t
-        while read -r t; do "$chute" -q -b "$B" topic delete "$t" >/dev/null 2>&1 || true; done <"$topics"
-        while read -r t; do "$chute" -q -b "$B" group delete "$t" >/dev/null 2>&1 || true; done <"$groups"
-    fi
-    bench_cleanup
-}
-trap kafka_cleanup EXIT
+kafka_broker
 
 ck() { "$chute" -q -b "$B" "$@"; }
 run_class() { "$broker_script" run-class "org.apache.kafka.tools.$1" "${@:2}"; }

@@ -108,3 +108,36 @@ new_cluster() {
     for ((i = 0; i < $2; i++)); do args+=(--broker-dir "$i=$base/d$i"); done
     "$chute" --root "$base/root" cluster init --brokers "$2" "${args[@]}" 2>/dev/null
 }
+
+# kafka_broker (after make_work): $B, the broker to bench against: $KAFKA when given, else a
+# single node of its own (scripts/kafka-broker.sh, state in $work, stopped on exit);
+# $broker_desc for the report and $own_broker. Topics and groups whose names the bench
+# appends to $topics and $groups are deleted on exit from a broker it did not start.
+kafka_broker() {
+    broker_script=$repo/scripts/kafka-broker.sh
+    own_broker=0
+    if [[ -n ${KAFKA:-} ]]; then
+        B=$KAFKA
+        broker_desc="broker $B (given)"
+    else
+        export CHUTE_KAFKA_STATE=$work/broker
+        log "starting a Kafka broker (state $CHUTE_KAFKA_STATE)"
+        B=$("$broker_script" start)
+        own_broker=1
+        broker_desc="Kafka ${CHUTE_KAFKA_VERSION:-4.1.2} single node at $B (scripts/kafka-broker.sh)"
+    fi
+    topics=$work/topics groups=$work/groups
+    : >"$topics"
+    : >"$groups"
+    trap kafka_cleanup EXIT
+}
+kafka_cleanup() {
+    if [[ $own_broker == 1 ]]; then
+        "$broker_script" stop || true
+    else
+        local t
+        while read -r t; do "$chute" -q -b "$B" topic delete "$t" >/dev/null 2>&1 || true; done <"$topics"
+        while read -r t; do "$chute" -q -b "$B" group delete "$t" >/dev/null 2>&1 || true; done <"$groups"
+    fi
+    bench_cleanup
+}

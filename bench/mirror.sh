@@ -28,30 +28,7 @@ command -v kcat >/dev/null || die "kcat is needed (Debian: apt-get install kcat)
 mkdir -p "$here/out"
 make_work "$here/out/mirror.XXXXXX"
 
-broker_script=$repo/scripts/kafka-broker.sh
-own_broker=0
-if [[ -n ${KAFKA:-} ]]; then
-    B=$KAFKA
-    broker_desc="broker $B (given)"
-else
-    export CHUTE_KAFKA_STATE=$work/broker
-    log "starting a Kafka broker (state $CHUTE_KAFKA_STATE)"
-    B=$("$broker_script" start)
-    own_broker=1
-    broker_desc="Kafka ${CHUTE_KAFKA_VERSION:-4.1.2} single node at $B (scripts/kafka-broker.sh)"
-fi
-topics=$work/topics
-: >"$topics"
-mirror_cleanup() {
-    if [[ $own_broker == 1 ]]; then
-        "$broker_script" stop || true
-    else
-        local t
-        while read -r t; do "$chute" -q -b "$B" topic delete "$t" >/dev/null 2>&1 || true; done <"$topics"
-    fi
-    bench_cleanup
-}
-trap mirror_cleanup EXIT
+kafka_broker
 
 root=$work/root
 R() { "$chute" -q --root "$root" "$@"; }
