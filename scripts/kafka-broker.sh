@@ -7,6 +7,8 @@
 #   scripts/kafka-broker.sh start      # prints 127.0.0.1:PORT on stdout, once it serves
 #   scripts/kafka-broker.sh status     # prints the address; exit 1 if not running
 #   scripts/kafka-broker.sh stop       # stops it and deletes its state dir
+#   scripts/kafka-broker.sh down       # stops it and keeps its state (an outage)
+#   scripts/kafka-broker.sh up         # starts it again: same data, same address
 #   scripts/kafka-broker.sh run-class CLASS [ARGS...]   # a Kafka tool on the same jars
 #   scripts/kafka-broker.sh fetch      # only download the jars (CI warm-up)
 #
@@ -389,7 +391,7 @@ broker_ready() {
 # One try at formatting and launching.  Returns 2 if the broker died while
 # starting (typically: a port was taken after free_ports), 1 on timeout.
 launch_once() {
-    local port cport tport sport addr pid deadline archive
+    local port cport tport sport addr archive
     local -a cds=()
     if [[ ${CHUTE_KAFKA_TLS:-0} == 1 ]]; then
         read -r port cport tport sport < <(free_ports 4)
@@ -423,6 +425,15 @@ launch_once() {
         echo "$archive" >"$STATE/cds-target"
     fi
 
+    launch_jvm "$addr" "${cds[@]}"
+}
+
+# Starts the JVM on the config in $STATE and waits until $1 serves.  Extra
+# arguments are JVM options.  Returns 2 if the broker died while starting, 1 on
+# timeout.
+launch_jvm() {
+    local addr=$1 pid deadline
+    shift
     # setsid: the broker outlives this script, and a Ctrl-C aimed at the
     # caller's process group must not half-kill it; `stop` ends it.  Every fd
     # is redirected so that `$(... start)` does not wait on the broker.  (No
@@ -430,11 +441,11 @@ launch_once() {
     # so $! is the JVM's pid.)
     common_jvm_opts
     # shellcheck disable=SC2086 # CHUTE_KAFKA_JVM_OPTS is a list of options
-    setsid "$JAVA" "${JVM_OPTS[@]}" "${cds[@]}" -Xms"$HEAP" -Xmx"$HEAP" \
+    setsid "$JAVA" "${JVM_OPTS[@]}" "$@" -Xms"$HEAP" -Xmx"$HEAP" \
         -XX:+UseG1GC -XX:MaxGCPauseMillis=20 ${CHUTE_KAFKA_JVM_OPTS:-} \
         -Dkafka.logs.dir="$STATE" -Dlog4j2.configurationFile="$STATE/log4j2.properties" \
         -cp "$LIBS/*" kafka.Kafka "$STATE/server.properties" \
-        </dev/null >"$STATE/console.log" 2>&1 &
+        </dev/null >>"$STATE/console.log" 2>&1 &
     pid=$!
     echo "$pid" >"$STATE/pid"
     echo "$addr" >"$STATE/address"
@@ -480,24 +491,30 @@ cmd_start() {
     die "could not start the broker; its logs are in $STATE"
 }
 
-cmd_stop() {
-    local pid deadline target clean=1
-    if pid=$(broker_pid); then
-        log "stopping broker pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + STOP_TIMEOUT))
-        while broker_pid >/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-        if broker_pid >/dev/null; then
-            log "broker ignored SIGTERM for ${STOP_TIMEOUT}s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-            clean=0
-            deadline=$((SECONDS + 10))
-            while broker_pid >/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-        fi
-    else
+# Ends the broker process (SIGTERM, then SIGKILL after STOP_TIMEOUT).  Returns
+# 1 if it was not running or had to be killed.
+stop_process() {
+    local pid deadline
+    if ! pid=$(broker_pid); then
         log "no broker running (state $STATE)"
-        clean=0 # it died some other way, perhaps while writing its archive
+        return 1
     fi
+    log "stopping broker pid $pid"
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while broker_pid >/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    broker_pid >/dev/null || return 0
+    log "broker ignored SIGTERM for ${STOP_TIMEOUT}s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 10))
+    while broker_pid >/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    return 1
+}
+
+cmd_stop() {
+    local target clean=1
+    # Not running: it died some other way, perhaps while writing its archive.
+    stop_process || clean=0
     # Keep the class archive the broker wrote as it exited, unless SIGKILL may
     # have cut it short.  Copy, then rename, so that a JVM starting meanwhile
     # never maps a half-written file.
@@ -510,6 +527,28 @@ cmd_stop() {
     remove_state
 }
 
+# An outage for tests: the broker goes away with its data kept.
+cmd_down() {
+    [[ -f "$STATE/$STATE_MARKER" ]] || die "no broker state in $STATE"
+    stop_process || true
+}
+
+# The same broker back: same data, same address.
+cmd_up() {
+    local addr
+    [[ -f "$STATE/$STATE_MARKER" && -f "$STATE/server.properties" ]] \
+        || die "no broker state in $STATE; '$0 start' makes one"
+    if broker_pid >/dev/null; then
+        die "the broker already runs at $(<"$STATE/address") (state $STATE)"
+    fi
+    addr=$(<"$STATE/address")
+    check_java
+    log "starting the broker again at $addr (state $STATE)"
+    launch_jvm "$addr" || die "could not start the broker again (is its port $addr taken?); its logs are in $STATE"
+    log "broker up at $addr, pid $(<"$STATE/pid")"
+    echo "$addr"
+}
+
 cmd_status() {
     broker_pid >/dev/null || return 1
     cat "$STATE/address"
@@ -518,6 +557,8 @@ cmd_status() {
 case "${1:-}" in
     start) cmd_start ;;
     stop) cmd_stop ;;
+    down) cmd_down ;;
+    up) cmd_up ;;
     status) cmd_status ;;
     run-class) shift; run_class "$@" ;;
     fetch) check_java; fetch_jars ;;

@@ -52,7 +52,6 @@ impl On {
         }
     }
 
-    /// A topic or group name of this scenario's own.
     /// Commands against the broker at `addr` (one a test started itself).
     pub fn broker(addr: &str) -> On {
         On {
@@ -62,6 +61,7 @@ impl On {
         }
     }
 
+    /// A topic or group name of this scenario's own.
     pub fn name(&self, n: &str) -> String {
         format!("{}{n}", self.prefix)
     }
@@ -506,6 +506,26 @@ impl OwnBroker {
             addr: String::from_utf8(o.stdout).unwrap().trim().to_string(),
             state,
         }
+    }
+
+    fn script(&self, command: &str) {
+        let o = std::process::Command::new("scripts/kafka-broker.sh")
+            .arg(command)
+            .env("CHUTE_KAFKA_STATE", &self.state)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// The broker process ends; its data stays (an outage).
+    pub fn down(&self) {
+        self.script("down");
+    }
+
+    /// The same broker again: same data, same address.
+    pub fn up(&self) {
+        self.script("up");
     }
 
     pub fn pid(&self) -> u32 {

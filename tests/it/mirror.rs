@@ -1,7 +1,7 @@
 //! `chute mirror --to-kafka` against a real broker (CHUTE_TEST_KAFKA, as tests/it/backends.rs):
 //! byte-exact copies with keys, headers and timestamps; each record once, in order, through
-//! SIGKILLs while producers write, a broker that stops answering, and a second mirror of the
-//! same name.
+//! SIGKILLs while producers write, a broker that stops answering, a broker stopped and started
+//! again, and a second mirror of the same name.
 
 use crate::backends::{On, OwnBroker};
 use crate::util::*;
@@ -354,6 +354,111 @@ fn a_mirror_waits_out_a_broker_that_stops_answering_and_resumes_exactly_once() {
     assert_eq!(status.code(), Some(0), "{seen:#?}");
     let (k, r) = (kafka_records(&kafka_on, t), root_records(&on, t));
     assert_eq!(k, r);
+}
+
+#[test]
+fn mirrors_both_ways_wait_out_a_broker_stopped_and_started_again_and_resume_exactly_once() {
+    let Some(on) = On::kafka() else { return };
+    let broker = OwnBroker::start(on.env.dir.path());
+    let b = broker.addr.clone();
+    let kafka_on = On::broker(&b);
+    // "edge" goes from the root to Kafka, "central" from Kafka to the root.
+    on.env
+        .chute()
+        .args(["topic", "create", "edge", "-p", "2"])
+        .assert()
+        .success();
+    kafka_on.create_topic("central", 2, &[]);
+    let keyed = |from: u32, to: u32| -> String {
+        (from..to).map(|i| format!("k{},v{i}\n", i % 13)).collect()
+    };
+    on.env
+        .chute()
+        .args(["produce", "-t", "edge", "-K", ","])
+        .write_stdin(keyed(0, 1000))
+        .assert()
+        .success();
+    kafka_on.produce("central", keyed(0, 1000), &["-K", ","]);
+    let spawn = |args: &[&str]| {
+        let mut c = on
+            .env
+            .spawn(&["-X", "socket.timeout.ms=2000"])
+            .args(["-X", "transaction.timeout.ms=10000", "mirror", "--follow"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let rx = stderr_lines(&mut c);
+        (c, rx)
+    };
+    let (mut to, to_rx) = spawn(&["-t", "edge", "--to-kafka", &b, "--name", "up"]);
+    let (mut from, from_rx) = spawn(&["-t", "central", "--from-kafka", &b, "--name", "down"]);
+    let on_kafka = |t: &str| {
+        let o = kafka_on
+            .chute()
+            .args(["-X", "socket.timeout.ms=2000", "consume", "-t", t])
+            .output()
+            .unwrap();
+        o.status.success().then(|| lines(&o.stdout).len())
+    };
+    let on_root = |t: &str| {
+        lines(
+            &on.env
+                .chute()
+                .args(["consume", "-t", t])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .len()
+    };
+    wait_for("both first copies", Duration::from_secs(60), || {
+        on_kafka("edge") == Some(1000) && on_root("central") == 1000
+    });
+    // A producer keeps writing to the root while the broker goes away under the mirror.
+    let mut producer = on
+        .env
+        .spawn(&["produce", "-t", "edge", "-K", ","])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = producer.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 1000..3000u32 {
+            writeln!(stdin, "k{},v{i}", i % 13).unwrap();
+            if i % 50 == 0 {
+                stdin.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    });
+    wait_for(
+        "the mirror moving new records",
+        Duration::from_secs(60),
+        || on_kafka("edge").is_some_and(|n| n > 1000),
+    );
+    broker.down();
+    let (mut seen_to, mut seen_from) = (Vec::new(), Vec::new());
+    wait_for_line(&to_rx, "trying again in", &mut seen_to);
+    wait_for_line(&from_rx, "trying again in", &mut seen_from);
+    writer.join().unwrap();
+    assert!(producer.wait().unwrap().success());
+    broker.up();
+    kafka_on.produce("central", keyed(1000, 2000), &["-K", ","]);
+    wait_for("every record copied", Duration::from_secs(120), || {
+        on_kafka("edge") == Some(3000) && on_root("central") == 2000
+    });
+    for (m, seen) in [(&mut to, &seen_to), (&mut from, &seen_from)] {
+        signal(m.id(), "TERM");
+        assert_eq!(m.wait().unwrap().code(), Some(0), "{seen:#?}");
+    }
+    assert_eq!(kafka_records(&kafka_on, "edge"), root_records(&on, "edge"));
+    assert_eq!(
+        kafka_records(&kafka_on, "central"),
+        root_records(&on, "central")
+    );
 }
 
 #[test]
