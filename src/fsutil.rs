@@ -108,6 +108,35 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Replace `path` atomically (a reader sees the old file or the new), without fsync: for files
+/// only shown to people, which a crash may leave old or empty, and which are written often.
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_of(path);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let written = create_new(&tmp)
+        .and_then(|mut f| f.write_all(bytes).at(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, path).at(path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// A process of that pid exists on this machine and has not exited (a zombie has: in some
+/// sandboxes nobody reaps it).
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|r| !r.trim_start().starts_with(['Z', 'X']))
+        })
+        .unwrap_or(false)
+}
+
 /// Create a directory and all parents, fsyncing each parent that gained an entry.
 pub fn create_dir_all_durable(dir: &Path) -> Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {

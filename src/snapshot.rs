@@ -1,5 +1,6 @@
 //! One look at a whole cluster for the operator's view (`top --once`, `metrics`): every
-//! partition's offsets, size and replica health, every group's lag, brokers and the controller.
+//! partition's offsets, size and replica health, every group's lag, every mirror's state and
+//! lag, brokers and the controller.
 //! It reads what the other commands read (metadata, tails, group files), one pass, and takes no
 //! lock, so a writer never waits for it.
 
@@ -41,6 +42,41 @@ pub struct Group {
     pub partitions: Vec<PartitionStatus>,
 }
 
+/// A mirror of this root, as its status file says, with its lag worked out now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mirror {
+    pub name: String,
+    pub direction: &'static str,
+    pub cluster: String,
+    /// copying, waiting, stopped, failed, or gone (its process ended without a word: killed).
+    pub state: &'static str,
+    pub error: Option<String>,
+    pub pid: u32,
+    pub host: String,
+    pub records: u64,
+    pub transactions: u64,
+    pub restarts: u64,
+    pub started_ms: i64,
+    pub updated_ms: i64,
+    pub last_commit_ms: Option<i64>,
+    pub retry_at_ms: Option<i64>,
+    /// Records the source holds beyond the mirror's positions (None: no end known).
+    pub lag: Option<u64>,
+    pub partitions: Vec<MirrorPartition>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorPartition {
+    pub topic: String,
+    pub to: String,
+    pub partition: u32,
+    pub position: u64,
+    /// The source's end: the root's high watermark now (to Kafka), or the cluster's as the
+    /// mirror last saw it (from Kafka).
+    pub source_end: Option<u64>,
+    pub lag: Option<u64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Snapshot {
     /// When it was taken (ms since the epoch).
@@ -49,6 +85,7 @@ pub struct Snapshot {
     pub brokers: Vec<BrokerStatus>,
     pub partitions: Vec<Partition>,
     pub groups: Vec<Group>,
+    pub mirrors: Vec<Mirror>,
 }
 
 /// Take a snapshot of `cluster`; an empty one when there is no cluster yet.
@@ -63,6 +100,7 @@ pub fn take(cluster: &Cluster) -> Result<Snapshot> {
                 brokers: Vec::new(),
                 partitions: Vec::new(),
                 groups: Vec::new(),
+                mirrors: Vec::new(),
             });
         }
         Err(e) => return Err(e),
@@ -117,11 +155,76 @@ pub fn take(cluster: &Cluster) -> Result<Snapshot> {
         host: c.host,
         epoch: c.epoch,
     });
+    let mirrors = mirrors(cluster, &partitions);
     Ok(Snapshot {
         taken_ms,
         controller,
         brokers,
         partitions,
         groups,
+        mirrors,
     })
+}
+
+fn mirrors(cluster: &Cluster, partitions: &[Partition]) -> Vec<Mirror> {
+    use crate::cluster::mirrors::{Direction, MirrorState};
+    let (statuses, bad) = cluster
+        .mirror_statuses()
+        .unwrap_or_else(|e| (Vec::new(), vec![e.to_string()]));
+    for b in bad {
+        tracing::warn!("a mirror's status cannot be shown: {b}");
+    }
+    let host = crate::group::hostname();
+    let mut out = Vec::new();
+    for m in statuses {
+        // A process of another host cannot be looked at: its word stands.
+        let alive = m.host != host || crate::fsutil::process_alive(m.pid);
+        let state = match m.state {
+            MirrorState::Copying | MirrorState::Waiting if !alive => "gone",
+            MirrorState::Copying => "copying",
+            MirrorState::Waiting => "waiting",
+            MirrorState::Stopped => "stopped",
+            MirrorState::Failed => "failed",
+        };
+        let mut rows = Vec::new();
+        for (topic, t) in &m.topics {
+            for (&p, ps) in &t.partitions {
+                let end = match m.direction {
+                    Direction::ToKafka => partitions
+                        .iter()
+                        .find(|x| x.topic == *topic && x.partition == p)
+                        .and_then(|x| x.high_watermark),
+                    Direction::FromKafka => ps.source_end,
+                };
+                rows.push(MirrorPartition {
+                    topic: topic.clone(),
+                    to: t.to.clone(),
+                    partition: p,
+                    position: ps.position,
+                    source_end: end,
+                    lag: end.map(|e| e.saturating_sub(ps.position)),
+                });
+            }
+        }
+        let lag = rows.iter().filter_map(|r| r.lag).reduce(|a, b| a + b);
+        out.push(Mirror {
+            name: m.name,
+            direction: m.direction.name(),
+            cluster: m.cluster,
+            state,
+            error: m.error,
+            pid: m.pid,
+            host: m.host,
+            records: m.records,
+            transactions: m.transactions,
+            restarts: m.restarts,
+            started_ms: m.started_ms,
+            updated_ms: m.updated_ms,
+            last_commit_ms: m.last_commit_ms,
+            retry_at_ms: m.retry_at_ms,
+            lag,
+            partitions: rows,
+        });
+    }
+    out
 }

@@ -8,11 +8,13 @@
 //!        broker.json            {format, version, cluster_id, id}: refuses a wrong disk
 //!        <topic>-<p>/           a partition replica (see docs/format.md)
 //!        .trash/                deleted replica directories, renamed here before removal
+//! <root>/mirrors/NAME.DIR.json  what each mirror last said about itself (display only)
 //! ```
 
 pub mod brokers;
 pub mod config;
 pub mod metadata;
+pub mod mirrors;
 pub mod settings;
 pub mod topic_watch;
 

@@ -175,6 +175,43 @@ pub fn render(s: &Snapshot) -> Result<Vec<u8>> {
         "When the committed offset was written (Unix time)",
         GTP,
     );
+    const MD: &[&str] = &["mirror", "direction"];
+    const MDTP: &[&str] = &["mirror", "direction", "topic", "partition"];
+    let mut m_up = Family::new(
+        "chute_mirror_running",
+        "1 if the mirror's process is copying or waiting for its cluster",
+        MD,
+    );
+    let mut m_waiting = Family::new(
+        "chute_mirror_waiting",
+        "1 while the mirror waits for a cluster it cannot reach",
+        MD,
+    );
+    let mut m_records = Family::new(
+        "chute_mirror_records_copied",
+        "Records the mirror's present run copied",
+        MD,
+    );
+    let mut m_restarts = Family::new(
+        "chute_mirror_restarts",
+        "Sessions of the present run started again after the cluster could not be reached",
+        MD,
+    );
+    let mut m_commit = Family::new(
+        "chute_mirror_last_commit_timestamp_seconds",
+        "When the mirror last committed (Unix time)",
+        MD,
+    );
+    let mut m_lag = Family::new(
+        "chute_mirror_lag",
+        "Records the source partition holds beyond the mirror's position",
+        MDTP,
+    );
+    let mut m_position = Family::new(
+        "chute_mirror_position",
+        "The source offset the mirror resumes at",
+        MDTP,
+    );
 
     for b in &s.brokers {
         broker_up.add(
@@ -220,10 +257,35 @@ pub fn render(s: &Snapshot) -> Result<Vec<u8>> {
             lag_s.add(&l, r.lag_ms as f64 / 1000.0);
         }
     }
+    for m in &s.mirrors {
+        let l = [m.name.as_str(), m.direction];
+        let running = matches!(m.state, "copying" | "waiting");
+        m_up.add(&l, f64::from(u8::from(running)));
+        m_waiting.add(&l, f64::from(u8::from(m.state == "waiting")));
+        m_records.add(&l, m.records as f64);
+        m_restarts.add(&l, m.restarts as f64);
+        if let Some(t) = m.last_commit_ms {
+            m_commit.add(&l, (t / 1000) as f64);
+        }
+        for p in &m.partitions {
+            let part = p.partition.to_string();
+            let l = [
+                m.name.as_str(),
+                m.direction,
+                p.topic.as_str(),
+                part.as_str(),
+            ];
+            m_position.add(&l, p.position as f64);
+            if let Some(lag) = p.lag {
+                m_lag.add(&l, lag as f64);
+            }
+        }
+    }
     // The encoder refuses a family without samples (e.g. no groups yet): leave those out.
     let families: Vec<MetricFamily> = [
         broker_up, ctl_active, ctl_epoch, log_start, log_end, hw, size, replicas, isr, under,
-        offline, leader, members, committed, lag, lag_s, commit_ts,
+        offline, leader, members, committed, lag, lag_s, commit_ts, m_up, m_waiting, m_records,
+        m_restarts, m_commit, m_lag, m_position,
     ]
     .into_iter()
     .map(|f| f.proto)

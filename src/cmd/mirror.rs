@@ -57,11 +57,7 @@ pub fn run(
         Event::Committed { summary, behind } => {
             if shown.elapsed().as_millis() >= 200 {
                 shown = Instant::now();
-                let behind = if from {
-                    String::new()
-                } else {
-                    format!(", {behind} behind")
-                };
+                let behind = format!(", {behind} behind");
                 status.show(&format!(
                     "mirror {}: {} record(s) copied{behind}",
                     summary.name, summary.records
@@ -72,6 +68,7 @@ pub fn run(
             error,
             retry_in,
             behind,
+            ..
         } => {
             status.finish();
             let behind = behind.map_or(String::new(), |b| format!("; {b} record(s) behind"));

@@ -1,6 +1,7 @@
 //! `chute top [--once] [--json]`: the operator's view of the whole cluster (src/snapshot.rs):
 //! partitions with offsets, size, produce rate and replica health; groups with lag in records
-//! and in time, consume rate and time to catch up; brokers and the controller. `--once` (and
+//! and in time, consume rate and time to catch up; mirrors with state and lag; brokers and the
+//! controller. `--once` (and
 //! any stdout that is not a terminal) prints one snapshot, as a table or JSON. On a terminal
 //! it is a live view (ratatui) refreshed every `--interval`: `q` quits, `s` changes the sort,
 //! `/` filters by topic or group.
@@ -86,6 +87,41 @@ const GROUP_HEADER: [&str; 9] = [
     "CONSUME",
     "CATCH-UP",
 ];
+
+const MIRROR_HEADER: [&str; 8] = [
+    "MIRROR",
+    "DIRECTION",
+    "CLUSTER",
+    "STATE",
+    "LAG",
+    "COPIED",
+    "LAST-COMMIT",
+    "ERROR",
+];
+
+/// One line per mirror (its partitions are in `--json` and `metrics`).
+fn mirror_rows(s: &Snapshot) -> Vec<Vec<String>> {
+    s.mirrors
+        .iter()
+        .map(|m| {
+            vec![
+                m.name.clone(),
+                m.direction.to_string(),
+                m.cluster.clone(),
+                m.state.to_string(),
+                num(m.lag),
+                m.records.to_string(),
+                m.last_commit_ms.map_or("-".into(), |t| {
+                    format!(
+                        "{} ago",
+                        chute::time::format_age(s.taken_ms.saturating_sub(t).max(0) as u64)
+                    )
+                }),
+                m.error.clone().unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect()
+}
 
 fn num(v: Option<u64>) -> String {
     v.map_or("-".into(), |v| v.to_string())
@@ -230,6 +266,10 @@ pub fn render(s: &Snapshot, prev: Option<&Snapshot>) -> String {
         out.push('\n');
         out += &table::render(&GROUP_HEADER, groups.into_iter().map(|r| r.cells).collect());
     }
+    if !s.mirrors.is_empty() {
+        out.push('\n');
+        out += &table::render(&MIRROR_HEADER, mirror_rows(s));
+    }
     out
 }
 
@@ -343,10 +383,19 @@ fn draw(
         Sort::Size => parts.sort_by_key(|r| std::cmp::Reverse(r.size)),
     }
     let [a, b] = summary(s);
+    let mut mirrors = mirror_rows(s);
+    mirrors.retain(|r| r[0].contains(filter));
+    // The mirrors' box only when there are any: a line each, borders and header.
+    let mirror_lines = if s.mirrors.is_empty() {
+        0
+    } else {
+        mirrors.len().min(6) as u16 + 3
+    };
     let areas = Layout::vertical([
         Constraint::Length(2),
         Constraint::Fill(3),
         Constraint::Fill(2),
+        Constraint::Length(mirror_lines),
         Constraint::Length(1),
     ])
     .split(f.area());
@@ -389,6 +438,13 @@ fn draw(
         ),
         areas[2],
     );
+    if mirror_lines > 0 {
+        let n = mirrors.len();
+        f.render_widget(
+            table(mirrors, &MIRROR_HEADER, format!(" mirrors ({n}) ")),
+            areas[3],
+        );
+    }
     let footer = if editing {
         format!("filter: {filter}_   (Enter keeps it, Esc clears it)")
     } else {
@@ -402,5 +458,5 @@ fn draw(
             }
         )
     };
-    f.render_widget(Paragraph::new(footer), areas[3]);
+    f.render_widget(Paragraph::new(footer), areas[4]);
 }

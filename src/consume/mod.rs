@@ -582,4 +582,10 @@ pub trait RecordConsumer {
     fn finished(&self) -> bool;
     /// Block until more may be there, or `timeout` passes.
     fn wait(&mut self, timeout: std::time::Duration);
+    /// A partition's end offset as this consumer last heard it, without asking anyone (None
+    /// when it has not); for a mirror's "how far behind".
+    fn end_offset(&self, topic: &str, partition: u32) -> Option<u64> {
+        let _ = (topic, partition);
+        None
+    }
 }

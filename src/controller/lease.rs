@@ -64,7 +64,7 @@ pub fn read(root: &Path) -> Option<LeaseInfo> {
 
 /// The active controller as `cluster status` shows it: a lease with a fresh heartbeat.
 pub fn active(root: &Path) -> Option<LeaseInfo> {
-    read(root).filter(|i| i.fresh() && (i.host != host() || alive(i.pid)))
+    read(root).filter(|i| i.fresh() && (i.host != host() || crate::fsutil::process_alive(i.pid)))
 }
 
 /// Rewritten every heartbeat, so not fsynced: after a power loss it is stale, which is right.
@@ -200,23 +200,10 @@ fn held_by_live_successor(root: &Path) -> bool {
     let Some(info) = read(root) else {
         return false;
     };
-    info.fresh() && info.pid != std::process::id() && info.host == host() && alive(info.pid)
-}
-
-/// A process of that pid exists here and has not exited (a zombie has).
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid)
-}
-
-fn is_zombie(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit(')')
-                .next()
-                .map(|r| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true)
+    info.fresh()
+        && info.pid != std::process::id()
+        && info.host == host()
+        && crate::fsutil::process_alive(info.pid)
 }
 
 fn take(

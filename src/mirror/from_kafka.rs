@@ -8,6 +8,7 @@ use crate::client::Backend;
 use crate::client::kafka::{Kafka, KafkaSettings};
 use crate::client::local::Local;
 use crate::cluster::Cluster;
+use crate::cluster::mirrors::Direction;
 use crate::error::{Error, Result};
 use crate::produce::{Producer, ProducerOptions};
 use crate::record::{ConsumedRecord, Header, RecordRef, RecordSink};
@@ -28,12 +29,32 @@ pub fn from_kafka(
     o: &MirrorOptions,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<Summary> {
+    let mut status =
+        super::status::Reporter::new(root, &o.name, Direction::FromKafka, &kafka.bootstrap);
     super::retrying(
         o,
+        &mut status,
         on,
         &mut |summary, on| session(kafka, root, o, summary, on),
-        &|| None,
+        &behind_of,
     )
+}
+
+/// Records the cluster held beyond the positions when last seen (None before any was seen).
+fn behind_of(s: &Summary) -> Option<u64> {
+    let mut n = None;
+    for (t, ends) in &s.ends {
+        for (p, &end) in ends {
+            let at = s
+                .positions
+                .get(t)
+                .and_then(|x| x.get(p))
+                .copied()
+                .unwrap_or(0);
+            *n.get_or_insert(0) += end.saturating_sub(at);
+        }
+    }
+    n
 }
 
 /// A source topic's destination on the root (as many partitions: partition p to p), and the
@@ -95,7 +116,17 @@ fn session(
                 synced = Instant::now();
                 unsynced = false;
                 summary.transactions += 1;
-                on(Event::Committed { summary, behind: 0 });
+                for (t, positions) in &summary.positions {
+                    let partitions = summary.topics.get(t).map_or(0, |x| x.partitions);
+                    let e = summary.ends.entry(t.clone()).or_default();
+                    for p in 0..partitions {
+                        if let Some(end) = source.end_offset(t, p) {
+                            e.insert(p, end.max(positions.get(&p).copied().unwrap_or(0)));
+                        }
+                    }
+                }
+                let behind = behind_of(summary).unwrap_or(0);
+                on(Event::Committed { summary, behind });
             }
             if stop_requested() {
                 return Ok(());

@@ -92,9 +92,13 @@ pub struct Summary {
     /// Sessions after the first (each after the cluster could not be reached for a while).
     pub restarts: u64,
     pub topics: BTreeMap<String, TopicTotals>,
-    /// Each source topic's positions when the run ended (for `--groups`).
+    /// Each source topic's positions: as of the last commit while running, when the run
+    /// ended after (for `--groups`).
     #[serde(skip)]
     pub positions: BTreeMap<String, Positions>,
+    /// Each source partition's end as last seen (for the status file's lag).
+    #[serde(skip)]
+    pub ends: BTreeMap<String, Positions>,
 }
 
 /// What the mirror tells whoever runs it, as it happens.
@@ -103,6 +107,7 @@ pub enum Event<'a> {
     Committed { summary: &'a Summary, behind: u64 },
     /// A session failed with an error worth waiting out; the next starts after `retry_in`.
     Waiting {
+        summary: &'a Summary,
         error: &'a Error,
         retry_in: Duration,
         behind: Option<u64>,
@@ -122,17 +127,39 @@ type Session<'a> = dyn FnMut(&mut Summary, &mut dyn FnMut(Event<'_>)) -> Result<
 #[cfg(feature = "kafka")]
 fn retrying(
     o: &MirrorOptions,
+    status: &mut status::Reporter,
     on: &mut dyn FnMut(Event<'_>),
     session: &mut Session<'_>,
-    behind: &dyn Fn() -> Option<u64>,
+    behind: &dyn Fn(&Summary) -> Option<u64>,
 ) -> Result<Summary> {
-    use crate::signals::stop_requested;
-    use std::time::Instant;
-    const MAX_BACKOFF: Duration = Duration::from_secs(30);
     check_rename(&o.rename)?;
     // The name becomes a group (chute-mirror.NAME) and a producer id (mirror.NAME).
     crate::names::group(&format!("chute-mirror.{}", o.name))
         .map_err(|e| Error::Usage(format!("--name {:?}: {e}", o.name)))?;
+    status.started();
+    let r = sessions(
+        o,
+        &mut |e| {
+            status.event(&e);
+            on(e)
+        },
+        session,
+        behind,
+    );
+    status.ended(&r);
+    r
+}
+
+#[cfg(feature = "kafka")]
+fn sessions(
+    o: &MirrorOptions,
+    on: &mut dyn FnMut(Event<'_>),
+    session: &mut Session<'_>,
+    behind: &dyn Fn(&Summary) -> Option<u64>,
+) -> Result<Summary> {
+    use crate::signals::stop_requested;
+    use std::time::Instant;
+    const MAX_BACKOFF: Duration = Duration::from_secs(30);
     let mut summary = Summary {
         name: o.name.clone(),
         ..Summary::default()
@@ -154,9 +181,10 @@ fn retrying(
                     return Err(e);
                 }
                 on(Event::Waiting {
+                    summary: &summary,
                     error: &e,
                     retry_in: backoff,
-                    behind: behind(),
+                    behind: behind(&summary),
                 });
                 let until = Instant::now() + backoff;
                 while Instant::now() < until && !stop_requested() {
@@ -174,6 +202,8 @@ fn retrying(
 }
 
 pub mod groups;
+#[cfg(feature = "kafka")]
+mod status;
 
 #[cfg(feature = "kafka")]
 mod from_kafka;

@@ -6,6 +6,7 @@ use crate::client::kafka::KafkaSettings;
 use crate::client::kafka::mirror::{MirrorWriter, Moved, Positions};
 use crate::client::local::Local;
 use crate::cluster::Cluster;
+use crate::cluster::mirrors::Direction;
 use crate::error::{Error, Result};
 use crate::record::{ConsumedRecord, RecordSink};
 use crate::signals::stop_requested;
@@ -24,22 +25,20 @@ pub fn to_kafka(
     o: &MirrorOptions,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<Summary> {
-    // The positions of the last commit, for "how far behind" while the cluster is away.
-    let known = std::cell::RefCell::new(BTreeMap::<String, Positions>::new());
     let local = Local {
         cluster: root.clone(),
     };
-    let mut summary = super::retrying(
+    let mut status =
+        super::status::Reporter::new(root, &o.name, Direction::ToKafka, &kafka.bootstrap);
+    // The summary's positions are those of the last commit: "how far behind" while the
+    // cluster is away counts from them.
+    super::retrying(
         o,
+        &mut status,
         on,
-        &mut |summary, on| session(root, kafka, o, summary, &mut known.borrow_mut(), on),
-        &|| {
-            let known = known.borrow();
-            (!known.is_empty()).then(|| behind_of(&local, &known))
-        },
-    )?;
-    summary.positions = known.into_inner();
-    Ok(summary)
+        &mut |summary, on| session(root, kafka, o, summary, on),
+        &|s| (!s.positions.is_empty()).then(|| behind_of(&local, &s.positions).0),
+    )
 }
 
 /// A source topic's destination, as this session found or made it.
@@ -58,7 +57,6 @@ fn session(
     kafka: &KafkaSettings,
     o: &MirrorOptions,
     summary: &mut Summary,
-    known: &mut BTreeMap<String, Positions>,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<()> {
     let mut w = MirrorWriter::open(kafka, &o.name)?;
@@ -72,7 +70,7 @@ fn session(
         dests.insert(t.clone(), d);
     }
     for (t, d) in &dests {
-        known.insert(t.clone(), d.positions.clone());
+        summary.positions.insert(t.clone(), d.positions.clone());
     }
     let start: BTreeMap<(String, u32), u64> = dests
         .iter()
@@ -121,9 +119,10 @@ fn session(
             }
             summary.transactions += 1;
             for (t, d) in &dests {
-                known.insert(t.clone(), d.positions.clone());
+                summary.positions.insert(t.clone(), d.positions.clone());
             }
-            let behind = behind_of(&local, known);
+            let (behind, ends) = behind_of(&local, &summary.positions);
+            summary.ends = ends;
             on(Event::Committed { summary, behind });
         }
         if stop_requested() {
@@ -205,18 +204,24 @@ fn prepare(
 }
 
 /// Records the root holds beyond the mirror's positions (a partition never mirrored counts
-/// from its first offset).
-fn behind_of(local: &Local, known: &BTreeMap<String, Positions>) -> u64 {
+/// from its first offset), and each partition's end.
+fn behind_of(
+    local: &Local,
+    known: &BTreeMap<String, Positions>,
+) -> (u64, BTreeMap<String, Positions>) {
     let mut n = 0;
+    let mut ends = BTreeMap::new();
     for (t, positions) in known {
         if let Ok(offs) = local.topic_offsets(t, None) {
+            let e: &mut Positions = ends.entry(t.clone()).or_default();
             for p in offs {
                 let at = positions.get(&p.partition).copied().unwrap_or(p.earliest);
                 n += p.latest.saturating_sub(at.max(p.earliest));
+                e.insert(p.partition, p.latest);
             }
         }
     }
-    n
+    (n, ends)
 }
 
 struct Sink<'a> {

@@ -239,6 +239,10 @@ fn a_mirror_killed_at_random_moments_while_producers_write_copies_each_record_on
     writer.join().unwrap();
     let status = producer.wait().unwrap();
     assert!(status.success());
+    // A mirror killed without a word shows as gone, not as copying (if it got to start).
+    if let Some(m) = top_mirrors(&on).get(&name) {
+        assert_eq!(m["state"], "gone", "{m:#}");
+    }
     let s = mirror_ok(&on, &["-t", &t, "--name", &name]);
     assert!(s["records"].as_u64().unwrap() < 40_000, "{s}");
     let (k, r) = (kafka_records(&on, &t), root_records(&on, &t));
@@ -356,6 +360,18 @@ fn a_mirror_waits_out_a_broker_that_stops_answering_and_resumes_exactly_once() {
     assert_eq!(k, r);
 }
 
+/// `top --json`'s mirrors, by name.
+fn top_mirrors(on: &On) -> serde_json::Value {
+    let o = on.env.chute().args(["top", "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut by_name = serde_json::Map::new();
+    for m in v["mirrors"].as_array().unwrap() {
+        by_name.insert(m["name"].as_str().unwrap().to_string(), m.clone());
+    }
+    serde_json::Value::Object(by_name)
+}
+
 #[test]
 fn mirrors_both_ways_wait_out_a_broker_stopped_and_started_again_and_resume_exactly_once() {
     let Some(on) = On::kafka() else { return };
@@ -445,15 +461,50 @@ fn mirrors_both_ways_wait_out_a_broker_stopped_and_started_again_and_resume_exac
     wait_for_line(&from_rx, "trying again in", &mut seen_from);
     writer.join().unwrap();
     assert!(producer.wait().unwrap().success());
+    on.env
+        .chute()
+        .args(["produce", "-t", "edge", "-K", ","])
+        .write_stdin(keyed(3000, 3100))
+        .assert()
+        .success();
+    // The operator's view says who waits, and how far behind the edge's mirror is.
+    let view = top_mirrors(&on);
+    assert_eq!(view["up"]["state"], "waiting", "{view:#}");
+    assert_eq!(view["up"]["direction"], "to-kafka", "{view:#}");
+    assert!(view["up"]["lag"].as_u64().unwrap() >= 100, "{view:#}");
+    assert!(
+        !view["up"]["error"].as_str().unwrap().is_empty(),
+        "{view:#}"
+    );
+    assert_eq!(view["down"]["state"], "waiting", "{view:#}");
+    assert_eq!(view["down"]["direction"], "from-kafka", "{view:#}");
+    assert_eq!(view["down"]["lag"], 0, "{view:#}");
+    let metrics = on.env.chute().arg("metrics").output().unwrap().stdout;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains(r#"chute_mirror_waiting{mirror="up",direction="to-kafka"} 1"#),
+        "{metrics}"
+    );
     broker.up();
     kafka_on.produce("central", keyed(1000, 2000), &["-K", ","]);
     wait_for("every record copied", Duration::from_secs(120), || {
-        on_kafka("edge") == Some(3000) && on_root("central") == 2000
+        on_kafka("edge") == Some(3100) && on_root("central") == 2000
     });
+    wait_for(
+        "both mirrors up to date in the view",
+        Duration::from_secs(30),
+        || {
+            let v = top_mirrors(&on);
+            v["up"]["lag"] == 0 && v["up"]["state"] == "copying" && v["down"]["lag"] == 0
+        },
+    );
     for (m, seen) in [(&mut to, &seen_to), (&mut from, &seen_from)] {
         signal(m.id(), "TERM");
         assert_eq!(m.wait().unwrap().code(), Some(0), "{seen:#?}");
     }
+    let view = top_mirrors(&on);
+    assert_eq!(view["up"]["state"], "stopped", "{view:#}");
+    assert_eq!(view["down"]["records"], 2000, "{view:#}");
     assert_eq!(kafka_records(&kafka_on, "edge"), root_records(&on, "edge"));
     assert_eq!(
         kafka_records(&kafka_on, "central"),

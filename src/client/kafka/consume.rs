@@ -220,6 +220,11 @@ impl RecordConsumer for KafkaConsumer {
     fn wait(&mut self, timeout: Duration) {
         self.wait = timeout;
     }
+
+    /// The high watermark from the last fetch response (librdkafka caches it; no request).
+    fn end_offset(&self, topic: &str, partition: u32) -> Option<u64> {
+        super::ffi::cached_high_watermark(self.consumer.client(), topic, partition)
+    }
 }
 
 impl KafkaConsumer {

@@ -6,6 +6,8 @@
 //! event polled from the queue, its result read, then event, options and queue destroyed.
 //! Everything read from the result (strings, partition lists) is copied out before the event
 //! is destroyed, since the event owns it.
+//!
+//! Also the cached high watermark (rd_kafka_get_watermark_offsets), which the crate leaves out.
 
 use crate::error::{Error, Result};
 use rdkafka::bindings as rd;
@@ -357,4 +359,30 @@ pub fn describe_cluster<C: ClientContext>(
             brokers,
         })
     }
+}
+
+/// The high watermark of `topic`-`partition` from the client's last fetch response, without a
+/// request (rd_kafka_get_watermark_offsets); None when no fetch has brought one yet.
+pub fn cached_high_watermark<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    partition: u32,
+) -> Option<u64> {
+    let topic = CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: `client.native_ptr()` is the live client handle, `topic` a NUL-terminated string
+    // that outlives the call, and `low`/`high` valid places for the two i64 it writes; it
+    // keeps no pointer to any of them.
+    let err = unsafe {
+        rd::rd_kafka_get_watermark_offsets(
+            client.native_ptr(),
+            topic.as_ptr(),
+            partition as i32,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+        .then(|| u64::try_from(high).ok())
+        .flatten()
 }
