@@ -708,7 +708,8 @@ pub struct MirrorArgs {
     )]
     pub from_kafka: Option<String>,
     /// The mirror's name on the cluster: its transactions and positions (group
-    /// chute-mirror.NAME). One running mirror per name [default: the root's directory name]
+    /// chute-mirror.NAME). One running mirror per name [default: HOST.ROOTDIR, the host's name
+    /// and the root's directory name]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Give a topic another name on the destination; repeatable
@@ -732,6 +733,10 @@ pub struct MirrorArgs {
     /// while a group has live members on the destination); repeatable or comma-separated
     #[arg(long, value_name = "GROUP", value_delimiter = ',', add = crate::complete::group())]
     pub groups: Vec<String>,
+    /// Copy into destination topics that already hold records this mirror did not write
+    /// (refused otherwise: a mirror under a new --name would copy everything again)
+    #[arg(long)]
+    pub append: bool,
     /// Print a JSON summary on stdout at the end
     #[arg(long)]
     pub json: bool,

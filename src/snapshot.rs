@@ -86,6 +86,8 @@ pub struct Snapshot {
     pub partitions: Vec<Partition>,
     pub groups: Vec<Group>,
     pub mirrors: Vec<Mirror>,
+    /// Files the view could not read (a mirror's damaged status file), with why.
+    pub unreadable: Vec<String>,
 }
 
 /// Take a snapshot of `cluster`; an empty one when there is no cluster yet.
@@ -101,6 +103,7 @@ pub fn take(cluster: &Cluster) -> Result<Snapshot> {
                 partitions: Vec::new(),
                 groups: Vec::new(),
                 mirrors: Vec::new(),
+                unreadable: Vec::new(),
             });
         }
         Err(e) => return Err(e),
@@ -155,7 +158,7 @@ pub fn take(cluster: &Cluster) -> Result<Snapshot> {
         host: c.host,
         epoch: c.epoch,
     });
-    let mirrors = mirrors(cluster, &partitions);
+    let (mirrors, unreadable) = mirrors(cluster, &partitions);
     Ok(Snapshot {
         taken_ms,
         controller,
@@ -163,17 +166,15 @@ pub fn take(cluster: &Cluster) -> Result<Snapshot> {
         partitions,
         groups,
         mirrors,
+        unreadable,
     })
 }
 
-fn mirrors(cluster: &Cluster, partitions: &[Partition]) -> Vec<Mirror> {
+fn mirrors(cluster: &Cluster, partitions: &[Partition]) -> (Vec<Mirror>, Vec<String>) {
     use crate::cluster::mirrors::{Direction, MirrorState};
     let (statuses, bad) = cluster
         .mirror_statuses()
         .unwrap_or_else(|e| (Vec::new(), vec![e.to_string()]));
-    for b in bad {
-        tracing::warn!("a mirror's status cannot be shown: {b}");
-    }
     let host = crate::group::hostname();
     let mut out = Vec::new();
     for m in statuses {
@@ -226,5 +227,5 @@ fn mirrors(cluster: &Cluster, partitions: &[Partition]) -> Vec<Mirror> {
             partitions: rows,
         });
     }
-    out
+    (out, bad)
 }

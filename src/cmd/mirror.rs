@@ -47,6 +47,7 @@ pub fn run(
         batch_records: a.batch_records,
         replication_factor: a.replication_factor,
         retry_for: a.retry_for,
+        append: a.append,
     };
     chute::signals::install()?;
     let started = Instant::now();
@@ -77,6 +78,11 @@ pub fn run(
                 o.name,
                 humantime::format_duration(retry_in)
             );
+        }
+        Event::Warning(w) => {
+            // Not hushed by --quiet: records may be lost to the destination.
+            status.finish();
+            eprintln!("chute: warning: mirror {}: {w}", o.name);
         }
         Event::Created { source, dest } => {
             let on = if from { "this root" } else { "the cluster" };

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 pub fn run(cluster: &Cluster, a: TopArgs) -> Result<i32> {
     if a.once || a.json || !std::io::stdout().is_terminal() {
         let s = chute::snapshot::take(cluster)?;
+        for u in &s.unreadable {
+            eprintln!("chute: warning: {u}");
+        }
         if a.json {
             print_json(&s)?;
         } else {

@@ -131,7 +131,7 @@ impl ProducerState {
     pub fn get(&self, producer: &str, now_ms: i64, expiry_ms: u64) -> Option<Entry> {
         self.producers
             .get(producer)
-            .filter(|e| !expired(e, now_ms, expiry_ms))
+            .filter(|e| !expired(producer, e, now_ms, expiry_ms))
             .copied()
     }
 
@@ -171,8 +171,13 @@ pub fn adopt(dir: &Path, leader_dir: &Path, end: u64) -> Result<()> {
     theirs.store(dir)
 }
 
-fn expired(e: &Entry, now_ms: i64, expiry_ms: u64) -> bool {
-    now_ms.saturating_sub(e.written_ms) > expiry_ms as i64
+/// Ids of `chute mirror --from-kafka`'s producers (`mirror.NAME`).
+pub const MIRROR_PREFIX: &str = "mirror.";
+
+/// Idle longer than `expiry_ms`. A mirror's producer never is: its state is where the mirror
+/// resumes (docs/mirror.md), and a source idle for a week must not be copied again.
+fn expired(producer: &str, e: &Entry, now_ms: i64, expiry_ms: u64) -> bool {
+    !producer.starts_with(MIRROR_PREFIX) && now_ms.saturating_sub(e.written_ms) > expiry_ms as i64
 }
 
 /// Before batches below `t.end_offset` are removed or rewritten: write the state as of the log
@@ -183,7 +188,7 @@ pub fn checkpoint(dir: &Path, name: &str, t: &Tail, expiry_ms: u64) -> Result<()
         return Ok(());
     };
     let now = crate::fsutil::now_ms();
-    s.producers.retain(|_, e| !expired(e, now, expiry_ms));
+    s.producers.retain(|id, e| !expired(id, e, now, expiry_ms));
     s.store(dir)
 }
 
@@ -279,5 +284,28 @@ impl super::PartitionWriter {
         let a = r?;
         *seen_end = a.last_offset + 1;
         Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_producers_expire_but_a_mirrors_never_does() {
+        let e = Entry {
+            last_sequence: 9,
+            partitions: 1,
+            written_ms: 0,
+            offset: 9,
+        };
+        let s = ProducerState {
+            as_of: 10,
+            producers: BTreeMap::from([("nightly".into(), e), ("mirror.laptop".into(), e)]),
+        };
+        let day = 86_400_000;
+        assert_eq!(s.get("nightly", day, 7 * day as u64), Some(e));
+        assert_eq!(s.get("nightly", 8 * day, 7 * day as u64), None);
+        assert_eq!(s.get("mirror.laptop", 365 * day, 7 * day as u64), Some(e));
     }
 }

@@ -9,6 +9,7 @@ use crate::client::kafka::{Kafka, KafkaSettings};
 use crate::client::local::Local;
 use crate::cluster::Cluster;
 use crate::cluster::mirrors::Direction;
+use crate::consume::Subscription;
 use crate::error::{Error, Result};
 use crate::produce::{Producer, ProducerOptions};
 use crate::record::{ConsumedRecord, Header, RecordRef, RecordSink};
@@ -21,6 +22,9 @@ use std::time::{Duration, Instant};
 const IDLE: Duration = Duration::from_millis(200);
 /// Records are made durable (written and fsynced) at least this often.
 const SYNC_EVERY: Duration = Duration::from_millis(500);
+/// A following mirror whose topics are patterns looks for new topics on the cluster this often
+/// (Kafka's consumers look every metadata.max.age.ms, 5 minutes; a mirror wants them sooner).
+const LOOK_EVERY: Duration = Duration::from_secs(10);
 
 /// Copy `o.topics` of the cluster to `root` until done (or, following, until stopped).
 pub fn from_kafka(
@@ -64,6 +68,8 @@ struct Dest {
     producer: Producer,
 }
 
+/// One session: passes over the topics the subscription matches, a new pass when a following
+/// mirror's pattern matches a topic created on the cluster since the last.
 fn session(
     kafka: &KafkaSettings,
     root: &Cluster,
@@ -75,14 +81,39 @@ fn session(
     let local = Local {
         cluster: root.clone(),
     };
+    let mut names = matching(&k, o)?;
+    loop {
+        match pass(&k, &local, o, &names, summary, on)? {
+            Some(more) => names = more,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The cluster's topics the subscription matches now (a pattern matching none is an error).
+fn matching(k: &Kafka, o: &MirrorOptions) -> Result<Vec<String>> {
     let existing: Vec<String> = k.list_topics()?.into_iter().map(|t| t.name).collect();
     o.topics
         .check_patterns(&existing.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let names = o.topics.resolve(existing.iter().map(String::as_str));
+    Ok(o.topics.resolve(existing.iter().map(String::as_str)))
+}
+
+/// Copy `names` until done or stopped (None), or until a following mirror's pattern matches a
+/// topic created since (Some: every topic it matches now). The consumer reads exactly the
+/// topics prepared: a topic created between the listing and the subscription waits for the
+/// next look.
+fn pass(
+    k: &Kafka,
+    local: &Local,
+    o: &MirrorOptions,
+    names: &[String],
+    summary: &mut Summary,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<Option<Vec<String>>> {
     let mut dests = BTreeMap::new();
     let mut start: BTreeMap<(String, u32), u64> = BTreeMap::new();
-    for t in &names {
-        let (d, positions) = prepare(&k, &local, o, t, summary, on)?;
+    for t in names {
+        let (d, positions) = prepare(k, local, o, t, summary, on)?;
         for (&p, &next) in &positions {
             start.insert((t.clone(), p), next);
         }
@@ -90,15 +121,16 @@ fn session(
         dests.insert(t.clone(), d);
     }
     let opts = super::resuming(o);
-    let mut source = k.consumer_at(&o.topics, &opts, &|t, p| {
+    let mut source = k.consumer_at(&Subscription::parse(names)?, &opts, &|t, p| {
         start.get(&(t.to_string(), p)).copied()
     })?;
     for m in source.warnings() {
-        tracing::warn!("{m}");
+        on(Event::Warning(&m));
     }
     let mut synced = Instant::now();
     let mut unsynced = false;
-    let result = (|| -> Result<()> {
+    let mut looked = Instant::now();
+    let result = (|| -> Result<Option<Vec<String>>> {
         loop {
             let mut sink = Sink {
                 dests: &mut dests,
@@ -129,11 +161,18 @@ fn session(
                 on(Event::Committed { summary, behind });
             }
             if stop_requested() {
-                return Ok(());
+                return Ok(None);
+            }
+            if o.follow && o.topics.has_patterns() && looked.elapsed() >= LOOK_EVERY && !unsynced {
+                looked = Instant::now();
+                let now = matching(k, o)?;
+                if now.iter().any(|t| !names.contains(t)) {
+                    return Ok(Some(now));
+                }
             }
             if idle {
                 if source.finished() {
-                    return Ok(());
+                    return Ok(None);
                 }
                 source.wait(IDLE);
             }
@@ -142,7 +181,9 @@ fn session(
     // Whatever ended the session, what was sent is written and fsynced (a record the root
     // holds is never copied twice, so this is safe even after an error).
     let closed: Result<()> = dests.values_mut().try_for_each(|d| d.producer.close());
-    result.and(closed)
+    let more = result?;
+    closed?;
+    Ok(more)
 }
 
 /// The root's topic for `source`, created when missing (the source's partition count and the
@@ -198,7 +239,11 @@ fn prepare(
         // All replicas: a batch only the old leader held would otherwise leave a hole that
         // later stamps pass over.
         po.acks = crate::produce::Acks::All;
-        po.id = Some(format!("mirror.{}", o.name));
+        po.id = Some(format!(
+            "{}{}",
+            crate::log::producers::MIRROR_PREFIX,
+            o.name
+        ));
         po.id_fixed_partitions = false;
         Producer::open(&local.cluster, &name, po)?.0
     };
@@ -207,6 +252,9 @@ fn prepare(
         if let Some(last) = p.written_up_to(s)? {
             positions.insert(s, last + 1);
         }
+    }
+    if positions.is_empty() && !created {
+        super::check_unclaimed(o, local, &name, source, "this root")?;
     }
     let t = summary.topics.entry(source.to_string()).or_default();
     t.to = name.clone();

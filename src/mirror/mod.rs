@@ -29,6 +29,35 @@ pub struct MirrorOptions {
     pub replication_factor: Option<u32>,
     /// Give up when the cluster has been unreachable this long (None: never).
     pub retry_for: Option<Duration>,
+    /// Copy into destinations that hold records this mirror did not write.
+    pub append: bool,
+}
+
+/// A destination that already holds records, where the mirror has no positions, is refused
+/// unless `--append`: it is most often a mirror that ran under another name (the default name
+/// holds the host's name), and copying again would duplicate everything.
+pub(crate) fn check_unclaimed(
+    o: &MirrorOptions,
+    dest: &dyn crate::client::Backend,
+    dest_topic: &str,
+    source: &str,
+    on: &str,
+) -> Result<()> {
+    if o.append {
+        return Ok(());
+    }
+    let held: u64 = dest
+        .topic_offsets(dest_topic, None)?
+        .iter()
+        .map(|p| p.latest.saturating_sub(p.earliest))
+        .sum();
+    if held == 0 {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "topic {dest_topic} on {on} is not empty ({held} offset(s) in use), and mirror {} has no positions for {source} there: another mirror name copied them (the default name is HOST.ROOTDIR: did the host or the root's directory change? give the --name that copied them), or they came from elsewhere (--append copies {source} after them)",
+        o.name
+    )))
 }
 
 /// How a session reads its source: every partition from the positions it was given (the
@@ -114,6 +143,9 @@ pub enum Event<'a> {
     },
     /// A destination topic was created.
     Created { source: &'a str, dest: &'a str },
+    /// Something the operator must hear about that does not stop the mirror (records
+    /// retention deleted before they were copied, a source topic created again).
+    Warning(&'a str),
 }
 
 /// Run `session` until it finishes, starting a new one after each failure worth waiting out
@@ -141,7 +173,10 @@ fn retrying(
         o,
         &mut |e| {
             status.event(&e);
-            on(e)
+            on(e);
+            if let Some(w) = status.take_warning() {
+                on(Event::Warning(&w));
+            }
         },
         session,
         behind,
@@ -168,6 +203,7 @@ fn sessions(
     let mut stuck_since = Instant::now();
     loop {
         let before = summary.transactions;
+        crate::client::kafka::forget_noted_errors();
         match session(&mut summary, on) {
             Ok(()) => return Ok(summary),
             Err(e) if e.exit_code() == crate::error::exit::TEMPFAIL && !stop_requested() => {

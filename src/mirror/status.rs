@@ -13,6 +13,8 @@ pub struct Reporter {
     cluster: Cluster,
     status: MirrorStatus,
     warned: bool,
+    /// A failure to write, for the operator (once).
+    warning: Option<String>,
 }
 
 impl Reporter {
@@ -38,6 +40,7 @@ impl Reporter {
                 topics: Default::default(),
             },
             warned: false,
+            warning: None,
         }
     }
 
@@ -68,7 +71,7 @@ impl Reporter {
                 self.status.retry_at_ms = Some(now_ms() + retry_in.as_millis() as i64);
                 self.write();
             }
-            Event::Created { .. } => {}
+            Event::Created { .. } | Event::Warning(_) => {}
         }
     }
 
@@ -87,6 +90,11 @@ impl Reporter {
         }
         self.status.retry_at_ms = None;
         self.write();
+    }
+
+    /// What the operator should hear since the last call.
+    pub fn take_warning(&mut self) -> Option<String> {
+        self.warning.take()
     }
 
     fn fill(&mut self, s: &Summary) {
@@ -117,10 +125,9 @@ impl Reporter {
         if let Err(e) = self.cluster.write_mirror_status(&self.status)
             && !std::mem::replace(&mut self.warned, true)
         {
-            tracing::warn!(
-                "mirror {}: cannot write its status for top and metrics (the copy goes on): {e}",
-                self.status.name
-            );
+            self.warning = Some(format!(
+                "cannot write the status for top and metrics (the copy goes on): {e}"
+            ));
         }
     }
 }

@@ -44,6 +44,8 @@ pub fn to_kafka(
 /// A source topic's destination, as this session found or made it.
 struct Dest {
     name: String,
+    /// The source's topic id on the root, which the positions carry.
+    id: String,
     partitions: u32,
     /// Source partitions' positions: where each resumes.
     positions: Positions,
@@ -81,7 +83,14 @@ fn session(
         start.get(&(t.to_string(), p)).copied()
     })?;
     for m in source.warnings() {
-        tracing::warn!("{m}");
+        // Retention removed records the mirror had not copied (a long outage): they are lost
+        // to the destination, and the operator must hear it.
+        let why = if m.contains("below the log start") {
+            ": retention deleted records before the mirror copied them"
+        } else {
+            ""
+        };
+        on(Event::Warning(&format!("{m}{why}")));
     }
     loop {
         let mut sink = Sink {
@@ -111,6 +120,7 @@ fn session(
                     dest: &d.name,
                     partitions: d.partitions,
                     source: t,
+                    source_id: &d.id,
                     positions: &d.positions,
                 })
                 .collect();
@@ -174,15 +184,24 @@ fn prepare(
                     })
                 })
                 .collect();
-            w.kafka().create_topic(
-                &name,
-                CreateOptions {
-                    partitions: src_partitions,
-                    replication_factor: o.replication_factor.unwrap_or(0),
-                    config,
-                    if_not_exists: true,
-                },
-            )?;
+            let tried = config.join(", ");
+            w.kafka()
+                .create_topic(
+                    &name,
+                    CreateOptions {
+                        partitions: src_partitions,
+                        replication_factor: o.replication_factor.unwrap_or(0),
+                        config,
+                        if_not_exists: true,
+                    },
+                )
+                .map_err(|e| match e {
+                    // A config Kafka refuses (segments smaller than it allows, say).
+                    Error::Usage(m) if !tried.is_empty() => Error::Usage(format!(
+                        "{m}, with the configs of {source} on this root ({tried}); create {name} on the cluster first to choose others"
+                    )),
+                    e => e,
+                })?;
             on(Event::Created {
                 source,
                 dest: &name,
@@ -190,13 +209,29 @@ fn prepare(
             (w.await_partitions(&name)?, true)
         }
     };
-    let positions = w.positions(&name, source, partitions)?;
+    let id = local
+        .cluster
+        .metadata()?
+        .topics
+        .get(source)
+        .map(|t| t.id.clone())
+        .ok_or_else(|| Error::NotFound(format!("topic {source} does not exist on this root")))?;
+    let (positions, earlier) = w.positions(&name, source, &id, partitions)?;
+    if earlier {
+        on(Event::Warning(&format!(
+            "topic {source} was deleted and created again on this root since the mirror last copied it; copying the new topic from its start onto {name}"
+        )));
+    }
+    if positions.is_empty() && !created && !earlier {
+        super::check_unclaimed(o, w.kafka(), &name, source, "the cluster")?;
+    }
     let t = summary.topics.entry(source.to_string()).or_default();
     t.to = name.clone();
     t.partitions = src_partitions;
     t.created |= created;
     Ok(Dest {
         name,
+        id,
         partitions,
         positions,
         same: partitions == src_partitions,

@@ -827,3 +827,185 @@ fn groups_resume_on_the_destination_at_the_first_record_they_had_not_committed()
     assert_eq!(on_kafka.len(), 877);
     assert_eq!(on_other, on_kafka);
 }
+
+#[test]
+fn a_mirror_under_another_name_is_refused_and_a_source_created_again_is_copied_from_its_start() {
+    let Some(on) = On::kafka() else { return };
+    let kafka = on.kafka.clone().unwrap();
+    let (t, name) = (on.name("renamed"), on.name("first"));
+    on.env
+        .chute()
+        .args(["topic", "create", &t, "-p", "2"])
+        .assert()
+        .success();
+    on.env
+        .chute()
+        .args(["produce", "-t", &t])
+        .write_stdin("a\nb\nc\nd\n")
+        .assert()
+        .success();
+    assert_eq!(mirror_ok(&on, &["-t", &t, "--name", &name])["records"], 4);
+    // Another name (the default one holds the host's name) would copy all four again.
+    let other = on.name("second");
+    let o = mirror(&on, &["-t", &t, "--name", &other]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("topic {t} on the cluster is not empty"))
+            && err.contains(&format!("mirror {other} has no positions for {t}")),
+        "{err}"
+    );
+    assert_eq!(lines(&on.consume(&t, &[])).len(), 4);
+    // Deleted and created again on the root: its positions are another topic's.
+    on.env
+        .chute()
+        .args(["topic", "delete", &t])
+        .assert()
+        .success();
+    on.env
+        .chute()
+        .args(["topic", "create", &t, "-p", "2"])
+        .assert()
+        .success();
+    on.env
+        .chute()
+        .args(["produce", "-t", &t])
+        .write_stdin("e\nf\n")
+        .assert()
+        .success();
+    let o = mirror(&on, &["-t", &t, "--name", &name, "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("was deleted and created again"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["records"], 2, "{s}");
+    let mut got = lines(&on.consume(&t, &[]))
+        .into_iter()
+        .map(|l| l.to_vec())
+        .collect::<Vec<_>>();
+    got.sort();
+    let want: Vec<Vec<u8>> = ["a", "b", "c", "d", "e", "f"]
+        .iter()
+        .map(|x| x.as_bytes().to_vec())
+        .collect();
+    assert_eq!(got, want);
+    // --append copies after records the mirror did not write, as asked.
+    let o = mirror(&on, &["-t", &t, "--name", &other, "--append", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(lines(&on.consume(&t, &[])).len(), 8);
+
+    // From Kafka, the same: a root topic holding records that mirror never wrote.
+    let local = on.name("pulled");
+    let pull = |n: &str| {
+        on.env
+            .chute()
+            .args(["mirror", "-t", &t, "--from-kafka", &kafka, "--name", n])
+            .args(["--rename", &format!("{t}={local}")])
+            .output()
+            .unwrap()
+    };
+    assert!(pull(&name).status.success());
+    let o = pull(&other);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!(
+            "topic {local} on this root is not empty (8 offset(s) in use)"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_following_mirror_from_kafka_copies_topics_created_after_it_started() {
+    let Some(on) = On::kafka() else { return };
+    let kafka = on.kafka.clone().unwrap();
+    let (first, later) = (on.name("grow.a"), on.name("grow.b"));
+    on.create_topic(&first, 1, &[]);
+    on.produce(&first, "1\n2\n", &[]);
+    let pattern = format!("^{}", regex::escape(&on.name("grow.")));
+    let mut m = spawn_mirror(
+        &on,
+        &[
+            "-t",
+            &pattern,
+            "--from-kafka",
+            &kafka,
+            "--name",
+            &on.name("grower"),
+            "--follow",
+        ],
+    );
+    let rx = stderr_lines(&mut m);
+    let on_root = |t: &str| {
+        let o = on.env.chute().args(["consume", "-t", t]).output().unwrap();
+        o.status.success().then(|| lines(&o.stdout).len())
+    };
+    wait_for("the first topic copied", Duration::from_secs(60), || {
+        on_root(&first) == Some(2)
+    });
+    on.create_topic(&later, 2, &[]);
+    on.produce(&later, "x\ny\nz\n", &[]);
+    wait_for(
+        "the topic created later copied",
+        Duration::from_secs(60),
+        || on_root(&later) == Some(3),
+    );
+    signal(m.id(), "TERM");
+    let mut seen = Vec::new();
+    while let Ok(l) = rx.try_recv() {
+        seen.push(l);
+    }
+    assert_eq!(m.wait().unwrap().code(), Some(0), "{seen:#?}");
+    assert_eq!(root_records(&on, &later), kafka_records(&on, &later));
+}
+
+#[test]
+fn records_retention_deleted_before_the_mirror_copied_them_are_reported() {
+    let Some(on) = On::kafka() else { return };
+    let t = on.name("shrinking");
+    on.env.create_topic(
+        &t,
+        1,
+        &[
+            "--config",
+            "segment.bytes=16KiB",
+            "--config",
+            "retention.bytes=64KiB",
+        ],
+    );
+    let numbered =
+        |from: u32, to: u32| -> String { (from..to).map(|i| format!("{i:09}\n")).collect() };
+    on.env.produce(&t, numbered(0, 1000), &[]);
+    // Kafka refuses segments that small: a destination made beforehand.
+    on.create_topic(&t, 1, &[]);
+    assert_eq!(mirror_ok(&on, &["-t", &t])["records"], 1000);
+    // An outage long enough for retention to pass the mirror's position.
+    on.env
+        .produce(&t, numbered(1000, 20_000), &["--batch-size", "2KiB"]);
+    on.env.controller_once();
+    let o = on
+        .env
+        .chute()
+        .args(["offsets", "-t", &t, "--json"])
+        .output()
+        .unwrap();
+    let offsets: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let start = offsets["partitions"][0]["earliest"].as_u64().unwrap();
+    assert!(start > 1000, "{offsets}");
+    let o = mirror(&on, &["-t", &t, "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("offset 1000 is below the log start {start}"))
+            && err.contains("retention deleted records before the mirror copied them"),
+        "{err}"
+    );
+    let out = on.consume(&t, &[]);
+    let copied = lines(&out);
+    assert_eq!(copied.len() as u64, 1000 + 20_000 - start);
+    assert_eq!(copied[1000], format!("{start:09}").as_bytes());
+}

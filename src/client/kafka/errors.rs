@@ -22,6 +22,13 @@ pub fn note(e: &KafkaError, reason: &str) {
     }
 }
 
+/// Forget what was noted: a process that outlives its clients (a following mirror starting
+/// a new session) must not blame a later failure on an old outage's report, or keep a
+/// passing TLS failure as a refusal that turns every later outage into exit 1.
+pub fn forget() {
+    *NOTED.lock().unwrap_or_else(|p| p.into_inner()) = None;
+}
+
 /// librdkafka's log lines at error level: a failed TLS handshake or login is only logged
 /// (`FAIL`), not reported as an error event.
 pub fn note_log(level: RDKafkaLogLevel, message: &str) {
@@ -223,5 +230,10 @@ mod tests {
             "{e}"
         );
         assert_eq!(from_code(C::NotEnoughReplicas, "t-0").exit_code(), 75);
+        // A new mirror session forgets it: a later outage is an outage again (exit 75).
+        forget();
+        let e = from_code(C::BrokerTransportFailure, "listing topics");
+        assert_eq!(e.exit_code(), 75, "{e}");
+        assert!(!e.to_string().contains("the cluster said"), "{e}");
     }
 }

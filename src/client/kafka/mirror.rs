@@ -4,9 +4,10 @@
 //! and its crash windows).
 //!
 //! Positions live in the commit metadata of the destination partitions: partition `d` of a
-//! destination topic carries `chute-mirror 1 SOURCE-TOPIC s=NEXT ...` for every source
+//! destination topic carries `chute-mirror 2 SOURCE-TOPIC SOURCE-ID s=NEXT ...` for every source
 //! partition `s` with `s % partitions == d` (one when the counts match, as the mirror creates
-//! them). The committed offset itself is the position when there is exactly one, so Kafka's
+//! them). The source's topic id tells positions of a topic deleted and created again on the
+//! root from its own. The committed offset itself is the position when there is exactly one, so Kafka's
 //! own tools show something sensible; the metadata is what the mirror reads.
 
 use super::errors::{Noting, explain, from_kafka};
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// The first word of the commit metadata, and the format's version after it.
 const MAGIC: &str = "chute-mirror";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Where each source partition resumes: the offset of the first record not yet mirrored.
 pub type Positions = BTreeMap<u32, u64>;
@@ -123,9 +124,17 @@ impl MirrorWriter {
             .await_partition_count_on(self.producer().client(), topic)
     }
 
-    /// Where each partition of `source` resumes, as the last committed transaction left it
-    /// (a source partition never mirrored is absent). `dest` has `partitions` partitions.
-    pub fn positions(&self, dest: &str, source: &str, partitions: u32) -> Result<Positions> {
+    /// Where each partition of `source` (topic id `id` on the root) resumes, as the last
+    /// committed transaction left it (a source partition never mirrored is absent), and
+    /// whether positions of an earlier topic of that name were found (and left out: the topic
+    /// was deleted and created again since). `dest` has `partitions` partitions.
+    pub fn positions(
+        &self,
+        dest: &str,
+        source: &str,
+        id: &str,
+        partitions: u32,
+    ) -> Result<(Positions, bool)> {
         let mut tpl = TopicPartitionList::new();
         for d in 0..partitions {
             tpl.add_partition(dest, d as i32);
@@ -135,6 +144,7 @@ impl MirrorWriter {
             .committed_offsets(tpl, self.timeout)
             .map_err(|e| explain(from_kafka(&e, &format!("group {}: positions", self.group))))?;
         let mut out = Positions::new();
+        let mut earlier = false;
         for e in got.elements() {
             if let Err(err) = e.error() {
                 return Err(explain(from_kafka(
@@ -155,12 +165,16 @@ impl MirrorWriter {
                 e.partition(),
                 e.metadata()
             );
-            let (from, positions) =
+            let (from, from_id, positions) =
                 parse(e.metadata()).map_err(|m| Error::Other(format!("{what}: {m}")))?;
             if from != source {
                 return Err(Error::Usage(format!(
                     "{what}: topic {dest} is the mirror of {from:?}, not of {source:?}; give the mirror another --name or --rename"
                 )));
+            }
+            if from_id.is_some_and(|x| x != id) {
+                earlier = true;
+                continue;
             }
             // Positions only move forward: a stale home (the destination grew) never wins.
             for (p, next) in positions {
@@ -168,7 +182,7 @@ impl MirrorWriter {
                 *at = (*at).max(next);
             }
         }
-        Ok(out)
+        Ok((out, earlier))
     }
 
     /// Open a transaction (local to the client: no request is sent).
@@ -255,7 +269,7 @@ impl MirrorWriter {
                 tpl.add_partition_offset(m.dest, d as i32, Offset::Offset(offset))
                     .map_err(|e| from_kafka(&e, m.dest))?;
                 if let Some(mut e) = tpl.find_partition(m.dest, d as i32) {
-                    e.set_metadata(format(m.source, &list));
+                    e.set_metadata(format(m.source, m.source_id, &list));
                 }
             }
         }
@@ -340,32 +354,41 @@ pub struct Moved<'a> {
     pub dest: &'a str,
     pub partitions: u32,
     pub source: &'a str,
+    /// The source's topic id on the root.
+    pub source_id: &'a str,
     pub positions: &'a Positions,
 }
 
-fn format(source: &str, list: &[(u32, u64)]) -> String {
-    let mut s = format!("{MAGIC} {VERSION} {source}");
+fn format(source: &str, id: &str, list: &[(u32, u64)]) -> String {
+    let mut s = format!("{MAGIC} {VERSION} {source} {id}");
     for (p, next) in list {
         s.push_str(&format!(" {p}={next}"));
     }
     s
 }
 
-fn parse(m: &str) -> std::result::Result<(String, Vec<(u32, u64)>), String> {
+/// Source topic, its id (None from version 1, which had none) and positions.
+type Parsed = (String, Option<String>, Vec<(u32, u64)>);
+
+fn parse(m: &str) -> std::result::Result<Parsed, String> {
     let mut words = m.split(' ');
     if words.next() != Some(MAGIC) {
         return Err("not written by chute mirror".into());
     }
-    match words.next().map(str::parse::<u32>) {
-        Some(Ok(VERSION)) => {}
+    let version = match words.next().map(str::parse::<u32>) {
+        Some(Ok(v @ (1 | VERSION))) => v,
         Some(Ok(v)) => {
             return Err(format!(
-                "format version {v}, this chute reads {VERSION}: use a newer chute"
+                "format version {v}, this chute reads 1 to {VERSION}: use a newer chute"
             ));
         }
         _ => return Err("no format version".into()),
-    }
+    };
     let source = words.next().ok_or("no source topic")?.to_string();
+    let id = match version {
+        1 => None,
+        _ => Some(words.next().ok_or("no source topic id")?.to_string()),
+    };
     let mut list = Vec::new();
     for w in words {
         let (p, next) = w
@@ -375,7 +398,7 @@ fn parse(m: &str) -> std::result::Result<(String, Vec<(u32, u64)>), String> {
         let next = next.parse().map_err(|_| format!("{w:?}: bad offset"))?;
         list.push((p, next));
     }
-    Ok((source, list))
+    Ok((source, id, list))
 }
 
 fn fenced(code: RDKafkaErrorCode) -> bool {
@@ -392,6 +415,11 @@ fn fenced(code: RDKafkaErrorCode) -> bool {
 fn txn_error(e: &KafkaError, what: &str) -> Error {
     if let KafkaError::Transaction(t) = e {
         let msg = format!("{what}: {}", t.string());
+        if t.code() == RDKafkaErrorCode::OffsetMetadataTooLarge {
+            return Error::Other(format!(
+                "{msg}: the positions of the source partitions that share a destination partition do not fit its commit metadata (the broker's offset.metadata.max.bytes); give the destination topic more partitions"
+            ));
+        }
         if fenced(t.code()) {
             return Error::Other(format!(
                 "{msg}: another mirror of the same --name took over (or a transaction outlived transaction.timeout.ms)"
@@ -415,18 +443,28 @@ mod tests {
 
     #[test]
     fn positions_metadata_round_trips_and_refuses_what_it_cannot_read() {
-        let m = format("orders", &[(3, 120), (11, 0)]);
-        assert_eq!(m, "chute-mirror 1 orders 3=120 11=0");
+        let m = format("orders", "00ab", &[(3, 120), (11, 0)]);
+        assert_eq!(m, "chute-mirror 2 orders 00ab 3=120 11=0");
         assert_eq!(
             parse(&m).unwrap(),
-            ("orders".to_string(), vec![(3, 120), (11, 0)])
+            (
+                "orders".to_string(),
+                Some("00ab".to_string()),
+                vec![(3, 120), (11, 0)]
+            )
+        );
+        // Version 1 had no topic id.
+        assert_eq!(
+            parse("chute-mirror 1 orders 0=1").unwrap(),
+            ("orders".to_string(), None, vec![(0, 1)])
         );
         assert!(
-            parse("chute-mirror 2 orders 0=1")
+            parse("chute-mirror 3 orders x 0=1")
                 .unwrap_err()
                 .contains("newer chute")
         );
         assert!(parse("something else").is_err());
-        assert!(parse("chute-mirror 1 orders 0:1").is_err());
+        assert!(parse("chute-mirror 2 orders").is_err());
+        assert!(parse("chute-mirror 2 orders 00ab 0:1").is_err());
     }
 }

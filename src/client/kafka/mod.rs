@@ -54,6 +54,8 @@ pub fn connect(_: &KafkaSettings) -> crate::error::Result<Box<dyn super::Backend
 }
 
 #[cfg(feature = "kafka")]
+pub use errors::forget as forget_noted_errors;
+#[cfg(feature = "kafka")]
 pub use imp::{Kafka, connect, status};
 
 /// Whether topic config `key` (chute's name) has a Kafka counterpart: a mirror copies those.
@@ -472,6 +474,11 @@ mod imp {
             }
             let existed = self.partition_count(name).is_ok();
             self.create(&t, o.if_not_exists)?;
+            // The controller answers before every broker's metadata shows the topic: a
+            // `produce -t` right after `topic create` must find it.
+            if !existed {
+                self.await_partition_count_on(self.meta()?.client(), name)?;
+            }
             Ok(Created {
                 created: !existed,
                 warnings: Vec::new(),
