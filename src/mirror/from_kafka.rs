@@ -256,6 +256,22 @@ fn prepare(
     if positions.is_empty() && !created {
         super::check_unclaimed(o, local, &name, source, "this root")?;
     }
+    // A Kafka topic deleted and created again starts over at offset 0, under positions of the
+    // old one: its records would be taken for copies the root holds, and skipped.
+    if !positions.is_empty() {
+        for p in k.topic_offsets(source, None)? {
+            if let Some(&at) = positions.get(&p.partition)
+                && at > p.latest
+            {
+                return Err(Error::Usage(format!(
+                    "partition {source}-{}: this root holds copies up to offset {} but the cluster's partition ends at {}: the topic was deleted and created again on the cluster (or lost records); mirror it to a new root topic (--rename {source}=NEW) or give the mirror a new --name with --append",
+                    p.partition,
+                    at - 1,
+                    p.latest
+                )));
+            }
+        }
+    }
     let t = summary.topics.entry(source.to_string()).or_default();
     t.to = name.clone();
     t.partitions = src_partitions;

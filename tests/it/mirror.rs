@@ -917,6 +917,24 @@ fn a_mirror_under_another_name_is_refused_and_a_source_created_again_is_copied_f
         )),
         "{err}"
     );
+    // The Kafka topic deleted and created again: its offsets start over below what the root
+    // holds, and copying would skip its records as copies.
+    on.chute().args(["topic", "delete", &t]).assert().success();
+    wait_for("the topic created again", Duration::from_secs(60), || {
+        on.chute()
+            .args(["topic", "create", &t, "-p", "2", "-r", "1"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    });
+    let o = pull(&name);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the topic was deleted and created again on the cluster"),
+        "{err}"
+    );
 }
 
 #[test]
