@@ -71,6 +71,15 @@ pub fn translate(
             }
             let p = st.partition;
             let pos = positions.get(&p).copied().unwrap_or(0);
+            if c > pos {
+                let ahead = count(source, &st.topic, p, pos, Some(c))?;
+                if ahead > 0 {
+                    warn(format!(
+                        "--groups {g}: partition {}-{p}: the group committed offset {c}, past the mirror's position {pos}: set to the end of {to}-{p}, so the {ahead} record(s) between are delivered to the group again once copied (stop the group's consumers, run the mirror to the end and translate again to avoid that)",
+                        st.topic
+                    ));
+                }
+            }
             let k = if c >= pos {
                 0
             } else {

@@ -1027,3 +1027,65 @@ fn records_retention_deleted_before_the_mirror_copied_them_are_reported() {
     assert_eq!(copied.len() as u64, 1000 + 20_000 - start);
     assert_eq!(copied[1000], format!("{start:09}").as_bytes());
 }
+
+#[test]
+fn a_group_ahead_of_the_mirror_is_set_to_the_copys_end_with_a_warning() {
+    use chute::client::local::Local;
+    use chute::cluster::Cluster;
+    use chute::mirror::{Summary, TopicTotals};
+    // Two roots stand for source and destination: the translation is the same code on Kafka.
+    let (src, dst) = (Env::new(), Env::new());
+    let ten: String = (0..10).map(|i| format!("r{i}\n")).collect();
+    let five: String = (0..5).map(|i| format!("r{i}\n")).collect();
+    src.create_topic("t", 1, &[]);
+    src.produce("t", ten, &[]);
+    dst.create_topic("t", 1, &[]);
+    dst.produce("t", five, &[]);
+    src.chute()
+        .args([
+            "offsets",
+            "reset",
+            "-g",
+            "g",
+            "-t",
+            "t",
+            "--to-offset",
+            "8",
+            "--execute",
+        ])
+        .assert()
+        .success();
+    // The mirror copied 5 records while the group read 8.
+    let mut summary = Summary::default();
+    summary.topics.insert(
+        "t".into(),
+        TopicTotals {
+            to: "t".into(),
+            partitions: 1,
+            records: 5,
+            created: false,
+        },
+    );
+    summary.positions.insert("t".into(), [(0, 5)].into());
+    let (s, d) = (
+        Local {
+            cluster: Cluster::at(src.root()),
+        },
+        Local {
+            cluster: Cluster::at(dst.root()),
+        },
+    );
+    let mut warnings = Vec::new();
+    let out = chute::mirror::groups::translate(&s, &d, &["g".into()], &summary, &mut |w| {
+        warnings.push(w)
+    })
+    .unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].source_offset, out[0].offset), (8, 5));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("past the mirror's position 5")
+            && warnings[0].contains("the 3 record(s) between are delivered to the group again"),
+        "{warnings:?}"
+    );
+}
