@@ -54,6 +54,7 @@ pub fn run(
     let mut status = Status::new();
     let mut shown = Instant::now();
     let from = a.from_kafka.is_some();
+    let mut waiting = false;
     let mut report = |e: Event<'_>| match e {
         Event::Committed { summary, behind } => {
             if shown.elapsed().as_millis() >= 200 {
@@ -72,12 +73,18 @@ pub fn run(
             ..
         } => {
             status.finish();
+            waiting = true;
             let behind = behind.map_or(String::new(), |b| format!("; {b} record(s) behind"));
             eprintln!(
                 "chute: mirror {}: {error}; trying again in {}{behind}",
                 o.name,
                 humantime::format_duration(retry_in)
             );
+        }
+        Event::Resumed { summary } => {
+            if summary.restarts > 0 && std::mem::take(&mut waiting) {
+                status.say(&format!("mirror {}: the cluster answers again", o.name));
+            }
         }
         Event::Warning(w) => {
             // Not hushed by --quiet: records may be lost to the destination.

@@ -127,6 +127,7 @@ fn pass(
     for m in source.warnings() {
         on(Event::Warning(&m));
     }
+    on(Event::Resumed { summary });
     let mut synced = Instant::now();
     let mut unsynced = false;
     let mut looked = Instant::now();

@@ -141,6 +141,8 @@ pub enum Event<'a> {
         retry_in: Duration,
         behind: Option<u64>,
     },
+    /// A session reached the cluster and is about to copy (after a wait: the outage is over).
+    Resumed { summary: &'a Summary },
     /// A destination topic was created.
     Created { source: &'a str, dest: &'a str },
     /// Something the operator must hear about that does not stop the mirror (records

@@ -71,6 +71,15 @@ impl Reporter {
                 self.status.retry_at_ms = Some(now_ms() + retry_in.as_millis() as i64);
                 self.write();
             }
+            Event::Resumed { summary } => {
+                if self.status.state != MirrorState::Copying {
+                    self.fill(summary);
+                    self.status.state = MirrorState::Copying;
+                    self.status.error = None;
+                    self.status.retry_at_ms = None;
+                    self.write();
+                }
+            }
             Event::Created { .. } | Event::Warning(_) => {}
         }
     }

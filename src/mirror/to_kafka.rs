@@ -78,6 +78,7 @@ fn session(
         .iter()
         .flat_map(|(t, d)| d.positions.iter().map(move |(&p, &n)| ((t.clone(), p), n)))
         .collect();
+    on(Event::Resumed { summary });
     let opts = super::resuming(o);
     let mut source = local.consumer_at(&o.topics, &opts, &|t, p| {
         start.get(&(t.to_string(), p)).copied()

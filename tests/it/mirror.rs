@@ -486,6 +486,8 @@ fn mirrors_both_ways_wait_out_a_broker_stopped_and_started_again_and_resume_exac
         "{metrics}"
     );
     broker.up();
+    wait_for_line(&to_rx, "the cluster answers again", &mut seen_to);
+    wait_for_line(&from_rx, "the cluster answers again", &mut seen_from);
     kafka_on.produce("central", keyed(1000, 2000), &["-K", ","]);
     wait_for("every record copied", Duration::from_secs(120), || {
         on_kafka("edge") == Some(3100) && on_root("central") == 2000
