@@ -92,18 +92,8 @@ fn a_mirror_copies_keys_values_headers_and_timestamps_byte_exact_and_once() {
         json.extend_from_slice(line.as_bytes());
         json.push(b'\n');
     }
-    on.env
-        .chute()
-        .args(["produce", "-t", &orders, "--format", "json"])
-        .write_stdin(json)
-        .assert()
-        .success();
-    on.env
-        .chute()
-        .args(["produce", "-t", &logs])
-        .write_stdin(awkward_input_small())
-        .assert()
-        .success();
+    on.env.produce(&orders, json, &["--format", "json"]);
+    on.env.produce(&logs, awkward_input_small(), &[]);
 
     let pattern = format!("^{}(orders|logs)$", on.name("").replace('-', "\\-"));
     let rename = format!("{orders}={renamed}");
@@ -138,12 +128,7 @@ fn a_mirror_copies_keys_values_headers_and_timestamps_byte_exact_and_once() {
     // Nothing new: nothing copied. New records: only they.
     let s = mirror_ok(&on, &["-t", &pattern, "--name", &name, "--rename", &rename]);
     assert_eq!(s["records"], 0, "{s}");
-    on.env
-        .chute()
-        .args(["produce", "-t", &orders, "-K", ","])
-        .write_stdin("a,1\nb,2\n")
-        .assert()
-        .success();
+    on.env.produce(&orders, "a,1\nb,2\n", &["-K", ","]);
     let s = mirror_ok(&on, &["-t", &pattern, "--name", &name, "--rename", &rename]);
     assert_eq!(s["records"], 2, "{s}");
     assert_eq!(kafka_records(&on, &renamed), root_records(&on, &orders));
@@ -191,11 +176,7 @@ fn feed(producer: &mut Child, n: u32, keys: u32, burst: u32) -> std::thread::Joi
 fn a_mirror_killed_at_random_moments_while_producers_write_copies_each_record_once() {
     let Some(on) = On::kafka() else { return };
     let (t, name) = (on.name("edge"), on.name("edge-m"));
-    on.env
-        .chute()
-        .args(["topic", "create", &t, "-p", "3"])
-        .assert()
-        .success();
+    on.env.create_topic(&t, 3, &[]);
     // A producer writing all along, a line at a time through a pipe (keyed: partitions vary).
     let mut producer = on
         .env
@@ -292,19 +273,10 @@ fn a_mirror_waits_out_a_broker_that_stops_answering_and_resumes_exactly_once() {
     let b = broker.addr.clone();
     let kafka_on = On::broker(&b);
     let t = "outage";
-    on.env
-        .chute()
-        .args(["topic", "create", t, "-p", "2"])
-        .assert()
-        .success();
+    on.env.create_topic(t, 2, &[]);
     let produce = |from: u32, to: u32| {
         let input: String = (from..to).map(|i| format!("k{i},v{i}\n")).collect();
-        on.env
-            .chute()
-            .args(["produce", "-t", t, "-K", ","])
-            .write_stdin(input)
-            .assert()
-            .success();
+        on.env.produce(t, input, &["-K", ","]);
     };
     produce(0, 1000);
     let mut m = on
@@ -379,21 +351,12 @@ fn mirrors_both_ways_wait_out_a_broker_stopped_and_started_again_and_resume_exac
     let b = broker.addr.clone();
     let kafka_on = On::broker(&b);
     // "edge" goes from the root to Kafka, "central" from Kafka to the root.
-    on.env
-        .chute()
-        .args(["topic", "create", "edge", "-p", "2"])
-        .assert()
-        .success();
+    on.env.create_topic("edge", 2, &[]);
     kafka_on.create_topic("central", 2, &[]);
     let keyed = |from: u32, to: u32| -> String {
         (from..to).map(|i| format!("k{},v{i}\n", i % 13)).collect()
     };
-    on.env
-        .chute()
-        .args(["produce", "-t", "edge", "-K", ","])
-        .write_stdin(keyed(0, 1000))
-        .assert()
-        .success();
+    on.env.produce("edge", keyed(0, 1000), &["-K", ","]);
     kafka_on.produce("central", keyed(0, 1000), &["-K", ","]);
     let spawn = |args: &[&str]| {
         let mut c = on
@@ -461,12 +424,7 @@ fn mirrors_both_ways_wait_out_a_broker_stopped_and_started_again_and_resume_exac
     wait_for_line(&from_rx, "trying again in", &mut seen_from);
     writer.join().unwrap();
     assert!(producer.wait().unwrap().success());
-    on.env
-        .chute()
-        .args(["produce", "-t", "edge", "-K", ","])
-        .write_stdin(keyed(3000, 3100))
-        .assert()
-        .success();
+    on.env.produce("edge", keyed(3000, 3100), &["-K", ","]);
     // The operator's view says who waits, and how far behind the edge's mirror is.
     let view = top_mirrors(&on);
     assert_eq!(view["up"]["state"], "waiting", "{view:#}");
@@ -519,17 +477,8 @@ fn a_second_mirror_of_the_same_name_takes_over_and_the_first_stops() {
     let Some(on) = On::kafka() else { return };
     let (t, name) = (on.name("fence"), on.name("fence-m"));
     let kafka = on.kafka.clone().unwrap();
-    on.env
-        .chute()
-        .args(["topic", "create", &t, "-p", "1"])
-        .assert()
-        .success();
-    on.env
-        .chute()
-        .args(["produce", "-t", &t])
-        .write_stdin("a\nb\n")
-        .assert()
-        .success();
+    on.env.create_topic(&t, 1, &[]);
+    on.env.produce(&t, "a\nb\n", &[]);
     let mut first = spawn_mirror(
         &on,
         &["-t", &t, "--name", &name, "--follow", "--to-kafka", &kafka],
@@ -539,21 +488,11 @@ fn a_second_mirror_of_the_same_name_takes_over_and_the_first_stops() {
         let o = on.chute().args(["consume", "-t", &t]).output().unwrap();
         o.status.success() && o.stdout == b"a\nb\n"
     });
-    on.env
-        .chute()
-        .args(["produce", "-t", &t])
-        .write_stdin("c\n")
-        .assert()
-        .success();
+    on.env.produce(&t, "c\n", &[]);
     let s = mirror_ok(&on, &["-t", &t, "--name", &name]);
     assert!(s["records"].as_u64().unwrap() <= 1, "{s}");
     // The first learns it was fenced at its next transaction.
-    on.env
-        .chute()
-        .args(["produce", "-t", &t])
-        .write_stdin("d\n")
-        .assert()
-        .success();
+    on.env.produce(&t, "d\n", &[]);
     let status = first.wait().unwrap();
     let err: Vec<String> = rx.try_iter().collect();
     assert_eq!(status.code(), Some(1), "{err:#?}");
@@ -668,11 +607,7 @@ fn a_mirror_from_kafka_copies_keys_values_headers_and_timestamps_byte_exact_and_
     assert_eq!(root_records(&on, &local), kafka_records(&on, &t));
     // A root topic of another partition count is refused: its positions could not be trusted.
     let narrow = on.name("narrow");
-    on.env
-        .chute()
-        .args(["topic", "create", &narrow, "-p", "1"])
-        .assert()
-        .success();
+    on.env.create_topic(&narrow, 1, &[]);
     let kafka = on.kafka.clone().unwrap();
     on.env
         .chute()
@@ -743,12 +678,7 @@ fn groups_resume_on_the_destination_at_the_first_record_they_had_not_committed()
     let root = |args: &[&str]| on.env.chute().args(args).output().unwrap();
     assert!(root(&["topic", "create", &t, "-p", "2"]).status.success());
     let input: String = (0..1000).map(|i| format!("k{i},v{i}\n")).collect();
-    on.env
-        .chute()
-        .args(["produce", "-t", &t, "-K", ","])
-        .write_stdin(input)
-        .assert()
-        .success();
+    on.env.produce(&t, input, &["-K", ","]);
     // The group on the root reads 300 records and commits them.
     assert!(
         root(&["consume", "-t", &t, "-g", &g, "-n", "300"])
@@ -835,17 +765,8 @@ fn a_mirror_under_another_name_is_refused_and_a_source_created_again_is_copied_f
     let Some(on) = On::kafka() else { return };
     let kafka = on.kafka.clone().unwrap();
     let (t, name) = (on.name("renamed"), on.name("first"));
-    on.env
-        .chute()
-        .args(["topic", "create", &t, "-p", "2"])
-        .assert()
-        .success();
-    on.env
-        .chute()
-        .args(["produce", "-t", &t])
-        .write_stdin("a\nb\nc\nd\n")
-        .assert()
-        .success();
+    on.env.create_topic(&t, 2, &[]);
+    on.env.produce(&t, "a\nb\nc\nd\n", &[]);
     assert_eq!(mirror_ok(&on, &["-t", &t, "--name", &name])["records"], 4);
     // Another name (the default one holds the host's name) would copy all four again.
     let other = on.name("second");
@@ -864,17 +785,8 @@ fn a_mirror_under_another_name_is_refused_and_a_source_created_again_is_copied_f
         .args(["topic", "delete", &t])
         .assert()
         .success();
-    on.env
-        .chute()
-        .args(["topic", "create", &t, "-p", "2"])
-        .assert()
-        .success();
-    on.env
-        .chute()
-        .args(["produce", "-t", &t])
-        .write_stdin("e\nf\n")
-        .assert()
-        .success();
+    on.env.create_topic(&t, 2, &[]);
+    on.env.produce(&t, "e\nf\n", &[]);
     let o = mirror(&on, &["-t", &t, "--name", &name, "--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(
