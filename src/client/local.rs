@@ -290,6 +290,8 @@ impl LocalConsumer {
 
 impl RecordConsumer for LocalConsumer {
     fn warnings(&mut self) -> Vec<String> {
+        // The reader's own, from its last poll too (retention passing its position).
+        self.warnings.append(&mut self.consumer.warnings);
         std::mem::take(&mut self.warnings)
     }
     fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {

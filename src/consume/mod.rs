@@ -125,6 +125,9 @@ pub struct Consumer {
     /// A subscription with patterns: a topic only a pattern matched that is deleted is no
     /// longer read (as Kafka drops it from a pattern subscription), rather than an error.
     pub patterns: Option<Subscription>,
+    /// Polls so far: a poll capped by `max` starts at the next partition each time, so one
+    /// partition's backlog does not hold the others back (a mirror catching up).
+    turn: usize,
 }
 
 impl Consumer {
@@ -198,6 +201,7 @@ impl Consumer {
             delivered: 0,
             warnings: Vec::new(),
             patterns: None,
+            turn: 0,
         }
     }
 
@@ -433,8 +437,14 @@ impl Consumer {
     pub fn poll(&mut self, sink: &mut dyn RecordSink) -> Result<u64> {
         let before = self.delivered;
         self.follow_leaders()?;
-        for i in 0..self.cursors.len() {
-            self.poll_cursor(i, sink)?;
+        let n = self.cursors.len();
+        let first = match self.max {
+            Some(_) if n > 0 => self.turn % n,
+            _ => 0,
+        };
+        self.turn = self.turn.wrapping_add(1);
+        for k in 0..n {
+            self.poll_cursor((first + k) % n, sink)?;
         }
         Ok(self.delivered - before)
     }
@@ -446,6 +456,7 @@ impl Consumer {
             max,
             until,
             delivered,
+            warnings,
             ..
         } = self;
         let (max, until) = (*max, *until);
@@ -463,7 +474,12 @@ impl Consumer {
             let hw = c.hw.high_watermark(&tail);
             let stop = c.stop.unwrap_or(u64::MAX).min(hw);
             if c.next < tail.log_start_offset {
-                // Retention moved past us while we were reading: resume at the new start.
+                // Retention moved past us while we were reading: resume at the new start,
+                // and say so (what was skipped is lost to this reader).
+                warnings.push(format!(
+                    "partition {topic}-{}: offset {} is below the log start {}; starting there",
+                    c.meta.partition, c.next, tail.log_start_offset
+                ));
                 c.next = tail.log_start_offset;
                 c.reader.seek(c.next, &tail)?;
             }

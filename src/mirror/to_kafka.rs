@@ -83,16 +83,7 @@ fn session(
     let mut source = local.consumer_at(&o.topics, &opts, &|t, p| {
         start.get(&(t.to_string(), p)).copied()
     })?;
-    for m in source.warnings() {
-        // Retention removed records the mirror had not copied (a long outage): they are lost
-        // to the destination, and the operator must hear it.
-        let why = if m.contains("below the log start") {
-            ": retention deleted records before the mirror copied them"
-        } else {
-            ""
-        };
-        on(Event::Warning(&format!("{m}{why}")));
-    }
+    tell(source.as_mut(), on);
     loop {
         let mut sink = Sink {
             w: &mut w,
@@ -105,6 +96,7 @@ fn session(
         };
         let n = source.poll_at_most(&mut sink, o.batch_records);
         let moved_any = sink.moved;
+        tell(source.as_mut(), on);
         let n = match n {
             Ok(n) => n,
             Err(e) => return Err(abandon(&mut w, e)),
@@ -145,6 +137,19 @@ fn session(
             }
             source.wait(IDLE);
         }
+    }
+}
+
+/// What the root's reader has to say, to the operator: above all that retention removed
+/// records the mirror had not copied (a long outage), which the destination will never have.
+fn tell(source: &mut dyn crate::consume::RecordConsumer, on: &mut dyn FnMut(Event<'_>)) {
+    for m in source.warnings() {
+        let why = if m.contains("below the log start") {
+            ": retention deleted records before the mirror copied them"
+        } else {
+            ""
+        };
+        on(Event::Warning(&format!("{m}{why}")));
     }
 }
 

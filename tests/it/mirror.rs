@@ -1003,3 +1003,52 @@ fn a_group_ahead_of_the_mirror_is_set_to_the_copys_end_with_a_warning() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn a_capped_read_takes_its_turns_so_one_partitions_backlog_holds_no_other_back() {
+    use chute::client::Backend;
+    use chute::client::local::Local;
+    use chute::cluster::Cluster;
+    use chute::consume::{ConsumeOptions, StartFrom, Subscription};
+    use chute::record::{ConsumedRecord, RecordSink};
+    struct Partitions(Vec<u32>);
+    impl RecordSink for Partitions {
+        fn record(&mut self, r: &ConsumedRecord<'_>) -> chute::error::Result<()> {
+            self.0.push(r.partition);
+            Ok(())
+        }
+    }
+    // A mirror catching up reads batches of --batch-records: partition 0's backlog of 3,000
+    // must not keep partition 1's three records waiting for three batches.
+    let env = Env::new();
+    env.create_topic("t", 2, &[]);
+    let backlog: String = (0..3000).map(|i| format!("{i}\n")).collect();
+    env.produce("t", backlog, &["-p", "0"]);
+    env.produce("t", "a\nb\nc\n", &["-p", "1"]);
+    let local = Local {
+        cluster: Cluster::at(env.root()),
+    };
+    let o = ConsumeOptions {
+        partitions: None,
+        from: StartFrom::Stored,
+        since: None,
+        until: None,
+        max: None,
+        follow: false,
+    };
+    let mut c = local
+        .consumer_at(&Subscription::parse(&["t".into()]).unwrap(), &o, &|_, _| {
+            None
+        })
+        .unwrap();
+    let mut first = Partitions(Vec::new());
+    assert_eq!(c.poll_at_most(&mut first, 1000).unwrap(), 1000);
+    let mut second = Partitions(Vec::new());
+    assert_eq!(c.poll_at_most(&mut second, 1000).unwrap(), 1000);
+    let ones = |p: &Partitions| p.0.iter().filter(|&&x| x == 1).count();
+    assert_eq!(
+        ones(&first) + ones(&second),
+        3,
+        "partition 1 read within two batches"
+    );
+}
