@@ -9,6 +9,7 @@ use crate::replication::{
 use crate::util::*;
 use std::io::Write;
 use std::process::Stdio;
+use std::time::Duration;
 
 /// Line `i`: `k<i%97>,<i>`, or an unkeyed `<i>` for every third (with `-K , --key-optional`).
 fn mixed(from: u64, to: u64) -> String {
@@ -68,10 +69,17 @@ fn killed_mid_input_then_rerun_holds_every_record_once_where_one_run_puts_it() {
     args.extend_from_slice(&MIXED);
     let mut first = Bg::start(&env, "first", &args, Stdio::piped());
     let mut stdin = first.child.stdin.take().unwrap();
+    // Fed in pieces with pauses (about 1.5 s in all), so the kill lands mid-input even when
+    // this test's thread is slow to see the first records (a loaded machine).
     let feed = {
         let input = input.clone();
         std::thread::spawn(move || {
-            let _ = stdin.write_all(input.as_bytes());
+            for piece in input.as_bytes().chunks(input.len() / 300 + 1) {
+                if stdin.write_all(piece).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
         })
     };
     wait_for("some records written", LONG, || hw_sum(&env, "o") >= 30_000);
