@@ -6,11 +6,19 @@
 //! event polled from the queue, its result read, then event, options and queue destroyed.
 //! Everything read from the result (strings, partition lists) is copied out before the event
 //! is destroyed, since the event owns it.
+//!
+//! Also a producer that sends through a topic handle: the crate's `send` looks the topic up
+//! by name for every record.
 
 use crate::error::{Error, Result};
+use crate::record::Header;
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
-use std::ffi::{CStr, CString, c_char};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
+use rdkafka::util::IntoOpaque;
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::ptr;
 use std::time::Duration;
 
 pub struct Member {
@@ -356,5 +364,187 @@ pub fn describe_cluster<C: ClientContext>(
             controller: (!c.is_null()).then(|| rd::rd_kafka_Node_id(c)),
             brokers,
         })
+    }
+}
+
+/// A producer and its handle on the one topic it writes to. The crate's `send` names the
+/// topic on every record, which costs a CString and a lookup of the topic by name inside
+/// librdkafka per record; a handle made once skips both.
+pub struct TopicProducer<C: ProducerContext> {
+    rkt: *mut rd::rd_kafka_topic_t,
+    producer: BaseProducer<C>,
+}
+
+/// One record for [`TopicProducer::send`].
+pub struct Out<'a> {
+    pub partition: i32,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    /// Milliseconds since the epoch; None: librdkafka stamps the time it takes the record.
+    pub timestamp: Option<i64>,
+    pub headers: &'a [Header],
+}
+
+impl<C: ProducerContext> TopicProducer<C> {
+    pub fn new(producer: BaseProducer<C>, topic: &str) -> Result<TopicProducer<C>> {
+        let name = CString::new(topic)
+            .map_err(|_| Error::Usage(format!("topic {topic:?}: NUL in the name")))?;
+        // SAFETY: the client handle is live (owned by `producer`, which the result keeps), the
+        // name is a NUL-terminated string librdkafka copies, and a null configuration means
+        // the client's default topic settings, as the crate's `send` gets.
+        let rkt = unsafe {
+            rd::rd_kafka_topic_new(
+                producer.client().native_ptr(),
+                name.as_ptr(),
+                ptr::null_mut(),
+            )
+        };
+        if rkt.is_null() {
+            // SAFETY: reads the calling thread's last librdkafka error; no pointers involved.
+            let code = unsafe { rd::rd_kafka_last_error() };
+            return Err(super::errors::from_code(
+                code.into(),
+                &format!("topic {topic}"),
+            ));
+        }
+        Ok(TopicProducer { rkt, producer })
+    }
+
+    pub fn producer(&self) -> &BaseProducer<C> {
+        &self.producer
+    }
+
+    /// Hand one record to librdkafka (which copies key, value and headers), or say why it
+    /// did not take it (QueueFull: try again once the sender thread has made room).
+    pub fn send(
+        &self,
+        r: &Out<'_>,
+        opaque: C::DeliveryOpaque,
+    ) -> std::result::Result<(), RDKafkaErrorCode> {
+        fn mem(b: Option<&[u8]>) -> rd::rd_kafka_vu_s__bindgen_ty_1 {
+            let (ptr, size) = b.map_or((ptr::null_mut(), 0), |b| {
+                (b.as_ptr() as *mut c_void, b.len())
+            });
+            rd::rd_kafka_vu_s__bindgen_ty_1 {
+                mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 { ptr, size },
+            }
+        }
+        use rd::rd_kafka_vtype_t as V;
+        let headers = Headers::of(r.headers);
+        let opaque = opaque.into_ptr();
+        let vus = [
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_RKT,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 { rkt: self.rkt },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_PARTITION,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 { i32_: r.partition },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_MSGFLAGS,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    i: rd::RD_KAFKA_MSG_F_COPY as c_int,
+                },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_VALUE,
+                u: mem(r.value),
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_KEY,
+                u: mem(r.key),
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_OPAQUE,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 { ptr: opaque },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_TIMESTAMP,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    i64_: r.timestamp.unwrap_or(0),
+                },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_HEADERS,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    headers: headers.ptr,
+                },
+            },
+        ];
+        // SAFETY: the client and topic handles are live (the topic's is destroyed only in
+        // `drop`, before the client's). Every pointer in `vus` points into `r` or `headers`,
+        // both alive for this call, with its length beside it; F_COPY makes librdkafka copy
+        // key and value before returning. A null headers list means none.
+        let err = unsafe {
+            rd::rd_kafka_produceva(self.producer.client().native_ptr(), vus.as_ptr(), vus.len())
+        };
+        if err.is_null() {
+            // The record owns the headers now.
+            headers.release();
+            return Ok(());
+        }
+        // SAFETY: `err` is the error object produceva returned, ours to read and destroy once.
+        let code = unsafe {
+            let code = rd::rd_kafka_error_code(err);
+            rd::rd_kafka_error_destroy(err);
+            code
+        };
+        // SAFETY: `opaque` came from `into_ptr` above and librdkafka, which refused the
+        // record, keeps no copy: turned back exactly once, so a boxed opaque is not leaked.
+        drop(unsafe { C::DeliveryOpaque::from_ptr(opaque) });
+        Err(code.into())
+    }
+}
+
+impl<C: ProducerContext> Drop for TopicProducer<C> {
+    fn drop(&mut self) {
+        // SAFETY: `rkt` came from rd_kafka_topic_new and is released once, here, while the
+        // client is still alive: the `producer` field (and the client in it) is dropped only
+        // after this returns. Records still queued hold references of their own.
+        unsafe { rd::rd_kafka_topic_destroy(self.rkt) };
+    }
+}
+
+/// A record's headers as librdkafka's list (null for none), destroyed on drop unless a
+/// produced record took it.
+struct Headers {
+    ptr: *mut rd::rd_kafka_headers_t,
+}
+
+impl Headers {
+    fn of(hs: &[Header]) -> Headers {
+        if hs.is_empty() {
+            return Headers {
+                ptr: ptr::null_mut(),
+            };
+        }
+        // SAFETY: a new list, ours; rd_kafka_header_add copies name and value (each passed
+        // with its length, so neither needs a NUL), a null value with size 0 being a null
+        // header value, as the crate's OwnedHeaders adds them.
+        unsafe {
+            let ptr = rd::rd_kafka_headers_new(hs.len());
+            for h in hs {
+                let (vp, vn) = h
+                    .value
+                    .as_deref()
+                    .map_or((ptr::null(), 0), |v| (v.as_ptr().cast(), v.len() as isize));
+                rd::rd_kafka_header_add(ptr, h.key.as_ptr().cast(), h.key.len() as isize, vp, vn);
+            }
+            Headers { ptr }
+        }
+    }
+
+    fn release(mut self) {
+        self.ptr = ptr::null_mut();
+    }
+}
+
+impl Drop for Headers {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: a list made in `of` that no record took: still ours, destroyed once.
+            unsafe { rd::rd_kafka_headers_destroy(self.ptr) };
+        }
     }
 }

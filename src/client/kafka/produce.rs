@@ -2,7 +2,8 @@
 //! murmur2 for keys, so a key lands where Kafka's clients put it), handed to librdkafka with an
 //! explicit partition, every delivery report checked. docs/kafka.md has the mapping of flags.
 
-use super::errors::from_kafka;
+use super::errors::{from_code, from_kafka};
+use super::ffi::{Out, TopicProducer};
 use super::{Kafka, client_config};
 use crate::error::{Error, Result};
 use crate::produce::placement::{ExecPartitioner, Placement};
@@ -10,8 +11,8 @@ use crate::produce::{Acks, ProducerOptions, RecordProducer};
 use crate::record::RecordRef;
 use rdkafka::ClientContext;
 use rdkafka::error::RDKafkaErrorCode;
-use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -93,7 +94,7 @@ impl ProducerContext for Deliveries {
 }
 
 pub struct KafkaProducer {
-    producer: BaseProducer<Deliveries>,
+    producer: TopicProducer<Deliveries>,
     topic: String,
     partitions: u32,
     fixed: Option<u32>,
@@ -200,7 +201,7 @@ impl KafkaProducer {
         let kind = o.partitioner.unwrap_or_default();
         Ok((
             KafkaProducer {
-                producer,
+                producer: TopicProducer::new(producer, topic)?,
                 topic: topic.to_string(),
                 partitions,
                 fixed: o.partition,
@@ -214,13 +215,13 @@ impl KafkaProducer {
 
     /// Serve delivery reports; the first failure ends the run.
     fn poll(&mut self) -> Result<()> {
-        self.producer.poll(Duration::ZERO);
+        self.producer.producer().poll(Duration::ZERO);
         self.since_poll = 0;
         self.failure()
     }
 
     fn failure(&self) -> Result<()> {
-        self.producer.context().failure()
+        self.producer.producer().context().failure()
     }
 }
 
@@ -239,42 +240,27 @@ impl RecordProducer for KafkaProducer {
                 r.line, self.topic, self.partitions
             )));
         }
-        let mut rec: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(&self.topic, r.line as usize).partition(p as i32);
-        if let Some(k) = r.key {
-            rec = rec.key(k);
-        }
-        if let Some(v) = r.value {
-            rec = rec.payload(v);
-        }
-        if let Some(ts) = r.timestamp {
-            rec = rec.timestamp(ts);
-        }
-        if !r.headers.is_empty() {
-            let mut h = OwnedHeaders::new_with_capacity(r.headers.len());
-            for x in r.headers {
-                h = h.insert(Header {
-                    key: &x.key,
-                    value: x.value.as_deref(),
-                });
-            }
-            rec = rec.headers(h);
-        }
+        let out = Out {
+            partition: p as i32,
+            key: r.key,
+            value: r.value,
+            timestamp: r.timestamp,
+            headers: r.headers,
+        };
         let mut served = false;
         loop {
-            match self.producer.send(rec) {
+            match self.producer.send(&out, r.line as usize) {
                 Ok(()) => break,
-                Err((e, back)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull) => {
+                Err(RDKafkaErrorCode::QueueFull) => {
                     // The client's buffer is full until its sender thread gets acknowledgements:
                     // wait a little (a failure among them is reported once this record is in).
-                    self.producer.poll(Duration::ZERO);
+                    self.producer.producer().poll(Duration::ZERO);
                     std::thread::sleep(BACKOFF);
                     served = true;
-                    rec = back;
                 }
-                Err((e, _)) => {
-                    return Err(from_kafka(
-                        &e,
+                Err(code) => {
+                    return Err(from_code(
+                        code,
                         &format!("input line {}: partition {}-{p}", r.line, self.topic),
                     ));
                 }
@@ -307,14 +293,15 @@ impl RecordProducer for KafkaProducer {
     /// Every record acknowledged (as `--acks` asks), or the first failure.
     fn close(&mut self) -> Result<()> {
         let deadline = Instant::now() + self.timeout;
+        let producer = self.producer.producer();
         loop {
-            self.producer.poll(Duration::ZERO);
-            if self.producer.in_flight_count() == 0 || Instant::now() >= deadline {
+            producer.poll(Duration::ZERO);
+            if producer.in_flight_count() == 0 || Instant::now() >= deadline {
                 break;
             }
             std::thread::sleep(BACKOFF);
         }
-        let flushed = self.producer.flush(Duration::ZERO);
+        let flushed = producer.flush(Duration::ZERO);
         self.failure()?;
         flushed.map_err(|e| {
             from_kafka(
@@ -322,7 +309,7 @@ impl RecordProducer for KafkaProducer {
                 &format!(
                     "topic {}: {} record(s) not acknowledged within {}",
                     self.topic,
-                    self.producer.in_flight_count(),
+                    producer.in_flight_count(),
                     humantime::format_duration(self.timeout)
                 ),
             )
