@@ -372,6 +372,9 @@ pub fn describe_cluster<C: ClientContext>(
 /// librdkafka per record; a handle made once skips both.
 pub struct TopicProducer<C: ProducerContext> {
     rkt: *mut rd::rd_kafka_topic_t,
+    /// The client's `message.max.bytes`: a record near it goes through `send`, which refuses
+    /// it on its own (a batch call would refuse it and take the records after it).
+    max_message: usize,
     producer: BaseProducer<C>,
 }
 
@@ -407,7 +410,20 @@ impl<C: ProducerContext> TopicProducer<C> {
                 &format!("topic {topic}"),
             ));
         }
-        Ok(TopicProducer { rkt, producer })
+        let max_message = conf_value(&producer, "message.max.bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        Ok(TopicProducer {
+            rkt,
+            max_message,
+            producer,
+        })
+    }
+
+    /// Whether a record of these sizes, without headers, is well below `message.max.bytes`:
+    /// librdkafka adds at most 36 bytes of record framing before it compares.
+    pub fn fits(&self, key: usize, value: usize) -> bool {
+        key.saturating_add(value).saturating_add(64) < self.max_message
     }
 
     pub fn producer(&self) -> &BaseProducer<C> {
@@ -494,6 +510,139 @@ impl<C: ProducerContext> TopicProducer<C> {
         // record, keeps no copy: turned back exactly once, so a boxed opaque is not leaked.
         drop(unsafe { C::DeliveryOpaque::from_ptr(opaque) });
         Err(code.into())
+    }
+}
+
+impl<C: ProducerContext<DeliveryOpaque = usize>> TopicProducer<C> {
+    /// Hand librdkafka the records of `b` from `from` on in one call, which reads the clocks
+    /// and locks the topic once for them all instead of once per record. Err: the first
+    /// record it refused and why; those before it were taken (after QueueFull, none after).
+    pub fn send_batch(
+        &self,
+        b: &mut Batch,
+        from: usize,
+    ) -> std::result::Result<(), (usize, RDKafkaErrorCode)> {
+        let base = b.data.as_ptr();
+        b.msgs.clear();
+        for h in &b.recs[from..] {
+            let at = |r: Option<(usize, usize)>| match r {
+                // SAFETY (of the `add`): the range was pushed with the bytes it indexes, so
+                // it lies within `data`, which is not touched again until the batch is cleared.
+                Some((i, n)) => (unsafe { base.add(i) } as *mut c_void, n),
+                None => (ptr::null_mut(), 0),
+            };
+            let (payload, len) = at(h.value);
+            let (key, key_len) = at(h.key);
+            b.msgs.push(rd::rd_kafka_message_t {
+                err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                rkt: ptr::null_mut(),
+                partition: h.partition,
+                payload,
+                len,
+                key,
+                key_len,
+                offset: 0,
+                _private: h.opaque.into_ptr(),
+            });
+        }
+        let n = b.msgs.len().min(i32::MAX as usize);
+        // SAFETY: the topic handle is live (see `send`); `msgs` holds `n` initialised messages
+        // whose key and value pointers point into `b.data` (null for none) with their
+        // lengths, alive and unchanged for the call. F_COPY: librdkafka copies them before it
+        // returns; F_PARTITION: each message's own partition is used. It writes only the
+        // messages' `err` fields. A usize opaque is a plain number, nothing to free if refused.
+        unsafe {
+            rd::rd_kafka_produce_batch(
+                self.rkt,
+                0,
+                rd::RD_KAFKA_MSG_F_COPY | rd::RD_KAFKA_MSG_F_PARTITION,
+                b.msgs.as_mut_ptr(),
+                n as c_int,
+            );
+        }
+        match b.msgs[..n]
+            .iter()
+            .position(|m| m.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+        {
+            None => Ok(()),
+            Some(i) => Err((from + i, b.msgs[i].err.into())),
+        }
+    }
+}
+
+/// Records held for one [`TopicProducer::send_batch`]: keys and values back to back in one
+/// buffer, each record's ranges of it beside.
+#[derive(Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    recs: Vec<Held>,
+    /// Scratch for the call, kept for its allocation.
+    msgs: Vec<rd::rd_kafka_message_t>,
+}
+
+struct Held {
+    partition: i32,
+    key: Option<(usize, usize)>,
+    value: Option<(usize, usize)>,
+    opaque: usize,
+}
+
+impl Batch {
+    pub fn push(
+        &mut self,
+        partition: i32,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        opaque: usize,
+    ) {
+        let mut put = |b: Option<&[u8]>| {
+            b.map(|b| {
+                self.data.extend_from_slice(b);
+                (self.data.len() - b.len(), b.len())
+            })
+        };
+        let key = put(key);
+        let value = put(value);
+        self.recs.push(Held {
+            partition,
+            key,
+            value,
+            opaque,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    /// Record `i`'s partition and opaque.
+    pub fn record(&self, i: usize) -> (i32, usize) {
+        (self.recs[i].partition, self.recs[i].opaque)
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.recs.clear();
+        self.msgs.clear();
+    }
+}
+
+/// A property of the client's configuration as librdkafka holds it.
+fn conf_value<C: ProducerContext>(p: &BaseProducer<C>, name: &str) -> Option<String> {
+    let name = CString::new(name).ok()?;
+    let mut buf = [0 as c_char; 64];
+    let mut size = buf.len();
+    // SAFETY: the client is live; rd_kafka_conf returns its configuration (owned by the
+    // client, only read here); rd_kafka_conf_get writes at most `size` bytes, NUL included,
+    // into `buf`, and says OK only when the value fitted.
+    unsafe {
+        let conf = rd::rd_kafka_conf(p.client().native_ptr());
+        let r = rd::rd_kafka_conf_get(conf, name.as_ptr(), buf.as_mut_ptr(), &mut size);
+        (r == rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK).then(|| text(buf.as_ptr()))
     }
 }
 

@@ -3,7 +3,7 @@
 //! explicit partition, every delivery report checked. docs/kafka.md has the mapping of flags.
 
 use super::errors::{from_code, from_kafka};
-use super::ffi::{Out, TopicProducer};
+use super::ffi::{Batch, Out, TopicProducer};
 use super::{Kafka, client_config};
 use crate::error::{Error, Result};
 use crate::produce::placement::{ExecPartitioner, Placement};
@@ -102,6 +102,8 @@ pub struct KafkaProducer {
     /// How long `close` waits for the last acknowledgements.
     timeout: Duration,
     since_poll: u32,
+    /// Records without headers or a timestamp of their own, for one batch call.
+    held: Batch,
 }
 
 /// librdkafka's defaults for `batch.num.messages` and `queue.buffering.max.messages`.
@@ -110,6 +112,9 @@ const DEFAULT_QUEUE_RECORDS: u64 = 100_000;
 
 /// Serve delivery reports every this many records (librdkafka calls them back only from poll).
 const POLL_EVERY: u32 = 1024;
+
+/// Hand held records to librdkafka once this many are held (and whenever the input pauses).
+const HOLD: usize = 1024;
 
 /// How long to wait for the sender thread when librdkafka's queue is full or being drained.
 /// A sleep, not a poll with a timeout: the crate rounds a poll's time left down to whole
@@ -229,6 +234,7 @@ impl KafkaProducer {
                 placement: Placement::new(kind, partitions, exec),
                 timeout,
                 since_poll: 0,
+                held: Batch::default(),
             },
             created,
         ))
@@ -243,6 +249,34 @@ impl KafkaProducer {
 
     fn failure(&self) -> Result<()> {
         self.producer.producer().context().failure()
+    }
+
+    /// The held records to librdkafka, in order; the first it refuses ends the run.
+    fn send_held(&mut self) -> Result<()> {
+        let mut from = 0;
+        let mut served = false;
+        while from < self.held.len() {
+            match self.producer.send_batch(&mut self.held, from) {
+                Ok(()) => break,
+                Err((i, RDKafkaErrorCode::QueueFull)) => {
+                    // As in `send`: wait for the sender thread, then the rest.
+                    self.producer.producer().poll(Duration::ZERO);
+                    std::thread::sleep(BACKOFF);
+                    served = true;
+                    from = i;
+                }
+                Err((i, code)) => {
+                    let (p, line) = self.held.record(i);
+                    self.held.clear();
+                    return Err(from_code(
+                        code,
+                        &format!("input line {line}: partition {}-{p}", self.topic),
+                    ));
+                }
+            }
+        }
+        self.held.clear();
+        if served { self.poll() } else { Ok(()) }
     }
 }
 
@@ -261,6 +295,20 @@ impl RecordProducer for KafkaProducer {
                 r.line, self.topic, self.partitions
             )));
         }
+        let (klen, vlen) = (r.key.map_or(0, <[u8]>::len), r.value.map_or(0, <[u8]>::len));
+        if r.headers.is_empty() && r.timestamp.is_none() && self.producer.fits(klen, vlen) {
+            self.held.push(p as i32, r.key, r.value, r.line as usize);
+            if self.held.len() >= HOLD {
+                self.send_held()?;
+            }
+            self.since_poll += 1;
+            if self.since_poll >= POLL_EVERY {
+                self.poll()?;
+            }
+            return Ok(());
+        }
+        // Records go to librdkafka in input order.
+        self.send_held()?;
         let out = Out {
             partition: p as i32,
             key: r.key,
@@ -295,11 +343,13 @@ impl RecordProducer for KafkaProducer {
     }
 
     fn has_pending(&self) -> bool {
-        false
+        !self.held.is_empty()
     }
 
-    /// librdkafka sends on its own (`linger.ms`); here only reports are served.
+    /// librdkafka sends on its own (`linger.ms`): here held records are handed to it and
+    /// reports served.
     fn flush(&mut self) -> Result<()> {
+        self.send_held()?;
         self.poll()
     }
 
@@ -308,11 +358,15 @@ impl RecordProducer for KafkaProducer {
     }
 
     fn sync_if_due(&mut self) -> Result<()> {
+        self.send_held()?;
         self.poll()
     }
 
     /// Every record acknowledged (as `--acks` asks), or the first failure.
     fn close(&mut self) -> Result<()> {
+        // A record librdkafka refused is reported before any failed delivery, as when `send`
+        // refuses it; those taken before it are still waited for.
+        let held = self.send_held();
         let deadline = Instant::now() + self.timeout;
         let producer = self.producer.producer();
         loop {
@@ -323,6 +377,7 @@ impl RecordProducer for KafkaProducer {
             std::thread::sleep(BACKOFF);
         }
         let flushed = producer.flush(Duration::ZERO);
+        held?;
         self.failure()?;
         flushed.map_err(|e| {
             from_kafka(
