@@ -268,10 +268,17 @@ impl KafkaProducer {
                 Err((i, code)) => {
                     let (p, line) = self.held.record(i);
                     self.held.clear();
-                    return Err(from_code(
-                        code,
-                        &format!("input line {line}: partition {}-{p}", self.topic),
-                    ));
+                    // Returned while a later record is being sent: not a bad line `--on-error
+                    // skip` may pass over (a size error cannot come here: see `fits`).
+                    return Err(
+                        match from_code(
+                            code,
+                            &format!("input line {line}: partition {}-{p}", self.topic),
+                        ) {
+                            Error::BadInput(m) => Error::Other(m),
+                            e => e,
+                        },
+                    );
                 }
             }
         }
