@@ -7,12 +7,19 @@
 //! Everything read from the result (strings, partition lists) is copied out before the event
 //! is destroyed, since the event owns it.
 //!
-//! Also the cached high watermark (rd_kafka_get_watermark_offsets), which the crate leaves out.
+//! Also the cached high watermark (rd_kafka_get_watermark_offsets), which the crate leaves out,
+//! and a producer that sends through a topic handle: the crate's `send` looks the topic up
+//! by name for every record.
 
 use crate::error::{Error, Result};
+use crate::record::Header;
 use rdkafka::bindings as rd;
 use rdkafka::client::{Client, ClientContext};
-use std::ffi::{CStr, CString, c_char};
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
+use rdkafka::util::IntoOpaque;
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::ptr;
 use std::time::Duration;
 
 pub struct Member {
@@ -385,4 +392,335 @@ pub fn cached_high_watermark<C: ClientContext>(
     (err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
         .then(|| u64::try_from(high).ok())
         .flatten()
+}
+
+/// A producer and its handle on the one topic it writes to. The crate's `send` names the
+/// topic on every record, which costs a CString and a lookup of the topic by name inside
+/// librdkafka per record; a handle made once skips both.
+pub struct TopicProducer<C: ProducerContext> {
+    rkt: *mut rd::rd_kafka_topic_t,
+    /// The client's `message.max.bytes`: a record near it goes through `send`, which refuses
+    /// it on its own (a batch call would refuse it and take the records after it).
+    max_message: usize,
+    producer: BaseProducer<C>,
+}
+
+/// One record for [`TopicProducer::send`].
+pub struct Out<'a> {
+    pub partition: i32,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    /// Milliseconds since the epoch; None: librdkafka stamps the time it takes the record.
+    pub timestamp: Option<i64>,
+    pub headers: &'a [Header],
+}
+
+impl<C: ProducerContext> TopicProducer<C> {
+    pub fn new(producer: BaseProducer<C>, topic: &str) -> Result<TopicProducer<C>> {
+        let name = CString::new(topic)
+            .map_err(|_| Error::Usage(format!("topic {topic:?}: NUL in the name")))?;
+        // SAFETY: the client handle is live (owned by `producer`, which the result keeps), the
+        // name is a NUL-terminated string librdkafka copies, and a null configuration means
+        // the client's default topic settings, as the crate's `send` gets.
+        let rkt = unsafe {
+            rd::rd_kafka_topic_new(
+                producer.client().native_ptr(),
+                name.as_ptr(),
+                ptr::null_mut(),
+            )
+        };
+        if rkt.is_null() {
+            // SAFETY: reads the calling thread's last librdkafka error; no pointers involved.
+            let code = unsafe { rd::rd_kafka_last_error() };
+            return Err(super::errors::from_code(
+                code.into(),
+                &format!("topic {topic}"),
+            ));
+        }
+        let max_message = conf_value(&producer, "message.max.bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        Ok(TopicProducer {
+            rkt,
+            max_message,
+            producer,
+        })
+    }
+
+    /// Whether a record of these sizes, without headers, is well below `message.max.bytes`:
+    /// librdkafka adds at most 36 bytes of record framing before it compares.
+    pub fn fits(&self, key: usize, value: usize) -> bool {
+        key.saturating_add(value).saturating_add(64) < self.max_message
+    }
+
+    pub fn producer(&self) -> &BaseProducer<C> {
+        &self.producer
+    }
+
+    /// Hand one record to librdkafka (which copies key, value and headers), or say why it
+    /// did not take it (QueueFull: try again once the sender thread has made room).
+    pub fn send(
+        &self,
+        r: &Out<'_>,
+        opaque: C::DeliveryOpaque,
+    ) -> std::result::Result<(), RDKafkaErrorCode> {
+        fn mem(b: Option<&[u8]>) -> rd::rd_kafka_vu_s__bindgen_ty_1 {
+            let (ptr, size) = b.map_or((ptr::null_mut(), 0), |b| {
+                (b.as_ptr() as *mut c_void, b.len())
+            });
+            rd::rd_kafka_vu_s__bindgen_ty_1 {
+                mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 { ptr, size },
+            }
+        }
+        use rd::rd_kafka_vtype_t as V;
+        let headers = Headers::of(r.headers);
+        let opaque = opaque.into_ptr();
+        let vus = [
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_RKT,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 { rkt: self.rkt },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_PARTITION,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 { i32_: r.partition },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_MSGFLAGS,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    i: rd::RD_KAFKA_MSG_F_COPY as c_int,
+                },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_VALUE,
+                u: mem(r.value),
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_KEY,
+                u: mem(r.key),
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_OPAQUE,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 { ptr: opaque },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_TIMESTAMP,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    i64_: r.timestamp.unwrap_or(0),
+                },
+            },
+            rd::rd_kafka_vu_t {
+                vtype: V::RD_KAFKA_VTYPE_HEADERS,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    headers: headers.ptr,
+                },
+            },
+        ];
+        // SAFETY: the client and topic handles are live (the topic's is destroyed only in
+        // `drop`, before the client's). Every pointer in `vus` points into `r` or `headers`,
+        // both alive for this call, with its length beside it; F_COPY makes librdkafka copy
+        // key and value before returning. A null headers list means none.
+        let err = unsafe {
+            rd::rd_kafka_produceva(self.producer.client().native_ptr(), vus.as_ptr(), vus.len())
+        };
+        if err.is_null() {
+            // The record owns the headers now.
+            headers.release();
+            return Ok(());
+        }
+        // SAFETY: `err` is the error object produceva returned, ours to read and destroy once.
+        let code = unsafe {
+            let code = rd::rd_kafka_error_code(err);
+            rd::rd_kafka_error_destroy(err);
+            code
+        };
+        // SAFETY: `opaque` came from `into_ptr` above and librdkafka, which refused the
+        // record, keeps no copy: turned back exactly once, so a boxed opaque is not leaked.
+        drop(unsafe { C::DeliveryOpaque::from_ptr(opaque) });
+        Err(code.into())
+    }
+}
+
+impl<C: ProducerContext<DeliveryOpaque = usize>> TopicProducer<C> {
+    /// Hand librdkafka the records of `b` from `from` on in one call, which reads the clocks
+    /// and locks the topic once for them all instead of once per record. Err: the first
+    /// record it refused and why; those before it were taken (after QueueFull, none after).
+    pub fn send_batch(
+        &self,
+        b: &mut Batch,
+        from: usize,
+    ) -> std::result::Result<(), (usize, RDKafkaErrorCode)> {
+        let base = b.data.as_ptr();
+        b.msgs.clear();
+        for h in &b.recs[from..] {
+            let at = |r: Option<(usize, usize)>| match r {
+                // SAFETY (of the `add`): the range was pushed with the bytes it indexes, so
+                // it lies within `data`, which is not touched again until the batch is cleared.
+                Some((i, n)) => (unsafe { base.add(i) } as *mut c_void, n),
+                None => (ptr::null_mut(), 0),
+            };
+            let (payload, len) = at(h.value);
+            let (key, key_len) = at(h.key);
+            b.msgs.push(rd::rd_kafka_message_t {
+                err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                rkt: ptr::null_mut(),
+                partition: h.partition,
+                payload,
+                len,
+                key,
+                key_len,
+                offset: 0,
+                _private: h.opaque.into_ptr(),
+            });
+        }
+        let n = b.msgs.len().min(i32::MAX as usize);
+        // SAFETY: the topic handle is live (see `send`); `msgs` holds `n` initialised messages
+        // whose key and value pointers point into `b.data` (null for none) with their
+        // lengths, alive and unchanged for the call. F_COPY: librdkafka copies them before it
+        // returns; F_PARTITION: each message's own partition is used. It writes only the
+        // messages' `err` fields. A usize opaque is a plain number, nothing to free if refused.
+        unsafe {
+            rd::rd_kafka_produce_batch(
+                self.rkt,
+                0,
+                rd::RD_KAFKA_MSG_F_COPY | rd::RD_KAFKA_MSG_F_PARTITION,
+                b.msgs.as_mut_ptr(),
+                n as c_int,
+            );
+        }
+        match b.msgs[..n]
+            .iter()
+            .position(|m| m.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+        {
+            None => Ok(()),
+            Some(i) => Err((from + i, b.msgs[i].err.into())),
+        }
+    }
+}
+
+/// Records held for one [`TopicProducer::send_batch`]: keys and values back to back in one
+/// buffer, each record's ranges of it beside.
+#[derive(Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    recs: Vec<Held>,
+    /// Scratch for the call, kept for its allocation.
+    msgs: Vec<rd::rd_kafka_message_t>,
+}
+
+struct Held {
+    partition: i32,
+    key: Option<(usize, usize)>,
+    value: Option<(usize, usize)>,
+    opaque: usize,
+}
+
+impl Batch {
+    pub fn push(
+        &mut self,
+        partition: i32,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        opaque: usize,
+    ) {
+        let mut put = |b: Option<&[u8]>| {
+            b.map(|b| {
+                self.data.extend_from_slice(b);
+                (self.data.len() - b.len(), b.len())
+            })
+        };
+        let key = put(key);
+        let value = put(value);
+        self.recs.push(Held {
+            partition,
+            key,
+            value,
+            opaque,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    /// Record `i`'s partition and opaque.
+    pub fn record(&self, i: usize) -> (i32, usize) {
+        (self.recs[i].partition, self.recs[i].opaque)
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.recs.clear();
+        self.msgs.clear();
+    }
+}
+
+/// A property of the client's configuration as librdkafka holds it.
+fn conf_value<C: ProducerContext>(p: &BaseProducer<C>, name: &str) -> Option<String> {
+    let name = CString::new(name).ok()?;
+    let mut buf = [0 as c_char; 64];
+    let mut size = buf.len();
+    // SAFETY: the client is live; rd_kafka_conf returns its configuration (owned by the
+    // client, only read here); rd_kafka_conf_get writes at most `size` bytes, NUL included,
+    // into `buf`, and says OK only when the value fitted.
+    unsafe {
+        let conf = rd::rd_kafka_conf(p.client().native_ptr());
+        let r = rd::rd_kafka_conf_get(conf, name.as_ptr(), buf.as_mut_ptr(), &mut size);
+        (r == rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK).then(|| text(buf.as_ptr()))
+    }
+}
+
+impl<C: ProducerContext> Drop for TopicProducer<C> {
+    fn drop(&mut self) {
+        // SAFETY: `rkt` came from rd_kafka_topic_new and is released once, here, while the
+        // client is still alive: the `producer` field (and the client in it) is dropped only
+        // after this returns. Records still queued hold references of their own.
+        unsafe { rd::rd_kafka_topic_destroy(self.rkt) };
+    }
+}
+
+/// A record's headers as librdkafka's list (null for none), destroyed on drop unless a
+/// produced record took it.
+struct Headers {
+    ptr: *mut rd::rd_kafka_headers_t,
+}
+
+impl Headers {
+    fn of(hs: &[Header]) -> Headers {
+        if hs.is_empty() {
+            return Headers {
+                ptr: ptr::null_mut(),
+            };
+        }
+        // SAFETY: a new list, ours; rd_kafka_header_add copies name and value (each passed
+        // with its length, so neither needs a NUL), a null value with size 0 being a null
+        // header value, as the crate's OwnedHeaders adds them.
+        unsafe {
+            let ptr = rd::rd_kafka_headers_new(hs.len());
+            for h in hs {
+                let (vp, vn) = h
+                    .value
+                    .as_deref()
+                    .map_or((ptr::null(), 0), |v| (v.as_ptr().cast(), v.len() as isize));
+                rd::rd_kafka_header_add(ptr, h.key.as_ptr().cast(), h.key.len() as isize, vp, vn);
+            }
+            Headers { ptr }
+        }
+    }
+
+    fn release(mut self) {
+        self.ptr = ptr::null_mut();
+    }
+}
+
+impl Drop for Headers {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: a list made in `of` that no record took: still ours, destroyed once.
+            unsafe { rd::rd_kafka_headers_destroy(self.ptr) };
+        }
+    }
 }
