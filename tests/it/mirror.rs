@@ -641,7 +641,7 @@ fn a_mirror_from_kafka_killed_at_random_moments_copies_each_record_once() {
             .spawn(&["mirror", "-t", &t, "--from-kafka", &kafka, "--name", &name])
             .args(["--follow", "--batch-records", "200"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         seed ^= seed << 13;
@@ -650,9 +650,11 @@ fn a_mirror_from_kafka_killed_at_random_moments_copies_each_record_once() {
         // Chaos, not synchronisation: the kill lands anywhere from start-up to mid-write.
         std::thread::sleep(Duration::from_millis(20 + (seed % 400) as u64));
         signal(m.id(), "KILL");
+        let o = m.wait_with_output().unwrap();
         assert!(
-            m.wait().unwrap().code().is_none(),
-            "the mirror exited by itself"
+            o.status.code().is_none(),
+            "the mirror exited by itself: {}",
+            String::from_utf8_lossy(&o.stderr)
         );
     }
     writer.join().unwrap();
