@@ -50,7 +50,10 @@ impl MirrorWriter {
         let timeout = kafka.timeout;
         let group = format!("chute-mirror.{name}");
         let mut cfg = client_config(settings);
-        cfg.set("linger.ms", "5");
+        // Three batches queued, not librdkafka's 100,000 records: the records its sender
+        // thread writes are still in the CPU's caches (as for produce; -X sets it otherwise).
+        cfg.set("linger.ms", "5")
+            .set("queue.buffering.max.messages", "30000");
         for (k, v) in &settings.properties {
             cfg.set(k, v);
         }
