@@ -36,7 +36,8 @@ pub struct MirrorOptions {
 /// A destination that already holds records, where the mirror has no positions, is refused
 /// unless `--append`: it is most often a mirror that ran under another name (the default name
 /// holds the host's name), and copying again would duplicate everything.
-pub(crate) fn check_unclaimed(
+#[cfg(feature = "kafka")]
+fn check_unclaimed(
     o: &MirrorOptions,
     dest: &dyn crate::client::Backend,
     dest_topic: &str,

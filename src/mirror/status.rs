@@ -1,7 +1,8 @@
 //! The mirror's status file (`cluster::mirrors`) kept current for `top` and `metrics`: written
-//! when a run starts, at every commit, when it starts waiting for the cluster, and when it
-//! ends (a rename, no fsync: a few tens of microseconds beside a commit's round trips). It only repeats what the mirror knows; a failure to write it
-//! (a full disk) is logged once and never stops the copy.
+//! when a run starts, at every commit, when it starts waiting for the cluster, when the cluster
+//! answers again, and when it ends (a rename, no fsync: a few tens of microseconds beside a
+//! commit's round trips). It only repeats what the mirror knows; a failure to write it (a full
+//! disk) is reported once and never stops the copy.
 
 use super::{Event, Summary};
 use crate::cluster::Cluster;
@@ -12,8 +13,9 @@ use crate::fsutil::now_ms;
 pub struct Reporter {
     cluster: Cluster,
     status: MirrorStatus,
+    /// A failure to write was reported: the next ones are not.
     warned: bool,
-    /// A failure to write, for the operator (once).
+    /// That failure, until the mirror passes it on.
     warning: Option<String>,
 }
 

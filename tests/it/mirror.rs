@@ -636,7 +636,7 @@ fn a_mirror_from_kafka_killed_at_random_moments_copies_each_record_once() {
     let writer = feed(&mut producer, 30_000, 89, 300);
     let mut seed = 0x9e37_79b9_u32;
     for _ in 0..30 {
-        let mut m = on
+        let m = on
             .env
             .spawn(&["mirror", "-t", &t, "--from-kafka", &kafka, "--name", &name])
             .args(["--follow", "--batch-records", "200"])
@@ -1053,4 +1053,36 @@ fn a_capped_read_takes_its_turns_so_one_partitions_backlog_holds_no_other_back()
         3,
         "partition 1 read within two batches"
     );
+}
+
+#[test]
+fn a_status_file_that_cannot_be_written_is_one_warning_and_the_copy_goes_on() {
+    let Some(on) = On::kafka() else { return };
+    let t = on.name("unwatched");
+    on.env.create_topic(&t, 1, &[]);
+    on.env.produce(&t, "a\nb\nc\n", &[]);
+    // Where the status directory goes, a file: every write of the status fails.
+    std::fs::create_dir_all(on.env.root()).unwrap();
+    std::fs::write(on.env.root().join("mirrors"), b"not a directory").unwrap();
+    let o = mirror(&on, &["-t", &t, "--batch-records", "1", "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.matches("cannot write the status for top and metrics (the copy goes on)")
+            .count(),
+        1,
+        "{err}"
+    );
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["records"], 3, "{s}");
+    assert_eq!(lines(&on.consume(&t, &[])).len(), 3);
+    // The view says what it cannot read, and still shows the rest.
+    let o = on.env.chute().args(["top", "--once"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("mirrors"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&t));
 }
