@@ -1086,3 +1086,58 @@ fn a_status_file_that_cannot_be_written_is_one_warning_and_the_copy_goes_on() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains(&t));
 }
+
+#[test]
+fn a_mirror_killed_before_its_first_commit_is_not_taken_for_another_writer() {
+    // Its aborted records hold offsets on the destination: offsets in use are not records.
+    let Some(on) = On::kafka() else { return };
+    let kafka = on.kafka.clone().unwrap();
+    let (t, name) = (on.name("first-txn"), on.name("first-txn-m"));
+    on.env.create_topic(&t, 1, &[]);
+    let n = 300_000;
+    let input: String = (0..n).map(|i| format!("{i}\n")).collect();
+    on.env.produce(&t, input, &[]);
+    let mut m = spawn_mirror(
+        &on,
+        &[
+            "-t",
+            &t,
+            "--name",
+            &name,
+            "--batch-records",
+            "1000000",
+            "--to-kafka",
+            &kafka,
+        ],
+    );
+    let uncommitted = || {
+        let o = on
+            .chute()
+            .args([
+                "-X",
+                "isolation.level=read_uncommitted",
+                "offsets",
+                "-t",
+                &t,
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        v["partitions"][0]["latest"].as_u64().unwrap_or(0)
+    };
+    wait_for(
+        "records of the open transaction",
+        Duration::from_secs(60),
+        || uncommitted() > 0,
+    );
+    signal(m.id(), "KILL");
+    m.wait().unwrap();
+    assert!(
+        on.consume(&t, &[]).is_empty(),
+        "the mirror committed before the kill: nothing was tested"
+    );
+    let s = mirror_ok(&on, &["-t", &t, "--name", &name]);
+    assert_eq!(s["records"], n, "{s}");
+    assert_eq!(lines(&on.consume(&t, &[])).len(), n as usize);
+}
