@@ -224,8 +224,10 @@ fn a_mirror_killed_at_random_moments_while_producers_write_copies_each_record_on
     if let Some(m) = top_mirrors(&on).get(&name) {
         assert_eq!(m["state"], "gone", "{m:#}");
     }
+    // On a loaded machine every killed mirror may die before its first commit (their aborted
+    // transactions then hold the destination's offsets): the last run copies all, still once.
     let s = mirror_ok(&on, &["-t", &t, "--name", &name]);
-    assert!(s["records"].as_u64().unwrap() < 40_000, "{s}");
+    assert!(s["records"].as_u64().unwrap() <= 40_000, "{s}");
     let (k, r) = (kafka_records(&on, &t), root_records(&on, &t));
     assert_eq!(r.values().map(Vec::len).sum::<usize>(), 40_000);
     for (p, recs) in &r {
