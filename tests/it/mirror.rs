@@ -420,14 +420,26 @@ fn mirrors_both_ways_wait_out_a_broker_stopped_and_started_again_and_resume_exac
         Duration::from_secs(60),
         || on_kafka("edge").is_some_and(|n| n > 1000),
     );
-    broker.down();
+    // Lines from before the outage (a session that timed out on a loaded machine) must not
+    // pass for the outage's.
     let (mut seen_to, mut seen_from) = (Vec::new(), Vec::new());
+    seen_to.extend(to_rx.try_iter());
+    seen_from.extend(from_rx.try_iter());
+    broker.down();
     wait_for_line(&to_rx, "trying again in", &mut seen_to);
     wait_for_line(&from_rx, "trying again in", &mut seen_from);
     writer.join().unwrap();
     assert!(producer.wait().unwrap().success());
     on.env.produce("edge", keyed(3000, 3100), &["-K", ","]);
     // The operator's view says who waits, and how far behind the edge's mirror is.
+    wait_for(
+        "both mirrors waiting in the view",
+        Duration::from_secs(90),
+        || {
+            let v = top_mirrors(&on);
+            v["up"]["state"] == "waiting" && v["down"]["state"] == "waiting"
+        },
+    );
     let view = top_mirrors(&on);
     assert_eq!(view["up"]["state"], "waiting", "{view:#}");
     assert_eq!(view["up"]["direction"], "to-kafka", "{view:#}");
