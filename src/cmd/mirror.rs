@@ -158,9 +158,8 @@ pub fn run(
 /// The host's name and the root's directory name: a mirror per root and machine, so that
 /// edge machines mirroring to one cluster do not take over each other's transactions.
 fn default_name(root: &Cluster) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default();
+    // The same host name the status file and `top` use.
+    let host = chute::group::hostname();
     let dir = root
         .root
         .file_name()
@@ -177,9 +176,5 @@ fn default_name(root: &Cluster) -> String {
             })
             .collect()
     };
-    if host.is_empty() {
-        clean(&dir)
-    } else {
-        format!("{}.{}", clean(&host), clean(&dir))
-    }
+    format!("{}.{}", clean(&host), clean(&dir))
 }
